@@ -1,0 +1,34 @@
+"""``precisionrx kb list`` and ``precisionrx kb verify``."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from precisionrx.cli import kb_app
+from precisionrx.errors import KbIntegrityError
+from precisionrx.kb.registry import list_kbs, verify_kbs
+
+
+@kb_app.command("list")
+def kb_list() -> None:
+    """Show every packaged knowledge base with version, date, licence and sha256."""
+    table = Table(title="precisionrx knowledge bases")
+    for col in ("name", "version", "date", "license", "sha256"):
+        table.add_column(col)
+    for info in list_kbs():
+        table.add_row(info.name, info.version, info.date, info.license, info.sha256[:16] + "…")
+    Console(width=160).print(table)
+
+
+@kb_app.command("verify")
+def kb_verify() -> None:
+    """Recompute the sha256 of every knowledge-base file; exit non-zero on any mismatch."""
+    problems = verify_kbs()
+    infos = list_kbs()
+    if problems:
+        detail = "; ".join(f"{p.kb}/{p.file}: {p.problem}" for p in problems[:10])
+        raise KbIntegrityError(f"{len(problems)} problem(s): {detail}")
+    n_files = sum(len(i.files) for i in infos)
+    typer.echo(f"ok: {len(infos)} knowledge bases, {n_files} files verified")

@@ -1,0 +1,77 @@
+"""``precisionrx pgx``: star-allele diplotypes and phenotypes from VCF(s)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from precisionrx.cli import app
+from precisionrx.errors import InputError
+
+
+class PgxFormat(StrEnum):
+    json = "json"
+    tsv = "tsv"
+    html = "html"
+
+
+class Build(StrEnum):
+    GRCh38 = "GRCh38"
+    GRCh37 = "GRCh37"
+
+
+@app.command("pgx")
+def pgx_command(
+    vcf: Annotated[list[Path], typer.Argument(help="VCF/BCF file(s), plain or bgzipped.")],
+    sample: Annotated[
+        list[str] | None, typer.Option("--sample", help="Sample id (repeat); default: all.")
+    ] = None,
+    outside_calls: Annotated[
+        Path | None, typer.Option("--outside-calls", help="PharmCAT-format outside-call TSV.")
+    ] = None,
+    genome_build: Annotated[Build, typer.Option("--genome-build")] = Build.GRCh38,
+    medications: Annotated[
+        Path | None, typer.Option("--medications", help="Medication list (used by prescribing).")
+    ] = None,
+    fmt: Annotated[PgxFormat, typer.Option("--format")] = PgxFormat.json,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Call star-allele diplotypes and phenotypes for every CPIC pharmacogene."""
+    from precisionrx.engines.pgx.caller import CallOptions, call_vcf
+    from precisionrx.io.outside_calls import read_outside_calls
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.report.output import write_atomic
+    from precisionrx.report.pgx_json import pgx_document, render_json, render_tsv
+
+    kb = KnowledgeBase()
+    outside = read_outside_calls(outside_calls) if outside_calls else []
+    if medications is not None and not medications.is_file():
+        raise InputError("medication file not found", path=medications)
+    results = []
+    show = not quiet and output is not None
+    with Progress(transient=True, disable=not show) as progress:
+        for path in vcf:
+            task = progress.add_task(f"{path.name}", total=len(kb.genes))
+            options = CallOptions(
+                genome_build=genome_build.value,
+                progress=lambda _g, t=task: progress.advance(t),
+            )
+            results += call_vcf(path, kb, sample or None, options, outside)
+    if fmt is PgxFormat.json:
+        text = render_json(results, kb)
+    elif fmt is PgxFormat.tsv:
+        text = render_tsv(results)
+    else:
+        from precisionrx.report.html import _load, render
+
+        text = render("pgx.html.j2", {"doc": pgx_document(results, kb), "css": _load("base.css")})
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        typer.echo(f"wrote {output} ({len(results)} sample result(s))", err=True)

@@ -1,0 +1,71 @@
+"""``precisionrx plan`` and ``precisionrx demo``: the end-to-end treatment plan."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from precisionrx.cli import app
+
+
+class PlanFormat(StrEnum):
+    json = "json"
+    html = "html"
+
+
+def _run(patient: Path, out_dir: Path, formats: list[PlanFormat]) -> None:
+    from precisionrx.io.patient_file import read_patient_file
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.plan.builder import build_plan
+    from precisionrx.report.html import _load, render
+    from precisionrx.report.output import write_all_atomic
+
+    kb = KnowledgeBase()
+    record = read_patient_file(patient)
+    plan = build_plan(record, kb)
+    files: dict[Path, str] = {}
+    if PlanFormat.json in formats:
+        files[out_dir / "plan.json"] = plan.model_dump_json(indent=2) + "\n"
+    if PlanFormat.html in formats:
+        files[out_dir / "plan.html"] = render(
+            "plan.html.j2", {"plan": plan.model_dump(mode="json"), "css": _load("base.css")}
+        )
+    write_all_atomic(files)
+    console = Console(stderr=False, width=110)
+    console.print(f"[bold]Treatment plan for {plan.patient.id}[/bold] — decision support only")
+    for f in plan.findings:
+        console.print(f"  • {f.title}: {f.detail}")
+    if not plan.findings:
+        console.print("  no actionable findings")
+    n_cav = sum(len(g.caveats) for r in plan.pgx for g in r.genes) + len(plan.caveats)
+    console.print(f"  {n_cav} caveat(s) — see the report")
+    for path in files:
+        console.print(f"  wrote {path}")
+
+
+@app.command("plan")
+def plan_command(
+    patient: Annotated[Path, typer.Argument(help="Patient YAML/JSON file or FHIR R4 Bundle.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")] = Path(),
+    fmt: Annotated[
+        list[PlanFormat] | None, typer.Option("--format", help="json and/or html (default both).")
+    ] = None,
+) -> None:
+    """Build a personalised treatment plan (plan.json + plan.html)."""
+    _run(patient, output, fmt or [PlanFormat.json, PlanFormat.html])
+
+
+@app.command("demo")
+def demo_command(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")] = Path(
+        "precisionrx-demo"
+    ),
+) -> None:
+    """Run the plan on the bundled synthetic patient and write plan.json + plan.html."""
+    demo_dir = Path(str(resources.files("precisionrx.demo")))
+    _run(demo_dir / "patient.yaml", output, [PlanFormat.json, PlanFormat.html])

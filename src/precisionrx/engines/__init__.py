@@ -1,0 +1,1 @@
+"""Domain engines: pure functions of (record, knowledge base, settings) -> results."""

@@ -1,0 +1,551 @@
+"""Germline pharmacogene calling: VCF(s) + outside calls -> per-sample gene results.
+
+Stages: read the definition regions (index queries when indexed) -> observe genotypes at
+allele-defining positions -> match named alleles (vectorised for phased cohorts) ->
+phenotype -> caveats. Missing positions are reported per gene and never assumed reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from precisionrx.engines.pgx.cohort import (
+    best_alleles,
+    haplotype_matches,
+    single_block_phased,
+)
+from precisionrx.engines.pgx.frequencies import rank_diplotypes
+from precisionrx.engines.pgx.matcher import (
+    CompiledGene,
+    MatchResult,
+    compile_gene,
+    diplotype_name,
+    match_sample,
+)
+from precisionrx.engines.pgx.observe import HAPLOID, GeneObservations, observe
+from precisionrx.engines.pgx.outside import outside_gene_call
+from precisionrx.engines.pgx.phenotyper import Phenotype, phenotype_for
+from precisionrx.engines.pgx.variant_genes import (
+    VariantListCall,
+    call_variant_list,
+    lowest_two,
+    strand_name,
+)
+from precisionrx.errors import GenomeBuildMismatch
+from precisionrx.io.outside_calls import OutsideCall
+from precisionrx.io.vcf import VcfFile
+from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.kb.schema import (
+    ACTIVITY_SCORE_GENES,
+    CHRX_GENES,
+    TOXICITY_GENES,
+    DefinedPosition,
+    GeneDefinition,
+)
+from precisionrx.records import Caveat, CaveatKind, GeneCall, PositionSummary, SampleResult
+
+SLCO1B1_RS4149056 = "rs4149056"
+SLCO1B1_FALLBACK = {  # CPIC statin guideline 2022 (PMID 35152405): c.521T>C genotype
+    ("T", "T"): "Normal Function",
+    ("C", "T"): "Decreased Function",
+    ("C", "C"): "Poor Function",
+}
+VARIANT_LIST = frozenset({"DPYD", "RYR1"})
+MAX_LISTED = 15
+
+
+@dataclass
+class CallOptions:
+    genome_build: str = "GRCh38"
+    genes: Sequence[str] | None = None
+    #: sex at birth per sample id ("male"/"female"); used for chrX genes.
+    sex: dict[str, str] = field(default_factory=dict)
+    #: sex at birth for samples not in ``sex`` (a single-patient plan knows it).
+    default_sex: str = "unknown"
+    progress: Callable[[str], None] | None = None
+
+
+def call_vcf(
+    path: str | Path,
+    kb: KnowledgeBase,
+    samples: Sequence[str] | None = None,
+    options: CallOptions | None = None,
+    outside: Sequence[OutsideCall] = (),
+) -> list[SampleResult]:
+    """Call every defined gene for every (or the selected) sample of one VCF."""
+    options = options or CallOptions()
+    genes = list(options.genes or kb.genes)
+    with VcfFile(path, samples) as vcf:
+        vcf.check_build(options.genome_build)
+        same_build = options.genome_build == "GRCh38"
+        plans = [_gene_plan(kb, g, same_build) for g in genes]
+        regions = [p.region for p in plans]
+        fetched = vcf.fetch(regions)
+        results = [
+            SampleResult(input=str(path), sample=s, genome_build=options.genome_build)
+            for s in vcf.samples
+        ]
+        mismatches: list[str] = []
+        for plan, records in zip(plans, fetched, strict=True):
+            if options.progress:
+                options.progress(plan.defn.gene)
+            obs = observe(
+                plan.defn, plan.positions, records, vcf.samples, plan.input_positions, same_build
+            )
+            mismatches += obs.ref_mismatches
+            calls = call_gene(kb, plan.defn, obs, options, same_build)
+            for res, gc in zip(results, calls, strict=True):
+                res.genes.append(gc)
+        if same_build and len(mismatches) >= 2:
+            raise GenomeBuildMismatch(
+                f"reference bases disagree with GRCh38 at {len(mismatches)} allele-defining "
+                f"positions (e.g. {'; '.join(mismatches[:3])})",
+                path=path,
+                hint="is this a GRCh37 file? pass --genome-build GRCh37",
+            )
+    if outside:
+        for res in results:
+            apply_outside_calls(kb, res, outside)
+    return results
+
+
+def apply_outside_calls(
+    kb: KnowledgeBase, res: SampleResult, outside: Sequence[OutsideCall]
+) -> None:
+    by_gene = {g.gene: i for i, g in enumerate(res.genes)}
+    for oc in outside:
+        gc = outside_gene_call(kb, oc)
+        if oc.gene in by_gene:
+            old = res.genes[by_gene[oc.gene]]
+            gc.positions = old.positions
+            res.genes[by_gene[oc.gene]] = gc
+        else:
+            res.genes.append(gc)
+    if not any(g.gene == "CYP2D6" and g.source == "outside" for g in res.genes):
+        return
+
+
+@dataclass
+class _GenePlan:
+    defn: GeneDefinition
+    positions: list[DefinedPosition]
+    input_positions: list[int | None]
+    region: tuple[str, int, int]
+
+
+def _gene_plan(kb: KnowledgeBase, gene: str, same_build: bool) -> _GenePlan:
+    defn = kb.definition(gene)
+    positions = list(defn.positions) + list(defn.exemptions.extra_positions)
+    chrom = defn.chromosome.removeprefix("chr")
+    if same_build:
+        inputs: list[int | None] = [p.position for p in positions]
+    else:
+        inverse = {p38: p37 for p37, p38 in kb.dual_build.offsets_for(chrom)}
+        inputs = [inverse.get(p.position) for p in positions]
+    known = [q for q in inputs if q is not None] or [1]
+    span = max(len(p.ref) for p in positions)
+    return _GenePlan(defn, positions, inputs, (chrom, min(known) - 50, max(known) + span + 50))
+
+
+def call_gene(
+    kb: KnowledgeBase,
+    defn: GeneDefinition,
+    obs: GeneObservations,
+    options: CallOptions,
+    same_build: bool = True,
+) -> list[GeneCall]:
+    """One GeneCall per sample; phased single-block samples are matched in bulk."""
+    n_pos = len(defn.positions)
+    comp = compile_gene(defn, obs)
+    n = len(obs.samples)
+    bulk = np.zeros(n, dtype=bool)
+    if defn.gene not in VARIANT_LIST and defn.gene not in CHRX_GENES and n > 1:
+        bulk = single_block_phased(obs, n_pos) & ~_has_undocumented(obs, n_pos)
+    match = scores = None
+    if bulk.any():
+        match, scores = haplotype_matches(comp, obs, n_pos)
+    cache: dict[bytes, GeneCall] = {}
+    out = []
+    for s in range(n):
+        key = _pattern_key(obs, s)
+        if key in cache:
+            out.append(cache[key].model_copy(deep=True))
+            continue
+        pre: MatchResult | None = None
+        if bulk[s] and match is not None and scores is not None:
+            pre = _bulk_result(comp, match, scores, s)
+        gc = _sample_call(kb, defn, comp, obs, s, options, pre, same_build)
+        cache[key] = gc
+        out.append(gc.model_copy(deep=True))
+    return out
+
+
+def _pattern_key(obs: GeneObservations, s: int) -> bytes:
+    return b"".join(
+        (
+            obs.codes[s].tobytes(),
+            obs.present[s].tobytes(),
+            obs.phased[s].tobytes(),
+            obs.phase_set[s].tobytes(),
+            obs.ref_filled[s].tobytes(),
+            obs.samples[s].encode() if obs.gene in CHRX_GENES else b"",
+        )
+    )
+
+
+def _has_undocumented(obs: GeneObservations, n_pos: int) -> np.ndarray:  # type: ignore[type-arg]
+    flags = np.zeros(obs.codes.shape[0], dtype=bool)
+    for j in range(n_pos):
+        bad = [c for c, a in enumerate(obs.allele_table[j]) if a.startswith("?")]
+        if bad:
+            flags |= (np.isin(obs.codes[:, j, :], bad) & obs.present[:, j, None]).any(axis=1)
+    return flags
+
+
+def _bulk_result(comp: CompiledGene, match: np.ndarray, scores: np.ndarray, s: int) -> MatchResult:  # type: ignore[type-arg]
+    a = best_alleles(comp, match, scores, 2 * s)
+    b = best_alleles(comp, match, scores, 2 * s + 1)
+    res = MatchResult(phased=True)
+    if not a or not b:
+        return res
+    seen: set[str] = set()
+    for x in a:
+        for y in b:
+            name = diplotype_name(x, y)
+            if name not in seen:
+                seen.add(name)
+                res.pairs.append(tuple(name.split("/", 1)) if "/" in name else (name, None))  # type: ignore[arg-type]
+    res.score = int(
+        scores[2 * s][comp.names.index(a[0])] + scores[2 * s + 1][comp.names.index(b[0])]
+    )
+    return res
+
+
+def _label_list(labels: list[str]) -> str:
+    shown = ", ".join(labels[:MAX_LISTED])
+    return shown + (f" and {len(labels) - MAX_LISTED} more" if len(labels) > MAX_LISTED else "")
+
+
+def _observed_variants(obs: GeneObservations, s: int, n_pos: int) -> list[str]:
+    out = []
+    for j, pos in enumerate(obs.positions):
+        if not obs.present[s, j]:
+            continue
+        a, b = (int(x) for x in obs.codes[s, j])
+        alleles = [obs.allele(j, a) or ".", obs.allele(j, b) or "." if b != HAPLOID else None]
+        shown = [x for x in alleles if x is not None]
+        if all(x == pos.ref for x in shown) and j < n_pos:
+            continue
+        out.append(f"{pos.label} {'/'.join(x.lstrip('?') for x in shown)}")
+    return out
+
+
+def _sample_call(
+    kb: KnowledgeBase,
+    defn: GeneDefinition,
+    comp: CompiledGene,
+    obs: GeneObservations,
+    s: int,
+    options: CallOptions,
+    pre: MatchResult | None,
+    same_build: bool,
+) -> GeneCall:
+    gene = defn.gene
+    n_pos = len(defn.positions)
+    present = obs.present[s, :n_pos]
+    missing = [p.label for j, p in enumerate(defn.positions) if not present[j]]
+    summary = PositionSummary(
+        total=n_pos,
+        found=int(present.sum()),
+        missing=missing,
+        reference_filled=int(obs.ref_filled[s, :n_pos].sum()),
+    )
+    caveats: list[Caveat] = []
+    if not same_build:
+        unmapped = [
+            p.label
+            for p, q in zip(defn.positions, _input_positions(kb, defn), strict=True)
+            if q is None
+        ]
+        if unmapped:
+            caveats.append(
+                Caveat(
+                    code="grch37_unmapped",
+                    message=f"{len(unmapped)} {gene} positions have no GRCh37 coordinate in the "
+                    f"shipped dual-build table and count as missing: {_label_list(unmapped)}",
+                )
+            )
+    if gene == "CYP2D6":
+        caveats.append(
+            Caveat(
+                code="cyp2d6_sv_not_assessed",
+                message="CYP2D6 called from SNVs and small indels only: structural variants "
+                "(deletions such as *5, duplications, hybrids such as *36 and *68) not assessed",
+            )
+        )
+    variants = _observed_variants(obs, s, n_pos)
+
+    def no_call(code: str, message: str) -> GeneCall:
+        caveats.append(Caveat(code=code, message=message))
+        gc = GeneCall(
+            gene=gene,
+            called=False,
+            diplotypes=[],
+            phenotype=None,
+            positions=summary,
+            variants=variants,
+            caveats=caveats,
+        )
+        if gene == "SLCO1B1":
+            _slco1b1_fallback(obs, s, gc)
+        return gc
+
+    if summary.found == 0:
+        return no_call(
+            "no_data",
+            f"none of the {n_pos} {gene} allele-defining positions is in the input; not called",
+        )
+    required = defn.exemptions.required_positions
+    req_missing = [
+        p.label for j, p in enumerate(defn.positions) if p.position in required and not present[j]
+    ]
+    if req_missing:
+        return no_call(
+            "required_position_missing",
+            f"{gene} needs {', '.join(req_missing)} to be genotyped; not called",
+        )
+    # Undocumented ALT alleles at allele-defining positions.
+    undocumented = []
+    for j in np.flatnonzero(present):
+        for h in range(2):
+            code = int(obs.codes[s, j, h])
+            if obs.is_undocumented(j, code):
+                undocumented.append(f"{defn.positions[j].label} {obs.allele_table[j][code][1:]}")
+                if gene in TOXICITY_GENES:
+                    obs.codes[s, j, h] = 0
+    if undocumented and gene not in TOXICITY_GENES:
+        return no_call(
+            "undocumented_allele",
+            f"allele(s) not in the {gene} definitions at allele-defining positions "
+            f"({_label_list(sorted(set(undocumented)))}); not called",
+        )
+    if undocumented:
+        caveats.append(
+            Caveat(
+                code="undocumented_allele_as_reference",
+                message=f"undocumented allele(s) {_label_list(sorted(set(undocumented)))} treated "
+                f"as reference so that {gene} toxicity guidance is still produced",
+            )
+        )
+    if gene in VARIANT_LIST:
+        gc = _variant_list_call(kb, defn, obs, s, summary, caveats, variants)
+        _missing_caveat(gc, defn)
+        return gc
+    sex = options.sex.get(obs.samples[s], options.default_sex)
+    force_haploid = gene in CHRX_GENES and sex == "male"
+    result = pre if pre is not None else match_sample(defn, comp, obs, s, force_haploid)
+    if gene in CHRX_GENES and not result.pairs and force_haploid:
+        return no_call(
+            "hemizygous_heterozygous",
+            f"heterozygous {gene} genotype in a sample recorded as male; not called",
+        )
+    if result.partial:
+        caveats.append(
+            Caveat(
+                code="partial_genotype",
+                message=f"partial genotype(s) with one unknown allele at {_label_list(result.partial)}",
+            )
+        )
+    if not result.pairs:
+        return no_call(
+            "no_match",
+            f"the {gene} genotypes match no combination of named alleles (novel haplotype or "
+            "combination allele); not called",
+        )
+    if gene in CHRX_GENES and result.haploid is False and sex == "unknown":
+        caveats.append(
+            Caveat(
+                code="sex_unknown",
+                kind=CaveatKind.NOTE,
+                message=f"sex at birth not given: {gene} (chrX) called as two copies; for a male "
+                "the call is the single allele",
+            )
+        )
+    pairs = result.pairs
+    pairs, probs = rank_diplotypes(pairs, kb.haplotype_counts.get(gene), kb.no_frequency(gene))
+    names = [diplotype_name(a, b) for a, b in pairs]
+    if len(names) > 1 and defn.exemptions.unphased_priorities:
+        for members, pick in defn.exemptions.unphased_priorities:
+            if members <= set(names) and pick in names:
+                caveats.append(
+                    Caveat(
+                        code="unphased_priority",
+                        kind=CaveatKind.AMBIGUITY,
+                        message=f"{gene} unphased: {pick} chosen by frequency priority over "
+                        f"{', '.join(n for n in names if n != pick)}",
+                    )
+                )
+                names, pairs, probs = [pick], [pairs[names.index(pick)]], None
+                break
+    phenos = [phenotype_for(kb, gene, [a] if b is None else [a, b]) for a, b in pairs]
+    top = phenos[0]
+    if len(names) > 1:
+        distinct = sorted({p.phenotype or "n/a" for p in phenos})
+        text = "; ".join(
+            f"{n} ({p.phenotype}{', p=' + format(pr, '.2f') if probs else ''})"
+            for n, p, pr in zip(names, phenos, probs or [0.0] * len(names), strict=True)
+        )
+        differs = " — their phenotypes differ" if len(distinct) > 1 else ""
+        caveats.append(
+            Caveat(
+                code="ambiguous_diplotype",
+                kind=CaveatKind.AMBIGUITY,
+                message=f"{len(names)} diplotypes fit the unphased genotypes equally well: "
+                f"{text}{differs}",
+            )
+        )
+    caveats += [Caveat(code="phenotype_note", message=n) for n in top.notes]
+    gc = GeneCall(
+        gene=gene,
+        called=True,
+        diplotypes=names,
+        diplotype_probabilities=probs,
+        phenotype=top.phenotype,
+        activity_score=top.activity_score if gene in ACTIVITY_SCORE_GENES else None,
+        allele_functions=top.functions,
+        lookup_key=top.lookup_key,
+        phased=result.phased,
+        positions=summary,
+        variants=variants,
+        caveats=caveats,
+    )
+    _missing_caveat(gc, defn)
+    return gc
+
+
+def _input_positions(kb: KnowledgeBase, defn: GeneDefinition) -> list[int | None]:
+    inverse = {p38: p37 for p37, p38 in kb.dual_build.offsets_for(defn.chromosome)}
+    return [inverse.get(p.position) for p in defn.positions]
+
+
+def _missing_caveat(gc: GeneCall, defn: GeneDefinition) -> None:
+    if not gc.called or not gc.positions.missing:
+        return
+    missing = set(gc.positions.missing)
+    lost = sorted(
+        {
+            a.name
+            for a in defn.alleles
+            if not a.reference
+            and any(
+                d is not None and defn.positions[j].label in missing
+                for j, d in enumerate(a.defined)
+            )
+        }
+    )
+    gc.caveats.append(
+        Caveat(
+            code="missing_positions",
+            message=f"called with {len(missing)} of {gc.positions.total} allele-defining "
+            f"positions missing ({_label_list(gc.positions.missing)}); alleles defined there "
+            f"could not be fully assessed ({_label_list(lost)})",
+        )
+    )
+
+
+def _variant_list_call(
+    kb: KnowledgeBase,
+    defn: GeneDefinition,
+    obs: GeneObservations,
+    s: int,
+    summary: PositionSummary,
+    caveats: list[Caveat],
+    variants: list[str],
+) -> GeneCall:
+    gene = defn.gene
+    call: VariantListCall = call_variant_list(defn, obs, s)
+    caveats += [Caveat(code="hapb3", message=w) for w in call.warnings]
+    table = kb.phenotypes(gene)
+    activity = table.activities if table else {}
+    if gene == "DPYD":
+        a, b = lowest_two(call, activity, defn.exemptions.amp1_alleles)
+    else:
+        a, b = _ryr1_pair(kb, call)
+    if call.strands is not None:
+        diplotype = f"{strand_name(call.strands[0])}/{strand_name(call.strands[1])}"
+        if diplotype.startswith("Reference/") is False and diplotype.endswith("/Reference"):
+            diplotype = "Reference/" + diplotype.removesuffix("/Reference")
+        phased = True
+    else:
+        diplotype = f"{a}/{b}"
+        phased = False
+        caveats.append(
+            Caveat(
+                code="unphased_variant_list",
+                kind=CaveatKind.AMBIGUITY,
+                message=f"{gene} unphased with several heterozygous variants "
+                f"({', '.join(call.found)}): the phenotype uses the two lowest-function "
+                f"variants ({a}, {b}), presumed on different copies",
+            )
+        )
+    pheno: Phenotype = phenotype_for(kb, gene, [a, b])
+    caveats += [Caveat(code="phenotype_note", message=n) for n in pheno.notes]
+    return GeneCall(
+        gene=gene,
+        called=True,
+        diplotypes=[diplotype],
+        diplotype_probabilities=[1.0],
+        phenotype=pheno.phenotype,
+        activity_score=pheno.activity_score if gene in ACTIVITY_SCORE_GENES else None,
+        allele_functions=pheno.functions,
+        lookup_key=pheno.lookup_key,
+        phased=phased,
+        positions=summary,
+        variants=variants,
+        caveats=caveats,
+    )
+
+
+def _ryr1_pair(kb: KnowledgeBase, call: VariantListCall) -> tuple[str, str]:
+    funcs = kb.supplementary.functions.get("RYR1", {})
+
+    def rank(name: str) -> tuple[int, str]:
+        f = funcs.get(name, "")
+        return (0 if "Malignant" in f else 1 if f == "" else 2, name)
+
+    if call.strands is not None:
+        picks = [min(st, key=rank) if st else "Reference" for st in call.strands]
+        return picks[0], picks[1]
+    ordered = sorted(call.found, key=rank) + ["Reference", "Reference"]
+    return ordered[0], ordered[1]
+
+
+def _slco1b1_fallback(obs: GeneObservations, s: int, gc: GeneCall) -> None:
+    """SLCO1B1 not called: recommend from rs4149056 (c.521T>C) alone, as PharmCAT does."""
+    for j, pos in enumerate(obs.positions):
+        if pos.rsid != SLCO1B1_RS4149056 or not obs.present[s, j]:
+            continue
+        alleles = [obs.allele(j, int(c)) for c in obs.codes[s, j]]
+        if any(a is None or a.startswith("?") for a in alleles):
+            return
+        key = tuple(sorted(a for a in alleles if a))
+        pheno = SLCO1B1_FALLBACK.get(key)  # type: ignore[arg-type]
+        if pheno is None:
+            return
+        gc.called = True
+        gc.diplotypes = [f"rs4149056 {key[0]}/{key[1]}"]
+        gc.diplotype_probabilities = [1.0]
+        gc.phenotype = pheno
+        gc.lookup_key = pheno
+        gc.caveats.append(
+            Caveat(
+                code="slco1b1_rs4149056_fallback",
+                message="SLCO1B1 star alleles could not be called; phenotype from rs4149056 "
+                "(c.521T>C) alone, as the CPIC statin guideline allows",
+            )
+        )
+        return

@@ -1,0 +1,73 @@
+"""Population haplotype frequencies (1KGP 30x panel) for ranking ambiguous diplotypes.
+
+PharmCAT breaks unphased ties by an arbitrary score; we rank tied diplotypes by their
+prior probability under Hardy-Weinberg from panel haplotype counts,
+P(A/B) ∝ f(A)·f(B)·(2 if A≠B else 1), with a pseudocount of 0.5 per allele, and report
+the normalised probabilities next to the full candidate list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+PSEUDOCOUNT = 0.5
+
+
+def rank_diplotypes(
+    pairs: list[tuple[str, str | None]],
+    counts: dict[str, int] | None,
+    no_frequency: frozenset[str] = frozenset(),
+) -> tuple[list[tuple[str, str | None]], list[float] | None]:
+    """Order tied diplotypes most likely first; probabilities sum to 1.
+
+    Returns no probabilities when the gene has no panel data or any candidate allele has
+    defining positions absent from the panel (its frequency is unknown).
+    """
+    if len(pairs) == 1:
+        return pairs, [1.0]
+    names = {x for pair in pairs for x in pair if x is not None}
+    if not counts or names & no_frequency:
+        return pairs, None
+    total = sum(counts.values()) + PSEUDOCOUNT * max(len(counts), 1)
+
+    def freq(a: str) -> float:
+        return (counts.get(a, 0) + PSEUDOCOUNT) / total
+
+    weights = []
+    for a, b in pairs:
+        if b is None:
+            weights.append(freq(a))
+        else:
+            weights.append(freq(a) * freq(b) * (1.0 if a == b else 2.0))
+    w = np.asarray(weights)
+    probs = w / w.sum()
+    order = sorted(range(len(pairs)), key=lambda i: (-probs[i], i))
+    return [pairs[i] for i in order], [round(float(probs[i]), 4) for i in order]
+
+
+def panel_haplotype_counts(panel_dir: Path) -> dict[str, dict[str, dict[str, int] | list[str]]]:
+    """Count named alleles over every phased haplotype of the per-gene panel VCFs.
+
+    Only polymorphic sites were kept in the panel, so absent positions are reference there.
+    Used by ``tools/build_kb.py``; not called at run time.
+    """
+    from precisionrx.engines.pgx.cohort import haplotype_alleles_from_panel
+    from precisionrx.kb.registry import KnowledgeBase
+
+    kb = KnowledgeBase()
+    out: dict[str, dict[str, dict[str, int] | list[str]]] = {}
+    for vcf in sorted(panel_dir.glob("*.vcf.gz")):
+        gene = vcf.name.split(".")[0]
+        counts: dict[str, int] = {}
+        complete: set[str] = set()
+        for names in haplotype_alleles_from_panel(kb, gene, vcf, complete):
+            if len(names) == 1 and names[0] in complete:
+                counts[names[0]] = counts.get(names[0], 0) + 1
+        incomplete = sorted(a.name for a in kb.definition(gene).alleles if a.name not in complete)
+        out[gene] = {
+            "counts": dict(sorted(counts.items(), key=lambda kv: -kv[1])),
+            "no_frequency": incomplete,
+        }
+    return out

@@ -1,0 +1,204 @@
+"""Turn VCF records into per-sample observations at a gene's allele-defining positions.
+
+The result is vectorised across samples: allele codes ``(n_samples, n_positions, 2)`` with
+a per-position allele table (code 0 is always the definition's reference allele). Codes:
+``-1`` unknown haplotype allele (``.``), ``-3`` no second haplotype (haploid call).
+A position with no data at all is *missing* (``present`` False): never silently reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from precisionrx.engines.pgx.normalizer import match_allele
+from precisionrx.io.vcf import VcfRecord
+from precisionrx.kb.schema import DefinedPosition, GeneDefinition
+
+MISSING = -1
+HAPLOID = -3
+UNDOCUMENTED_PREFIX = "?"
+NEAR_WINDOW = 30
+
+
+@dataclass
+class GeneObservations:
+    gene: str
+    samples: list[str]
+    positions: tuple[DefinedPosition, ...]
+    allele_table: list[list[str]]
+    codes: npt.NDArray[np.int16]
+    present: npt.NDArray[np.bool_]
+    ref_filled: npt.NDArray[np.bool_]
+    phased: npt.NDArray[np.bool_]
+    phase_set: npt.NDArray[np.int64]
+    ref_mismatches: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def allele(self, j: int, code: int) -> str | None:
+        if code < 0:
+            return None
+        return self.allele_table[j][code]
+
+    def is_undocumented(self, j: int, code: int) -> bool:
+        return code >= 0 and self.allele_table[j][code].startswith(UNDOCUMENTED_PREFIX)
+
+
+def _candidates(defn: GeneDefinition, j: int, pos: DefinedPosition) -> list[str]:
+    names = {a.defined[j] for a in defn.alleles if j < len(a.defined) and a.defined[j]}
+    return sorted({pos.ref, *pos.alts, *(n for n in names if set(n) <= set("ACGT"))})
+
+
+def _code(table: list[str], allele: str) -> int:
+    if allele not in table:
+        table.append(allele)
+    return table.index(allele)
+
+
+def observe(
+    defn: GeneDefinition,
+    positions: Sequence[DefinedPosition],
+    records: Sequence[VcfRecord],
+    samples: list[str],
+    input_positions: Sequence[int | None],
+    same_build: bool = True,
+) -> GeneObservations:
+    """Collect genotypes at ``positions`` (definition order) from ``records``.
+
+    ``input_positions`` gives each definition position's coordinate in the input's build
+    (None when it has none, e.g. no GRCh37 coordinate known).
+    """
+    n, m = len(samples), len(positions)
+    codes = np.full((n, m, 2), MISSING, dtype=np.int16)
+    present = np.zeros((n, m), dtype=bool)
+    ref_filled = np.zeros((n, m), dtype=bool)
+    phased = np.zeros((n, m), dtype=bool)
+    phase_set = np.zeros((n, m), dtype=np.int64)
+    tables: list[list[str]] = [[p.ref] for p in positions]
+    mismatches: list[str] = []
+    by_pos: dict[int, list[VcfRecord]] = {}
+    for rec in records:
+        by_pos.setdefault(rec.pos, []).append(rec)
+    sorted_recs = sorted(records, key=lambda r: r.pos)
+
+    for j, (pos, qpos) in enumerate(zip(positions, input_positions, strict=True)):
+        if qpos is None:
+            continue
+        cands = _candidates(defn, j, pos) if j < len(defn.positions) else [pos.ref, *pos.alts]
+        applying: list[tuple[VcfRecord, list[int]]] = []
+        blocks: list[VcfRecord] = []
+        for rec in sorted_recs:
+            if rec.pos > qpos + len(pos.ref) + NEAR_WINDOW:
+                break
+            if rec.is_ref_block:
+                if rec.pos <= qpos <= rec.end:
+                    blocks.append(rec)
+                continue
+            if rec.pos < qpos - NEAR_WINDOW:
+                continue
+            exact = rec.pos == qpos
+            mapping = [0]
+            hit = False
+            for alt in rec.alts:
+                got = match_allele(rec.pos, rec.ref, alt, qpos, pos.ref, cands)
+                if got is None:
+                    mapping.append(-99)  # undocumented at this position
+                else:
+                    mapping.append(_code(tables[j], got))
+                    hit = hit or got != pos.ref
+            if exact:
+                if len(rec.ref) == 1 and len(pos.ref) == 1:
+                    if rec.ref != pos.ref:
+                        if same_build:
+                            mismatches.append(f"{pos.label} REF {rec.ref} != {pos.ref}")
+                        ref_code = _code(tables[j], rec.ref) if rec.ref in cands else -99
+                        mapping[0] = ref_code
+                for k, alt in enumerate(rec.alts, start=1):
+                    if mapping[k] == -99 and not alt.startswith("<") and alt not in {"*", "."}:
+                        mapping[k] = _code(tables[j], f"{UNDOCUMENTED_PREFIX}{alt}")
+                    elif mapping[k] == -99:
+                        mapping[k] = MISSING
+                applying.append((rec, mapping))
+            elif hit:
+                mapping = [MISSING if c == -99 else c for c in mapping]
+                applying.append((rec, mapping))
+        if mapping_conflicts := _combine(codes, present, phased, phase_set, j, applying):
+            tables[j].append(f"{UNDOCUMENTED_PREFIX}conflict")
+            code = len(tables[j]) - 1
+            for s in mapping_conflicts:
+                codes[s, j, :] = code
+        for blk in blocks:
+            gts = blk.genotypes
+            for s in range(n):
+                if present[s, j]:
+                    continue
+                a, b = int(gts[s, 0]), int(gts[s, 1]) if gts.shape[1] > 2 else -2
+                if a == 0 and b in (0, -2):
+                    codes[s, j, 0] = 0
+                    codes[s, j, 1] = 0 if b == 0 else HAPLOID
+                    present[s, j] = True
+                    ref_filled[s, j] = True
+    return GeneObservations(
+        gene=defn.gene,
+        samples=samples,
+        positions=tuple(positions),
+        allele_table=tables,
+        codes=codes,
+        present=present,
+        ref_filled=ref_filled,
+        phased=phased,
+        phase_set=phase_set,
+        ref_mismatches=mismatches,
+    )
+
+
+def _combine(
+    codes: npt.NDArray[np.int16],
+    present: npt.NDArray[np.bool_],
+    phased: npt.NDArray[np.bool_],
+    phase_set: npt.NDArray[np.int64],
+    j: int,
+    applying: list[tuple[VcfRecord, list[int]]],
+) -> list[int]:
+    """Merge every record that speaks about position ``j`` (split multi-allelics, padding)."""
+    conflicts: list[int] = []
+    if not applying:
+        return conflicts
+    n = codes.shape[0]
+    for rec, mapping in applying:
+        gts = rec.genotypes
+        lut = np.asarray(mapping, dtype=np.int16)
+        a = gts[:, 0]
+        b = gts[:, 1] if gts.shape[1] > 2 else np.full(n, -2, dtype=np.int32)
+        ph = gts[:, -1].astype(bool)
+        ca = np.where(a >= 0, lut[np.clip(a, 0, len(lut) - 1)], MISSING).astype(np.int16)
+        cb = np.where(b >= 0, lut[np.clip(b, 0, len(lut) - 1)], np.where(b == -2, HAPLOID, MISSING))
+        cb = cb.astype(np.int16)
+        # Partial genotype with a reference known allele (0/.): ignored, as if missing.
+        partial_ref = ((ca == 0) & (cb == MISSING)) | ((cb == 0) & (ca == MISSING))
+        both_missing = (ca == MISSING) & (cb == MISSING)
+        usable = ~(partial_ref | both_missing)
+        new = np.stack([ca, cb], axis=1)
+        first = usable & ~present[:, j]
+        codes[first, j] = new[first]
+        present[first, j] = True
+        phased[first, j] = ph[first] & (cb[first] != HAPLOID)
+        if rec.phase_sets is not None:
+            phase_set[first, j] = rec.phase_sets[first]
+        again = usable & ~first
+        if not again.any():
+            continue
+        cur = codes[again, j]
+        nxt = new[again]
+        keep = (cur == nxt) | np.isin(nxt, (0, MISSING, HAPLOID))
+        take = ~keep & np.isin(cur, (0, MISSING))
+        merged = np.where(keep, cur, np.where(take, nxt, -100)).astype(np.int16)
+        bad = (merged == -100).any(axis=1)
+        idx = np.flatnonzero(again)
+        conflicts.extend(int(s) for s in idx[bad])
+        ok = idx[~bad]
+        codes[ok, j] = merged[~bad]
+    return conflicts

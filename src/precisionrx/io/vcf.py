@@ -1,0 +1,243 @@
+"""VCF/BCF reading over cyvcf2: region queries through a tabix/CSI index when present,
+a single streaming pass otherwise; single- and multi-sample; gVCF reference blocks.
+
+htslib errors are translated here into :class:`~precisionrx.errors.VcfFormatError`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from precisionrx.errors import GenomeBuildMismatch, MissingSampleError, VcfFormatError
+
+#: chr1 length identifies the build when the header declares contigs.
+CHR1_LENGTH = {248956422: "GRCh38", 249250621: "GRCh37"}
+SYMBOLIC_REF_BLOCK = frozenset({"<NON_REF>", "<*>", "*", "."})
+
+Int32Array = npt.NDArray[np.int32]
+
+
+@dataclass(frozen=True, slots=True)
+class VcfRecord:
+    """One VCF record, genotypes as an ``(n_samples, 3)`` array: allele, allele, phased.
+
+    Missing alleles are ``-1``; the padding of a haploid call is ``-2`` (cyvcf2 convention).
+    """
+
+    chrom: str
+    pos: int
+    ref: str
+    alts: tuple[str, ...]
+    end: int
+    genotypes: Int32Array
+    phase_sets: Int32Array | None
+    line: int
+
+    @property
+    def is_ref_block(self) -> bool:
+        return all(a in SYMBOLIC_REF_BLOCK for a in self.alts) and self.end > self.pos
+
+
+Region = tuple[str, int, int]  # chromosome (no prefix), 1-based start, end inclusive
+
+
+def _check_gzip(path: Path) -> None:
+    """Detect truncated or corrupt gzip/BGZF data before htslib hides it."""
+    with path.open("rb") as fh:
+        magic = fh.read(2)
+    if magic != b"\x1f\x8b":
+        return
+    try:
+        with gzip.open(path, "rb") as gz:
+            while gz.read(1 << 20):
+                pass
+    except (EOFError, OSError, zlib.error) as exc:
+        raise VcfFormatError(
+            f"compressed data is truncated or corrupt ({exc})",
+            path=path,
+            hint="re-export the file or re-run bgzip",
+        ) from exc
+
+
+class VcfFile:
+    """A VCF/BCF opened for pharmacogene regions."""
+
+    def __init__(self, path: str | Path, samples: Sequence[str] | None = None) -> None:
+        from cyvcf2 import VCF  # imported lazily: no import-time cost for other commands
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise VcfFormatError("file not found", path=self.path)
+        self._check_text_header()
+        if self.path.stat().st_size < 200 * 1024 * 1024:
+            _check_gzip(self.path)
+        try:
+            probe = VCF(str(self.path), lazy=True)
+        except Exception as exc:  # htslib raises plain OSError/Exception subclasses
+            raise VcfFormatError(
+                "not a readable VCF/BCF (malformed header or unsupported format)", path=self.path
+            ) from exc
+        all_samples = list(probe.samples)
+        self.seqnames: list[str] = list(probe.seqnames) if probe.seqnames else []
+        try:
+            self.seqlens: list[int] = list(probe.seqlens)
+        except Exception:  # no contig lengths in header
+            self.seqlens = []
+        probe.close()
+        if not all_samples:
+            raise VcfFormatError("the VCF has no sample columns", path=self.path)
+        if samples:
+            missing = [s for s in samples if s not in all_samples]
+            if missing:
+                shown = ", ".join(all_samples[:10]) + (" ..." if len(all_samples) > 10 else "")
+                raise MissingSampleError(
+                    f"sample(s) {', '.join(missing)} not found; the file has: {shown}",
+                    path=self.path,
+                )
+            self.samples = list(samples)
+        else:
+            self.samples = all_samples
+        try:
+            self._vcf = VCF(
+                str(self.path), samples=self.samples if samples else None, gts012=False, lazy=True
+            )
+        except Exception as exc:
+            raise VcfFormatError("cannot open VCF", path=self.path) from exc
+        self.indexed = self._has_index()
+
+    def _check_text_header(self) -> None:
+        with self.path.open("rb") as fh:
+            head = fh.read(4)
+        if head[:2] == b"\x1f\x8b":
+            return  # bgzip/gzip VCF or BCF; validated by htslib
+        if not head.startswith(b"##"):
+            raise VcfFormatError(
+                "not a VCF: the first line must start with '##fileformat=VCF'", path=self.path
+            )
+        with self.path.open("rb") as fh:
+            first = fh.readline().decode(errors="replace").strip()
+        if not first.startswith("##fileformat=VCF"):
+            raise VcfFormatError(
+                f"not a VCF: first line is {first[:60]!r}, expected '##fileformat=VCFv4.x'",
+                path=self.path,
+                record="line 1",
+            )
+
+    def _has_index(self) -> bool:
+        base = str(self.path)
+        return any(Path(base + ext).is_file() for ext in (".tbi", ".csi"))
+
+    # -- naming and build --------------------------------------------------------------
+    def chrom_name(self, chrom: str) -> str:
+        """Map a bare chromosome name to the file's naming (``chr10`` or ``10``)."""
+        bare = chrom.removeprefix("chr")
+        if self.seqnames:
+            if f"chr{bare}" in self.seqnames:
+                return f"chr{bare}"
+            if bare in self.seqnames:
+                return bare
+        return f"chr{bare}"
+
+    def declared_build(self) -> str | None:
+        for name, length in zip(self.seqnames, self.seqlens, strict=False):
+            if name.removeprefix("chr") == "1":
+                return CHR1_LENGTH.get(int(length))
+        return None
+
+    def check_build(self, expected: str) -> None:
+        declared = self.declared_build()
+        if declared and declared != expected:
+            raise GenomeBuildMismatch(
+                f"header contigs are {declared} but {expected} was requested",
+                path=self.path,
+                hint=f"pass --genome-build {declared} or lift the file over",
+            )
+
+    # -- reading -----------------------------------------------------------------------
+    def _convert(self, v: object, line: int) -> VcfRecord:
+        rec = v
+        try:
+            gts = np.asarray(rec.genotype.array(), dtype=np.int32)  # type: ignore[attr-defined]
+        except Exception as exc:
+            raise VcfFormatError(
+                "genotype (GT) field unreadable",
+                path=self.path,
+                record=f"{rec.CHROM}:{rec.POS}",  # type: ignore[attr-defined]
+            ) from exc
+        ps: Int32Array | None = None
+        if "PS" in rec.FORMAT:  # type: ignore[attr-defined]
+            raw = rec.format("PS")  # type: ignore[attr-defined]
+            if raw is not None:
+                ps = np.asarray(raw, dtype=np.int64).reshape(-1)[: len(self.samples)]
+                ps = np.where((ps < 0) | (ps > 2**31 - 1), 0, ps).astype(np.int32)
+        alts = tuple(rec.ALT)  # type: ignore[attr-defined]
+        end = int(rec.end)  # type: ignore[attr-defined]
+        return VcfRecord(
+            chrom=str(rec.CHROM),  # type: ignore[attr-defined]
+            pos=int(rec.POS),  # type: ignore[attr-defined]
+            ref=str(rec.REF),  # type: ignore[attr-defined]
+            alts=alts,
+            end=max(end, int(rec.POS)),  # type: ignore[attr-defined]
+            genotypes=gts,
+            phase_sets=ps,
+            line=line,
+        )
+
+    def fetch(self, regions: Sequence[Region]) -> list[list[VcfRecord]]:
+        """Records overlapping each region (1-based inclusive), in file order."""
+        out: list[list[VcfRecord]] = [[] for _ in regions]
+        if self.indexed:
+            for i, (chrom, start, end) in enumerate(regions):
+                name = self.chrom_name(chrom)
+                try:
+                    it = self._vcf(f"{name}:{start}-{end}")
+                    out[i] = [self._convert(v, 0) for v in it]
+                except VcfFormatError:
+                    raise
+                except Exception as exc:
+                    raise VcfFormatError(
+                        f"cannot read region {name}:{start}-{end}", path=self.path
+                    ) from exc
+            return out
+        by_chrom: dict[str, list[tuple[int, int, int]]] = {}
+        for i, (chrom, start, end) in enumerate(regions):
+            by_chrom.setdefault(chrom.removeprefix("chr"), []).append((start, end, i))
+        for rec in self._stream():
+            spans = by_chrom.get(rec.chrom.removeprefix("chr"))
+            if not spans:
+                continue
+            for start, end, i in spans:
+                if rec.pos <= end and rec.end >= start:
+                    out[i].append(rec)
+        return out
+
+    def _stream(self) -> Iterator[VcfRecord]:
+        line = 0
+        it = iter(self._vcf)
+        while True:
+            try:
+                v = next(it)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise VcfFormatError(
+                    "malformed record", path=self.path, record=f"record {line + 1}"
+                ) from exc
+            line += 1
+            yield self._convert(v, line)
+
+    def close(self) -> None:
+        self._vcf.close()
+
+    def __enter__(self) -> VcfFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

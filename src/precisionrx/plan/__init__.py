@@ -1,0 +1,1 @@
+"""Treatment plan: merges engine results into one model for every renderer."""

@@ -1,0 +1,124 @@
+"""Build a TreatmentPlan from a patient record: runs each engine the record has data for."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from precisionrx import __version__
+from precisionrx.engines.pgx.caller import CallOptions, call_vcf
+from precisionrx.engines.pgx.phenotyper import phenotype_for
+from precisionrx.errors import KnowledgeBaseError
+from precisionrx.io.patient_file import germline_vcfs
+from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.plan.model import PatientSummary, TreatmentPlan
+from precisionrx.records import Caveat, CaveatKind, Finding, PatientRecord, SampleResult
+from precisionrx.records.evidence import KbVersion
+from precisionrx.report.pgx_json import DECISION_SUPPORT
+
+NORMAL_PREFIXES = ("Normal", "Rapid Metabolizer", "Indeterminate")
+#: Plain-language meaning of phenotype terms for the patient view.
+PLAIN = {
+    "Poor Metabolizer": "your body breaks down some medicines much more slowly than usual",
+    "Intermediate Metabolizer": "your body breaks down some medicines more slowly than usual",
+    "Ultrarapid Metabolizer": "your body breaks down some medicines much faster than usual",
+    "Rapid Metabolizer": "your body breaks down some medicines a little faster than usual",
+    "Decreased Function": "a transporter that handles some medicines works less well than usual",
+    "Poor Function": "a transporter that handles some medicines works much less well than usual",
+}
+
+
+def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
+    caveats: list[Caveat] = [
+        Caveat(code="input_warning", kind=CaveatKind.NOTE, message=w) for w in record.input_warnings
+    ]
+    pgx: list[SampleResult] = []
+    engines: list[str] = []
+    sex = record.demographics.sex_at_birth
+    for gi in germline_vcfs(record):
+        options = CallOptions(genome_build=gi.genome_build, default_sex=sex)
+        results = call_vcf(gi.path, kb, [gi.sample] if gi.sample else None, options)
+        pgx.extend(results)
+        engines.append("pgx")
+    if not pgx:
+        caveats.append(
+            Caveat(
+                code="no_germline_genotype",
+                kind=CaveatKind.NOTE,
+                message="no germline VCF in the record: no pharmacogenomic results",
+            )
+        )
+    findings = _pgx_findings(pgx, kb)
+    summary = _patient_lines(pgx)
+    demo = record.demographics
+    return TreatmentPlan(
+        precisionrx_version=__version__,
+        generated=datetime.now(UTC).isoformat(timespec="seconds"),
+        notice=DECISION_SUPPORT,
+        patient=PatientSummary(
+            id=record.id,
+            name=record.name,
+            sex_at_birth=demo.sex_at_birth,
+            age_years=demo.age_years,
+            ancestry_self_reported=demo.ancestry_self_reported,
+        ),
+        knowledge_bases=[KbVersion(**v) for v in kb.versions()],
+        medications=list(record.medications),
+        pgx=pgx,
+        findings=findings,
+        caveats=caveats,
+        patient_summary=summary,
+        engines=sorted(set(engines)),
+    )
+
+
+def reference_phenotype(kb: KnowledgeBase, gene: str) -> str | None:
+    """Phenotype of the reference/reference diplotype: the "nothing found" baseline."""
+    try:
+        ref = kb.definition(gene).reference_allele.name
+    except KnowledgeBaseError:
+        return None
+    return phenotype_for(kb, gene, [ref, ref]).phenotype
+
+
+def _pgx_findings(pgx: list[SampleResult], kb: KnowledgeBase) -> list[Finding]:
+    out: list[Finding] = []
+    for r in pgx:
+        for g in r.genes:
+            if not g.called or not g.phenotype or g.phenotype.startswith(NORMAL_PREFIXES):
+                continue
+            if g.phenotype == reference_phenotype(kb, g.gene):
+                continue
+            dip = " or ".join(g.diplotypes)
+            score = f", activity score {g.activity_score}" if g.activity_score else ""
+            out.append(
+                Finding(
+                    domain="pgx",
+                    title=f"{g.gene} {g.phenotype}",
+                    detail=f"{g.gene} {dip}{score}. Prescribing guidance applies to drugs "
+                    f"metabolised or transported by {g.gene}.",
+                    severity="actionable",
+                    caveats=tuple(c for c in g.caveats if c.kind != CaveatKind.NOTE),
+                    source=f"{r.input} ({r.sample})",
+                )
+            )
+    return out
+
+
+def _patient_lines(pgx: list[SampleResult]) -> list[str]:
+    lines = []
+    for r in pgx:
+        for g in r.genes:
+            if g.called and g.phenotype in PLAIN:
+                lines.append(
+                    f"{g.gene}: {PLAIN[g.phenotype]}. Your care team may choose a "
+                    "different medicine or dose because of this."
+                )
+        n_missing = sum(1 for g in r.genes if not g.called)
+        if n_missing:
+            lines.append(
+                f"{n_missing} genes could not be read from your test data; this does "
+                "not mean they are normal."
+            )
+    if not lines:
+        lines.append("No gene results changed how your medicines are chosen.")
+    return lines

@@ -1,0 +1,32 @@
+"""The TreatmentPlan model. Later engines add sections; renderers read only this model."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from precisionrx.records import Caveat, Finding, Medication, Recommendation, SampleResult
+from precisionrx.records.evidence import KbVersion
+
+
+class PatientSummary(BaseModel):
+    id: str
+    name: str | None = None
+    sex_at_birth: str = "unknown"
+    age_years: float | None = None
+    ancestry_self_reported: str | None = None
+
+
+class TreatmentPlan(BaseModel):
+    precisionrx_version: str
+    generated: str
+    notice: str
+    patient: PatientSummary
+    knowledge_bases: list[KbVersion]
+    medications: list[Medication] = Field(default_factory=list)
+    pgx: list[SampleResult] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    caveats: list[Caveat] = Field(default_factory=list)
+    patient_summary: list[str] = Field(default_factory=list)
+    #: Engines that ran, in order; later engines (risk, oncology, monitoring) append here.
+    engines: list[str] = Field(default_factory=list)

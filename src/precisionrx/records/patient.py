@@ -1,0 +1,119 @@
+"""The patient record: one person's clinical, lifestyle, genomic and monitoring inputs.
+
+>>> p = PatientRecord(id="p1", demographics=Demographics(sex_at_birth="female", age_years=54))
+>>> PatientRecord.model_validate_json(p.model_dump_json()) == p
+True
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SexAtBirth = Literal["female", "male", "unknown"]
+
+
+class Demographics(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sex_at_birth: SexAtBirth = "unknown"
+    age_years: float | None = Field(default=None, ge=0, le=130)
+    birth_date: str | None = None
+    #: Self-reported ancestry / ethnicity, as the patient gave it. Never inferred.
+    ancestry_self_reported: str | None = None
+    country: str | None = None
+
+
+class Condition(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    code: str | None = None
+    system: str | None = None
+    onset: str | None = None
+    active: bool = True
+
+
+class Medication(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    rxnorm: str | None = None
+    dose: str | None = None
+    status: str = "active"
+
+
+class Allergy(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    substance: str
+    reaction: str | None = None
+    code: str | None = None
+
+
+class Measurement(BaseModel):
+    """A lab value or vital sign with its unit (UCUM where known)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    value: float
+    unit: str
+    code: str | None = None
+    system: str | None = None
+    time: str | None = None
+
+
+class Lifestyle(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    smoking: str | None = None
+    alcohol_units_per_week: float | None = Field(default=None, ge=0)
+    physical_activity_minutes_per_week: float | None = Field(default=None, ge=0)
+    diet: str | None = None
+
+
+class FamilyHistoryItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    relation: str
+    condition: str
+    age_at_onset: float | None = Field(default=None, ge=0, le=130)
+
+
+class GenomicInput(BaseModel):
+    """A genomic file belonging to the patient (paths are resolved by the reader)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["germline_vcf", "tumor_vcf", "maf", "outside_calls", "cna", "fusions"]
+    path: str
+    sample: str | None = None
+    genome_build: Literal["GRCh38", "GRCh37"] = "GRCh38"
+
+
+class MonitoringStream(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    path: str
+    timezone: str | None = None
+
+
+class PatientRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str | None = None
+    demographics: Demographics = Demographics()
+    conditions: tuple[Condition, ...] = ()
+    medications: tuple[Medication, ...] = ()
+    allergies: tuple[Allergy, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
+    lifestyle: Lifestyle = Lifestyle()
+    family_history: tuple[FamilyHistoryItem, ...] = ()
+    genomic_inputs: tuple[GenomicInput, ...] = ()
+    monitoring: tuple[MonitoringStream, ...] = ()
+    #: Resources that were present but could not be read (lenient FHIR reading).
+    input_warnings: tuple[str, ...] = ()

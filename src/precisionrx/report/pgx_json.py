@@ -1,0 +1,59 @@
+"""``precisionrx pgx`` JSON and TSV renderers (field contract in docs/cli/pgx.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from precisionrx import __version__
+from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.records import SampleResult
+
+DECISION_SUPPORT = (
+    "Decision support only: results must be reviewed by a qualified clinician together with "
+    "the patient's full clinical picture. Not a diagnosis."
+)
+
+
+def pgx_document(results: list[SampleResult], kb: KnowledgeBase) -> dict[str, Any]:
+    return {
+        "precisionrx_version": __version__,
+        "notice": DECISION_SUPPORT,
+        "knowledge_bases": kb.versions(),
+        "results": [r.model_dump(mode="json") for r in results],
+    }
+
+
+def render_json(results: list[SampleResult], kb: KnowledgeBase) -> str:
+    return json.dumps(pgx_document(results, kb), indent=2, ensure_ascii=False) + "\n"
+
+
+TSV_COLUMNS = [
+    "input", "sample", "gene", "called", "diplotypes", "diplotype_probabilities", "phenotype",
+    "activity_score", "source", "positions_found", "positions_total", "positions_missing",
+    "reference_filled", "caveats",
+]  # fmt: skip
+
+
+def render_tsv(results: list[SampleResult]) -> str:
+    lines = ["\t".join(TSV_COLUMNS)]
+    for r in results:
+        for g in r.genes:
+            row = [
+                r.input,
+                r.sample,
+                g.gene,
+                "true" if g.called else "false",
+                ";".join(g.diplotypes),
+                ";".join(str(p) for p in g.diplotype_probabilities or []),
+                g.phenotype or "",
+                g.activity_score or "",
+                g.source,
+                str(g.positions.found),
+                str(g.positions.total),
+                ";".join(g.positions.missing),
+                str(g.positions.reference_filled),
+                ";".join(c.code for c in g.caveats),
+            ]
+            lines.append("\t".join(x.replace("\t", " ") for x in row))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Build the packaged knowledge bases from ../shared/data (run by developers, never at run time).
+
+Usage::
+
+    python tools/build_kb.py [--shared ../shared] [--only pharmcat,pypgx,frequencies]
+
+Writes ``src/precisionrx/kb/data/<source>/`` with trimmed, validated data files and an
+``about.json`` (source, version, date, licence, per-file sha256 and a bundle sha256).
+The converted files are committed; the package never reads ``../shared``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "src" / "precisionrx" / "kb" / "data"
+
+GENES = [
+    "ABCG2", "CACNA1S", "CFTR", "CYP2B6", "CYP2C19", "CYP2C9", "CYP2D6", "CYP3A4", "CYP3A5",
+    "CYP4F2", "DPYD", "G6PD", "IFNL3", "NAT2", "NUDT15", "RYR1", "SLCO1B1", "TPMT", "UGT1A1",
+    "VKORC1",
+]  # fmt: skip
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=None, separators=(",", ":"), ensure_ascii=False) + "\n")
+
+
+def write_about(folder: Path, meta: dict[str, object]) -> None:
+    files = {
+        p.relative_to(folder).as_posix(): sha256_file(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "about.json"
+    }
+    bundle = hashlib.sha256(
+        "".join(f"{k}\t{v}\n" for k, v in sorted(files.items())).encode()
+    ).hexdigest()
+    about = {**meta, "files": files, "sha256": bundle}
+    (folder / "about.json").write_text(json.dumps(about, indent=2, ensure_ascii=False) + "\n")
+
+
+def build_pharmcat(shared: Path) -> None:
+    src = shared / "data" / "pgx" / "pharmcat"
+    out = OUT / "pharmcat"
+    exemptions = json.loads((src / "definitions" / "exemptions.json").read_text())
+    version = ""
+    for gene in GENES:
+        d = json.loads((src / "definitions" / f"{gene}_translation.json").read_text())
+        version = d["version"]
+        variants = [
+            {
+                "chromosome": v["chromosome"],
+                "position": v["position"],
+                "rsid": v.get("rsid"),
+                "ref": v["ref"],
+                "alts": v["alts"],
+                "hgvs": v.get("chromosomeHgvsName"),
+            }
+            for v in d["variants"]
+        ]
+        alleles = []
+        for a in d["namedAlleles"]:
+            if len(a["alleles"]) != len(variants):
+                raise SystemExit(f"{gene} {a['name']}: allele row length mismatch")
+            score = sum(1 for x in a["alleles"] if x is not None)
+            if a["score"] and score != a["score"]:
+                raise SystemExit(f"{gene} {a['name']}: score {a['score']} != {score}")
+            alleles.append(
+                {"name": a["name"], "alleles": a["alleles"], "reference": a["reference"]}
+            )
+        ex = exemptions.get(gene, {})
+        write_json(
+            out / "definitions" / f"{gene}.json",
+            {
+                "format_version": 1,
+                "source": "PharmCAT allele definitions (ClinPGx)",
+                "version": d["version"],
+                "modified": d["modificationDate"],
+                "genome_build": "GRCh38",
+                "license": "MPL-2.0 (content CPIC CC0, PharmVar/ClinPGx CC BY-SA 4.0)",
+                "gene": gene,
+                "chromosome": d["chromosome"],
+                "variants": variants,
+                "named_alleles": alleles,
+                "exemptions": {
+                    "ignored_positions": [p["position"] for p in ex.get("ignoredPositions", [])],
+                    "extra_positions": [
+                        {
+                            "chromosome": p["chromosome"],
+                            "position": p["position"],
+                            "rsid": p.get("rsid"),
+                            "ref": p["ref"],
+                            "alts": p["alts"],
+                        }
+                        for p in ex.get("extraPositions", [])
+                    ],
+                    "required_positions": ex.get("requiredPositions", []),
+                    "ignored_alleles": ex.get("ignoredAlleles", []),
+                    "unphased_priorities": [
+                        {"list": p["list"], "pick": p["pick"]}
+                        for p in ex.get("unphasedDiplotypePriorities", [])
+                    ],
+                    "amp1_alleles": ex.get("amp1Alleles", []),
+                },
+            },
+        )
+    # Phenotype tables (allele function, activity value, diplotype -> phenotype).
+    pheno_files = {g: f"{g}.json" for g in GENES if (src / "phenotypes" / f"{g}.json").exists()}
+    pheno_files["CYP2D6"] = "CYP2D6.cpic.v2.12.0.json"
+    pheno_files["MT-RNR1"] = "MT_RNR1.json"
+    for gene, fname in sorted(pheno_files.items()):
+        p = json.loads((src / "phenotypes" / fname).read_text())
+        alleles = {
+            a["name"]: {"function": a.get("functionValue"), "activity": a.get("activityValue")}
+            for a in p["namedAlleles"]
+        }
+        diplotypes = []
+        for row in p["diplotypes"]:
+            names = [n for n, c in row["diplotypekey"].items() for _ in range(c)]
+            diplotypes.append([names, row["phenotype"], row.get("activityScore"), row["lookupkey"]])
+        write_json(
+            out / "phenotypes" / f"{gene}.json",
+            {
+                "format_version": 1,
+                "source": f"PharmCAT phenotype table {fname}",
+                "version": p.get("version"),
+                "gene": gene,
+                "alleles": alleles,
+                "diplotypes": diplotypes,
+            },
+        )
+    messages = json.loads((src / "misc" / "reporter_messages.json").read_text())
+    write_json(out / "reporter_messages.json", messages)
+    write_about(
+        out,
+        {
+            "name": "pharmcat",
+            "source": "PharmGKB/PharmCAT @ 5431bf1187e50383df7e7db18ef67b36fc8b562e "
+            "(definitions, exemptions, phenotypes; CYP2D6 phenotypes from tag v2.12.0)",
+            "version": version,
+            "date": version[:10],
+            "license": "MPL-2.0; content CPIC (CC0), PharmVar/ClinPGx (CC BY-SA 4.0)",
+            "genome_build": "GRCh38",
+        },
+    )
+
+
+def read_csv(path: Path) -> Iterable[dict[str, str]]:
+    with path.open(newline="") as fh:
+        yield from csv.DictReader(fh)
+
+
+def build_pypgx(shared: Path) -> None:
+    src = shared / "data" / "pgx" / "pypgx"
+    out = OUT / "pypgx"
+    out.mkdir(parents=True, exist_ok=True)
+    genes = set(GENES)
+    rows = [
+        [
+            r["Gene"],
+            r["rsID"],
+            r["Chromosome"],
+            r["GRCh37Position"],
+            r["GRCh38Position"],
+            r["GRCh37Allele"],
+            r["GRCh38Allele"],
+            r["Variant"],
+        ]  # fmt: skip
+        for r in read_csv(src / "variant-table.csv")
+        if r["Gene"] in genes
+    ]
+    with (out / "variants_dual_build.tsv").open("w") as fh:
+        fh.write(
+            "# PyPGx variant-table (MIT): GRCh37 and GRCh38 coordinates of PGx variants\n"
+            "gene\trsid\tchrom\tgrch37_pos\tgrch38_pos\tgrch37_ref\tgrch38_ref\talt\n"
+        )
+        for r in rows:
+            fh.write("\t".join(r) + "\n")
+    with (out / "diplotype_phenotypes.tsv").open("w") as fh:
+        fh.write(
+            "# PyPGx diplotype-table (MIT, from CPIC): G6PD and RYR1 diplotype -> phenotype\n"
+            "gene\tallele1\tallele2\tphenotype\n"
+        )
+        for r in read_csv(src / "diplotype-table.csv"):
+            if r["Gene"] not in {"G6PD", "RYR1"}:
+                continue
+            a1, _, a2 = r["Diplotype"].partition("/")
+            pheno = r["Phenotype"].removeprefix("G6PD ")
+            fh.write(f"{r['Gene']}\t{a1}\t{a2}\t{pheno}\n")
+    with (out / "allele_functions.tsv").open("w") as fh:
+        fh.write("# PyPGx allele-table (MIT): allele function for G6PD and RYR1\n")
+        fh.write("gene\tallele\tfunction\n")
+        for r in read_csv(src / "allele-table.csv"):
+            if r["Gene"] in {"G6PD", "RYR1"}:
+                fh.write(f"{r['Gene']}\t{r['StarAllele']}\t{r['Function']}\n")
+    write_about(
+        out,
+        {
+            "name": "pypgx",
+            "source": "sbslee/pypgx @ fa6b9f70747bdf1b6566adc5c21bb17276ae9f52 (api/data tables)",
+            "version": "0.27.0-tables",
+            "date": "2025-01-01",
+            "license": "MIT; content from CPIC (CC0) and PharmGKB (CC BY-SA 4.0)",
+            "genome_build": "GRCh37+GRCh38",
+        },
+    )
+
+
+def build_frequencies(shared: Path) -> None:
+    """Call every 1KGP panel haplotype and count named-allele frequencies."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from precisionrx.engines.pgx.frequencies import panel_haplotype_counts
+
+    panel = shared / "data" / "pgx" / "1kgp_panel_grch38"
+    out = OUT / "frequencies_1kgp"
+    out.mkdir(parents=True, exist_ok=True)
+    genes = panel_haplotype_counts(panel)
+    write_json(
+        out / "haplotype_counts.json",
+        {
+            "format_version": 1,
+            "source": "1000 Genomes 30x (NYGC) phased panel, 3,103 samples, GRCh38",
+            "note": "Counts of panel haplotypes matched to a single named allele by "
+            "precisionrx's phased matcher. Sites absent from the panel are missing, so alleles "
+            "defined at such sites get no frequency ('no_frequency'). Global counts: the panel "
+            "has no population labels.",
+            "genes": genes,
+        },
+    )
+    write_about(
+        out,
+        {
+            "name": "frequencies_1kgp",
+            "source": "sbslee/pypgx-bundle @ 919279ac733d4391e3a7c0f96ee0ed5e74c3297f "
+            "1kgp/GRCh38 (NYGC 1KGP 30x phased), haplotypes called with precisionrx",
+            "version": "2025-11-05",
+            "date": "2025-11-05",
+            "license": "1000 Genomes data: free use without restriction",
+            "genome_build": "GRCh38",
+        },
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("--only", default="pharmcat,pypgx,frequencies")
+    args = ap.parse_args()
+    steps = args.only.split(",")
+    if "pharmcat" in steps:
+        build_pharmcat(args.shared)
+    if "pypgx" in steps:
+        build_pypgx(args.shared)
+    if "frequencies" in steps:
+        build_frequencies(args.shared)
+
+
+if __name__ == "__main__":
+    main()

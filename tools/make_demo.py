@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Write the bundled synthetic demo patient (src/precisionrx/demo/).
+
+The VCF covers every allele-defining position (reference unless stated) and carries:
+CYP2C19 *2/*2, SLCO1B1 rs4149056 T/C, DPYD c.2846A>T heterozygous, CYP2D6 *1/*4,
+UGT1A1 *1/*28, and one deliberately missing position (CYP2C19 rs12248560, the *17 site).
+The person is synthetic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from precisionrx.io.synthetic import VcfBuilder
+from precisionrx.kb.registry import KnowledgeBase
+
+OUT = Path(__file__).resolve().parents[1] / "src" / "precisionrx" / "demo"
+
+PATIENT = """\
+# Synthetic demo patient for `precisionrx demo`. Not a real person.
+id: demo-001
+name: Alex Example (synthetic)
+demographics:
+  sex_at_birth: female
+  age_years: 58
+  ancestry_self_reported: European
+  country: GB
+conditions:
+  - {name: Coronary artery disease, code: "53741008", system: http://snomed.info/sct}
+  - {name: Hypercholesterolaemia, code: "13644009", system: http://snomed.info/sct}
+  - {name: Colorectal adenocarcinoma, code: "35917007", system: http://snomed.info/sct}
+medications:
+  - {name: clopidogrel, rxnorm: "32968", dose: 75 mg daily}
+  - {name: simvastatin, rxnorm: "36567", dose: 40 mg nightly}
+  - {name: capecitabine, rxnorm: "194000", dose: planned}
+measurements:
+  - {name: LDL cholesterol, value: 3.9, unit: mmol/L}
+  - {name: eGFR, value: 78, unit: mL/min/1.73m2}
+lifestyle: {smoking: former, alcohol_units_per_week: 6}
+family_history:
+  - {relation: father, condition: myocardial infarction, age_at_onset: 52}
+genomic_inputs:
+  - {kind: germline_vcf, path: demo.vcf, genome_build: GRCh38}
+"""
+
+
+def main() -> None:
+    kb = KnowledgeBase()
+    b = VcfBuilder(kb, samples=["demo-001"])
+    special = {
+        "CYP2C19": ("*2", "*2"),
+        "CYP2D6": ("*1", "*4"),
+        "UGT1A1": ("*1", "*28"),
+    }
+    for gene in kb.genes:
+        ref = kb.definition(gene).reference_allele.name
+        first, second = special.get(gene, (ref, ref))
+        if gene == "CYP2C19":
+            first, second = "*2", "*2"
+        b.haplotypes(gene, first, second, phased=False)
+    b.genotype("SLCO1B1", "rs4149056", "T/C")
+    b.genotype("DPYD", "rs67376798", "T/A")
+    missing = kb.definition("CYP2C19").positions
+    rs17 = next(p for p in missing if p.rsid == "rs12248560")
+    del b.rows[(rs17.chromosome.removeprefix("chr"), rs17.position)]
+    OUT.mkdir(parents=True, exist_ok=True)
+    b.write(OUT / "demo.vcf")
+    (OUT / "patient.yaml").write_text(PATIENT)
+
+
+if __name__ == "__main__":
+    main()

@@ -24,10 +24,27 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "precisionrx" / "kb" / "data"
 
 GENES = [
-    "ABCG2", "CACNA1S", "CFTR", "CYP2B6", "CYP2C19", "CYP2C9", "CYP2D6", "CYP3A4", "CYP3A5",
-    "CYP4F2", "DPYD", "G6PD", "IFNL3", "NAT2", "NUDT15", "RYR1", "SLCO1B1", "TPMT", "UGT1A1",
+    "ABCG2",
+    "CACNA1S",
+    "CFTR",
+    "CYP2B6",
+    "CYP2C19",
+    "CYP2C9",
+    "CYP2D6",
+    "CYP3A4",
+    "CYP3A5",
+    "CYP4F2",
+    "DPYD",
+    "G6PD",
+    "IFNL3",
+    "NAT2",
+    "NUDT15",
+    "RYR1",
+    "SLCO1B1",
+    "TPMT",
+    "UGT1A1",
     "VKORC1",
-]  # fmt: skip
+]
 
 
 def sha256_file(path: Path) -> str:
@@ -178,7 +195,7 @@ def build_pypgx(shared: Path) -> None:
             r["GRCh37Allele"],
             r["GRCh38Allele"],
             r["Variant"],
-        ]  # fmt: skip
+        ]
         for r in read_csv(src / "variant-table.csv")
         if r["Gene"] in genes
     ]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 
 from precisionrx.cli import app
 from precisionrx.errors import InputError
@@ -57,10 +57,11 @@ def pgx_command(
     with Progress(transient=True, disable=not show) as progress:
         for path in vcf:
             task = progress.add_task(f"{path.name}", total=len(kb.genes))
-            options = CallOptions(
-                genome_build=genome_build.value,
-                progress=lambda _g, t=task: progress.advance(t),
-            )
+
+            def advance(_gene: str, t: TaskID = task) -> None:
+                progress.advance(t)
+
+            options = CallOptions(genome_build=genome_build.value, progress=advance)
             results += call_vcf(path, kb, sample or None, options, outside)
     if fmt is PgxFormat.json:
         text = render_json(results, kb)

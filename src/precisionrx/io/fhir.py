@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from precisionrx.errors import FhirValidationError
 from precisionrx.records import (
@@ -25,9 +25,15 @@ from precisionrx.records import (
 )
 
 SUPPORTED = {
-    "Patient", "Condition", "MedicationStatement", "MedicationRequest", "Observation",
-    "AllergyIntolerance", "FamilyMemberHistory", "DocumentReference",
-}  # fmt: skip
+    "Patient",
+    "Condition",
+    "MedicationStatement",
+    "MedicationRequest",
+    "Observation",
+    "AllergyIntolerance",
+    "FamilyMemberHistory",
+    "DocumentReference",
+}
 
 
 def read_bundle(path: str | Path) -> PatientRecord:
@@ -109,7 +115,7 @@ def read_bundle_data(data: Any, path: Path) -> PatientRecord:
                         code=code,
                         system=system,
                         time=str(model.effectiveDateTime) if model.effectiveDateTime else None,
-                    )  # fmt: skip
+                    )
                 )
         elif rtype == "AllergyIntolerance":
             name, code, _ = _text(model.code)
@@ -144,7 +150,13 @@ def read_bundle_data(data: Any, path: Path) -> PatientRecord:
         born = patient.birthDate
         today = date.today()
         age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    sex = patient.gender if patient.gender in {"female", "male"} else "unknown"
+    sex: Literal["female", "male", "unknown"] = (
+        "female"
+        if patient.gender == "female"
+        else "male"
+        if patient.gender == "male"
+        else "unknown"
+    )
     name = None
     if patient.name:
         n = patient.name[0]
@@ -156,7 +168,7 @@ def read_bundle_data(data: Any, path: Path) -> PatientRecord:
             sex_at_birth=sex,
             age_years=age,
             birth_date=str(patient.birthDate) if patient.birthDate else None,
-        ),  # fmt: skip
+        ),
         conditions=tuple(conditions),
         medications=tuple(meds),
         allergies=tuple(allergies),

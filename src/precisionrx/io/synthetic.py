@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.kb.schema import IUPAC, DefinedPosition, NamedAllele
 
 HEADER = """##fileformat=VCFv4.2
 ##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
@@ -17,6 +18,17 @@ CONTIGS = {
     "8": 145138636, "10": 133797422, "12": 133275309, "13": 114364328, "16": 90338345,
     "19": 58617616, "22": 50818468, "X": 156040895,
 }  # fmt: skip
+
+
+def _base(allele: NamedAllele, ref: NamedAllele, j: int, pos: DefinedPosition) -> str:
+    """A concrete sequence for the allele at position j (IUPAC codes resolved)."""
+    d = allele.defined[j] if allele.defined[j] is not None else ref.defined[j]
+    if d is None:
+        return pos.ref
+    if len(d) == 1 and d in IUPAC:
+        known = [x for x in (pos.ref, *pos.alts) if x in IUPAC[d]]
+        return known[0] if known else sorted(IUPAC[d])[0]
+    return d
 
 
 @dataclass
@@ -77,27 +89,11 @@ class VcfBuilder:
         ref = defn.reference_allele
         sep = "|" if phased else "/"
         for j, pos in enumerate(defn.positions):
-
-            def base(al: object) -> str:
-                d = al.defined[j] if al is not None else None  # type: ignore[attr-defined]
-                if (
-                    d is None
-                    or (len(d) == 1
-                    and d not in "ACGT-")
-                    or (d not in [pos.ref, *pos.alts]
-                    and len(d) == 1
-                    and d not in "ACGT")
-                ):
-                    d = ref.defined[j]
-                if d is None or (len(d) == 1 and d not in "ACGT"):
-                    d = pos.ref
-                return d
-
-            x = base(a)
+            x = _base(a, ref, j, pos)
             if b is None:
                 self.genotype(gene, pos.position, x)
             else:
-                self.genotype(gene, pos.position, f"{x}{sep}{base(b)}")
+                self.genotype(gene, pos.position, f"{x}{sep}{_base(b, ref, j, pos)}")
         return self
 
     def text(self) -> str:

@@ -175,8 +175,8 @@ class VcfFile:
         if "PS" in rec.FORMAT:  # type: ignore[attr-defined]
             raw = rec.format("PS")  # type: ignore[attr-defined]
             if raw is not None:
-                ps = np.asarray(raw, dtype=np.int64).reshape(-1)[: len(self.samples)]
-                ps = np.where((ps < 0) | (ps > 2**31 - 1), 0, ps).astype(np.int32)
+                wide = np.asarray(raw, dtype=np.int64).reshape(-1)[: len(self.samples)]
+                ps = np.where((wide < 0) | (wide > 2**31 - 1), 0, wide).astype(np.int32)
         alts = tuple(rec.ALT)  # type: ignore[attr-defined]
         end = int(rec.end)  # type: ignore[attr-defined]
         return VcfRecord(

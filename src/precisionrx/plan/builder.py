@@ -105,14 +105,14 @@ def _pgx_findings(pgx: list[SampleResult], kb: KnowledgeBase) -> list[Finding]:
 
 
 def _patient_lines(pgx: list[SampleResult]) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for r in pgx:
-        for g in r.genes:
-            if g.called and g.phenotype in PLAIN:
-                lines.append(
-                    f"{g.gene}: {PLAIN[g.phenotype]}. Your care team may choose a "
-                    "different medicine or dose because of this."
-                )
+        lines.extend(
+            f"{g.gene}: {PLAIN[g.phenotype]}. Your care team may choose a different medicine "
+            "or dose because of this."
+            for g in r.genes
+            if g.called and g.phenotype in PLAIN
+        )
         n_missing = sum(1 for g in r.genes if not g.called)
         if n_missing:
             lines.append(

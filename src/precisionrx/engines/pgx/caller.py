@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from precisionrx.engines.pgx.cohort import (
     best_alleles,
@@ -197,7 +198,7 @@ def _pattern_key(obs: GeneObservations, s: int) -> bytes:
     )
 
 
-def _has_undocumented(obs: GeneObservations, n_pos: int) -> np.ndarray:  # type: ignore[type-arg]
+def _has_undocumented(obs: GeneObservations, n_pos: int) -> npt.NDArray[np.bool_]:
     flags = np.zeros(obs.codes.shape[0], dtype=bool)
     for j in range(n_pos):
         bad = [c for c, a in enumerate(obs.allele_table[j]) if a.startswith("?")]
@@ -206,7 +207,12 @@ def _has_undocumented(obs: GeneObservations, n_pos: int) -> np.ndarray:  # type:
     return flags
 
 
-def _bulk_result(comp: CompiledGene, match: np.ndarray, scores: np.ndarray, s: int) -> MatchResult:  # type: ignore[type-arg]
+def _bulk_result(
+    comp: CompiledGene,
+    match: npt.NDArray[np.bool_],
+    scores: npt.NDArray[np.int64],
+    s: int,
+) -> MatchResult:
     a = best_alleles(comp, match, scores, 2 * s)
     b = best_alleles(comp, match, scores, 2 * s + 1)
     res = MatchResult(phased=True)
@@ -320,7 +326,7 @@ def _sample_call(
         )
     # Undocumented ALT alleles at allele-defining positions.
     undocumented = []
-    for j in np.flatnonzero(present):
+    for j in (int(x) for x in np.flatnonzero(present)):
         for h in range(2):
             code = int(obs.codes[s, j, h])
             if obs.is_undocumented(j, code):
@@ -357,7 +363,8 @@ def _sample_call(
         caveats.append(
             Caveat(
                 code="partial_genotype",
-                message=f"partial genotype(s) with one unknown allele at {_label_list(result.partial)}",
+                message="partial genotype(s) with one unknown allele at "
+                f"{_label_list(result.partial)}",
             )
         )
     if not result.pairs:
@@ -520,7 +527,7 @@ def _ryr1_pair(kb: KnowledgeBase, call: VariantListCall) -> tuple[str, str]:
     if call.strands is not None:
         picks = [min(st, key=rank) if st else "Reference" for st in call.strands]
         return picks[0], picks[1]
-    ordered = sorted(call.found, key=rank) + ["Reference", "Reference"]
+    ordered = [*sorted(call.found, key=rank), "Reference", "Reference"]
     return ordered[0], ordered[1]
 
 

@@ -66,7 +66,8 @@ def single_block_phased(obs: GeneObservations, n_pos: int) -> npt.NDArray[np.boo
     ps_min = np.where(het, obs.phase_set[:, :n_pos], np.iinfo(np.int64).max).min(axis=1)
     one_set = ~het.any(axis=1) | (ps_max == ps_min)
     has_missing_allele = ((codes == MISSING) & obs.present[:, :n_pos, None]).any(axis=(1, 2))
-    return ~unphased_het & one_set & ~has_missing_allele
+    out: npt.NDArray[np.bool_] = ~unphased_het & one_set & ~has_missing_allele
+    return out
 
 
 def haplotype_alleles_from_panel(
@@ -85,7 +86,7 @@ def haplotype_alleles_from_panel(
         obs = observe(
             defn, defn.positions, records, vcf.samples, [p.position for p in defn.positions]
         )
-    in_panel = obs.present.any(axis=0)
+    in_panel: npt.NDArray[np.bool_] = np.asarray(obs.present.any(axis=0), dtype=bool)
     if complete is not None:
         ref = defn.reference_allele
         for allele in defn.alleles:

@@ -150,10 +150,7 @@ def match_sample(
     hom_idx = np.flatnonzero(present & (h1 == h2))
     blocks: dict[tuple[int, int], list[int]] = {}
     for j in np.flatnonzero(het):
-        if obs.phased[s, j]:
-            key = (1, int(obs.phase_set[s, j]))
-        else:
-            key = (0, int(j))
+        key = (1, int(obs.phase_set[s, j])) if obs.phased[s, j] else (0, int(j))
         blocks.setdefault(key, []).append(int(j))
     result.phased = bool(het.any()) and all(k[0] == 1 for k in blocks) and len(blocks) == 1
     if not het.any():
@@ -163,8 +160,8 @@ def match_sample(
     k = cands.size
     ok = np.ones((k, k), dtype=bool)
     if hom_idx.size:
-        hom_ok = c1[:, hom_idx].all(axis=1)
-        ok &= hom_ok[:, None] & hom_ok[None, :]
+        hom_ok: BoolArray = np.asarray(c1[:, hom_idx].all(axis=1), dtype=bool)
+        ok &= np.outer(hom_ok, hom_ok)
     for cols in blocks.values():
         a1 = c1[:, cols]
         a2 = c2[:, cols]
@@ -182,9 +179,9 @@ def match_sample(
         if sc != best:
             continue
         a, b = comp.names[cands[x]], comp.names[cands[y]]
-        key = tuple(sorted((a, b), key=allele_sort_key))
-        if key in seen:
+        first, second = sorted((a, b), key=allele_sort_key)
+        if (first, second) in seen:
             continue
-        seen.add(key)  # type: ignore[arg-type]
-        result.pairs.append((key[0], key[1]))
+        seen.add((first, second))
+        result.pairs.append((first, second))
     return result

@@ -48,7 +48,7 @@ class GeneObservations:
 
 
 def _candidates(defn: GeneDefinition, j: int, pos: DefinedPosition) -> list[str]:
-    names = {a.defined[j] for a in defn.alleles if j < len(a.defined) and a.defined[j]}
+    names = {d for a in defn.alleles if j < len(a.defined) and (d := a.defined[j]) is not None}
     return sorted({pos.ref, *pos.alts, *(n for n in names if set(n) <= set("ACGT"))})
 
 
@@ -110,12 +110,11 @@ def observe(
                     mapping.append(_code(tables[j], got))
                     hit = hit or got != pos.ref
             if exact:
-                if len(rec.ref) == 1 and len(pos.ref) == 1:
-                    if rec.ref != pos.ref:
-                        if same_build:
-                            mismatches.append(f"{pos.label} REF {rec.ref} != {pos.ref}")
-                        ref_code = _code(tables[j], rec.ref) if rec.ref in cands else -99
-                        mapping[0] = ref_code
+                if len(rec.ref) == 1 == len(pos.ref) and rec.ref != pos.ref:
+                    if same_build:
+                        mismatches.append(f"{pos.label} REF {rec.ref} != {pos.ref}")
+                    known = rec.ref in cands
+                    mapping[0] = _code(tables[j], rec.ref if known else f"?{rec.ref}")
                 for k, alt in enumerate(rec.alts, start=1):
                     if mapping[k] == -99 and not alt.startswith("<") and alt not in {"*", "."}:
                         mapping[k] = _code(tables[j], f"{UNDOCUMENTED_PREFIX}{alt}")

@@ -20,7 +20,7 @@ _HLA_FIELDS = re.compile(r"^(\*\d+:\d+)(:\d+)*[A-Z]?$")
 
 
 def normalise_allele(gene: str, allele: str) -> str:
-    """Truncate sub-allele detail: CYP2D6 ``*4.024`` -> ``*4``; HLA ``*07:02:01:127`` -> ``*07:02``."""
+    """Drop sub-allele detail: CYP2D6 ``*4.024`` -> ``*4``; HLA ``*07:02:01:127`` -> ``*07:02``."""
     a = allele.strip()
     if gene.startswith("HLA-"):
         a = a.removeprefix(gene).removeprefix(gene.replace("-", ""))
@@ -67,15 +67,19 @@ def outside_gene_call(kb: KnowledgeBase, call: OutsideCall) -> GeneCall:
                     f"{expected.phenotype!r} for {diplotype}; the supplied phenotype is used",
                 )
             )
-        if gene in ACTIVITY_SCORE_GENES and score and expected.activity_score:
-            if not _same_score(score, expected.activity_score):
-                caveats.append(
-                    Caveat(
-                        code="outside_call_mismatch",
-                        message=f"outside activity score {score} differs from the expected "
-                        f"{expected.activity_score} for {diplotype}; the supplied score is used",
-                    )
+        if (
+            gene in ACTIVITY_SCORE_GENES
+            and score
+            and expected.activity_score
+            and not _same_score(score, expected.activity_score)
+        ):
+            caveats.append(
+                Caveat(
+                    code="outside_call_mismatch",
+                    message=f"outside activity score {score} differs from the expected "
+                    f"{expected.activity_score} for {diplotype}; the supplied score is used",
                 )
+            )
         phenotype = phenotype or expected.phenotype
         if gene in ACTIVITY_SCORE_GENES:
             score = score or expected.activity_score

@@ -1,0 +1,225 @@
+"""Command-line contract: JSON fields, formats, exit codes, no tracebacks, no partial output."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from precisionrx.errors import (
+    GenomeBuildMismatch,
+    MissingSampleError,
+    OutsideCallError,
+    PatientFileError,
+    VcfFormatError,
+)
+from precisionrx.io.synthetic import VcfBuilder
+from precisionrx.kb.registry import KnowledgeBase
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
+
+
+@pytest.fixture
+def sample_vcf(kb: KnowledgeBase, tmp_path: Path) -> Path:
+    b = VcfBuilder(kb, samples=["NA1", "NA2"])
+    b.haplotypes("CYP2C19", "*1", "*2", phased=False)
+    b.haplotypes("CYP2C9", "*1", "*2", phased=False)
+    return b.write(tmp_path / "two.vcf")
+
+
+def test_pgx_json_contract(sample_vcf: Path, tmp_path: Path) -> None:
+    out = tmp_path / "calls.json"
+    proc = run("pgx", str(sample_vcf), "--sample", "NA2", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["precisionrx_version"]
+    assert {"name", "version", "sha256"} <= set(doc["knowledge_bases"][0])
+    (result,) = doc["results"]
+    assert result["input"] == str(sample_vcf) and result["sample"] == "NA2"
+    gene = next(g for g in result["genes"] if g["gene"] == "CYP2C19")
+    for field in (
+        "gene", "called", "diplotypes", "diplotype_probabilities", "phenotype",
+        "activity_score", "source", "positions", "caveats",
+    ):  # fmt: skip
+        assert field in gene
+    assert set(gene["positions"]) >= {"found", "missing", "reference_filled"}
+    assert gene["diplotypes"] == ["*1/*2"]
+    assert gene["phenotype"] == "Intermediate Metabolizer"
+    assert gene["source"] == "vcf"
+    assert len(result["genes"]) == 20
+
+
+def test_pgx_several_vcfs_and_tsv(sample_vcf: Path, kb: KnowledgeBase, tmp_path: Path) -> None:
+    other = VcfBuilder(kb).haplotypes("CYP3A5", "*1", "*3", phased=False).write(tmp_path / "o.vcf")
+    proc = run("pgx", str(sample_vcf), str(other), "--format", "tsv")
+    assert proc.returncode == 0, proc.stderr
+    rows = [ln.split("\t") for ln in proc.stdout.splitlines()]
+    assert rows[0][:3] == ["input", "sample", "gene"]
+    assert len(rows) == 1 + 3 * 20
+    assert any(r[2] == "CYP3A5" and r[4] == "*1/*3" for r in rows)
+
+
+def test_pgx_html(sample_vcf: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    proc = run("pgx", str(sample_vcf), "--format", "html", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text()
+    assert "Decision support" in html and "*1/*2" in html and "pharmcat" in html
+
+
+def test_outside_calls_override(sample_vcf: Path, tmp_path: Path) -> None:
+    oc = tmp_path / "outside.tsv"
+    oc.write_text(
+        "# outside calls\nCYP2D6\tCYP2D6*1/CYP2D6*4.001\nHLA-B\t*57:01:01/*08:01\nCYP2C19\t*2/*2\n"
+    )
+    proc = run("pgx", str(sample_vcf), "--sample", "NA1", "--outside-calls", str(oc))
+    assert proc.returncode == 0, proc.stderr
+    genes = {g["gene"]: g for g in json.loads(proc.stdout)["results"][0]["genes"]}
+    assert genes["CYP2D6"]["diplotypes"] == ["*1/*4"]
+    assert genes["CYP2D6"]["activity_score"] == "1.0"
+    assert genes["CYP2D6"]["source"] == "outside"
+    assert genes["HLA-B"]["phenotype"] == "HLA-B*57:01 positive"
+    assert genes["CYP2C19"]["diplotypes"] == ["*2/*2"]
+    assert genes["CYP2C19"]["phenotype"] == "Poor Metabolizer"
+    assert any(c["code"] == "outside_call" for c in genes["CYP2C19"]["caveats"])
+
+
+@pytest.mark.parametrize(
+    ("make", "error"),
+    [
+        (lambda p: p.write_text("hello\tworld\n"), VcfFormatError),
+        (lambda p: p.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\n1\t2\n"), VcfFormatError),
+    ],
+)
+def test_bad_vcf_exit_codes(make: object, error: type, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.vcf"
+    make(bad)  # type: ignore[operator]
+    out = tmp_path / "out.json"
+    proc = run("pgx", str(bad), "-o", str(out))
+    assert proc.returncode == error.exit_code
+    assert "Traceback" not in proc.stderr
+    assert str(bad) in proc.stderr
+    assert not out.exists()
+
+
+def test_truncated_gzip(sample_vcf: Path, tmp_path: Path) -> None:
+    gz = tmp_path / "t.vcf.gz"
+    data = gzip.compress(sample_vcf.read_bytes())
+    gz.write_bytes(data[: len(data) // 2])
+    proc = run("pgx", str(gz))
+    assert proc.returncode == VcfFormatError.exit_code
+    assert "truncated" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_missing_sample(sample_vcf: Path) -> None:
+    proc = run("pgx", str(sample_vcf), "--sample", "NOPE")
+    assert proc.returncode == MissingSampleError.exit_code
+    assert "NOPE" in proc.stderr and "NA1" in proc.stderr
+
+
+def test_declared_build_mismatch(kb: KnowledgeBase, tmp_path: Path) -> None:
+    b = VcfBuilder(kb, declare_contigs=False).haplotypes("CYP2C19", "*1", "*1")
+    text = b.text().replace("##FORMAT", "##contig=<ID=chr1,length=249250621>\n##FORMAT", 1)
+    path = tmp_path / "b37.vcf"
+    path.write_text(text)
+    proc = run("pgx", str(path))
+    assert proc.returncode == GenomeBuildMismatch.exit_code
+    assert "GRCh37" in proc.stderr
+
+
+def test_bad_outside_calls(sample_vcf: Path, tmp_path: Path) -> None:
+    oc = tmp_path / "oc.tsv"
+    oc.write_text("CYP2D6\n")
+    proc = run("pgx", str(sample_vcf), "--outside-calls", str(oc))
+    assert proc.returncode == OutsideCallError.exit_code
+    assert "line 1" in proc.stderr
+
+
+def test_demo_writes_plan(tmp_path: Path) -> None:
+    proc = run("demo", "-o", str(tmp_path / "d"))
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads((tmp_path / "d" / "plan.json").read_text())
+    genes = {g["gene"]: g for g in plan["pgx"][0]["genes"]}
+    assert genes["CYP2C19"]["diplotypes"] == ["*2/*2"]
+    assert "rs12248560" in genes["CYP2C19"]["positions"]["missing"]
+    assert genes["SLCO1B1"]["phenotype"] == "Decreased Function"
+    assert genes["DPYD"]["activity_score"] == "1.5"
+    titles = [f["title"] for f in plan["findings"]]
+    assert "CYP2C19 Poor Metabolizer" in titles
+    html = (tmp_path / "d" / "plan.html").read_text()
+    assert "Decision support" in html and "pharmcat" in html and "rs12248560" in html
+    assert "Treatment plan" in proc.stdout
+
+
+def test_plan_bad_patient_file(tmp_path: Path) -> None:
+    bad = tmp_path / "p.yaml"
+    bad.write_text("id: x\ndemographics: {age_years: 400}\n")
+    proc = run("plan", str(bad), "-o", str(tmp_path / "out"))
+    assert proc.returncode == PatientFileError.exit_code
+    assert "age_years" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out" / "plan.json").exists()
+
+
+def test_plan_from_fhir_bundle(kb: KnowledgeBase, tmp_path: Path) -> None:
+    VcfBuilder(kb, samples=["p1"]).haplotypes("CYP2C19", "*2", "*17", phased=False).write(
+        tmp_path / "p1.vcf"
+    )
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p1", "gender": "male",
+                          "birthDate": "1960-05-01"}},
+            {"resource": {"resourceType": "MedicationStatement", "status": "active",
+                          "subject": {"reference": "Patient/p1"},
+                          "medicationCodeableConcept": {"coding": [{
+                              "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                              "code": "32968", "display": "clopidogrel"}]}}},
+            {"resource": {"resourceType": "Observation", "status": "final",
+                          "code": {"text": "LDL"}, "valueQuantity": "not-a-quantity"}},
+            {"resource": {"resourceType": "DocumentReference", "status": "current",
+                          "type": {"text": "germline VCF"},
+                          "content": [{"attachment": {"contentType": "text/vcf",
+                                                      "url": "p1.vcf"}}]}},
+        ],
+    }  # fmt: skip
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    proc = run("plan", str(path), "-o", str(tmp_path / "out"), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text())
+    assert plan["patient"]["sex_at_birth"] == "male"
+    assert plan["medications"][0]["rxnorm"] == "32968"
+    assert any("Observation" in c["message"] for c in plan["caveats"])
+    genes = {g["gene"]: g for g in plan["pgx"][0]["genes"]}
+    assert genes["CYP2C19"]["diplotypes"] == ["*2/*17"]
+
+
+def test_broken_fhir_bundle(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    path.write_text(
+        '{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "gender": 5}}]}'
+    )
+    proc = run("plan", str(path))
+    assert proc.returncode == 6
+    assert "Patient" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_kb_list_and_verify() -> None:
+    proc = run("kb", "list")
+    assert proc.returncode == 0 and "pharmcat" in proc.stdout and "pypgx" in proc.stdout
+    proc = run("kb", "verify")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("ok:")

@@ -210,7 +210,8 @@ def test_plan_from_fhir_bundle(kb: KnowledgeBase, tmp_path: Path) -> None:
 def test_broken_fhir_bundle(tmp_path: Path) -> None:
     path = tmp_path / "b.json"
     path.write_text(
-        '{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "gender": 5}}]}'
+        '{"resourceType": "Bundle", "entry": '
+        '[{"resource": {"resourceType": "Patient", "gender": 5}}]}'
     )
     proc = run("plan", str(path))
     assert proc.returncode == 6

@@ -71,6 +71,11 @@ class VcfFile:
 
     def __init__(self, path: str | Path, samples: Sequence[str] | None = None) -> None:
         from cyvcf2 import VCF  # imported lazily: no import-time cost for other commands
+        from cyvcf2.cyvcf2 import set_htslib_log_level
+
+        # htslib prints to stderr on its own (e.g. "could not retrieve index"); problems
+        # are reported through our error tree instead.
+        set_htslib_log_level(0)
 
         self.path = Path(path)
         if not self.path.is_file():

@@ -48,11 +48,32 @@ class VcfRecord:
 Region = tuple[str, int, int]  # chromosome (no prefix), 1-based start, end inclusive
 
 
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+FULL_CHECK_BYTES = 8 * 1024 * 1024
+
+
 def _check_gzip(path: Path) -> None:
-    """Detect truncated or corrupt gzip/BGZF data before htslib hides it."""
+    """Detect truncated or corrupt gzip/BGZF data before htslib hides it.
+
+    BGZF files end with a fixed empty block: its absence means truncation (cheap check for
+    whole genomes). Smaller files are also decompressed fully to catch corruption.
+    """
     with path.open("rb") as fh:
-        magic = fh.read(2)
-    if magic != b"\x1f\x8b":
+        magic = fh.read(4)
+        if magic[:2] != b"\x1f\x8b":
+            return
+        is_bgzf = magic[3] & 4 != 0
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - len(BGZF_EOF)))
+        tail = fh.read()
+    if is_bgzf and tail != BGZF_EOF:
+        raise VcfFormatError(
+            "compressed data is truncated (BGZF end-of-file marker missing)",
+            path=path,
+            hint="re-export the file or re-run bgzip",
+        )
+    if size > FULL_CHECK_BYTES:
         return
     try:
         with gzip.open(path, "rb") as gz:
@@ -81,8 +102,7 @@ class VcfFile:
         if not self.path.is_file():
             raise VcfFormatError("file not found", path=self.path)
         self._check_text_header()
-        if self.path.stat().st_size < 200 * 1024 * 1024:
-            _check_gzip(self.path)
+        _check_gzip(self.path)
         try:
             probe = VCF(str(self.path), lazy=True)
         except Exception as exc:  # htslib raises plain OSError/Exception subclasses

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,7 @@ class GeneDefinition:
         raise KeyError(name)
 
 
+@lru_cache(maxsize=4096)
 def _expand(code: str) -> frozenset[str]:
     if len(code) == 1 and code in IUPAC:
         return IUPAC[code]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from pydantic import BaseModel
 
 from precisionrx import __version__
 from precisionrx.kb.registry import KnowledgeBase
@@ -24,8 +25,22 @@ def pgx_document(results: list[SampleResult], kb: KnowledgeBase) -> dict[str, An
     }
 
 
+class PgxDocument(BaseModel):
+    precisionrx_version: str
+    notice: str
+    knowledge_bases: list[dict[str, str]]
+    results: list[SampleResult]
+
+
 def render_json(results: list[SampleResult], kb: KnowledgeBase) -> str:
-    return json.dumps(pgx_document(results, kb), indent=2, ensure_ascii=False) + "\n"
+    """Serialise with pydantic's compiled encoder (fast for biobank-sized outputs)."""
+    doc = PgxDocument(
+        precisionrx_version=__version__,
+        notice=DECISION_SUPPORT,
+        knowledge_bases=kb.versions(),
+        results=results,
+    )
+    return doc.model_dump_json(indent=2) + "\n"
 
 
 TSV_COLUMNS = [

@@ -174,14 +174,14 @@ def call_gene(
     for s in range(n):
         key = _pattern_key(obs, s)
         if key in cache:
-            out.append(cache[key].model_copy(deep=True))
+            out.append(cache[key])  # identical genotypes: the same (read-only) result
             continue
         pre: MatchResult | None = None
         if bulk[s] and match is not None and scores is not None:
             pre = _bulk_result(comp, match, scores, s)
         gc = _sample_call(kb, defn, comp, obs, s, options, pre, same_build)
         cache[key] = gc
-        out.append(gc.model_copy(deep=True))
+        out.append(gc)
     return out
 
 
@@ -236,11 +236,17 @@ def _label_list(labels: list[str]) -> str:
     return shown + (f" and {len(labels) - MAX_LISTED} more" if len(labels) > MAX_LISTED else "")
 
 
+def _non_reference_positions(obs: GeneObservations, s: int) -> list[int]:
+    codes = obs.codes[s]
+    nonref = obs.present[s] & ((codes[:, 0] != 0) | ((codes[:, 1] != 0) & (codes[:, 1] != HAPLOID)))
+    return [int(j) for j in np.flatnonzero(nonref)]
+
+
 def _observed_variants(obs: GeneObservations, s: int, n_pos: int) -> list[str]:
     out = []
-    for j, pos in enumerate(obs.positions):
-        if not obs.present[s, j]:
-            continue
+    extra = [j for j in range(n_pos, len(obs.positions)) if obs.present[s, j]]
+    for j in sorted(set(_non_reference_positions(obs, s)) | set(extra)):
+        pos = obs.positions[j]
         a, b = (int(x) for x in obs.codes[s, j])
         alleles = [obs.allele(j, a) or ".", obs.allele(j, b) or "." if b != HAPLOID else None]
         shown = [x for x in alleles if x is not None]
@@ -326,7 +332,9 @@ def _sample_call(
         )
     # Undocumented ALT alleles at allele-defining positions.
     undocumented = []
-    for j in (int(x) for x in np.flatnonzero(present)):
+    for j in _non_reference_positions(obs, s):
+        if j >= n_pos:
+            continue
         for h in range(2):
             code = int(obs.codes[s, j, h])
             if obs.is_undocumented(j, code):
@@ -439,21 +447,27 @@ def _input_positions(kb: KnowledgeBase, defn: GeneDefinition) -> list[int | None
     return [inverse.get(p.position) for p in defn.positions]
 
 
+_ALLELES_AT: dict[tuple[str, str, frozenset[str]], list[str]] = {}
+
+
+def _alleles_at(defn: GeneDefinition, labels: frozenset[str]) -> list[str]:
+    """Non-reference alleles with a defining position among ``labels`` (memoised)."""
+    key = (defn.gene, defn.version, labels)
+    if key not in _ALLELES_AT:
+        cols = [j for j, p in enumerate(defn.positions) if p.label in labels]
+        _ALLELES_AT[key] = sorted(
+            a.name
+            for a in defn.alleles
+            if not a.reference and any(a.defined[j] is not None for j in cols)
+        )
+    return _ALLELES_AT[key]
+
+
 def _missing_caveat(gc: GeneCall, defn: GeneDefinition) -> None:
     if not gc.called or not gc.positions.missing:
         return
     missing = set(gc.positions.missing)
-    lost = sorted(
-        {
-            a.name
-            for a in defn.alleles
-            if not a.reference
-            and any(
-                d is not None and defn.positions[j].label in missing
-                for j, d in enumerate(a.defined)
-            )
-        }
-    )
+    lost = _alleles_at(defn, frozenset(missing))
     gc.caveats.append(
         Caveat(
             code="missing_positions",

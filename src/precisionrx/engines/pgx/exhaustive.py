@@ -29,8 +29,7 @@ class LedgerRow:
     reason: str
 
 
-def _seq(defn: GeneDefinition, allele: NamedAllele, j: int) -> str:
-    ref = defn.reference_allele
+def _seq(defn: GeneDefinition, ref: NamedAllele, allele: NamedAllele, j: int) -> str:
     d = allele.defined[j] if allele.defined[j] is not None else ref.defined[j]
     pos = defn.positions[j]
     if d is None:
@@ -46,6 +45,7 @@ def write_pairs_vcf(
 ) -> None:
     sep = "|" if phased else "/"
     by_name = {a.name: a for a in defn.alleles}
+    ref = defn.reference_allele
     chrom = defn.chromosome
     lines = [
         "##fileformat=VCFv4.2",
@@ -55,7 +55,7 @@ def write_pairs_vcf(
         + "\t".join(f"P{i}" for i in range(len(pairs))),
     ]
     for j, pos in enumerate(defn.positions):
-        seqs = [(_seq(defn, by_name[a], j), _seq(defn, by_name[b], j)) for a, b in pairs]
+        seqs = [(_seq(defn, ref, by_name[a], j), _seq(defn, ref, by_name[b], j)) for a, b in pairs]
         alleles = [pos.ref, *pos.alts]
         for x, y in seqs:
             for s in (x, y):

@@ -40,12 +40,16 @@ def compile_gene(defn: GeneDefinition, obs: GeneObservations) -> CompiledGene:
     width = max(len(t) for t in obs.allele_table[:n_pos]) if n_pos else 1
     acc = np.zeros((len(defn.alleles), n_pos, width), dtype=bool)
     defined = np.zeros((len(defn.alleles), n_pos), dtype=bool)
-    for a, allele in enumerate(defn.alleles):
-        for j in range(n_pos):
+    for j in range(n_pos):
+        groups: dict[frozenset[str], list[int]] = {}
+        for a, allele in enumerate(defn.alleles):
+            groups.setdefault(allele.accepts[j], []).append(a)
             defined[a, j] = allele.defined[j] is not None
-            table = obs.allele_table[j]
+        table = obs.allele_table[j]
+        for accepted, members in groups.items():
             for c, seq in enumerate(table):
-                acc[a, j, c] = seq in allele.accepts[j]
+                if seq in accepted:
+                    acc[members, j, c] = True
     ref = next(i for i, a in enumerate(defn.alleles) if a.reference)
     return CompiledGene([a.name for a in defn.alleles], ref, defined, acc)
 

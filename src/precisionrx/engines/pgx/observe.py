@@ -8,6 +8,7 @@ A position with no data at all is *missing* (``present`` False): never silently 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -83,21 +84,21 @@ def observe(
     for rec in records:
         by_pos.setdefault(rec.pos, []).append(rec)
     sorted_recs = sorted(records, key=lambda r: r.pos)
+    rec_pos = [r.pos for r in sorted_recs]
+    # gVCF blocks can start far before a position: keep them in their own list.
+    block_recs = [r for r in sorted_recs if r.is_ref_block]
 
     for j, (pos, qpos) in enumerate(zip(positions, input_positions, strict=True)):
         if qpos is None:
             continue
         cands = _candidates(defn, j, pos) if j < len(defn.positions) else [pos.ref, *pos.alts]
         applying: list[tuple[VcfRecord, list[int]]] = []
-        blocks: list[VcfRecord] = []
-        for rec in sorted_recs:
+        blocks: list[VcfRecord] = [b for b in block_recs if b.pos <= qpos <= b.end]
+        lo = bisect_left(rec_pos, qpos - NEAR_WINDOW)
+        for rec in sorted_recs[lo:]:
             if rec.pos > qpos + len(pos.ref) + NEAR_WINDOW:
                 break
             if rec.is_ref_block:
-                if rec.pos <= qpos <= rec.end:
-                    blocks.append(rec)
-                continue
-            if rec.pos < qpos - NEAR_WINDOW:
                 continue
             exact = rec.pos == qpos
             mapping = [0]

@@ -19,7 +19,7 @@ from decimal import Decimal
 import numpy as np
 
 from precisionrx.engines.pgx.observe import HAPLOID, GeneObservations
-from precisionrx.kb.schema import GeneDefinition
+from precisionrx.kb.schema import GeneDefinition, NamedAllele
 
 HAPB3 = "c.1129-5923C>G, c.1236G>A (HapB3)"
 HAPB3_INTRONIC = "rs75017182"
@@ -66,15 +66,28 @@ def call_variant_list(defn: GeneDefinition, obs: GeneObservations, s: int) -> Va
             hap_alleles.append(([HAPB3] if strand[0] else [], [HAPB3] if strand[1] else []))
         else:
             undetermined.append(HAPB3)
-    for allele in defn.alleles:
-        if allele.reference or allele.name == HAPB3:
+    by_position, multi = _allele_index(defn)
+    missing = {j for j in range(n_pos) if not present[j]}
+    for j in sorted(missing - skip_positions):
+        undetermined.extend(a.name for a in by_position.get(j, []))
+    ref_codes = (0, HAPLOID, -1)
+    nonref = [
+        j
+        for j in range(n_pos)
+        if present[j] and (int(h[j, 0]) not in ref_codes or int(h[j, 1]) not in ref_codes)
+    ]
+    for j in nonref:
+        if j in skip_positions:
             continue
-        cols = [j for j, d in enumerate(allele.defined) if d is not None]
+        for allele in by_position.get(j, []):
+            c = _carriers(obs, s, j, allele.accepts[j])
+            if c[0] or c[1]:
+                hap_alleles.append(([allele.name] if c[0] else [], [allele.name] if c[1] else []))
+    for allele, cols in multi:
         if any(j in skip_positions for j in cols):
             continue
         if not all(present[j] for j in cols):
-            if cols:
-                undetermined.append(allele.name)
+            undetermined.append(allele.name)
             continue
         strand = (True, True)
         for j in cols:
@@ -91,6 +104,32 @@ def call_variant_list(defn: GeneDefinition, obs: GeneObservations, s: int) -> Va
     if effectively:
         return VariantListCall([s1, s2], found, warnings, undetermined)
     return VariantListCall(None, found, warnings, undetermined)
+
+
+_INDEX_CACHE: dict[
+    tuple[str, str, int, int],
+    tuple[dict[int, list[NamedAllele]], list[tuple[NamedAllele, list[int]]]],
+] = {}
+
+
+def _allele_index(
+    defn: GeneDefinition,
+) -> tuple[dict[int, list[NamedAllele]], list[tuple[NamedAllele, list[int]]]]:
+    """Single-position alleles by position, and the multi-position ones (e.g. HapB3)."""
+    key = (defn.gene, defn.version, len(defn.alleles), len(defn.positions))
+    if key not in _INDEX_CACHE:
+        by_position: dict[int, list[NamedAllele]] = {}
+        multi: list[tuple[NamedAllele, list[int]]] = []
+        for allele in defn.alleles:
+            if allele.reference or allele.name == HAPB3:
+                continue
+            cols = [j for j, d in enumerate(allele.defined) if d is not None]
+            if len(cols) == 1:
+                by_position.setdefault(cols[0], []).append(allele)
+            elif cols:
+                multi.append((allele, cols))
+        _INDEX_CACHE[key] = (by_position, multi)
+    return _INDEX_CACHE[key]
 
 
 def _carriers(obs: GeneObservations, s: int, j: int, accepts: frozenset[str]) -> tuple[bool, bool]:

@@ -36,15 +36,8 @@ def main() -> None:
         with gzip.open(path, "rt") as fh:
             for line in fh:
                 if line.startswith("#"):
-                    if (
-                        not header
-                        or line.startswith("#CHROM")
-                        and not any(h.startswith("#CHROM") for h in header)
-                    ):
-                        if line not in header:
-                            header.append(line)
-                    elif line.startswith("##contig") and line not in header:
-                        header.insert(-1, line)
+                    if line not in header:
+                        header.append(line)
                     continue
                 chrom, pos, _ = line.split("\t", 2)
                 records.append((ORDER.index(chrom.removeprefix("chr")), int(pos), line))

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Time precisionrx on the benchmark data (and PyPGx 0.27 for comparison, if installed).
+
+    python benchmarks/make_wgs_vcf.py        # 4.2 M-record single-sample VCF (bgzip + tabix)
+    python benchmarks/make_cohort_vcf.py     # 3,103-sample 1KGP cohort VCF
+    python benchmarks/run_benchmarks.py [--repeat 3] [--pypgx]
+
+Each command is run as a fresh process (imports, knowledge-base load and output included);
+the median wall time of the repeats is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+PYPGX = HERE / ".venv-pypgx" / "bin" / "pypgx"
+PYPGX_GENES = ["CYP2C19", "CYP2C9", "CYP3A5", "NUDT15", "TPMT", "UGT1A1", "SLCO1B1"]
+
+
+def timed(cmd: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def pypgx_gene(gene: str, vcf: Path, work: Path) -> float:
+    p = str(PYPGX)
+    steps = [
+        [
+            p,
+            "import-variants",
+            gene,
+            str(vcf),
+            str(work / f"{gene}-imp.zip"),
+            "--assembly",
+            "GRCh38",
+        ],
+        [p, "predict-alleles", str(work / f"{gene}-imp.zip"), str(work / f"{gene}-al.zip")],
+        [
+            p,
+            "call-genotypes",
+            "--alleles",
+            str(work / f"{gene}-al.zip"),
+            str(work / f"{gene}-gt.zip"),
+        ],
+        [p, "call-phenotypes", str(work / f"{gene}-gt.zip"), str(work / f"{gene}-ph.zip")],
+    ]
+    start = time.perf_counter()
+    for step in steps:
+        subprocess.run(step, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--pypgx", action="store_true", help="also time PyPGx on the cohort")
+    args = ap.parse_args()
+    exe = shutil.which("precisionrx") or "precisionrx"
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        wgs = DATA / "wgs.vcf.gz"
+        if wgs.exists():
+            t = timed([exe, "pgx", str(wgs), "-o", str(out / "w.json"), "--quiet"], args.repeat)
+            print(f"single sample, 4.2M-record WGS VCF, 20 genes: {t:.2f} s")
+        cohort = DATA / "1kgp_cohort.vcf.gz"
+        if cohort.exists():
+            t = timed([exe, "pgx", str(cohort), "-o", str(out / "c.json"), "--quiet"], args.repeat)
+            print(f"cohort, 3,103 samples, 20 genes: {t:.2f} s")
+            if args.pypgx and PYPGX.exists():
+                total = 0.0
+                for gene in PYPGX_GENES:
+                    g = pypgx_gene(gene, cohort, out)
+                    total += g
+                    print(f"  PyPGx 0.27 {gene}: {g:.1f} s")
+                print(f"PyPGx 0.27, {len(PYPGX_GENES)} genes, 3,103 samples: {total:.1f} s")
+                t = timed([exe, "pgx", str(cohort), "-o", str(out / "c7.json"), "--quiet"], 1)
+                print(f"precisionrx same run for comparison (20 genes): {t:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

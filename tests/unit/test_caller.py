@@ -362,3 +362,57 @@ def test_grch37_input(kb: KnowledgeBase, tmp_path: Path) -> None:
     assert cyp3a5.diplotypes == ["*3/*3"]
     assert cyp2c19.positions.found == 1
     assert any(d.startswith("*2/") or d.endswith("/*2") for d in cyp2c19.diplotypes)
+
+
+def test_bcf_input(kb: KnowledgeBase, builder: VcfBuilder, tmp_path: Path) -> None:
+    import pysam
+
+    builder.haplotypes("CYP2C19", "*1", "*2", phased=False)
+    vcf = builder.write(tmp_path / "in.vcf")
+    bcf = tmp_path / "in.bcf"
+    with (
+        pysam.VariantFile(str(vcf)) as src,
+        pysam.VariantFile(str(bcf), "wb", header=src.header) as dst,
+    ):
+        for rec in src:
+            dst.write(rec)
+    (res,) = call_vcf(bcf, kb, None, CallOptions(genes=["CYP2C19"]))
+    assert res.genes[0].diplotypes == ["*1/*2"]
+
+
+def test_phase_sets_are_independent(kb: KnowledgeBase, tmp_path: Path) -> None:
+    # *2 and *17 are written on the same strand but in different phase sets; the relative
+    # orientation of two phase sets is unknown, so *2/*17 is the call. Treated as one phase
+    # set, the strand would be a *2+*17 combination that matches no named allele.
+    d = kb.definition("CYP2C19")
+    star17 = d.allele("*17")
+    ref = d.reference_allele
+    flip = {
+        d.positions[j].position
+        for j, x in enumerate(star17.defined)
+        if x is not None and x != ref.defined[j] and x != d.allele("*2").defined[j]
+    }
+    b = VcfBuilder(kb).haplotypes("CYP2C19", "*2", "*17", phased=True)
+    lines = b.text().splitlines()
+    out = []
+    for ln in lines:
+        if ln.startswith("##"):
+            out.append(ln)
+            continue
+        if ln.startswith("#"):
+            out.insert(1, '##FORMAT=<ID=PS,Number=1,Type=Integer,Description="Phase set">')
+            out.append(ln)
+            continue
+        f = ln.split("\t")
+        gt = f[9]
+        if int(f[1]) in flip:
+            a, c = gt.split("|")
+            f[9] = f"{c}|{a}:2"
+        else:
+            f[9] = f"{gt}:1"
+        f[8] = "GT:PS"
+        out.append("\t".join(f))
+    path = tmp_path / "ps.vcf"
+    path.write_text("\n".join(out) + "\n")
+    (res,) = call_vcf(path, kb, None, CallOptions(genes=["CYP2C19"]))
+    assert res.genes[0].diplotypes == ["*2/*17"]

@@ -48,7 +48,7 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
             )
         )
     findings = _pgx_findings(pgx, kb)
-    summary = _patient_lines(pgx)
+    summary = _patient_lines(pgx, kb)
     demo = record.demographics
     return TreatmentPlan(
         precisionrx_version=__version__,
@@ -104,14 +104,14 @@ def _pgx_findings(pgx: list[SampleResult], kb: KnowledgeBase) -> list[Finding]:
     return out
 
 
-def _patient_lines(pgx: list[SampleResult]) -> list[str]:
+def _patient_lines(pgx: list[SampleResult], kb: KnowledgeBase) -> list[str]:
     lines: list[str] = []
     for r in pgx:
         lines.extend(
             f"{g.gene}: {PLAIN[g.phenotype]}. Your care team may choose a different medicine "
             "or dose because of this."
             for g in r.genes
-            if g.called and g.phenotype in PLAIN
+            if g.called and g.phenotype in PLAIN and g.phenotype != reference_phenotype(kb, g.gene)
         )
         n_missing = sum(1 for g in r.genes if not g.called)
         if n_missing:

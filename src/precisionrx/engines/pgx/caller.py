@@ -23,6 +23,7 @@ from precisionrx.engines.pgx.frequencies import rank_diplotypes
 from precisionrx.engines.pgx.matcher import (
     CompiledGene,
     MatchResult,
+    allele_sort_key,
     compile_gene,
     diplotype_name,
     match_sample,
@@ -455,10 +456,15 @@ def _alleles_at(defn: GeneDefinition, labels: frozenset[str]) -> list[str]:
     key = (defn.gene, defn.version, labels)
     if key not in _ALLELES_AT:
         cols = [j for j, p in enumerate(defn.positions) if p.label in labels]
+        ref = defn.reference_allele.defined
         _ALLELES_AT[key] = sorted(
-            a.name
-            for a in defn.alleles
-            if not a.reference and any(a.defined[j] is not None for j in cols)
+            (
+                a.name
+                for a in defn.alleles
+                if not a.reference
+                and any(a.defined[j] is not None and a.defined[j] != ref[j] for j in cols)
+            ),
+            key=allele_sort_key,
         )
     return _ALLELES_AT[key]
 

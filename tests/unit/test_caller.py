@@ -416,3 +416,24 @@ def test_phase_sets_are_independent(kb: KnowledgeBase, tmp_path: Path) -> None:
     path.write_text("\n".join(out) + "\n")
     (res,) = call_vcf(path, kb, None, CallOptions(genes=["CYP2C19"]))
     assert res.genes[0].diplotypes == ["*2/*17"]
+
+
+def test_missing_to_reference_is_opt_in_and_caveated(kb: KnowledgeBase, tmp_path: Path) -> None:
+    # A variant-only VCF: just the two *2 sites, heterozygous.
+    d = kb.definition("CYP2C19")
+    star2 = d.allele("*2")
+    ref = d.reference_allele
+    b = VcfBuilder(kb)
+    for j, p in enumerate(d.positions):
+        x = star2.defined[j]
+        if x in p.alts and x != ref.defined[j] and p.rsid != "rs3758581":
+            b.genotype("CYP2C19", p.position, f"{p.ref}/{x}")
+    b.genotype("CYP2C19", "rs3758581", "G/G")
+    path = b.write(tmp_path / "v.vcf")
+    (plain,) = call_vcf(path, kb, None, CallOptions(genes=["CYP2C19"]))
+    assert plain.genes[0].positions.missing  # default: absent is missing, never reference
+    (filled,) = call_vcf(path, kb, None, CallOptions(genes=["CYP2C19"], missing_to_reference=True))
+    gc = filled.genes[0]
+    assert gc.diplotypes == ["*1/*2"]
+    assert gc.positions.missing == []
+    assert any(c.code == "assumed_reference" for c in gc.caveats)

@@ -40,6 +40,14 @@ def pgx_command(
     fmt: Annotated[PgxFormat, typer.Option("--format")] = PgxFormat.json,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    missing_to_ref: Annotated[
+        bool,
+        typer.Option(
+            "--missing-to-ref",
+            help="Treat positions absent from the VCF as homozygous reference (only for VCFs "
+            "that list every non-reference site); each affected gene gets a caveat.",
+        ),
+    ] = False,
 ) -> None:
     """Call star-allele diplotypes and phenotypes for every CPIC pharmacogene."""
     from precisionrx.engines.pgx.caller import CallOptions, call_vcf
@@ -61,7 +69,11 @@ def pgx_command(
             def advance(_gene: str, t: TaskID = task) -> None:
                 progress.advance(t)
 
-            options = CallOptions(genome_build=genome_build.value, progress=advance)
+            options = CallOptions(
+                genome_build=genome_build.value,
+                progress=advance,
+                missing_to_reference=missing_to_ref,
+            )
             results += call_vcf(path, kb, sample or None, options, outside)
     if fmt is PgxFormat.json:
         text = render_json(results, kb)

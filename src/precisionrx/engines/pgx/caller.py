@@ -69,6 +69,10 @@ class CallOptions:
     #: sex at birth for samples not in ``sex`` (a single-patient plan knows it).
     default_sex: str = "unknown"
     progress: Callable[[str], None] | None = None
+    #: Opt-in: treat positions absent from the input as homozygous reference (for VCFs
+    #: known to list every non-reference site, like PharmCAT's preprocessor ``-0``).
+    #: Every such gene carries an ``assumed_reference`` caveat. Never the default.
+    missing_to_reference: bool = False
 
 
 def call_vcf(
@@ -99,6 +103,8 @@ def call_vcf(
                 plan.defn, plan.positions, records, vcf.samples, plan.input_positions, same_build
             )
             mismatches += obs.ref_mismatches
+            if options.missing_to_reference:
+                fill_missing_as_reference(obs)
             calls = call_gene(kb, plan.defn, obs, options, same_build)
             for res, gc in zip(results, calls, strict=True):
                 res.genes.append(gc)
@@ -113,6 +119,14 @@ def call_vcf(
         for res in results:
             apply_outside_calls(kb, res, outside)
     return results
+
+
+def fill_missing_as_reference(obs: GeneObservations) -> None:
+    """Mark absent positions as homozygous reference, remembered in ``obs.assumed``."""
+    absent = ~obs.present
+    obs.codes[absent] = 0
+    obs.present[absent] = True
+    obs.assumed = absent
 
 
 def apply_outside_calls(
@@ -278,6 +292,16 @@ def _sample_call(
         reference_filled=int(obs.ref_filled[s, :n_pos].sum()),
     )
     caveats: list[Caveat] = []
+    if obs.assumed is not None and obs.assumed[s, :n_pos].any():
+        assumed = [p.label for j, p in enumerate(defn.positions) if obs.assumed[s, j]]
+        caveats.append(
+            Caveat(
+                code="assumed_reference",
+                message=f"{len(assumed)} {gene} positions absent from the input were assumed "
+                f"homozygous reference at the user's request (--missing-to-ref): "
+                f"{_label_list(assumed)}",
+            )
+        )
     if not same_build:
         unmapped = [
             p.label

@@ -37,6 +37,8 @@ class GeneObservations:
     phased: npt.NDArray[np.bool_]
     phase_set: npt.NDArray[np.int64]
     ref_mismatches: list[str] = field(default_factory=list)
+    #: Positions filled as reference on request (not observed); None when not used.
+    assumed: npt.NDArray[np.bool_] | None = None
     notes: list[str] = field(default_factory=list)
 
     def allele(self, j: int, code: int) -> str | None:

@@ -99,6 +99,8 @@ class VcfFile:
         set_htslib_log_level(0)
 
         self.path = Path(path)
+        if self.path.is_dir():
+            raise VcfFormatError("is a directory, not a VCF file", path=self.path)
         if not self.path.is_file():
             raise VcfFormatError("file not found", path=self.path)
         self._check_text_header()

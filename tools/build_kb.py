@@ -271,10 +271,146 @@ def build_frequencies(shared: Path) -> None:
     )
 
 
+def _plain(html: str) -> str:
+    """Guideline HTML -> plain text (paragraphs and list items on their own lines)."""
+    import html as htmllib
+    import re
+
+    text = re.sub(r"<(br|/p|/li|/h\d)[^>]*>", "\n", html)
+    text = re.sub(r"<li[^>]*>", "- ", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    lines = [htmllib.unescape(ln).strip() for ln in text.splitlines()]
+    return "\n".join(ln for ln in lines if ln)
+
+
+def build_guidelines(shared: Path) -> None:
+    """CPIC and DPWG guideline annotations (PharmCAT v2.12.0, data 2024-03-25) + drug codes."""
+    src = shared / "data" / "pgx" / "pharmcat" / "guidelines_cpic_dpwg_2024-03"
+    out = OUT / "guidelines"
+    out.mkdir(parents=True, exist_ok=True)
+    guidelines = []
+    version = ""
+    for path in sorted(src.glob("*.json")):
+        d = json.loads(path.read_text())
+        g = d["guideline"]
+        version = d.get("version", version)
+        recs = []
+        for r in d["recommendations"]:
+            recs.append(
+                {
+                    "lookup": r["lookupKey"],
+                    "population": r.get("population") or "general",
+                    "classification": (r.get("classification") or {}).get("term"),
+                    "text": _plain((r.get("text") or {}).get("html") or ""),
+                    "implications": r.get("implications") or [],
+                    "drugs": [c["name"] for c in r.get("relatedChemicals") or []],
+                    "dosing_information": bool(r.get("dosingInformation")),
+                    "alternate_drug": bool(r.get("alternateDrugAvailable")),
+                }
+            )
+        cites = d.get("citations") or []
+        guidelines.append(
+            {
+                "id": g["id"],
+                "file": path.name,
+                "name": g["name"],
+                "source": g["source"],
+                "version": str(g.get("version")),
+                "url": g.get("url"),
+                "drugs": [c["name"] for c in g.get("relatedChemicals") or []],
+                "genes": [x["symbol"] for x in g.get("relatedGenes") or []],
+                "citation": (
+                    f"{cites[0].get('title')} ({cites[0].get('journal')} {cites[0].get('year')}; "
+                    f"PMID {cites[0].get('pmid')})"
+                    if cites
+                    else None
+                ),
+                "recommendations": recs,
+            }
+        )
+    write_json(
+        out / "guidelines.json",
+        {
+            "format_version": 1,
+            "source": "PharmCAT guideline annotations (CPIC, DPWG via ClinPGx)",
+            "version": version,
+            "license": "MPL-2.0; CPIC text CC0; DPWG annotations CC BY-SA 4.0 (ClinPGx)",
+            "guidelines": guidelines,
+        },
+    )
+    drugs = []
+    for r in read_csv(shared / "data" / "pgx" / "pypgx" / "cpic-table.csv"):
+        drugs.append(
+            {
+                "gene": r["Gene"],
+                "drug": r["Drug"],
+                "rxnorm": r["RxNorm"],
+                "atc": [a.strip() for a in r["ATC"].split(",") if a.strip() and a != "N/A"],
+                "cpic_level": r["CPICLevel"],
+            }
+        )
+    write_json(
+        out / "drugs.json",
+        {"format_version": 1, "source": "PyPGx cpic-table (MIT)", "drugs": drugs},
+    )
+    changes = []
+    with (shared / "data" / "pgx" / "cpic" / "cpic_data_changelog.tsv").open() as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            if row["Date of Change"] > "2024-03-25":
+                changes.append(
+                    {
+                        "date": row["Date of Change"],
+                        "type": row["Type of Data"],
+                        "subject": row["Subject"],
+                        "note": row["Note of Change"],
+                    }
+                )
+    write_json(
+        out / "cpic_changes_since_2024-03-25.json",
+        {
+            "format_version": 1,
+            "source": "cpicpgx/cpic-data release 1.56.0 data.tsv (CC0), entries after 2024-03-25",
+            "changes": changes,
+        },
+    )
+    write_about(
+        out,
+        {
+            "name": "guidelines",
+            "source": "PharmGKB/PharmCAT tag v2.12.0 reporter/guidelines (118 CPIC and DPWG "
+            "annotations); PyPGx cpic-table; cpicpgx/cpic-data 1.56.0 change log",
+            "version": version,
+            "date": version[:10],
+            "license": "MPL-2.0 (PharmCAT); CPIC CC0; DPWG via ClinPGx CC BY-SA 4.0; PyPGx MIT",
+        },
+    )
+
+
+def build_interactions(shared: Path) -> None:
+    """Curated tables kept in the repo (tools/curated): CYP modulators, brand names."""
+    import shutil
+
+    out = OUT / "interactions"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("cyp_modulators.tsv", "brand_names.tsv"):
+        shutil.copyfile(ROOT / "tools" / "curated" / name, out / name)
+    write_about(
+        out,
+        {
+            "name": "interactions",
+            "source": "precisionrx curated tables: FDA Drug Development and Drug Interactions "
+            "table of CYP inhibitors/inducers (strong, moderate); brand names from product labels",
+            "version": "2026-11-29",
+            "date": "2026-11-29",
+            "license": "Apache-2.0 (precisionrx); FDA content is public domain",
+        },
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    ap.add_argument("--only", default="pharmcat,pypgx,frequencies")
+    ap.add_argument("--only", default="pharmcat,pypgx,frequencies,guidelines,interactions")
     args = ap.parse_args()
     steps = args.only.split(",")
     if "pharmcat" in steps:
@@ -283,6 +419,10 @@ def main() -> None:
         build_pypgx(args.shared)
     if "frequencies" in steps:
         build_frequencies(args.shared)
+    if "guidelines" in steps:
+        build_guidelines(args.shared)
+    if "interactions" in steps:
+        build_interactions(args.shared)
 
 
 if __name__ == "__main__":

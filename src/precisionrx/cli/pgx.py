@@ -10,7 +10,9 @@ import typer
 from rich.progress import Progress, TaskID
 
 from precisionrx.cli import app
-from precisionrx.errors import InputError
+
+#: Runs with more sample results than this list genotypes only unless recommendations are asked for.
+AUTO_RECOMMEND_MAX = 50
 
 
 class PgxFormat(StrEnum):
@@ -40,6 +42,21 @@ def pgx_command(
     fmt: Annotated[PgxFormat, typer.Option("--format")] = PgxFormat.json,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    drug: Annotated[
+        list[str] | None,
+        typer.Option("--drug", help="Recommend for this drug too (repeatable), e.g. warfarin."),
+    ] = None,
+    genotypes_only: Annotated[
+        bool,
+        typer.Option("--genotypes-only", help="Skip recommendations (biobank and cohort runs)."),
+    ] = False,
+    recommendations: Annotated[
+        bool,
+        typer.Option(
+            "--recommendations",
+            help=f"Add recommendations even to runs of more than {AUTO_RECOMMEND_MAX} samples.",
+        ),
+    ] = False,
     missing_to_ref: Annotated[
         bool,
         typer.Option(
@@ -58,8 +75,10 @@ def pgx_command(
 
     kb = KnowledgeBase()
     outside = read_outside_calls(outside_calls) if outside_calls else []
-    if medications is not None and not medications.is_file():
-        raise InputError("medication file not found", path=medications)
+    from precisionrx.engines.pgx.recommender import prescribe
+    from precisionrx.io.medications import read_medications
+
+    meds = read_medications(medications) if medications is not None else None
     results = []
     show = not quiet and output is not None
     with Progress(transient=True, disable=not show) as progress:
@@ -75,6 +94,18 @@ def pgx_command(
                 missing_to_reference=missing_to_ref,
             )
             results += call_vcf(path, kb, sample or None, options, outside)
+    wanted = recommendations or meds is not None or bool(drug)
+    if not genotypes_only and not wanted and len(results) > AUTO_RECOMMEND_MAX:
+        genotypes_only = True
+        typer.echo(
+            f"note: {len(results)} sample results: recommendations skipped (cohort run); "
+            "pass --recommendations, --medications or --drug to add them",
+            err=True,
+        )
+    if not genotypes_only:
+        cache: dict[tuple[object, ...], object] = {}
+        for res in results:
+            prescribe(kb, res, meds, drug or None, cache)  # type: ignore[arg-type]
     if fmt is PgxFormat.json:
         text = render_json(results, kb)
     elif fmt is PgxFormat.tsv:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from precisionrx.cli import app
 
@@ -42,6 +43,11 @@ def _run(patient: Path, out_dir: Path, formats: list[PlanFormat]) -> None:
         console.print(f"  • {f.title}: {f.detail}")
     if not plan.findings:
         console.print("  no actionable findings")
+    for r in plan.pgx:
+        for m in r.medication_review or []:
+            first = next((x for x in m.recommendations if x.matched), None)
+            advice = f" — {first.source}: {first.text.splitlines()[0]}" if first else ""
+            console.print(escape(f"  [{m.status}] {m.medication}{advice}"))
     n_cav = sum(len(g.caveats) for r in plan.pgx for g in r.genes) + len(plan.caveats)
     console.print(f"  {n_cav} caveat(s) — see the report")
     for path in files:

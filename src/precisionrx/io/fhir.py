@@ -62,7 +62,7 @@ def _text(concept: Any) -> tuple[str | None, str | None, str | None]:
     return name, coding.code if coding else None, coding.system if coding else None
 
 
-def read_bundle_data(data: Any, path: Path) -> PatientRecord:
+def read_bundle_data(data: Any, path: Path, require_patient: bool = True) -> PatientRecord:
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise FhirValidationError("not a FHIR Bundle (resourceType must be 'Bundle')", path=path)
     entries = data.get("entry") or []
@@ -142,7 +142,13 @@ def read_bundle_data(data: Any, path: Path) -> PatientRecord:
                         p = (path.parent / p).resolve()
                     genomic.append(GenomicInput(kind="germline_vcf", path=str(p)))
     if patient is None:
-        raise FhirValidationError("the Bundle has no Patient resource", path=path)
+        if require_patient:
+            raise FhirValidationError("the Bundle has no Patient resource", path=path)
+        return PatientRecord(
+            id="unknown",
+            medications=tuple(meds),
+            input_warnings=tuple(warnings),
+        )
     age = None
     if patient.birthDate:
         from datetime import date

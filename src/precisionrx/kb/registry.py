@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from precisionrx.errors import KbIntegrityError, KbNotFound
+from precisionrx.kb.prescribing import PrescribingKb
 from precisionrx.kb.schema import GeneDefinition, PhenotypeTable, load_definition
 from precisionrx.kb.supplementary import DualBuildMap, SupplementaryPhenotypes
 
@@ -160,6 +161,10 @@ class KnowledgeBase:
     def no_frequency(self, gene: str) -> frozenset[str]:
         """Alleles with defining positions absent from the panel: frequency unknown."""
         return frozenset(self._frequency_data.get(gene, {}).get("no_frequency", []))
+
+    @cached_property
+    def prescribing(self) -> PrescribingKb:
+        return PrescribingKb.load(self.root)
 
     @cached_property
     def reporter_messages(self) -> list[dict[str, Any]]:

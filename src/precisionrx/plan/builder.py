@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from precisionrx import __version__
 from precisionrx.engines.pgx.caller import CallOptions, call_vcf
-from precisionrx.engines.pgx.phenotyper import phenotype_for
-from precisionrx.errors import KnowledgeBaseError
+from precisionrx.engines.pgx.phenotyper import reference_phenotype
+from precisionrx.engines.pgx.recommender import prescribe
 from precisionrx.io.patient_file import germline_vcfs
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.plan.model import PatientSummary, TreatmentPlan
@@ -37,6 +37,8 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
     for gi in germline_vcfs(record):
         options = CallOptions(genome_build=gi.genome_build, default_sex=sex)
         results = call_vcf(gi.path, kb, [gi.sample] if gi.sample else None, options)
+        for r in results:
+            prescribe(kb, r, list(record.medications) if record.medications else None)
         pgx.extend(results)
         engines.append("pgx")
     if not pgx:
@@ -69,15 +71,6 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         patient_summary=summary,
         engines=sorted(set(engines)),
     )
-
-
-def reference_phenotype(kb: KnowledgeBase, gene: str) -> str | None:
-    """Phenotype of the reference/reference diplotype: the "nothing found" baseline."""
-    try:
-        ref = kb.definition(gene).reference_allele.name
-    except KnowledgeBaseError:
-        return None
-    return phenotype_for(kb, gene, [ref, ref]).phenotype
 
 
 def _pgx_findings(pgx: list[SampleResult], kb: KnowledgeBase) -> list[Finding]:
@@ -119,6 +112,12 @@ def _patient_lines(pgx: list[SampleResult], kb: KnowledgeBase) -> list[str]:
                 f"{n_missing} genes could not be read from your test data; this does "
                 "not mean they are normal."
             )
+        lines.extend(
+            f"{m.medication}: your genes affect this medicine. Do not stop or change it "
+            "yourself; talk to your care team about the advice in this report."
+            for m in r.medication_review or []
+            if m.status == "action"
+        )
     if not lines:
         lines.append("No gene results changed how your medicines are chosen.")
     return lines

@@ -13,7 +13,14 @@ from precisionrx.records.patient import (
     MonitoringStream,
     PatientRecord,
 )
-from precisionrx.records.pgx import GeneCall, PositionSummary, SampleResult
+from precisionrx.records.pgx import (
+    DrugRecommendation,
+    EffectivePhenotype,
+    GeneCall,
+    MedicationReview,
+    PositionSummary,
+    SampleResult,
+)
 
 __all__ = [
     "Allergy",
@@ -21,6 +28,8 @@ __all__ = [
     "CaveatKind",
     "Condition",
     "Demographics",
+    "DrugRecommendation",
+    "EffectivePhenotype",
     "FamilyHistoryItem",
     "Finding",
     "GeneCall",
@@ -28,6 +37,7 @@ __all__ = [
     "Lifestyle",
     "Measurement",
     "Medication",
+    "MedicationReview",
     "MonitoringStream",
     "PatientRecord",
     "PositionSummary",

@@ -38,8 +38,53 @@ class GeneCall(BaseModel):
     caveats: list[Caveat] = Field(default_factory=list)
 
 
+class DrugRecommendation(BaseModel):
+    """One guideline recommendation matched to the patient's genotype (or its absence)."""
+
+    drug: str
+    source: str
+    genes: list[str]
+    lookup_keys: dict[str, str]
+    population: str
+    classification: str | None
+    text: str
+    implications: list[str] = Field(default_factory=list)
+    guideline: str
+    guideline_version: str
+    guideline_url: str | None = None
+    phenotype_basis: Literal["genotype", "phenoconverted"] = "genotype"
+    caused_by: list[str] = Field(default_factory=list)
+    matched: bool = True
+    caveats: list[Caveat] = Field(default_factory=list)
+
+
+class EffectivePhenotype(BaseModel):
+    """A phenotype changed by a concomitant drug (phenoconversion)."""
+
+    gene: str
+    genotype_phenotype: str | None
+    genotype_activity_score: str | None
+    effective_phenotype: str
+    effective_activity_score: str | None
+    caused_by: list[str]
+    rule: str
+    verified: bool = True
+
+
+class MedicationReview(BaseModel):
+    medication: str
+    matched_drug: str | None = None
+    status: Literal["action", "caution", "ok", "no_guidance", "unknown"]
+    recommendations: list[DrugRecommendation] = Field(default_factory=list)
+    caveats: list[Caveat] = Field(default_factory=list)
+
+
 class SampleResult(BaseModel):
     input: str
     sample: str
     genome_build: str = "GRCh38"
     genes: list[GeneCall] = Field(default_factory=list)
+    #: Filled by the prescribing engine (absent from genotype-only output).
+    recommendations: list[DrugRecommendation] | None = None
+    medication_review: list[MedicationReview] | None = None
+    effective_phenotypes: list[EffectivePhenotype] | None = None

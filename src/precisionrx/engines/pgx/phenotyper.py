@@ -128,3 +128,14 @@ def _supplementary(kb: KnowledgeBase, gene: str, alleles: list[str]) -> Phenotyp
         "Indeterminate",
         [f"{gene} diplotype {'/'.join(alleles)} not in the phenotype table"],
     )
+
+
+def reference_phenotype(kb: KnowledgeBase, gene: str) -> str | None:
+    """Phenotype of the reference/reference diplotype: the "nothing found" baseline."""
+    from precisionrx.errors import KnowledgeBaseError
+
+    try:
+        ref = kb.definition(gene).reference_allele.name
+    except KnowledgeBaseError:
+        return None
+    return phenotype_for(kb, gene, [ref, ref]).phenotype

@@ -1,0 +1,465 @@
+"""CPIC and DPWG recommendations for a sample's gene results, after PharmCAT's Reporter.
+
+Lookup keys (PharmCAT Matching-Recommendations):
+1. phenotype (most genes), 2. activity score (CYP2C9, CYP2D6, DPYD; ``≥`` bounds allowed),
+3. single-position phenotype (ABCG2, VKORC1, IFNL3), 4. allele status (HLA-A/B ``*57:01 positive``),
+plus DPWG diplotype maps (``{"*2": 2.0}``). A gene without a result matches ``No Result`` rows;
+if the guideline has none, the drug gets "no recommendation: genotype not determined" — never the
+normal-metaboliser text. Ambiguous diplotypes are evaluated one by one and every distinct
+recommendation is reported with a caveat when they differ.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from precisionrx.engines.pgx.medications import ResolvedMedication, resolve
+from precisionrx.engines.pgx.phenoconversion import effective_phenotype, modulators_for
+from precisionrx.engines.pgx.phenotyper import phenotype_for, reference_phenotype
+from precisionrx.kb.prescribing import Guideline, GuidelineRecommendation, PrescribingKb
+from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.kb.schema import ACTIVITY_SCORE_GENES
+from precisionrx.records import (
+    Caveat,
+    CaveatKind,
+    DrugRecommendation,
+    EffectivePhenotype,
+    GeneCall,
+    Medication,
+    MedicationReview,
+    SampleResult,
+)
+
+NO_RESULT = "No Result"
+NO_DECISION = {None, "No recommendation", "N/A", "n/a"}
+
+
+@dataclass(frozen=True)
+class GeneOption:
+    """One possible result for a gene (one of several tied diplotypes)."""
+
+    gene: str
+    diplotype: str | None
+    phenotype: str | None
+    activity_score: str | None
+    statuses: tuple[str, ...] = ()
+    allele_counts: tuple[tuple[str, float], ...] = ()
+    converted: EffectivePhenotype | None = None
+
+
+@dataclass
+class Context:
+    options: dict[str, list[GeneOption]] = field(default_factory=dict)
+    conversions: dict[str, EffectivePhenotype] = field(default_factory=dict)
+    notes: list[Caveat] = field(default_factory=list)
+
+
+def _counts(diplotype: str) -> tuple[tuple[str, float], ...]:
+    parts = diplotype.split("/")
+    out: dict[str, float] = {}
+    for p in parts:
+        out[p] = out.get(p, 0.0) + 1.0
+    return tuple(sorted(out.items()))
+
+
+def gene_options(kb: KnowledgeBase, call: GeneCall) -> list[GeneOption]:
+    if not call.called:
+        return []
+    if len(call.diplotypes) <= 1:
+        dip = call.diplotypes[0] if call.diplotypes else None
+        return [
+            GeneOption(
+                call.gene,
+                dip,
+                call.phenotype,
+                call.activity_score,
+                tuple(call.allele_functions),
+                _counts(dip) if dip else (),
+            )
+        ]
+    out = []
+    for dip in call.diplotypes:
+        p = phenotype_for(kb, call.gene, dip.split("/"))
+        score = p.activity_score if call.gene in ACTIVITY_SCORE_GENES else None
+        out.append(GeneOption(call.gene, dip, p.phenotype, score, tuple(p.functions), _counts(dip)))
+    return out
+
+
+def _score_matches(key: str, score: str | None) -> bool:
+    """Activity-score keys: ``1.5``, ``≥3.75`` or DPWG's ``1.5 (Intermediate Metabolizer)``."""
+    key = key.split(" (", 1)[0].strip()
+    if score is None:
+        return key.lower() == "n/a"
+    try:
+        value = Decimal(score.replace("≥", ""))
+        if key.startswith("≥"):
+            return value >= Decimal(key[1:])
+        return value == Decimal(key)
+    except InvalidOperation:
+        return key == score
+
+
+def value_matches(gene: str, key: str | dict[str, float], option: GeneOption | None) -> bool:
+    if option is None:
+        return key == NO_RESULT
+    if isinstance(key, dict):
+        return tuple(sorted((k, float(v)) for k, v in key.items())) == option.allele_counts
+    if key == NO_RESULT:
+        return False
+    if gene.startswith("HLA-"):
+        return f"{gene}{key}" in option.statuses
+    if (
+        gene in ACTIVITY_SCORE_GENES
+        and (option.activity_score is not None or gene != "CYP2D6")
+        and _score_matches(key, option.activity_score)
+    ):
+        return True
+    return (option.phenotype or "").lower() == key.lower()
+
+
+def _apply_conversion(opt: GeneOption, conv: EffectivePhenotype | None) -> GeneOption:
+    if conv is None:
+        return opt
+    return GeneOption(
+        opt.gene,
+        opt.diplotype,
+        conv.effective_phenotype,
+        conv.effective_activity_score,
+        opt.statuses,
+        opt.allele_counts,
+        conv,
+    )
+
+
+def build_context(kb: KnowledgeBase, result: SampleResult, co_medications: set[str]) -> Context:
+    ctx = Context()
+    mods = modulators_for(co_medications, kb.prescribing)
+    for call in result.genes:
+        conv, notes = effective_phenotype(call, mods)
+        ctx.notes += notes
+        if conv is not None:
+            ctx.conversions[call.gene] = conv
+        ctx.options[call.gene] = [_apply_conversion(o, conv) for o in gene_options(kb, call)]
+    return ctx
+
+
+def _guideline_genes(g: Guideline) -> list[str]:
+    genes: list[str] = []
+    for r in g.recommendations:
+        for gene in r.lookup:
+            if gene not in genes:
+                genes.append(gene)
+    return genes or list(g.genes)
+
+
+def _newer_guidance(pkb: PrescribingKb, g: Guideline, drug: str) -> list[Caveat]:
+    if g.source != "CPIC":
+        return []
+    subjects = {drug.lower(), *(x.lower() for x in _guideline_genes(g))}
+    hits = [c for c in pkb.changes if c.subject.lower() in subjects]
+    if not hits:
+        return []
+    latest = max(hits, key=lambda c: c.date)
+    return [
+        Caveat(
+            code="newer_cpic_guidance",
+            message=f"newer CPIC guidance exists: check (CPIC data changed after this guideline "
+            f"snapshot 2024-03-25 for {', '.join(sorted({c.subject for c in hits}))}; latest "
+            f"{latest.date}: {latest.note})",
+        )
+    ]
+
+
+def _option_key(opt: GeneOption) -> tuple[object, ...]:
+    conv = opt.converted
+    return (
+        opt.gene,
+        opt.diplotype,
+        opt.phenotype,
+        opt.activity_score,
+        opt.statuses,
+        opt.allele_counts,
+        None if conv is None else (conv.effective_phenotype, tuple(conv.caused_by), conv.rule),
+    )
+
+
+#: Recommendations per (drug, relevant gene options): shared by samples with the same results.
+_DRUG_CACHE: dict[tuple[object, ...], list[DrugRecommendation]] = {}
+
+
+def recommend_drug(kb: KnowledgeBase, drug: str, ctx: Context) -> list[DrugRecommendation]:
+    pkb = kb.prescribing
+    relevant = sorted(
+        {gene for g in pkb.guidelines if drug in g.drugs for gene in _guideline_genes(g)}
+    )
+    key = (
+        id(pkb),
+        drug,
+        tuple(
+            (gene, tuple(_option_key(o) for o in ctx.options.get(gene) or [])) for gene in relevant
+        ),
+    )
+    if key not in _DRUG_CACHE:
+        if len(_DRUG_CACHE) > 50_000:
+            _DRUG_CACHE.clear()
+        _DRUG_CACHE[key] = _recommend_drug(kb, drug, ctx)
+    return _DRUG_CACHE[key]
+
+
+def _recommend_drug(kb: KnowledgeBase, drug: str, ctx: Context) -> list[DrugRecommendation]:
+    pkb = kb.prescribing
+    out: list[DrugRecommendation] = []
+    for g in pkb.guidelines:
+        if drug not in g.drugs:
+            continue
+        genes = _guideline_genes(g)
+        currency = _newer_guidance(pkb, g, drug)
+        recs = [r for r in g.recommendations if not r.drugs or drug in r.drugs]
+        for population in dict.fromkeys(r.population for r in recs):
+            prs = [r for r in recs if r.population == population]
+            choices: list[list[GeneOption | None]] = []
+            for gene in genes:
+                found: list[GeneOption | None] = list(ctx.options.get(gene) or [])
+                choices.append(found or [None])
+            matched: list[tuple[GuidelineRecommendation, dict[str, GeneOption | None]]] = []
+            for combo in itertools.product(*choices):
+                by_gene: dict[str, GeneOption | None] = dict(zip(genes, combo, strict=True))
+                for r in prs:
+                    fits = all(
+                        value_matches(gn, key, by_gene.get(gn)) for gn, key in r.lookup.items()
+                    )
+                    if fits and all(r is not m for m, _ in matched):
+                        matched.append((r, by_gene))
+            if not matched:
+                out.append(_unmatched(g, drug, population, genes, ctx, currency))
+                continue
+            ambiguous = len(matched) > 1
+            out.extend(_to_record(g, drug, r, bg, ambiguous, currency) for r, bg in matched)
+    return out
+
+
+def _to_record(
+    g: Guideline,
+    drug: str,
+    r: GuidelineRecommendation,
+    by_gene: dict[str, GeneOption | None],
+    ambiguous: bool,
+    currency: list[Caveat],
+) -> DrugRecommendation:
+    converted = [o.converted for o in by_gene.values() if o is not None and o.converted is not None]
+    caveats = list(currency)
+    if ambiguous:
+        dips = "; ".join(f"{k} {o.diplotype}" for k, o in by_gene.items() if o and o.diplotype)
+        caveats.append(
+            Caveat(
+                code="ambiguous_recommendation",
+                kind=CaveatKind.AMBIGUITY,
+                message=f"the genotype is ambiguous and possible recommendations differ; this one "
+                f"applies if {dips}",
+            )
+        )
+    caveats.extend(
+        Caveat(
+            code="phenoconversion",
+            message=f"{conv.gene} recommendation based on the effective phenotype "
+            f"{conv.effective_phenotype} (genotype: {conv.genotype_phenotype}) because of "
+            f"{', '.join(conv.caused_by)}: {conv.rule}"
+            + ("" if conv.verified else " (modulator class unverified)"),
+        )
+        for conv in converted
+    )
+    return DrugRecommendation(
+        drug=drug,
+        source=g.source,
+        genes=list(r.lookup),
+        lookup_keys={k: (v if isinstance(v, str) else str(v)) for k, v in r.lookup.items()},
+        population=r.population,
+        classification=r.classification,
+        text=r.text,
+        implications=list(r.implications),
+        guideline=g.name,
+        guideline_version=f"{g.source} annotation v{g.version}, data 2024-03-25",
+        guideline_url=g.url,
+        phenotype_basis="phenoconverted" if converted else "genotype",
+        caused_by=sorted({d for c in converted for d in c.caused_by}),
+        caveats=caveats,
+    )
+
+
+def _unmatched(
+    g: Guideline,
+    drug: str,
+    population: str,
+    genes: list[str],
+    ctx: Context,
+    currency: list[Caveat],
+) -> DrugRecommendation:
+    missing = [gn for gn in genes if not ctx.options.get(gn)]
+    if missing:
+        text = f"No recommendation: genotype not determined ({', '.join(missing)} not called)."
+    else:
+        shown = ", ".join(
+            f"{gn} {ctx.options[gn][0].phenotype or ctx.options[gn][0].diplotype}" for gn in genes
+        )
+        text = f"No recommendation in this guideline for {shown}."
+    return DrugRecommendation(
+        drug=drug,
+        source=g.source,
+        genes=genes,
+        lookup_keys={},
+        population=population,
+        classification=None,
+        text=text,
+        guideline=g.name,
+        guideline_version=f"{g.source} annotation v{g.version}, data 2024-03-25",
+        guideline_url=g.url,
+        matched=False,
+        caveats=list(currency),
+    )
+
+
+def _status(recs: list[DrugRecommendation], ctx: Context, kb: KnowledgeBase) -> str:
+    if not recs:
+        return "no_guidance"
+    matched = [r for r in recs if r.matched]
+    if not matched:
+        return "caution"
+    for r in matched:
+        if r.classification in NO_DECISION:
+            continue
+        for gene in r.genes:
+            for opt in ctx.options.get(gene) or []:
+                if opt.converted is not None:
+                    return "action"
+                base = reference_phenotype(kb, gene)
+                if gene.startswith("HLA-"):
+                    if any(s.endswith("positive") for s in opt.statuses):
+                        return "action"
+                elif base is not None and opt.phenotype not in {base, None}:
+                    return "action"
+    if any(c.kind == CaveatKind.AMBIGUITY for r in matched for c in r.caveats):
+        return "caution"
+    return "ok"
+
+
+def _signature(result: SampleResult) -> tuple[object, ...]:
+    return tuple(
+        (
+            g.gene,
+            g.called,
+            tuple(g.diplotypes),
+            g.phenotype,
+            g.activity_score,
+            tuple(g.allele_functions),
+        )
+        for g in result.genes
+    )
+
+
+def prescribe(
+    kb: KnowledgeBase,
+    result: SampleResult,
+    medications: list[Medication] | None = None,
+    drugs: list[str] | None = None,
+    cache: dict[tuple[object, ...], SampleResult] | None = None,
+) -> None:
+    """Fill ``result.recommendations``, ``medication_review`` and ``effective_phenotypes``.
+
+    ``drugs`` restricts the recommendations to these drug names (plus the medications);
+    ``cache`` shares work between samples with identical gene results (cohorts).
+    """
+    key = (
+        _signature(result),
+        tuple(m.model_dump_json() for m in medications or []),
+        tuple(drugs or []),
+    )
+    if cache is not None and key in cache:
+        done = cache[key]
+        result.recommendations = done.recommendations
+        result.medication_review = done.medication_review
+        result.effective_phenotypes = done.effective_phenotypes
+        return
+    _prescribe(kb, result, medications, drugs)
+    if cache is not None:
+        cache[key] = result
+
+
+def _prescribe(
+    kb: KnowledgeBase,
+    result: SampleResult,
+    medications: list[Medication] | None,
+    drugs: list[str] | None,
+) -> None:
+    pkb = kb.prescribing
+    modulator_names = {m.drug for m in pkb.modulators}
+    resolved: list[ResolvedMedication] = [
+        resolve(m, pkb, modulator_names) for m in medications or []
+    ]
+    med_drugs = {r.drug for r in resolved if r.drug}
+    if medications is None and not drugs:
+        targets = sorted(pkb.drugs)
+    else:
+        asked = {d.strip().lower() for d in drugs or []}
+        targets = sorted(({r.drug for r in resolved if r.drug} | asked) & pkb.drugs)
+        resolved.extend(ResolvedMedication(d, None, None) for d in sorted(asked - pkb.drugs))
+    recommendations: list[DrugRecommendation] = []
+    by_drug: dict[str, list[DrugRecommendation]] = {}
+    conversions: dict[tuple[str, tuple[str, ...]], EffectivePhenotype] = {}
+    contexts: dict[frozenset[str], Context] = {}
+    for drug in targets:
+        co = frozenset(med_drugs - {drug})
+        if co not in contexts:
+            contexts[co] = build_context(kb, result, set(co))
+        ctx = contexts[co]
+        recs = recommend_drug(kb, drug, ctx)
+        by_drug[drug] = recs
+        recommendations += recs
+        for conv in ctx.conversions.values():
+            conversions[(conv.gene, tuple(conv.caused_by))] = conv
+    result.recommendations = recommendations
+    result.effective_phenotypes = list(conversions.values())
+    if medications is None:
+        result.medication_review = None
+        return
+    review = []
+    for r in resolved:
+        caveats: list[Caveat] = []
+        if r.drug is None:
+            caveats.append(
+                Caveat(
+                    code="unknown_drug",
+                    message=f"medication {r.given!r} could not be matched to a drug name or RxNorm "
+                    "code in the guideline data; it was not reviewed",
+                )
+            )
+            review.append(MedicationReview(medication=r.given, status="unknown", caveats=caveats))
+            continue
+        recs = by_drug.get(r.drug, [])
+        ctx = contexts.get(frozenset(med_drugs - {r.drug})) or build_context(
+            kb, result, med_drugs - {r.drug}
+        )
+        status = _status(recs, ctx, kb)
+        if r.drug in modulator_names:
+            acting = ", ".join(
+                f"{m.strength} {m.gene} {m.role}" for m in pkb.modulators if m.drug == r.drug
+            )
+            caveats.append(
+                Caveat(
+                    code="perpetrator_drug",
+                    kind=CaveatKind.NOTE,
+                    message=f"{r.drug} is a {acting}; it changes the effective phenotype of "
+                    "other drugs",
+                )
+            )
+        review.append(
+            MedicationReview(
+                medication=r.given,
+                matched_drug=r.drug,
+                status=status,  # type: ignore[arg-type]
+                recommendations=recs,
+                caveats=caveats,
+            )
+        )
+    result.medication_review = review

@@ -1,0 +1,175 @@
+"""Prescribing engine: guideline lookups, no-calls, ambiguity, phenoconversion, medications."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from precisionrx.engines.pgx.caller import CallOptions, call_vcf
+from precisionrx.engines.pgx.recommender import (
+    Context,
+    GeneOption,
+    _recommend_drug,
+    prescribe,
+    value_matches,
+)
+from precisionrx.io.outside_calls import read_outside_calls
+from precisionrx.io.synthetic import VcfBuilder
+from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.kb.schema import ACTIVITY_SCORE_GENES
+from precisionrx.records import Medication, SampleResult
+
+
+def option_for(gene: str, key: str | dict[str, float]) -> GeneOption | None:
+    """A gene result that a lookup key should match."""
+    if key == "No Result":
+        return None
+    if isinstance(key, dict):
+        counts = tuple(sorted((k, float(v)) for k, v in key.items()))
+        return GeneOption(gene, None, None, None, (), counts)
+    if gene.startswith("HLA-"):
+        return GeneOption(gene, None, None, None, (f"{gene}{key}",))
+    if gene in ACTIVITY_SCORE_GENES:
+        score = key.split(" (", 1)[0].replace("≥", "")
+        return GeneOption(gene, None, key, score)
+    return GeneOption(gene, None, key, None)
+
+
+def test_every_guideline_loads_and_every_lookup_key_is_reachable(kb: KnowledgeBase) -> None:
+    pkb = kb.prescribing
+    assert len(pkb.guidelines) == 118
+    assert {g.source for g in pkb.guidelines} == {"CPIC", "DPWG"}
+    unreachable = []
+    for g in pkb.guidelines:
+        for r in g.recommendations:
+            ctx = Context()
+            for gene, key in r.lookup.items():
+                opt = option_for(gene, key)
+                ctx.options[gene] = [opt] if opt is not None else []
+            drug = r.drugs[0] if r.drugs else g.drugs[0]
+            texts = {x.text for x in _recommend_drug(kb, drug, ctx) if x.matched}
+            if r.text not in texts:
+                unreachable.append((g.name, r.lookup))
+    assert unreachable == []
+
+
+def test_value_matching_rules() -> None:
+    assert value_matches("CYP2D6", "≥3.75", GeneOption("CYP2D6", None, "x", "4.0"))
+    assert not value_matches("CYP2D6", "≥3.75", GeneOption("CYP2D6", None, "x", "3.5"))
+    assert value_matches(
+        "DPYD", "1.5 (Intermediate Metabolizer)", GeneOption("DPYD", None, "x", "1.5")
+    )
+    assert value_matches(
+        "HLA-B", "*57:01 positive", GeneOption("HLA-B", None, None, None, ("HLA-B*57:01 positive",))
+    )
+    assert value_matches("HLA-B", "No Result", None)
+    assert not value_matches("CYP2C19", "Normal Metabolizer", None)
+
+
+def _sample(
+    kb: KnowledgeBase, tmp: Path, build: dict[str, tuple[str, str]], outside: str = ""
+) -> SampleResult:
+    b = VcfBuilder(kb)
+    for gene, (x, y) in build.items():
+        b.haplotypes(gene, x, y, phased=False)
+    path = b.write(tmp / "s.vcf")
+    oc = []
+    if outside:
+        (tmp / "oc.tsv").write_text(outside)
+        oc = read_outside_calls(tmp / "oc.tsv")
+    (res,) = call_vcf(path, kb, None, CallOptions(), oc)
+    return res
+
+
+def test_clopidogrel_poor_metabolizer_cpic(kb: KnowledgeBase, tmp_path: Path) -> None:
+    res = _sample(kb, tmp_path, {"CYP2C19": ("*2", "*2")})
+    prescribe(kb, res, [Medication(name="Plavix")])
+    review = res.medication_review
+    assert review is not None and review[0].matched_drug == "clopidogrel"
+    assert review[0].status == "action"
+    cpic = [
+        r for r in review[0].recommendations if r.source == "CPIC" and r.population == "CVI ACS PCI"
+    ]
+    assert cpic and cpic[0].classification == "Strong"
+    assert cpic[0].text.startswith("Avoid clopidogrel if possible")
+    assert cpic[0].lookup_keys == {"CYP2C19": "Poor Metabolizer"}
+    assert cpic[0].phenotype_basis == "genotype"
+
+
+def test_phenoconversion_paroxetine_makes_codeine_poor_metabolizer(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    res = _sample(kb, tmp_path, {"CYP2D6": ("*1", "*1")})
+    prescribe(kb, res, [Medication(name="codeine"), Medication(name="paroxetine 20 mg")])
+    assert res.effective_phenotypes
+    conv = res.effective_phenotypes[0]
+    assert (conv.gene, conv.genotype_phenotype, conv.effective_phenotype) == (
+        "CYP2D6",
+        "Normal Metabolizer",
+        "Poor Metabolizer",
+    )
+    assert conv.caused_by == ["paroxetine"]
+    codeine = next(m for m in res.medication_review or [] if m.matched_drug == "codeine")
+    cpic = next(r for r in codeine.recommendations if r.source == "CPIC")
+    assert cpic.phenotype_basis == "phenoconverted" and cpic.caused_by == ["paroxetine"]
+    assert cpic.lookup_keys == {"CYP2D6": "0.0"}
+    assert "Avoid codeine" in cpic.text
+    # Paroxetine's own CYP2D6 guidance is on the genotype phenotype, not on itself.
+    parox = next(m for m in res.medication_review or [] if m.matched_drug == "paroxetine")
+    assert all(r.phenotype_basis == "genotype" for r in parox.recommendations)
+
+
+def test_no_call_gene_never_gets_normal_text(kb: KnowledgeBase, tmp_path: Path) -> None:
+    res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*1")})  # CYP2C19 absent: not called
+    prescribe(kb, res, None, ["clopidogrel"])
+    recs = res.recommendations or []
+    assert recs and all(not r.matched for r in recs)
+    assert all("genotype not determined" in r.text for r in recs)
+
+
+def test_hla_b_outside_call_abacavir(kb: KnowledgeBase, tmp_path: Path) -> None:
+    res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*1")}, "HLA-B\t*57:01/*07:02\n")
+    prescribe(kb, res, [Medication(name="abacavir")])
+    review = (res.medication_review or [])[0]
+    cpic = next(r for r in review.recommendations if r.source == "CPIC")
+    assert cpic.lookup_keys == {"HLA-B": "*57:01 positive"}
+    assert "not recommended" in cpic.text.lower()
+    assert review.status == "action"
+
+
+def test_unknown_drug_is_a_caveat(kb: KnowledgeBase, tmp_path: Path) -> None:
+    res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*1")})
+    prescribe(kb, res, [Medication(name="notarealdrug")])
+    review = (res.medication_review or [])[0]
+    assert review.status == "unknown"
+    assert review.caveats[0].code == "unknown_drug"
+
+
+def test_newer_cpic_guidance_is_flagged(kb: KnowledgeBase, tmp_path: Path) -> None:
+    res = _sample(kb, tmp_path, {"TPMT": ("*1", "*1"), "NUDT15": ("*1", "*1")})
+    prescribe(kb, res, None, ["azathioprine"])
+    cpic = [r for r in res.recommendations or [] if r.source == "CPIC"]
+    assert cpic and all(any(c.code == "newer_cpic_guidance" for c in r.caveats) for r in cpic)
+
+
+def test_multi_gene_phenytoin(kb: KnowledgeBase, tmp_path: Path) -> None:
+    res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*3")}, "HLA-B\t*07:02/*08:01\n")
+    prescribe(kb, res, None, ["phenytoin"])
+    cpic = [r for r in res.recommendations or [] if r.source == "CPIC" and r.matched]
+    assert cpic
+    assert all(r.lookup_keys == {"HLA-B": "*15:02 negative", "CYP2C9": "1.0"} for r in cpic)
+
+
+@pytest.mark.parametrize(
+    ("name", "drug"),
+    [
+        ("36567", "simvastatin"),
+        ("Zocor 40 mg", "simvastatin"),
+        ("metoprolol succinate", "metoprolol"),
+    ],
+)
+def test_medication_names_resolve(kb: KnowledgeBase, name: str, drug: str) -> None:
+    from precisionrx.engines.pgx.medications import resolve
+
+    assert resolve(Medication(name=name), kb.prescribing).drug == drug

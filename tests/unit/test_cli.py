@@ -224,3 +224,35 @@ def test_kb_list_and_verify() -> None:
     proc = run("kb", "verify")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("ok:")
+
+
+def test_pgx_medications_contract(sample_vcf: Path, tmp_path: Path) -> None:
+    meds = tmp_path / "meds.txt"
+    meds.write_text("Plavix 75 mg\nparoxetine\nunknownium\n")
+    proc = run("pgx", str(sample_vcf), "--sample", "NA1", "--medications", str(meds))
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)["results"][0]
+    review = {m["medication"]: m for m in res["medication_review"]}
+    assert review["Plavix 75 mg"]["matched_drug"] == "clopidogrel"
+    assert review["Plavix 75 mg"]["status"] == "action"
+    assert review["unknownium"]["status"] == "unknown"
+    rec = next(r for r in res["recommendations"] if r["drug"] == "clopidogrel")
+    for field in (
+        "drug", "source", "genes", "lookup_keys", "population", "classification", "text",
+        "implications", "guideline", "phenotype_basis", "caused_by",
+    ):  # fmt: skip
+        assert field in rec
+    assert {r["drug"] for r in res["recommendations"]} <= {"clopidogrel", "paroxetine"}
+
+
+def test_pgx_without_medications_lists_every_drug(sample_vcf: Path) -> None:
+    proc = run("pgx", str(sample_vcf), "--sample", "NA1")
+    res = json.loads(proc.stdout)["results"][0]
+    assert len({r["drug"] for r in res["recommendations"]}) > 90
+    assert res["medication_review"] is None
+
+
+def test_pgx_genotypes_only(sample_vcf: Path) -> None:
+    proc = run("pgx", str(sample_vcf), "--genotypes-only")
+    res = json.loads(proc.stdout)["results"][0]
+    assert res["recommendations"] is None

@@ -173,3 +173,43 @@ def test_medication_names_resolve(kb: KnowledgeBase, name: str, drug: str) -> No
     from precisionrx.engines.pgx.medications import resolve
 
     assert resolve(Medication(name=name), kb.prescribing).drug == drug
+
+
+def test_warfarin_iwpc_hand_worked_example(kb: KnowledgeBase, tmp_path: Path) -> None:
+    from precisionrx.records import Demographics, Measurement, PatientRecord
+
+    # 65 y (6 decades), 170 cm, 70 kg, European, VKORC1 -1639 AG, CYP2C9 *1/*2, no interacting drugs:
+    # sqrt(weekly) = 5.6044 - 0.2614*6 + 0.0087*170 + 0.0128*70 - 0.8677 - 0.5211 = 5.02220
+    # weekly = 25.22 mg (IWPC 2009 pharmacogenetic algorithm).
+    res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*2"), "CYP4F2": ("*1", "*1")})
+    b = VcfBuilder(kb).genotype("VKORC1", "rs9923231", "C/T")
+    (vk,) = call_vcf(b.write(tmp_path / "vk.vcf"), kb, None, CallOptions(genes=["VKORC1"]))
+    res.genes = [g for g in res.genes if g.gene != "VKORC1"] + vk.genes
+    patient = PatientRecord(
+        id="w",
+        demographics=Demographics(age_years=65, ancestry_self_reported="European"),
+        measurements=(
+            Measurement(name="height", value=170, unit="cm"),
+            Measurement(name="weight", value=70, unit="kg"),
+        ),
+    )
+    prescribe(kb, res, [Medication(name="warfarin")], patient=patient)
+    w = res.warfarin
+    assert w is not None
+    assert w["inputs"]["VKORC1_rs9923231"] == "AG" and w["inputs"]["CYP2C9"] == "*1/*2"
+    assert w["iwpc_pharmacogenetic"]["weekly_dose_mg"] == pytest.approx(25.2, abs=0.05)
+    assert w["strength"] == "STRONG"
+    # Clinical algorithm: sqrt = 4.0376 - 0.2546*6 + 0.0118*170 + 0.0134*70 = 5.4540 -> 29.75 mg
+    assert w["iwpc_clinical"]["weekly_dose_mg"] == pytest.approx(29.7, abs=0.05)
+
+
+def test_warfarin_missing_inputs_give_a_range(kb: KnowledgeBase, tmp_path: Path) -> None:
+    res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*3")})
+    prescribe(kb, res, None, ["warfarin"])
+    w = res.warfarin
+    assert w is not None
+    assert w["iwpc_pharmacogenetic"]["weekly_dose_mg"] is None
+    low, high = w["iwpc_pharmacogenetic"]["weekly_dose_range_mg"]
+    assert 0 < low < high
+    assert any(c["code"] == "warfarin_missing_input" for c in w["caveats"])
+    assert w["cpic_action"].startswith("Dose clinically")  # no VKORC1 result

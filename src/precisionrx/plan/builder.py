@@ -38,7 +38,9 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         options = CallOptions(genome_build=gi.genome_build, default_sex=sex)
         results = call_vcf(gi.path, kb, [gi.sample] if gi.sample else None, options)
         for r in results:
-            prescribe(kb, r, list(record.medications) if record.medications else None)
+            prescribe(
+                kb, r, list(record.medications) if record.medications else None, patient=record
+            )
         pgx.extend(results)
         engines.append("pgx")
     if not pgx:

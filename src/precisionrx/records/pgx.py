@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -88,3 +88,5 @@ class SampleResult(BaseModel):
     recommendations: list[DrugRecommendation] | None = None
     medication_review: list[MedicationReview] | None = None
     effective_phenotypes: list[EffectivePhenotype] | None = None
+    #: IWPC dose and CPIC 2017 flowchart, when warfarin is listed or asked for.
+    warfarin: dict[str, Any] | None = None

@@ -29,6 +29,7 @@ from precisionrx.records import (
     GeneCall,
     Medication,
     MedicationReview,
+    PatientRecord,
     SampleResult,
 )
 
@@ -364,6 +365,7 @@ def prescribe(
     medications: list[Medication] | None = None,
     drugs: list[str] | None = None,
     cache: dict[tuple[object, ...], SampleResult] | None = None,
+    patient: PatientRecord | None = None,
 ) -> None:
     """Fill ``result.recommendations``, ``medication_review`` and ``effective_phenotypes``.
 
@@ -374,16 +376,46 @@ def prescribe(
         _signature(result),
         tuple(m.model_dump_json() for m in medications or []),
         tuple(drugs or []),
+        patient.model_dump_json() if patient else None,
     )
     if cache is not None and key in cache:
         done = cache[key]
         result.recommendations = done.recommendations
         result.medication_review = done.medication_review
         result.effective_phenotypes = done.effective_phenotypes
+        result.warfarin = done.warfarin
         return
     _prescribe(kb, result, medications, drugs)
+    wanted = {d.strip().lower() for d in drugs or []}
+    listed = {r.drug for r in (resolve(m, kb.prescribing) for m in medications or []) if r.drug}
+    if "warfarin" in wanted | listed:
+        result.warfarin = _warfarin(kb, result, listed, patient)
     if cache is not None:
         cache[key] = result
+
+
+def _measure(patient: PatientRecord, names: tuple[str, ...], unit: str) -> float | None:
+    for m in patient.measurements:
+        if m.name.lower() in names and m.unit.lower() == unit:
+            return m.value
+    return None
+
+
+def _warfarin(
+    kb: KnowledgeBase, result: SampleResult, listed: set[str], patient: PatientRecord | None
+) -> dict[str, object]:
+    from precisionrx.engines.pgx.warfarin import warfarin_guidance
+
+    demo = patient.demographics if patient else None
+    return warfarin_guidance(
+        kb,
+        {g.gene: g for g in result.genes},
+        listed,
+        demo.age_years if demo else None,
+        _measure(patient, ("height", "body height"), "cm") if patient else None,
+        _measure(patient, ("weight", "body weight"), "kg") if patient else None,
+        demo.ancestry_self_reported if demo else None,
+    )
 
 
 def _prescribe(

@@ -178,7 +178,7 @@ def test_medication_names_resolve(kb: KnowledgeBase, name: str, drug: str) -> No
 def test_warfarin_iwpc_hand_worked_example(kb: KnowledgeBase, tmp_path: Path) -> None:
     from precisionrx.records import Demographics, Measurement, PatientRecord
 
-    # 65 y (6 decades), 170 cm, 70 kg, European, VKORC1 -1639 AG, CYP2C9 *1/*2, no interacting drugs:
+    # 65 y (6 decades), 170 cm, 70 kg, European, VKORC1 -1639 AG, CYP2C9 *1/*2, no co-medication:
     # sqrt(weekly) = 5.6044 - 0.2614*6 + 0.0087*170 + 0.0128*70 - 0.8677 - 0.5211 = 5.02220
     # weekly = 25.22 mg (IWPC 2009 pharmacogenetic algorithm).
     res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*2"), "CYP4F2": ("*1", "*1")})

@@ -256,3 +256,44 @@ def test_pgx_genotypes_only(sample_vcf: Path) -> None:
     proc = run("pgx", str(sample_vcf), "--genotypes-only")
     res = json.loads(proc.stdout)["results"][0]
     assert res["recommendations"] is None
+
+
+def test_pgx_fhir_bundle_validates(sample_vcf: Path, tmp_path: Path) -> None:
+    from fhir.resources.R4B import get_fhir_model_class
+    from fhir.resources.R4B.bundle import Bundle
+
+    meds = tmp_path / "m.txt"
+    meds.write_text("clopidogrel\n")
+    out = tmp_path / "b.json"
+    proc = run("pgx", str(sample_vcf), "--sample", "NA1", "--medications", str(meds),
+               "--format", "fhir", "-o", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    bundle = json.loads(out.read_text())
+    Bundle.model_validate(bundle)
+    resources = [e["resource"] for e in bundle["entry"]]
+    for r in resources:
+        get_fhir_model_class(r["resourceType"]).model_validate(r)
+    report = next(r for r in resources if r["resourceType"] == "DiagnosticReport")
+    assert report["code"]["coding"][0]["code"] == "51969-4"
+    genotypes = [
+        r for r in resources if r.get("code", {}).get("coding", [{}])[0].get("code") == "84413-4"
+    ]
+    assert any(r["valueCodeableConcept"]["text"] == "CYP2C19 *1/*2" for r in genotypes)
+    implications = [
+        r
+        for r in resources
+        if "therapeutic-implication" in r.get("meta", {}).get("profile", [""])[0]
+    ]
+    clop = next(
+        r
+        for r in implications
+        if any(
+            c.get("valueCodeableConcept", {}).get("coding", [{}])[0].get("code") == "32968"
+            for c in r["component"]
+        )
+    )
+    assert any(
+        c["valueCodeableConcept"].get("coding", [{}])[0].get("code") == "LA10317-8"
+        for c in clop["component"]
+    )  # Intermediate metabolizer
+    assert any(r["resourceType"] == "Task" for r in resources)

@@ -19,6 +19,7 @@ class PgxFormat(StrEnum):
     json = "json"
     tsv = "tsv"
     html = "html"
+    fhir = "fhir"
 
 
 class Build(StrEnum):
@@ -110,6 +111,10 @@ def pgx_command(
         text = render_json(results, kb)
     elif fmt is PgxFormat.tsv:
         text = render_tsv(results)
+    elif fmt is PgxFormat.fhir:
+        from precisionrx.report.fhir import render_bundle
+
+        text = render_bundle(kb, results)
     else:
         from precisionrx.report.html import _load, render
 

@@ -17,6 +17,7 @@ from precisionrx.cli import app
 class PlanFormat(StrEnum):
     json = "json"
     html = "html"
+    fhir = "fhir"
 
 
 def _run(patient: Path, out_dir: Path, formats: list[PlanFormat]) -> None:
@@ -36,6 +37,10 @@ def _run(patient: Path, out_dir: Path, formats: list[PlanFormat]) -> None:
         files[out_dir / "plan.html"] = render(
             "plan.html.j2", {"plan": plan.model_dump(mode="json"), "css": _load("base.css")}
         )
+    if PlanFormat.fhir in formats:
+        from precisionrx.report.fhir import render_bundle
+
+        files[out_dir / "plan.fhir.json"] = render_bundle(kb, plan.pgx)
     write_all_atomic(files)
     console = Console(stderr=False, width=110)
     console.print(f"[bold]Treatment plan for {plan.patient.id}[/bold] — decision support only")
@@ -59,7 +64,8 @@ def plan_command(
     patient: Annotated[Path, typer.Argument(help="Patient YAML/JSON file or FHIR R4 Bundle.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")] = Path(),
     fmt: Annotated[
-        list[PlanFormat] | None, typer.Option("--format", help="json and/or html (default both).")
+        list[PlanFormat] | None,
+        typer.Option("--format", help="json, html and/or fhir (default json and html)."),
     ] = None,
 ) -> None:
     """Build a personalised treatment plan (plan.json + plan.html)."""

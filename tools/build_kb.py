@@ -356,7 +356,8 @@ def build_guidelines(shared: Path) -> None:
     changes = []
     with (shared / "data" / "pgx" / "cpic" / "cpic_data_changelog.tsv").open() as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
-            if row["Date of Change"] > "2024-03-25":
+            date = row["Date of Change"] or ""
+            if len(date) == 10 and date[4] == "-" and date > "2024-03-25":
                 changes.append(
                     {
                         "date": row["Date of Change"],

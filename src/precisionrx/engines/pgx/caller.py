@@ -195,9 +195,32 @@ def call_gene(
         if bulk[s] and match is not None and scores is not None:
             pre = _bulk_result(comp, match, scores, s)
         gc = _sample_call(kb, defn, comp, obs, s, options, pre, same_build)
+        gc.caveats.extend(_newer_allele_data(kb, defn))
         cache[key] = gc
         out.append(gc)
     return out
+
+
+def _newer_allele_data(kb: KnowledgeBase, defn: GeneDefinition) -> list[Caveat]:
+    """CPIC allele definition/function changes dated after the shipped definitions."""
+    since = defn.version[:10]
+    notes = [
+        f"{c.date}: {c.note}"
+        for c in kb.prescribing.changes
+        if c.subject == defn.gene
+        and c.date > since
+        and c.type in {"ALLELE_DEFINITION", "ALLELE_FUNCTION_REFERENCE"}
+    ]
+    if not notes:
+        return []
+    return [
+        Caveat(
+            code="newer_cpic_allele_data",
+            kind=CaveatKind.NOTE,
+            message=f"CPIC changed {defn.gene} allele data after the shipped definitions "
+            f"({since}); not yet reflected here: {'; '.join(notes)}",
+        )
+    ]
 
 
 def _pattern_key(obs: GeneObservations, s: int) -> bytes:

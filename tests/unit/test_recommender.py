@@ -213,3 +213,53 @@ def test_warfarin_missing_inputs_give_a_range(kb: KnowledgeBase, tmp_path: Path)
     assert 0 < low < high
     assert any(c["code"] == "warfarin_missing_input" for c in w["caveats"])
     assert w["cpic_action"].startswith("Dose clinically")  # no VKORC1 result
+
+
+@pytest.mark.parametrize(
+    ("outside", "drug", "gene", "key"),
+    [
+        ("HLA-B\t*15:02/*08:01\n", "carbamazepine", "HLA-B", "*15:02 positive"),
+        ("HLA-A\t*31:01/*02:01\n", "carbamazepine", "HLA-A", "*31:01 positive"),
+        ("HLA-B\t*58:01/*08:01\n", "allopurinol", "HLA-B", "*58:01 positive"),
+        ("HLA-B\t*15:02/*08:01\n", "oxcarbazepine", "HLA-B", "*15:02 positive"),
+        (
+            "MT-RNR1\t1555A>G\n",
+            "gentamicin",
+            "MT-RNR1",
+            "increased risk of aminoglycoside-induced hearing loss",
+        ),
+    ],
+)
+def test_single_gene_risks_from_outside_calls(
+    kb: KnowledgeBase, tmp_path: Path, outside: str, drug: str, gene: str, key: str
+) -> None:
+    res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*1")}, outside)
+    prescribe(kb, res, [Medication(name=drug)])
+    review = (res.medication_review or [])[0]
+    cpic = [r for r in review.recommendations if r.source == "CPIC" and r.matched]
+    assert cpic, [r.text for r in review.recommendations]
+    assert any(r.lookup_keys.get(gene) == key for r in cpic)
+    assert review.status == "action"
+
+
+def test_g6pd_deficient_rasburicase_and_ryr1_anaesthetics(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    b = VcfBuilder(kb)
+    b.haplotypes("G6PD", "A- 202A_376G", "A- 202A_376G", phased=False)
+    b.haplotypes("RYR1", "Reference", "Reference", phased=False)
+    b.haplotypes("CACNA1S", "Reference", "Reference", phased=False)
+    b.genotype("RYR1", "rs118192172", "C/T")  # c.7300G>A-type MH variant in the CPIC list
+    (res,) = call_vcf(b.write(tmp_path / "g.vcf"), kb, None, CallOptions(default_sex="female"))
+    g6pd = next(g for g in res.genes if g.gene == "G6PD")
+    assert g6pd.phenotype == "Deficient"
+    prescribe(kb, res, [Medication(name="rasburicase"), Medication(name="sevoflurane")])
+    by = {m.matched_drug: m for m in res.medication_review or []}
+    ras = [r for r in by["rasburicase"].recommendations if r.matched and r.source == "CPIC"]
+    assert ras and ras[0].lookup_keys == {"G6PD": "Deficient"}
+    assert by["rasburicase"].status == "action"
+    ryr1 = next(g for g in res.genes if g.gene == "RYR1")
+    sevo = [r for r in by["sevoflurane"].recommendations if r.matched]
+    if ryr1.phenotype == "Malignant Hyperthermia Susceptibility":
+        assert by["sevoflurane"].status == "action"
+    assert sevo

@@ -22,6 +22,8 @@ _HLA_FIELDS = re.compile(r"^(\*\d+:\d+)(:\d+)*[A-Z]?$")
 def normalise_allele(gene: str, allele: str) -> str:
     """Drop sub-allele detail: CYP2D6 ``*4.024`` -> ``*4``; HLA ``*07:02:01:127`` -> ``*07:02``."""
     a = allele.strip()
+    if gene == "MT-RNR1" and a and a[0].isdigit():
+        return f"m.{a}"  # PharmCAT writes MT-RNR1 alleles as m.1555A>G
     if gene.startswith("HLA-"):
         a = a.removeprefix(gene).removeprefix(gene.replace("-", ""))
         m = _HLA_FIELDS.match(a)

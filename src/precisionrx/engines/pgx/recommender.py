@@ -321,6 +321,20 @@ def _unmatched(
     )
 
 
+def _abnormal_without_baseline(phenotype: str) -> bool:
+    """For genes without an allele definition (MT-RNR1, outside-only genes)."""
+    text = phenotype.lower()
+    return not (text.startswith("normal") or "uncertain" in text or text == "indeterminate")
+
+
+def _differs_from_baseline(phenotype: str | None, base: str | None) -> bool:
+    if phenotype is None:
+        return False
+    if base is None:
+        return _abnormal_without_baseline(phenotype)
+    return phenotype != base
+
+
 def _status(recs: list[DrugRecommendation], ctx: Context, kb: KnowledgeBase) -> str:
     if not recs:
         return "no_guidance"
@@ -338,7 +352,7 @@ def _status(recs: list[DrugRecommendation], ctx: Context, kb: KnowledgeBase) -> 
                 if gene.startswith("HLA-"):
                     if any(s.endswith("positive") for s in opt.statuses):
                         return "action"
-                elif base is not None and opt.phenotype not in {base, None}:
+                elif _differs_from_baseline(opt.phenotype, base):
                     return "action"
     if any(c.kind == CaveatKind.AMBIGUITY for r in matched for c in r.caveats):
         return "caution"

@@ -95,6 +95,10 @@ def test_clopidogrel_poor_metabolizer_cpic(kb: KnowledgeBase, tmp_path: Path) ->
     assert cpic[0].text.startswith("Avoid clopidogrel if possible")
     assert cpic[0].lookup_keys == {"CYP2C19": "Poor Metabolizer"}
     assert cpic[0].phenotype_basis == "genotype"
+    dpwg = [r for r in review[0].recommendations if r.source == "DPWG"]
+    assert len(dpwg) == 1 and dpwg[0].matched
+    assert "avoid clopidogrel" in dpwg[0].text
+    assert dpwg[0].guideline.startswith("Annotation of DPWG Guideline")
 
 
 def test_phenoconversion_paroxetine_makes_codeine_poor_metabolizer(

@@ -408,10 +408,35 @@ def build_interactions(shared: Path) -> None:
     )
 
 
+def build_cardio(shared: Path) -> None:
+    """Risk-equation coefficients: PREVENT (preventr CSVs), PCE, SCORE2/SCORE2-OP."""
+    import shutil
+
+    src = shared / "data" / "cardio"
+    out = OUT / "cardio"
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted((src / "prevent").glob("*")):
+        shutil.copyfile(path, out / path.name)
+    shutil.copyfile(src / "pce" / "pce_coefficients.json", out / "pce_coefficients.json")
+    shutil.copyfile(src / "score2" / "score2_coefficients.json", out / "score2_coefficients.json")
+    write_about(
+        out,
+        {
+            "name": "cardio",
+            "source": "PREVENT coefficients (Khan 2024 supplement via martingmayer/preventr @ ebe2ac1, "
+            "v0.12.0); PCE (Goff 2013) and revised PCE (Yadlowsky 2018); SCORE2/SCORE2-OP (ESC 2021, "
+            "full precision as in Kaptoge's score2risk/score2oprisk)",
+            "version": "2024-prevent-0.12.0",
+            "date": "2025-01-01",
+            "license": "coefficients are published facts; preventr MIT; our JSON transcriptions CC0",
+        },
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    ap.add_argument("--only", default="pharmcat,pypgx,frequencies,guidelines,interactions")
+    ap.add_argument("--only", default="pharmcat,pypgx,frequencies,guidelines,interactions,cardio")
     args = ap.parse_args()
     steps = args.only.split(",")
     if "pharmcat" in steps:
@@ -424,6 +449,8 @@ def main() -> None:
         build_guidelines(args.shared)
     if "interactions" in steps:
         build_interactions(args.shared)
+    if "cardio" in steps:
+        build_cardio(args.shared)
 
 
 if __name__ == "__main__":

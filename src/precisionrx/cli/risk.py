@@ -1,0 +1,93 @@
+"""``precisionrx risk``: batch cardiovascular risk from a CSV/JSON table."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from precisionrx.cli import app
+
+NOT_YET = {"qrisk3", "ada", "findrisc"}
+COLUMNS = ["id", "model", "variant", "horizon_years", "outcome", "risk", "category", "caveats"]
+
+
+def write_csv_atomic(path: Path, blocks: list[Any]) -> None:
+    """Stream blocks into a temporary file next to ``path``, then rename (all or nothing)."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if not blocks:
+                fh.write((",".join(COLUMNS) + "\n").encode())
+            for i, block in enumerate(blocks):
+                block.write_csv(fh, include_header=(i == 0))
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RiskFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+@app.command("risk")
+def risk_command(
+    table: Annotated[
+        Path, typer.Argument(help="INPUT.csv or INPUT.json with the documented columns.")
+    ],
+    models: Annotated[
+        str, typer.Option("--models", help="Comma list: prevent,pce,pce_revised,score2.")
+    ] = "prevent",
+    fmt: Annotated[RiskFormat, typer.Option("--format")] = RiskFormat.csv,
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """Compute risk-equation results per id, model, horizon and outcome."""
+    from precisionrx.engines.cardio.runner import MODELS, CardioKb, model_blocks
+    from precisionrx.errors import InputError
+    from precisionrx.io.risk_table import read_risk_table
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.report.output import write_atomic
+
+    wanted = [m.strip().lower() for m in models.split(",") if m.strip()]
+    unknown = [m for m in wanted if m not in MODELS and m not in NOT_YET]
+    if unknown:
+        raise InputError(f"unknown model(s) {', '.join(unknown)}; available: {', '.join(MODELS)}")
+    pending = [m for m in wanted if m in NOT_YET]
+    if pending:
+        typer.echo(f"note: {', '.join(pending)} not implemented yet; skipped", err=True)
+    kb = CardioKb.load(KnowledgeBase().root / "cardio")
+    blocks = model_blocks(kb, read_risk_table(table), [m for m in wanted if m in MODELS])
+    n_rows = sum(b.height for b in blocks)
+    if fmt is RiskFormat.csv:
+        if output is not None:
+            write_csv_atomic(output, blocks)
+            typer.echo(f"wrote {output} ({n_rows} rows)", err=True)
+            return
+        text = "".join(b.write_csv(include_header=(i == 0)) for i, b in enumerate(blocks)) or (
+            ",".join(COLUMNS) + "\n"
+        )
+    else:
+        import polars as pl
+
+        rows = pl.concat(blocks).to_dicts() if blocks else []
+        for r in rows:
+            r["caveats"] = [
+                {"code": c.split(":", 1)[0], "message": c.split(":", 1)[-1].strip()}
+                for c in (r["caveats"] or "").split("; ")
+                if c
+            ]
+        text = json.dumps({"results": rows}, indent=1) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        typer.echo(f"wrote {output} ({n_rows} rows)", err=True)

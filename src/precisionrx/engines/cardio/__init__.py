@@ -1,0 +1,1 @@
+"""Cardiometabolic risk equations, vectorised over cohorts (numpy arrays, one row per person)."""

@@ -1,0 +1,178 @@
+"""Run the selected risk models over a cohort; one output row per id, model, horizon and outcome.
+
+Output columns: id, model, variant, horizon_years, outcome, risk (0-1, or null), category, caveats.
+Inputs outside a model's valid range give no number and a caveat (never an extrapolation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from precisionrx.engines.cardio import pooled_cohort, prevent, score2
+from precisionrx.engines.cardio.inputs import RiskInputs
+
+MODELS = ("prevent", "pce", "pce_revised", "score2")
+
+
+@dataclass
+class CardioKb:
+    prevent: prevent.PreventCoefficients
+    pce: dict[str, object]
+    score2: dict[str, object]
+
+    @classmethod
+    def load(cls, folder: Path) -> CardioKb:
+        return cls(
+            prevent.PreventCoefficients.load(folder),
+            pooled_cohort.load(folder),
+            score2.load(folder),
+        )
+
+
+Rules = list[tuple[npt.NDArray[np.bool_], str]]
+_ID_CACHE: dict[int, pl.DataFrame] = {}
+
+
+def _ids(x: RiskInputs) -> pl.DataFrame:
+    """The id column, built once per input table."""
+    key = id(x.ids)
+    if key not in _ID_CACHE:
+        _ID_CACHE.clear()
+        _ID_CACHE[key] = pl.DataFrame({"id": pl.Series("id", x.ids, dtype=pl.Utf8)})
+    return _ID_CACHE[key]
+
+
+def _frame(
+    x: RiskInputs,
+    model: str,
+    variant: str | pl.Series,
+    horizon: int,
+    outcome: str,
+    risk: npt.NDArray[np.float64],
+    category: str | pl.Series,
+    rules: Rules,
+) -> pl.DataFrame:
+    """Build one block of output rows with column expressions (no per-row Python objects)."""
+    n = x.n
+    frame = _ids(x).with_columns(
+        pl.Series("risk", np.round(risk, 4), dtype=pl.Float64).fill_nan(None)
+    )
+    parts = [
+        pl.when(pl.Series(f"m{k}", mask)).then(pl.lit(text + "; ")).otherwise(pl.lit(""))
+        for k, (mask, text) in enumerate(rules)
+        if mask.any()
+    ]
+    caveats = pl.concat_str(parts).str.strip_chars_end("; ") if parts else pl.lit("")
+    frame = frame.with_columns(
+        pl.lit(model).alias("model"),
+        (variant if isinstance(variant, pl.Series) else pl.lit(variant)).alias("variant"),
+        pl.lit(horizon, dtype=pl.Int32).alias("horizon_years"),
+        pl.lit(outcome).alias("outcome"),
+        (category if isinstance(category, pl.Series) else pl.lit(category)).alias("category"),
+        caveats.alias("caveats"),
+    )
+    assert frame.height == n
+    return frame.select(
+        "id", "model", "variant", "horizon_years", "outcome", "risk", "category", "caveats"
+    )
+
+
+def run_prevent(kb: CardioKb, x: RiskInputs) -> list[pl.DataFrame]:
+    frames = []
+    variant = prevent.choose_variant(x)
+    variant_col = pl.Series("variant", variant.astype(str))
+    masks = prevent.out_of_range(x)
+    rules: Rules = []
+    invalid = np.zeros(x.n, dtype=bool)
+    for name, mask in masks.items():
+        lo, hi = prevent.RANGES[name]
+        label = {
+            "total_mgdl": "total cholesterol (mg/dL)",
+            "hdl_mgdl": "HDL cholesterol (mg/dL)",
+        }.get(name, name)
+        rules.append((mask, f"out_of_range: {label} missing or outside {lo:g}-{hi:g}"))
+        invalid |= mask
+    present = [v for v in prevent.VARIANTS if (variant == v).any()]
+    for horizon in prevent.HORIZONS:
+        risks = prevent.prevent_risks(kb.prevent, x, present, variant, horizon)
+        extra: Rules = []
+        if horizon == 30:
+            extra = [(x.age > 59, "age_over_59: 30-year risk is not recommended above age 59")]
+        for outcome in prevent.OUTCOMES:
+            risk = prevent.round_half_up(risks[outcome])
+            risk[invalid] = np.nan
+            frames.append(
+                _frame(x, "prevent", variant_col, horizon, outcome, risk, "", rules + extra)
+            )
+    return frames
+
+
+def run_pce(kb: CardioKb, x: RiskInputs, revised: bool) -> list[pl.DataFrame]:
+    if revised:
+        risk = pooled_cohort.pce_revised(kb.pce, x)
+    else:
+        risk = pooled_cohort.pce_original(kb.pce, x)
+    lo, hi = pooled_cohort.VALID_AGE
+    bad = (
+        np.isnan(x.age) | (x.age < lo) | (x.age > hi) | np.isnan(x.sbp)
+        | np.isnan(x.total_mgdl) | np.isnan(x.hdl_mgdl)
+    )  # fmt: skip
+    race = np.array(x.race)
+    rules: Rules = [
+        (bad, f"out_of_range: age outside {lo}-{hi} or a required input missing"),
+        (race == "black", "race_term: the PCE use self-reported race (Black equations)"),
+        (race == "white", "race_term: the PCE use self-reported race (white equations)"),
+        (
+            ~np.isin(race, ["white", "black"]),
+            "race_term: the PCE use self-reported race ('other' uses the white equations)",
+        ),
+    ]
+    risk = np.where(bad, np.nan, risk)
+    category = pl.Series("category", pooled_cohort.acc_aha_category(risk), dtype=pl.Utf8)
+    name = "pce_revised" if revised else "pce"
+    variant = "yadlowsky_2018" if revised else "goff_2013"
+    return [_frame(x, name, variant, 10, "hard_ascvd", risk, category, rules)]
+
+
+def run_score2(kb: CardioKb, x: RiskInputs) -> list[pl.DataFrame]:
+    regions = [score2.region_for(r, kb.score2) if r else None for r in x.region]
+    risk = score2.score2_risk(kb.score2, x, regions)
+    no_region = np.array([r is None for r in regions])
+    young = x.age < 40
+    old_range = x.age > 89
+    rules: Rules = [
+        (no_region, "region_unknown: give region (low|moderate|high|very_high) or an ESC country"),
+        (young, "out_of_range: SCORE2 is for ages 40-69 (SCORE2-OP from 70)"),
+        (old_range, "out_of_range: SCORE2-OP was derived up to age 89"),
+    ]
+    risk = np.where(no_region | young | old_range, np.nan, risk)
+    variant = pl.Series("variant", np.where(x.age >= 70, "score2_op", "score2"), dtype=pl.Utf8)
+    category = pl.Series("category", score2.esc_category(risk, x.age), dtype=pl.Utf8)
+    return [_frame(x, "score2", variant, 10, "cvd", risk, category, rules)]
+
+
+def run_models(kb: CardioKb, x: RiskInputs, models: list[str]) -> pl.DataFrame:
+    frames = model_blocks(kb, x, models)
+    if not frames:
+        return pl.DataFrame()
+    return pl.concat(frames)
+
+
+def model_blocks(kb: CardioKb, x: RiskInputs, models: list[str]) -> list[pl.DataFrame]:
+    """Output rows in blocks (one per model, horizon and outcome), for streaming writers."""
+    frames: list[pl.DataFrame] = []
+    for m in models:
+        if m == "prevent":
+            frames += run_prevent(kb, x)
+        elif m == "pce":
+            frames += run_pce(kb, x, revised=False)
+        elif m == "pce_revised":
+            frames += run_pce(kb, x, revised=True)
+        elif m == "score2":
+            frames += run_score2(kb, x)
+    return frames

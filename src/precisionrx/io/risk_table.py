@@ -1,0 +1,147 @@
+"""Batch risk input: CSV or JSON (list of objects, or {"rows": [...]}) with the documented columns.
+
+Columns (extra columns are ignored): id, age, sex (female|male), sbp, bp_treated, total_chol,
+hdl_chol, chol_unit (mg/dL|mmol/L), diabetes, smoker, egfr, bmi, statin, hba1c, uacr, sdi_decile,
+race (white|black|other; PCE only), region (low|moderate|high|very_high) or country (ISO code),
+plus QRISK3/diabetes-score columns used by later models. Booleans are 1/0 or true/false.
+Impossible values (negative or non-physiological) are errors naming the row and column; values
+outside a model's validated range are caveats in that model's output.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from precisionrx.engines.cardio.inputs import MGDL_PER_MMOL, RiskInputs
+from precisionrx.errors import InputError
+
+TRUE = {"1", "true", "yes", "y", "t"}
+FALSE = {"0", "false", "no", "n", "f", ""}
+#: Physiologically impossible bounds: outside them the row is an input error.
+IMPOSSIBLE = {
+    "age": (0, 130), "sbp": (40, 300), "total_chol": (0.5, 1000), "hdl_chol": (0.1, 500),
+    "egfr": (0, 250), "bmi": (8, 100), "hba1c": (2, 25), "uacr": (0, 100000), "sdi_decile": (1, 10),
+}  # fmt: skip
+
+
+NUMERIC = ("age", "sbp", "total_chol", "hdl_chol", "egfr", "bmi", "hba1c", "uacr", "sdi_decile")
+FLAGS = ("bp_treated", "diabetes", "smoker", "statin")
+
+
+def _frame(path: Path) -> pl.DataFrame:
+    if not path.is_file():
+        raise InputError("risk input file not found", path=path)
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                data = data.get("rows", data.get("patients"))
+            if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+                raise InputError('expected a list of objects (or {"rows": [...]})', path=path)
+            rows = [
+                {str(k).lower(): (None if v is None else str(v)) for k, v in r.items()}
+                for r in data
+            ]
+            return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+        frame = pl.read_csv(path, infer_schema=False, truncate_ragged_lines=False)
+    except InputError:
+        raise
+    except (ValueError, UnicodeDecodeError, pl.exceptions.PolarsError) as exc:
+        raise InputError(
+            f"cannot read risk table ({exc.__class__.__name__}: {str(exc)[:120]})", path=path
+        ) from exc
+    return frame.rename({c: c.strip().lower() for c in frame.columns})
+
+
+def _column(frame: pl.DataFrame, name: str) -> pl.Series:
+    if name in frame.columns:
+        return frame[name].cast(pl.Utf8).str.strip_chars()
+    return pl.Series(name, [None] * frame.height, dtype=pl.Utf8)
+
+
+def _first_row(mask: npt.NDArray[np.bool_], offset: int) -> str:
+    return f"row {int(np.flatnonzero(mask)[0]) + offset}"
+
+
+def read_risk_table(path: str | Path) -> RiskInputs:
+    """Read and validate the whole table with column operations (fast for millions of rows)."""
+    path = Path(path)
+    frame = _frame(path)
+    offset = 1 if path.suffix.lower() == ".json" else 2  # CSV: header is line 1
+    for required in ("age", "sex"):
+        if required not in frame.columns:
+            raise InputError(f"missing required column {required!r}", path=path, record="header")
+    values: dict[str, npt.NDArray[np.float64]] = {}
+    for col in NUMERIC:
+        text = _column(frame, col)
+        blank = text.is_null() | text.str.to_lowercase().is_in(["", "na", "nan", "null"])
+        num = text.cast(pl.Float64, strict=False)
+        bad = (~blank & num.is_null()).to_numpy()
+        if bad.any():
+            raise InputError(
+                f"column {col}: value is not a number", path=path, record=_first_row(bad, offset)
+            )
+        arr = num.fill_null(float("nan")).to_numpy().astype(np.float64)
+        arr[blank.to_numpy()] = np.nan
+        lo, hi = IMPOSSIBLE[col]
+        out = ~np.isnan(arr) & ((arr < lo) | (arr > hi))
+        if out.any():
+            j = int(np.flatnonzero(out)[0])
+            raise InputError(
+                f"column {col}: {arr[j]:g} is not a possible value (expected {lo:g}-{hi:g})",
+                path=path,
+                record=f"row {j + offset}",
+            )
+        values[col] = arr
+    sex = _column(frame, "sex").str.to_lowercase().fill_null("").to_numpy()
+    bad_sex = ~np.isin(sex, ["female", "male", "f", "m"])
+    if bad_sex.any():
+        raise InputError(
+            "column sex: must be female or male", path=path, record=_first_row(bad_sex, offset)
+        )
+    flags = {}
+    for col in FLAGS:
+        flag_text = _column(frame, col).str.to_lowercase().fill_null("").to_numpy()
+        ok = np.isin(flag_text, list(TRUE | FALSE))
+        if not ok.all():
+            raise InputError(
+                f"column {col}: must be 1/0 or true/false",
+                path=path,
+                record=_first_row(~ok, offset),
+            )
+        flags[col] = np.isin(flag_text, list(TRUE)).astype(np.float64)
+    raw_unit = _column(frame, "chol_unit").str.to_lowercase().fill_null("mg/dl").to_numpy()
+    unit = np.where(raw_unit == "", "mg/dl", raw_unit)
+    bad_unit = ~np.isin(unit, ["mg/dl", "mmol/l"])
+    if bad_unit.any():
+        raise InputError(
+            "column chol_unit: must be mg/dL or mmol/L",
+            path=path,
+            record=_first_row(bad_unit, offset),
+        )
+    factor = np.where(unit == "mmol/l", MGDL_PER_MMOL, 1.0)
+    total = values["total_chol"] * factor
+    hdl = values["hdl_chol"] * factor
+    bad_hdl = hdl >= total
+    if bad_hdl.any():
+        raise InputError(
+            "hdl_chol must be lower than total_chol", path=path, record=_first_row(bad_hdl, offset)
+        )
+    ids_col = _column(frame, "id").to_list()
+    ids = [str(v) if v not in (None, "") else str(i + 1) for i, v in enumerate(ids_col)]
+    race = [str(v or "other").lower() for v in _column(frame, "race").to_list()]
+    region_col = _column(frame, "region").to_list()
+    country_col = _column(frame, "country").to_list()
+    region = [str(r or c or "") for r, c in zip(region_col, country_col, strict=True)]
+    return RiskInputs(
+        ids=ids, age=values["age"], female=np.isin(sex, ["female", "f"]), sbp=values["sbp"],
+        bp_treated=flags["bp_treated"], total_mgdl=total, hdl_mgdl=hdl,
+        diabetes=flags["diabetes"], smoker=flags["smoker"], egfr=values["egfr"], bmi=values["bmi"],
+        statin=flags["statin"], hba1c=values["hba1c"], uacr=values["uacr"],
+        sdi_decile=values["sdi_decile"], race=race, region=region,
+    )  # fmt: skip

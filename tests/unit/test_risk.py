@@ -1,0 +1,196 @@
+"""Cardiovascular risk equations: published worked examples, units, ranges, CLI contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from precisionrx.engines.cardio import pooled_cohort, prevent, score2
+from precisionrx.engines.cardio.inputs import MGDL_PER_MMOL, RiskInputs
+from precisionrx.engines.cardio.runner import CardioKb, run_models
+from precisionrx.errors import InputError
+from precisionrx.io.risk_table import read_risk_table
+from precisionrx.kb.registry import KnowledgeBase
+
+KB = CardioKb.load(KnowledgeBase().root / "cardio")
+HEADER = "id,age,sex,sbp,bp_treated,total_chol,hdl_chol,chol_unit,diabetes,smoker,egfr,bmi,statin,race,region\n"
+
+
+def person(**kw: object) -> RiskInputs:
+    base: dict[str, object] = dict(
+        ids=["p"], age=np.array([50.0]), female=np.array([True]), sbp=np.array([160.0]),
+        bp_treated=np.ones(1), total_mgdl=np.array([200.0]), hdl_mgdl=np.array([45.0]),
+        diabetes=np.ones(1), smoker=np.zeros(1), egfr=np.array([90.0]), bmi=np.array([35.0]),
+        statin=np.zeros(1), hba1c=np.full(1, np.nan), uacr=np.full(1, np.nan),
+        sdi_decile=np.full(1, np.nan), race=["white"], region=["low"],
+    )  # fmt: skip
+    base.update(kw)
+    return RiskInputs(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("female", "horizon", "expected"),
+    [
+        # preventr default test patient (research/cardio.md §1.1): 50 y, SBP 160 treated, TC 200,
+        # HDL 45, diabetes, non-smoker, eGFR 90, BMI 35.
+        (True, 10, (0.147, 0.092, 0.081)),
+        (True, 30, (0.530, 0.354, 0.390)),
+        (False, 10, (0.163, 0.102, 0.106)),
+    ],
+)
+def test_prevent_preventr_default_patient(
+    female: bool, horizon: int, expected: tuple[float, ...]
+) -> None:
+    x = person(female=np.array([female]))
+    got = tuple(
+        float(prevent.round_half_up(prevent.prevent_risk(KB.prevent, x, "base", horizon, o))[0])
+        for o in ("total_cvd", "ascvd", "heart_failure")
+    )
+    assert got == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("female", "race", "expected"),
+    [
+        (True, "white", 0.021),
+        (True, "black", 0.030),
+        (False, "white", 0.0538),
+        (False, "black", 0.061),
+    ],
+)
+def test_pce_goff_2013_worked_example(female: bool, race: str, expected: float) -> None:
+    # Goff 2013: age 55, TC 213, HDL 50, SBP 120 untreated, non-smoker, no diabetes.
+    x = person(age=np.array([55.0]), female=np.array([female]), sbp=np.array([120.0]),
+               bp_treated=np.zeros(1), total_mgdl=np.array([213.0]), hdl_mgdl=np.array([50.0]),
+               diabetes=np.zeros(1), race=[race])  # fmt: skip
+    risk = float(pooled_cohort.pce_original(KB.pce, x)[0])  # type: ignore[arg-type]
+    assert risk == pytest.approx(expected, abs=0.0005 if expected != 0.0538 else 0.00005)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    age=st.floats(30, 79),
+    tc=st.floats(3.4, 8.2),
+    hdl=st.floats(0.6, 2.5),
+    sbp=st.floats(90, 180),
+)
+def test_units_are_equivalent_and_risk_is_monotonic_in_age(
+    age: float, tc: float, hdl: float, sbp: float
+) -> None:
+    if hdl >= tc:
+        return
+    x = person(age=np.array([age, age + 1]), female=np.array([True, True]), sbp=np.array([sbp, sbp]),
+               bp_treated=np.zeros(2), total_mgdl=np.array([tc, tc]) * MGDL_PER_MMOL,
+               hdl_mgdl=np.array([hdl, hdl]) * MGDL_PER_MMOL, diabetes=np.zeros(2), smoker=np.zeros(2),
+               egfr=np.full(2, 90.0), bmi=np.full(2, 25.0), statin=np.zeros(2), hba1c=np.full(2, np.nan),
+               uacr=np.full(2, np.nan), sdi_decile=np.full(2, np.nan), ids=["a", "b"],
+               race=["white"] * 2, region=["low"] * 2)  # fmt: skip
+    r = prevent.prevent_risk(KB.prevent, x, "base", 10, "ascvd")
+    assert 0 < r[0] < 1 and r[1] >= r[0]
+    assert np.allclose(x.total_mmol, tc)
+
+
+def test_score2_region_from_country_and_ordering() -> None:
+    assert score2.region_for("GB", KB.score2) == "low"  # type: ignore[arg-type]
+    assert score2.region_for("Germany", KB.score2) == "moderate"  # type: ignore[arg-type]
+    assert score2.region_for("very_high", KB.score2) == "very_high"  # type: ignore[arg-type]
+    x = person(age=np.array([60.0] * 4), female=np.array([False] * 4), sbp=np.full(4, 140.0),
+               bp_treated=np.zeros(4), total_mgdl=np.full(4, 220.0), hdl_mgdl=np.full(4, 45.0),
+               diabetes=np.zeros(4), smoker=np.ones(4), egfr=np.full(4, 90.0), bmi=np.full(4, 25.0),
+               statin=np.zeros(4), hba1c=np.full(4, np.nan), uacr=np.full(4, np.nan),
+               sdi_decile=np.full(4, np.nan), ids=list("abcd"), race=["white"] * 4,
+               region=list(score2.REGIONS))  # fmt: skip
+    r = score2.score2_risk(KB.score2, x, list(score2.REGIONS))  # type: ignore[arg-type]
+    assert list(r) == sorted(r)  # low < moderate < high < very high
+
+
+def write(tmp: Path, rows: str, name: str = "in.csv") -> Path:
+    path = tmp / name
+    path.write_text(HEADER + rows)
+    return path
+
+
+def test_out_of_range_gives_no_number_and_a_caveat(tmp_path: Path) -> None:
+    x = read_risk_table(write(tmp_path, "a,85,female,120,0,200,50,mg/dL,0,0,90,25,0,white,low\n"))
+    out = run_models(KB, x, ["prevent", "pce"])
+    assert out["risk"].null_count() == out.height
+    assert all("out_of_range" in c for c in out["caveats"].to_list())
+
+
+def test_mmol_and_mgdl_rows_agree(tmp_path: Path) -> None:
+    rows = ("a,60,male,140,1,200,50,mg/dL,0,1,80,28,0,white,low\n"
+            f"b,60,male,140,1,{200 / MGDL_PER_MMOL},{50 / MGDL_PER_MMOL},mmol/L,0,1,80,28,0,white,low\n")  # fmt: skip
+    out = run_models(KB, read_risk_table(write(tmp_path, rows)), ["prevent", "pce", "score2"])
+    a = out.filter(out["id"] == "a")["risk"].to_list()
+    b = out.filter(out["id"] == "b")["risk"].to_list()
+    assert a == pytest.approx(b, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("row", "needle"),
+    [
+        ("a,-5,female,120,0,200,50,mg/dL,0,0,90,25,0,white,low\n", "age"),
+        ("a,50,female,abc,0,200,50,mg/dL,0,0,90,25,0,white,low\n", "sbp"),
+        ("a,50,unknown,120,0,200,50,mg/dL,0,0,90,25,0,white,low\n", "sex"),
+        ("a,50,female,120,0,200,250,mg/dL,0,0,90,25,0,white,low\n", "hdl_chol"),
+        ("a,50,female,120,0,200,50,g/L,0,0,90,25,0,white,low\n", "chol_unit"),
+        ("a,50,female,120,maybe,200,50,mg/dL,0,0,90,25,0,white,low\n", "bp_treated"),
+    ],
+)
+def test_impossible_values_are_errors_naming_the_row(tmp_path: Path, row: str, needle: str) -> None:
+    with pytest.raises(InputError) as err:
+        read_risk_table(
+            write(tmp_path, "ok,50,female,120,0,200,50,mg/dL,0,0,90,25,0,white,low\n" + row)
+        )
+    assert needle in str(err.value) and "row 3" in str(err.value)
+
+
+def test_risk_cli_contract(tmp_path: Path) -> None:
+    path = write(tmp_path, "p1,50,female,160,1,200,45,mg/dL,1,0,90,35,0,white,GB\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", "risk", str(path),
+         "--models", "prevent,pce,score2", "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)["results"]
+    assert set(rows[0]) == {
+        "id",
+        "model",
+        "variant",
+        "horizon_years",
+        "outcome",
+        "risk",
+        "category",
+        "caveats",
+    }
+    total = next(
+        r
+        for r in rows
+        if r["model"] == "prevent" and r["horizon_years"] == 10 and r["outcome"] == "total_cvd"
+    )
+    assert total["risk"] == 0.147
+    pce = next(r for r in rows if r["model"] == "pce")
+    assert any(c["code"] == "race_term" for c in pce["caveats"])
+    csv_proc = subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", "risk", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (
+        csv_proc.stdout.splitlines()[0]
+        == "id,model,variant,horizon_years,outcome,risk,category,caveats"
+    )
+    bad = write(tmp_path, "p1,50,female,160,1,200,450,mg/dL,1,0,90,35,0,white,GB\n", "bad.csv")
+    proc = subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", "risk", str(bad), "-o", str(tmp_path / "o.csv")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == InputError.exit_code and "row 2" in proc.stderr
+    assert not (tmp_path / "o.csv").exists()

@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from precisionrx.engines.cardio.inputs import MGDL_PER_MMOL, RiskInputs
 from precisionrx.errors import InputError
+from precisionrx.records.risk_inputs import MGDL_PER_MMOL, RiskInputs
 
 TRUE = {"1", "true", "yes", "y", "t"}
 FALSE = {"0", "false", "no", "n", "f", ""}

@@ -419,16 +419,22 @@ def build_cardio(shared: Path) -> None:
         shutil.copyfile(path, out / path.name)
     shutil.copyfile(src / "pce" / "pce_coefficients.json", out / "pce_coefficients.json")
     shutil.copyfile(src / "score2" / "score2_coefficients.json", out / "score2_coefficients.json")
+    shutil.copyfile(
+        src / "qrisk3" / "qrisk3_2017_coefficients.json", out / "qrisk3_2017_coefficients.json"
+    )
     write_about(
         out,
         {
             "name": "cardio",
             "source": "PREVENT coefficients (Khan 2024 supplement via martingmayer/preventr @ ebe2ac1, "
             "v0.12.0); PCE (Goff 2013) and revised PCE (Yadlowsky 2018); SCORE2/SCORE2-OP (ESC 2021, "
-            "full precision as in Kaptoge's score2risk/score2oprisk)",
+            "full precision as in Kaptoge's score2risk/score2oprisk); QRISK3-2017 (ClinRisk "
+            "open-source qrisk3.c via sisuhealthgroup/qrisk3 @ f1815fb, LGPL-3.0 + ClinRisk terms)",
             "version": "2024-prevent-0.12.0",
             "date": "2025-01-01",
-            "license": "coefficients are published facts; preventr MIT; our JSON transcriptions CC0",
+            "license": "coefficients are published facts; preventr MIT; our JSON transcriptions "
+            "CC0; QRISK3 LGPL-3.0-or-later with ClinRisk additional terms (disclaimer shown with "
+            "every score)",
         },
     )
 

@@ -194,3 +194,29 @@ def test_risk_cli_contract(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == InputError.exit_code and "row 2" in proc.stderr
     assert not (tmp_path / "o.csv").exists()
+
+
+QHEADER = "id,age,sex,sbp,bp_treated,total_chol,hdl_chol,chol_unit,diabetes,diabetes_type,smoker,smoking_category,egfr,bmi,statin,qrisk3_ethnicity,townsend,sbp_sd,af\n"
+
+
+def test_qrisk3_disclaimer_on_every_score_and_gradients(tmp_path: Path) -> None:
+    rows = "".join(
+        f"{sex[0]}{k},60,{sex},140,0,5.5,1.3,mmol/L,0,,{1 if k else 0},{k},80,27,0,1,0,8,0\n"
+        for sex in ("female", "male")
+        for k in range(5)
+    )
+    rows += "m_af,60,male,140,0,5.5,1.3,mmol/L,0,,0,0,80,27,0,1,0,8,1\n"
+    rows += "m_dm,60,male,140,0,5.5,1.3,mmol/L,1,2,0,0,80,27,0,1,0,8,0\n"
+    rows += "m_dm_no_type,60,male,140,0,5.5,1.3,mmol/L,1,,0,0,80,27,0,1,0,8,0\n"
+    rows += "m_smoker_no_cat,60,male,140,0,5.5,1.3,mmol/L,0,,1,,80,27,0,1,0,8,0\n"
+    path = tmp_path / "q.csv"
+    path.write_text(QHEADER + rows)
+    out = run_models(KB, read_risk_table(path), ["qrisk3"])
+    assert all(c.startswith("qrisk3_disclaimer:") for c in out["caveats"].to_list())
+    risk = dict(zip(out["id"].to_list(), out["risk"].to_list(), strict=True))
+    for sex in "fm":
+        series = [risk[f"{sex}{k}"] for k in range(5)]
+        assert series[0] < series[2] < series[3] < series[4]  # light < moderate < heavy smoking
+    assert risk["m_af"] > risk["m0"] and risk["m_dm"] > risk["m0"]
+    assert risk["m_dm_no_type"] is None and risk["m_smoker_no_cat"] is None
+    assert 0.02 < risk["f0"] < risk["m0"] < 0.5

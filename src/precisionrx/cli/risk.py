@@ -11,7 +11,7 @@ import typer
 
 from precisionrx.cli import app
 
-NOT_YET = {"qrisk3", "ada", "findrisc"}
+NOT_YET = {"ada", "findrisc"}
 COLUMNS = ["id", "model", "variant", "horizon_years", "outcome", "risk", "category", "caveats"]
 
 
@@ -45,7 +45,7 @@ def risk_command(
         Path, typer.Argument(help="INPUT.csv or INPUT.json with the documented columns.")
     ],
     models: Annotated[
-        str, typer.Option("--models", help="Comma list: prevent,pce,pce_revised,score2.")
+        str, typer.Option("--models", help="Comma list: prevent,pce,pce_revised,score2,qrisk3.")
     ] = "prevent",
     fmt: Annotated[RiskFormat, typer.Option("--format")] = RiskFormat.csv,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,

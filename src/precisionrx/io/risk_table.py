@@ -26,11 +26,19 @@ FALSE = {"0", "false", "no", "n", "f", ""}
 IMPOSSIBLE = {
     "age": (0, 130), "sbp": (40, 300), "total_chol": (0.5, 1000), "hdl_chol": (0.1, 500),
     "egfr": (0, 250), "bmi": (8, 100), "hba1c": (2, 25), "uacr": (0, 100000), "sdi_decile": (1, 10),
+    "qrisk3_ethnicity": (1, 9), "townsend": (-15, 25), "sbp_sd": (0, 100), "diabetes_type": (1, 2),
+    "smoking_category": (0, 4),
 }  # fmt: skip
 
 
 NUMERIC = ("age", "sbp", "total_chol", "hdl_chol", "egfr", "bmi", "hba1c", "uacr", "sdi_decile")
 FLAGS = ("bp_treated", "diabetes", "smoker", "statin")
+#: Optional QRISK3 columns: numeric codes/values, and 0/1 flags.
+EXTRA_NUMERIC = ("qrisk3_ethnicity", "townsend", "sbp_sd", "diabetes_type", "smoking_category")
+EXTRA_FLAGS = (
+    "af", "ra", "ckd", "migraine", "sle", "smi", "atypical_antipsychotic", "corticosteroids",
+    "erectile_dysfunction", "family_history_chd",
+)  # fmt: skip
 
 
 def _frame(path: Path) -> pl.DataFrame:
@@ -77,7 +85,7 @@ def read_risk_table(path: str | Path) -> RiskInputs:
         if required not in frame.columns:
             raise InputError(f"missing required column {required!r}", path=path, record="header")
     values: dict[str, npt.NDArray[np.float64]] = {}
-    for col in NUMERIC:
+    for col in NUMERIC + EXTRA_NUMERIC:
         text = _column(frame, col)
         blank = text.is_null() | text.str.to_lowercase().is_in(["", "na", "nan", "null"])
         num = text.cast(pl.Float64, strict=False)
@@ -105,7 +113,7 @@ def read_risk_table(path: str | Path) -> RiskInputs:
             "column sex: must be female or male", path=path, record=_first_row(bad_sex, offset)
         )
     flags = {}
-    for col in FLAGS:
+    for col in FLAGS + EXTRA_FLAGS:
         flag_text = _column(frame, col).str.to_lowercase().fill_null("").to_numpy()
         ok = np.isin(flag_text, list(TRUE | FALSE))
         if not ok.all():
@@ -144,4 +152,5 @@ def read_risk_table(path: str | Path) -> RiskInputs:
         diabetes=flags["diabetes"], smoker=flags["smoker"], egfr=values["egfr"], bmi=values["bmi"],
         statin=flags["statin"], hba1c=values["hba1c"], uacr=values["uacr"],
         sdi_decile=values["sdi_decile"], race=race, region=region,
+        extra={**{c: values[c] for c in EXTRA_NUMERIC}, **{c: flags[c] for c in EXTRA_FLAGS}},
     )  # fmt: skip

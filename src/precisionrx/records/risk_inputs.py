@@ -35,6 +35,8 @@ class RiskInputs:
     sdi_decile: FloatArray
     race: list[str] = field(default_factory=list)
     region: list[str] = field(default_factory=list)
+    #: QRISK3 and other optional columns by name (NaN = not given).
+    extra: dict[str, FloatArray] = field(default_factory=dict)
 
     @property
     def n(self) -> int:

@@ -13,10 +13,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from precisionrx.engines.cardio import pooled_cohort, prevent, score2
+from precisionrx.engines.cardio import pooled_cohort, prevent, qrisk3, score2
 from precisionrx.engines.cardio.inputs import RiskInputs
 
-MODELS = ("prevent", "pce", "pce_revised", "score2")
+MODELS = ("prevent", "pce", "pce_revised", "score2", "qrisk3")
 
 
 @dataclass
@@ -24,6 +24,7 @@ class CardioKb:
     prevent: prevent.PreventCoefficients
     pce: dict[str, object]
     score2: dict[str, object]
+    qrisk3: dict[str, object]
 
     @classmethod
     def load(cls, folder: Path) -> CardioKb:
@@ -31,6 +32,7 @@ class CardioKb:
             prevent.PreventCoefficients.load(folder),
             pooled_cohort.load(folder),
             score2.load(folder),
+            qrisk3.load(folder),
         )
 
 
@@ -163,6 +165,39 @@ def run_models(kb: CardioKb, x: RiskInputs, models: list[str]) -> pl.DataFrame:
     return pl.concat(frames)
 
 
+def run_qrisk3(kb: CardioKb, x: RiskInputs) -> list[pl.DataFrame]:
+    ex = x.extra
+    nan = np.full(x.n, np.nan)
+    smoke = ex.get("smoking_category", nan).copy()
+    smoke_missing = np.isnan(smoke) & (x.smoker == 1)
+    smoke = np.where(np.isnan(smoke) & (x.smoker == 0), 0.0, smoke)
+    eth = ex.get("qrisk3_ethnicity", nan)
+    dm_type = np.nan_to_num(ex.get("diabetes_type", nan), nan=0.0)
+    dm_type_missing = (x.diabetes == 1) & (dm_type == 0)
+    lo, hi = qrisk3.VALID_AGE
+    bad_age = np.isnan(x.age) | (x.age < lo) | (x.age > hi)
+    missing = np.isnan(x.sbp) | np.isnan(x.bmi) | np.isnan(x.total_mgdl) | np.isnan(x.hdl_mgdl)
+    risk = qrisk3.qrisk3_risk(kb.qrisk3, x, smoke, eth, dm_type)
+    invalid = bad_age | missing | smoke_missing | dm_type_missing
+    risk = np.where(invalid, np.nan, risk)
+    rules: Rules = [
+        (np.ones(x.n, dtype=bool), f"qrisk3_disclaimer: {qrisk3.DISCLAIMER}"),
+        (bad_age, f"out_of_range: QRISK3 is for ages {lo}-{hi}"),
+        (missing, "out_of_range: SBP, BMI and cholesterol are required"),
+        (smoke_missing, "missing_input: smoker=1 needs smoking_category 1-4"),
+        (dm_type_missing, "missing_input: diabetes=1 needs diabetes_type 1 or 2"),
+        (np.isnan(eth), "default_input: qrisk3_ethnicity not given; White/not stated (1) used"),
+        (np.isnan(ex.get("townsend", nan)), "default_input: townsend not given; 0 used"),
+        (np.isnan(ex.get("sbp_sd", nan)), "default_input: sbp_sd not given; 0 used"),
+    ]
+    category = pl.Series(
+        "category",
+        np.where(np.isnan(risk), "", np.where(risk >= 0.10, "ge_10pct", "lt_10pct")),
+        dtype=pl.Utf8,
+    )
+    return [_frame(x, "qrisk3", "2017", 10, "cvd", risk, category, rules)]
+
+
 def model_blocks(kb: CardioKb, x: RiskInputs, models: list[str]) -> list[pl.DataFrame]:
     """Output rows in blocks (one per model, horizon and outcome), for streaming writers."""
     frames: list[pl.DataFrame] = []
@@ -175,4 +210,6 @@ def model_blocks(kb: CardioKb, x: RiskInputs, models: list[str]) -> list[pl.Data
             frames += run_pce(kb, x, revised=True)
         elif m == "score2":
             frames += run_score2(kb, x)
+        elif m == "qrisk3":
+            frames += run_qrisk3(kb, x)
     return frames

@@ -422,6 +422,7 @@ def build_cardio(shared: Path) -> None:
     shutil.copyfile(
         src / "qrisk3" / "qrisk3_2017_coefficients.json", out / "qrisk3_2017_coefficients.json"
     )
+    shutil.copyfile(src / "treatment" / "treatment_effects.csv", out / "treatment_effects.csv")
     write_about(
         out,
         {

@@ -26,15 +26,20 @@ demographics:
   ancestry_self_reported: European
   country: GB
 conditions:
-  - {name: Coronary artery disease, code: "53741008", system: http://snomed.info/sct}
+  - {name: Essential hypertension, code: "59621000", system: http://snomed.info/sct}
   - {name: Hypercholesterolaemia, code: "13644009", system: http://snomed.info/sct}
   - {name: Colorectal adenocarcinoma, code: "35917007", system: http://snomed.info/sct}
 medications:
   - {name: clopidogrel, rxnorm: "32968", dose: 75 mg daily}
+  - {name: amlodipine, dose: 5 mg daily}
   - {name: simvastatin, rxnorm: "36567", dose: 40 mg nightly}
   - {name: capecitabine, rxnorm: "194000", dose: planned}
 measurements:
   - {name: LDL cholesterol, value: 3.9, unit: mmol/L}
+  - {name: Total cholesterol, value: 6.1, unit: mmol/L}
+  - {name: HDL cholesterol, value: 1.2, unit: mmol/L}
+  - {name: Systolic blood pressure, value: 146, unit: "mm[Hg]"}
+  - {name: BMI, value: 29.0, unit: kg/m2}
   - {name: eGFR, value: 78, unit: mL/min/1.73m2}
 lifestyle: {smoking: former, alcohol_units_per_week: 6}
 family_history:

@@ -220,3 +220,51 @@ def test_qrisk3_disclaimer_on_every_score_and_gradients(tmp_path: Path) -> None:
     assert risk["m_af"] > risk["m0"] and risk["m_dm"] > risk["m0"]
     assert risk["m_dm_no_type"] is None and risk["m_smoker_no_cat"] is None
     assert 0.02 < risk["f0"] < risk["m0"] < 0.5
+
+
+def test_prevention_arr_nnt_arithmetic() -> None:
+    from precisionrx.engines.cardio.prevention import load_effects, prevention_options
+
+    effects = load_effects(KnowledgeBase().root / "cardio")
+    opts = {o.option: o for o in prevention_options(effects, 0.20, 4.0, 150, False, True, 0.14)}
+    statin = opts["high-intensity statin"]
+    # CTT: RR 0.78 per mmol/L; 50 % of 4.0 mmol/L = 2.0 mmol/L -> RR 0.78^2 = 0.6084
+    assert statin.relative_risk == pytest.approx(0.6084, abs=1e-4)
+    assert statin.treated_risk == pytest.approx(0.20 * 0.6084, abs=1e-4)
+    assert statin.arr == pytest.approx(0.20 - 0.20 * 0.6084, abs=1e-4)
+    assert statin.nnt == pytest.approx(1 / (0.20 - 0.20 * 0.6084), abs=0.1)
+    # Ettehad: RR 0.80 per 10 mmHg; 150 -> 130 mmHg = 2 units -> 0.64
+    assert opts["blood pressure lowering to 130 mmHg"].relative_risk == pytest.approx(0.64)
+    # Smoking cessation uses the re-run equation: 0.14 / 0.20 = 0.7
+    assert opts["smoking cessation"].relative_risk == pytest.approx(0.7)
+    combo = opts["high-intensity statin + blood pressure to 130 mmHg + smoking cessation"]
+    assert combo.relative_risk == pytest.approx(0.6084 * 0.64 * 0.7, abs=1e-4)
+    assert opts["aspirin (primary prevention)"].harms
+    ranked = list(opts.values())
+    assert [o.arr for o in ranked] == sorted((o.arr for o in ranked), reverse=True)
+
+
+def test_plan_has_cardio_section_and_skips_established_cvd(tmp_path: Path) -> None:
+    from precisionrx.io.patient_file import read_patient_file
+    from precisionrx.plan.builder import build_plan
+
+    text = """id: p
+demographics: {sex_at_birth: male, age_years: 60, country: DE}
+lifestyle: {smoking: current}
+measurements:
+  - {name: Total cholesterol, value: 6.0, unit: mmol/L}
+  - {name: HDL cholesterol, value: 1.1, unit: mmol/L}
+  - {name: LDL cholesterol, value: 4.0, unit: mmol/L}
+  - {name: Systolic blood pressure, value: 150, unit: mmHg}
+  - {name: BMI, value: 28, unit: kg/m2}
+  - {name: eGFR, value: 85, unit: mL/min}
+"""
+    (tmp_path / "p.yaml").write_text(text)
+    plan = build_plan(read_patient_file(tmp_path / "p.yaml"), KnowledgeBase())
+    assert plan.cardio is not None and plan.cardio["baseline"]["risk"] > 0
+    names = [o["option"] for o in plan.cardio["prevention"]]
+    assert "smoking cessation" in names and "high-intensity statin" in names
+    (tmp_path / "q.yaml").write_text(text + "conditions: [{name: Myocardial infarction}]\n")
+    plan2 = build_plan(read_patient_file(tmp_path / "q.yaml"), KnowledgeBase())
+    assert plan2.cardio is not None and plan2.cardio["prevention"] == []
+    assert plan2.cardio["caveats"][0]["code"] == "established_cvd"

@@ -10,6 +10,7 @@ from precisionrx.engines.pgx.phenotyper import reference_phenotype
 from precisionrx.engines.pgx.recommender import prescribe
 from precisionrx.io.patient_file import germline_vcfs
 from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.plan.cardio_section import cardio_section
 from precisionrx.plan.model import PatientSummary, TreatmentPlan
 from precisionrx.records import Caveat, CaveatKind, Finding, PatientRecord, SampleResult
 from precisionrx.records.evidence import KbVersion
@@ -52,6 +53,9 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
             )
         )
     findings = _pgx_findings(pgx, kb)
+    cardio = cardio_section(kb, record, pgx)
+    if cardio is not None:
+        engines.append("cardio")
     summary = _patient_lines(pgx, kb)
     demo = record.demographics
     return TreatmentPlan(
@@ -72,6 +76,7 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         caveats=caveats,
         patient_summary=summary,
         engines=sorted(set(engines)),
+        cardio=cardio,
     )
 
 

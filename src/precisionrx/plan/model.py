@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from precisionrx.records import Caveat, Finding, Medication, Recommendation, SampleResult
@@ -28,5 +30,7 @@ class TreatmentPlan(BaseModel):
     recommendations: list[Recommendation] = Field(default_factory=list)
     caveats: list[Caveat] = Field(default_factory=list)
     patient_summary: list[str] = Field(default_factory=list)
-    #: Engines that ran, in order; later engines (risk, oncology, monitoring) append here.
+    #: Cardiovascular risk rows, prevention options (ARR/NNT) and statin PGx notes.
+    cardio: dict[str, Any] | None = None
+    #: Engines that ran, in order; later engines (oncology, monitoring) append here.
     engines: list[str] = Field(default_factory=list)

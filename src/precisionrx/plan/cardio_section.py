@@ -1,0 +1,219 @@
+"""Cardiovascular risk and prevention section of the treatment plan (from one patient record)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from precisionrx.engines.cardio.prevention import load_effects, prevention_options
+from precisionrx.engines.cardio.runner import CardioKb, model_blocks
+from precisionrx.engines.pgx.recommender import prescribe
+from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.records import Caveat, CaveatKind, PatientRecord, SampleResult
+from precisionrx.records.risk_inputs import MGDL_PER_MMOL, RiskInputs
+
+ANTIHYPERTENSIVES = (
+    "amlodipine",
+    "lisinopril",
+    "ramipril",
+    "enalapril",
+    "perindopril",
+    "losartan",
+    "valsartan",
+    "candesartan",
+    "irbesartan",
+    "bisoprolol",
+    "atenolol",
+    "metoprolol",
+    "nebivolol",
+    "hydrochlorothiazide",
+    "chlortalidone",
+    "chlorthalidone",
+    "indapamide",
+    "nifedipine",
+    "diltiazem",
+    "verapamil",
+    "doxazosin",
+    "spironolactone",
+)
+ESTABLISHED_CVD = (
+    "coronary",
+    "myocardial infarction",
+    "angina",
+    "stroke",
+    "transient ischaemic",
+    "transient ischemic",
+    "peripheral arter",
+    "cerebrovascular",
+)
+STATINS = ("statin",)  # every statin's name ends in -statin
+STATIN_DRUGS = ["atorvastatin", "rosuvastatin", "simvastatin", "pravastatin", "fluvastatin"]
+
+
+def _measure(record: PatientRecord, *needles: str) -> tuple[float, str] | None:
+    for m in record.measurements:
+        name = m.name.lower()
+        if any(n in name for n in needles):
+            return m.value, m.unit
+    return None
+
+
+def _chol_mgdl(value: tuple[float, str] | None) -> float:
+    if value is None:
+        return float("nan")
+    v, unit = value
+    return v * MGDL_PER_MMOL if unit.lower().startswith("mmol") else v
+
+
+def inputs_from_record(record: PatientRecord) -> tuple[RiskInputs, list[Caveat], float | None]:
+    """Risk inputs for one person; returns also LDL-C in mmol/L when recorded."""
+    caveats: list[Caveat] = []
+    d = record.demographics
+    meds = " ".join(m.name.lower() for m in record.medications)
+    sbp = _measure(record, "systolic", "sbp")
+    ldl = _measure(record, "ldl")
+    bmi = _measure(record, "bmi", "body mass")
+    egfr = _measure(record, "egfr")
+    hba1c = _measure(record, "hba1c")
+    treated = any(a in meds for a in ANTIHYPERTENSIVES)
+    smoking = (record.lifestyle.smoking or "").lower()
+    diabetes = any("diabetes" in c.name.lower() for c in record.conditions)
+    if not treated and any("hypertension" in c.name.lower() for c in record.conditions):
+        caveats.append(
+            Caveat(
+                code="bp_treatment_unknown",
+                kind=CaveatKind.NOTE,
+                message="hypertension recorded but no antihypertensive recognised: "
+                "untreated assumed",
+            )
+        )
+    x = RiskInputs(
+        ids=[record.id],
+        age=np.array([d.age_years if d.age_years is not None else np.nan]),
+        female=np.array([d.sex_at_birth == "female"]),
+        sbp=np.array([sbp[0] if sbp else np.nan]),
+        bp_treated=np.array([1.0 if treated else 0.0]),
+        total_mgdl=np.array([_chol_mgdl(_measure(record, "total cholesterol"))]),
+        hdl_mgdl=np.array([_chol_mgdl(_measure(record, "hdl"))]),
+        diabetes=np.array([1.0 if diabetes else 0.0]),
+        smoker=np.array(
+            [1.0 if smoking in {"current", "yes", "smoker", "current smoker"} else 0.0]
+        ),
+        egfr=np.array([egfr[0] if egfr else np.nan]),
+        bmi=np.array([bmi[0] if bmi else np.nan]),
+        statin=np.array([1.0 if any(s in meds for s in STATINS) else 0.0]),
+        hba1c=np.array([hba1c[0] if hba1c and hba1c[1] == "%" else np.nan]),
+        uacr=np.array([np.nan]),
+        sdi_decile=np.array([np.nan]),
+        race=["other"],
+        region=[d.country or ""],
+    )
+    ldl_mmol = None
+    if ldl is not None:
+        ldl_mmol = ldl[0] if ldl[1].lower().startswith("mmol") else ldl[0] / MGDL_PER_MMOL
+    return x, caveats, ldl_mmol
+
+
+def cardio_section(
+    kb: KnowledgeBase, record: PatientRecord, pgx: list[SampleResult]
+) -> dict[str, Any] | None:
+    """Risk rows, prevention options and statin PGx notes; None when the record has no CV data."""
+    if record.demographics.sex_at_birth == "unknown" or record.demographics.age_years is None:
+        return None
+    if not any(_measure(record, n) for n in ("total cholesterol", "hdl", "systolic", "sbp")):
+        return None
+    established = [
+        c.name for c in record.conditions if any(k in c.name.lower() for k in ESTABLISHED_CVD)
+    ]
+    if established:
+        note = Caveat(
+            code="established_cvd",
+            message=f"established cardiovascular disease ({', '.join(established)}): primary-"
+            "prevention risk equations do not apply; manage as secondary prevention",
+        )
+        return {
+            "baseline": None,
+            "risk": [],
+            "prevention": [],
+            "caveats": [note.model_dump(mode="json")],
+            "basis": "not applicable",
+        }
+    ckb = CardioKb.load(kb.root / "cardio")
+    x, caveats, ldl_mmol = inputs_from_record(record)
+    blocks = model_blocks(ckb, x, ["prevent", "pce", "score2", "qrisk3"])
+    rows = [r for b in blocks for r in b.to_dicts()]
+    base = next(
+        (
+            r
+            for r in rows
+            if r["model"] == "prevent" and r["horizon_years"] == 10 and r["outcome"] == "total_cvd"
+        ),
+        None,
+    )
+    prevention: list[dict[str, Any]] = []
+    if base is not None and base["risk"] is not None:
+        smoker = bool(x.smoker[0])
+        non_smoker_risk = None
+        if smoker:
+            x0 = RiskInputs(**{**x.__dict__, "smoker": np.zeros(1)})
+            b0 = model_blocks(ckb, x0, ["prevent"])
+            non_smoker_risk = next(
+                r["risk"]
+                for blk in b0
+                for r in blk.to_dicts()
+                if r["horizon_years"] == 10 and r["outcome"] == "total_cvd"
+            )
+        options = prevention_options(
+            load_effects(kb.root / "cardio"),
+            float(base["risk"]),
+            ldl_mmol,
+            float(x.sbp[0]) if not np.isnan(x.sbp[0]) else None,
+            bool(x.statin[0]),
+            smoker,
+            non_smoker_risk,
+        )
+        statin_notes = _statin_pgx(kb, pgx)
+        for o in options:
+            item = dict(o.__dict__)
+            if "statin" in o.option and statin_notes:
+                item["notes"] = [*o.notes, *statin_notes]
+            prevention.append(item)
+        if ldl_mmol is None:
+            caveats.append(
+                Caveat(
+                    code="ldl_missing", message="LDL-C not recorded: statin benefit not computed"
+                )
+            )
+    else:
+        caveats.append(
+            Caveat(
+                code="risk_not_computed",
+                message="PREVENT 10-year risk not computed (missing or out-of-range inputs)",
+            )
+        )
+    return {
+        "baseline": base,
+        "risk": rows,
+        "prevention": prevention,
+        "caveats": [c.model_dump(mode="json") for c in caveats],
+        "basis": "PREVENT 10-year total CVD; relative effects from treatment_effects.csv",
+    }
+
+
+def _statin_pgx(kb: KnowledgeBase, pgx: list[SampleResult]) -> list[str]:
+    """CPIC statin guidance for this genotype (SLCO1B1, ABCG2, CYP2C9), to pick the statin."""
+    notes: list[str] = []
+    for res in pgx:
+        probe = res.model_copy(deep=True)
+        prescribe(kb, probe, None, STATIN_DRUGS)
+        notes.extend(
+            f"PGx {r.drug} ({_keys(r.lookup_keys)}): {r.text.splitlines()[0]}"
+            for r in probe.recommendations or []
+            if r.matched and r.source == "CPIC"
+        )
+    return notes
+
+
+def _keys(keys: dict[str, str]) -> str:
+    return ", ".join(f"{g} {k}" for g, k in keys.items())

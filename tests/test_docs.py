@@ -47,7 +47,7 @@ def test_every_error_code_documented() -> None:
         assert f"| {cls.exit_code} |" in row and cls.__name__ in row
 
 
-@pytest.mark.parametrize("command", ["pgx", "plan", "demo", "kb", "risk"])
+@pytest.mark.parametrize("command", ["pgx", "plan", "demo", "kb", "risk", "prs"])
 def test_every_command_has_a_page(command: str) -> None:
     assert (DOCS / "cli" / f"{command}.md").is_file()
 

@@ -1,0 +1,1 @@
+"""Polygenic scores: PGS Catalog scoring files matched to VCF genotypes and summed."""

@@ -1,0 +1,136 @@
+"""Polygenic scores: matching rules (pgscatalog-match), effect types, overlap, CLI contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from precisionrx.engines.prs.scorer import ambiguous, match_type, result_rows, score
+from precisionrx.io.pgs_scorefile import read_scorefile
+from precisionrx.io.vcf import VcfFile
+
+VCF = """##fileformat=VCFv4.2
+##contig=<ID=1,length=248956422>
+##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
+##INFO=<ID=END,Number=1,Type=Integer,Description="End">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\tS3
+1\t100\t.\tA\tG\t.\tPASS\t.\tGT\t0/1\t1/1\t0/0
+1\t200\t.\tC\tT\t.\tPASS\t.\tGT\t0/1\t0/0\t1/1
+1\t300\t.\tG\tA\t.\tPASS\t.\tGT\t1/1\t0/1\t0/0
+1\t400\t.\tA\tT\t.\tPASS\t.\tGT\t0/1\t0/1\t0/1
+1\t500\t.\tG\tC,T\t.\tPASS\t.\tGT\t0/1\t0/2\t0/0
+1\t600\t.\tT\tC\t.\tPASS\t.\tGT\t0/1\t1/1\t0/0
+1\t700\t.\tC\tA\t.\tPASS\t.\tGT\t./.\t0/1\t1/1
+"""
+SCORE = """###PGS CATALOG SCORING FILE
+#format_version=2.0
+#pgs_id=PGS_TEST
+#genome_build=GRCh38
+chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\tis_dominant\tis_recessive\tallelefrequency_effect
+1\t100\tG\tA\t0.5\tFALSE\tFALSE\t0.3
+1\t200\tC\tT\t0.2\tFALSE\tFALSE\t0.6
+1\t300\tT\tC\t-0.4\tFALSE\tFALSE\t0.2
+1\t400\tA\tT\t1.0\tFALSE\tFALSE\t0.5
+1\t500\tT\tG\t0.7\tFALSE\tFALSE\t0.1
+1\t600\tC\tT\t0.3\tTRUE\tFALSE\t0.4
+1\t700\tA\tC\t0.9\tFALSE\tTRUE\t0.5
+1\t800\tA\tG\t0.1\tFALSE\tFALSE\t0.5
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    (tmp_path / "g.vcf").write_text(VCF)
+    (tmp_path / "s.txt").write_text(SCORE)
+    return tmp_path / "g.vcf", tmp_path / "s.txt"
+
+
+def test_match_priority_and_flags() -> None:
+    from precisionrx.io.pgs_scorefile import ScoreVariant
+
+    def v(ea: str, oa: str | None) -> ScoreVariant:
+        return ScoreVariant("1", 1, None, ea, oa, 1.0, "additive", None, None, None, 1)
+
+    assert match_type(v("A", "G"), "A", "G") == "refalt"
+    assert match_type(v("G", "A"), "A", "G") == "altref"
+    assert match_type(v("T", "C"), "A", "G") == "refalt_flip"
+    assert match_type(v("C", "T"), "A", "G") == "altref_flip"
+    assert match_type(v("G", None), "A", "G") == "no_oa_alt"
+    assert ambiguous("A", "T") and ambiguous("C", "G") and not ambiguous("A", "G")
+
+
+def test_scores_by_hand(files: tuple[Path, Path]) -> None:
+    vcf, sf = files
+    with VcfFile(vcf) as f:
+        res = score(read_scorefile(sf), f)
+    status = {(r.pos, r.match_status) for r in res.log}
+    assert (400, "excluded") in status  # A/T ambiguous
+    assert (500, "excluded") in status  # multi-allelic
+    assert (800, "unmatched") in status
+    assert res.variants_matched == 5 and res.variants_in_score == 8
+    # 5/8 = 62.5 % < 75 %: the score fails.
+    assert res.sums is None
+    with VcfFile(vcf) as f:
+        res = score(read_scorefile(sf), f, min_overlap=0.5)
+    # By hand. 100 G/A altref: dosage = ALT count. 200 C/T refalt: 2 - ALT count.
+    # 300 T/C vs REF G ALT A: flip(T)=A=ALT, flip(C)=G=REF -> altref_flip: ALT count.
+    # 600 C/T dominant: C = ALT -> (count >= 1). 700 A/C recessive: A = ALT -> (count == 2); ./. -> 0.
+    s1 = 0.5 * 1 + 0.2 * (2 - 1) + -0.4 * 2 + 0.3 * 1 + 0.9 * 0
+    s2 = 0.5 * 2 + 0.2 * 2 + -0.4 * 1 + 0.3 * 1 + 0.9 * 0
+    s3 = 0.5 * 0 + 0.2 * 0 + -0.4 * 0 + 0.3 * 0 + 0.9 * 1
+    assert res.sums is not None
+    assert list(res.sums) == pytest.approx([s1, s2, s3])
+    rows = result_rows(res)
+    assert {
+        "pgs_id",
+        "sample",
+        "sum",
+        "variants_matched",
+        "variants_in_score",
+        "percentile",
+        "z",
+        "caveats",
+    } <= set(rows[0])
+    assert any("ancestr" in c for c in rows[0]["caveats"])
+
+
+def test_prs_cli_json_and_tsv(files: tuple[Path, Path]) -> None:
+    vcf, sf = files
+    run = [
+        sys.executable,
+        "-c",
+        "from precisionrx.cli import main; main()",
+        "prs",
+        "--vcf",
+        str(vcf),
+        str(sf),
+        "--min-overlap",
+        "0.5",
+    ]
+    proc = subprocess.run(run, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert len(doc["scores"]) == 3
+    assert {
+        "pgs_id",
+        "chr",
+        "pos",
+        "effect_allele",
+        "other_allele",
+        "match_status",
+        "reason",
+    } <= set(doc["match_log"][0])
+    tsv = subprocess.run([*run, "--format", "tsv"], capture_output=True, text=True, check=False)
+    assert tsv.stdout.splitlines()[0].startswith("pgs_id\tsample\tsum")
+
+
+def test_real_harmonised_scorefile_parses() -> None:
+    path = Path(__file__).resolve().parents[2] / "tests" / "data" / "PGS000001_hmPOS_GRCh38.txt"
+    sf = read_scorefile(path)
+    assert sf.pgs_id == "PGS000001" and sf.genome_build == "GRCh38"
+    assert len(sf.variants) == 77
+    assert sf.variants[0].chrom == "11" and sf.variants[0].pos == 69516650

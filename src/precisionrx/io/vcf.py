@@ -245,6 +245,35 @@ class VcfFile:
                     out[i].append(rec)
         return out
 
+    def records_at(self, points: set[tuple[str, int]]) -> dict[tuple[str, int], list[VcfRecord]]:
+        """Records starting at, or gVCF blocks covering, the given (bare chrom, pos) points.
+
+        One streaming pass over the file (fast for many points); region queries for few points
+        in an indexed file.
+        """
+        out: dict[tuple[str, int], list[VcfRecord]] = {}
+        if self.indexed and len(points) <= 2000:
+            keys = sorted(points)
+            fetched = self.fetch([(c, p, p) for c, p in keys])
+            return {k: v for k, v in zip(keys, fetched, strict=True) if v}
+        by_chrom: dict[str, list[int]] = {}
+        for c, p in points:
+            by_chrom.setdefault(c, []).append(p)
+        sorted_pos = {c: sorted(ps) for c, ps in by_chrom.items()}
+        for rec in self._stream():
+            chrom = rec.chrom.removeprefix("chr")
+            if chrom not in sorted_pos:
+                continue
+            if rec.is_ref_block:
+                from bisect import bisect_left, bisect_right
+
+                ps = sorted_pos[chrom]
+                for p in ps[bisect_left(ps, rec.pos) : bisect_right(ps, rec.end)]:
+                    out.setdefault((chrom, p), []).append(rec)
+            elif (chrom, rec.pos) in points:
+                out.setdefault((chrom, rec.pos), []).append(rec)
+        return out
+
     def _stream(self) -> Iterator[VcfRecord]:
         line = 0
         it = iter(self._vcf)

@@ -79,16 +79,37 @@ class ScoreResult:
     log: list[MatchLogRow] = field(default_factory=list)
 
 
-def _dosage(rec: VcfRecord, alt_index: int) -> npt.NDArray[np.float64]:
-    """Count of the given ALT allele per sample (NaN when a call is missing)."""
-    g = rec.genotypes[:, :-1].astype(float)
-    missing = (g == -1).any(axis=1)
-    count = (g == alt_index).sum(axis=1).astype(float)
-    haploid = (g == -2).any(axis=1)
-    count = np.where(haploid, count * 2, count)  # haploid calls scored on the diploid scale
-    count[missing] = np.nan
-    out: npt.NDArray[np.float64] = count
-    return out
+CHUNK = 4096
+
+
+def _score_chunk(
+    chosen: list[tuple[ScoreVariant, VcfRecord, int, bool]],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Weighted effect-allele dosages of a block of matched variants, summed per sample."""
+    gts = np.stack([rec.genotypes[:, :2] for _, rec, _, _ in chosen]).astype(np.int8)  # (m, n, 2)
+    alt_k = np.array([k for _, _, k, _ in chosen], dtype=np.int8)[:, None, None]
+    is_block = (alt_k[:, 0, 0] == -1)[:, None]
+    haploid = (gts == -2).any(axis=2)
+    missing = (gts == -1).any(axis=2)
+    count = (gts == alt_k).sum(axis=2, dtype=np.int8).astype(np.float64)
+    count = np.where(haploid, count * 2, count)
+    eff_alt = np.array([e for _, _, _, e in chosen])[:, None]
+    dosage = np.where(eff_alt, count, 2 - count)
+    dosage = np.where(is_block, np.where(gts[:, :, 0] == 0, 0.0, np.nan), dosage)
+    dosage[missing] = np.nan
+    weights = np.array([v.weight for v, _, _, _ in chosen])[:, None]
+    kinds = np.array([v.effect_type for v, _, _, _ in chosen])[:, None]
+    contrib = dosage * weights
+    if (kinds != "additive").any():
+        contrib = np.where(kinds == "dominant", (dosage >= 1) * weights, contrib)
+        contrib = np.where(kinds == "recessive", (dosage >= 2) * weights, contrib)
+        for i, (v, _, _, _) in enumerate(chosen):
+            if v.genotypic is not None:
+                table = np.asarray(v.genotypic)
+                contrib[i] = table[np.nan_to_num(dosage[i], nan=0).astype(int).clip(0, 2)]
+        contrib[np.isnan(dosage)] = np.nan
+    nan = np.isnan(contrib)
+    return np.where(nan, 0.0, contrib).sum(axis=0), nan.sum(axis=0).astype(np.int64)
 
 
 def score(
@@ -99,16 +120,11 @@ def score(
     min_overlap: float = MIN_OVERLAP,
 ) -> ScoreResult:
     n = len(vcf.samples)
-    positions = [(v.chrom, v.pos) for v in sf.variants if v.pos is not None and not v.unsupported]
-    regions = [(c, p, p) for c, p in positions]
-    fetched = vcf.fetch(regions) if regions else []
-    by_pos: dict[tuple[str, int], list[VcfRecord]] = dict(zip(positions, fetched, strict=True))
-    total = np.zeros(n)
+    points = {(v.chrom, v.pos) for v in sf.variants if v.pos is not None and not v.unsupported}
+    by_pos = vcf.records_at(points) if points else {}
     log: list[MatchLogRow] = []
-    matched = 0
-    missing_calls = np.zeros(n, dtype=np.int64)
-    mean = 0.0
-    var = 0.0
+    # Matched variants are collected first, then scored together as one matrix product.
+    chosen: list[tuple[ScoreVariant, VcfRecord, int, bool]] = []
     have_freq = all(v.allele_frequency is not None for v in sf.variants if not v.unsupported)
     for v in sf.variants:
 
@@ -128,10 +144,9 @@ def score(
         if ambiguous(v.effect_allele, v.other_allele) and not keep_ambiguous:
             row("excluded", "strand-ambiguous (A/T or C/G)")
             continue
-        recs = [
-            r for r in by_pos.get((v.chrom, v.pos), []) if r.pos == v.pos and not r.is_ref_block
-        ]
-        blocks = [r for r in by_pos.get((v.chrom, v.pos), []) if r.is_ref_block]
+        at = by_pos.get((v.chrom, v.pos), [])
+        recs = [r for r in at if r.pos == v.pos and not r.is_ref_block]
+        blocks = [r for r in at if r.is_ref_block]
         candidates: list[tuple[int, str, VcfRecord, int]] = []
         multiallelic = False
         for rec in recs:
@@ -144,45 +159,37 @@ def score(
                 mt = match_type(v, rec.ref, alt)
                 if mt is not None:
                     candidates.append((PRIORITY.index(mt), mt, rec, k))
-        dosage: npt.NDArray[np.float64]
         if candidates:
             candidates.sort(key=lambda c: c[0])
             _, mt, rec, k = candidates[0]
             for extra in candidates[1:]:
                 row("not_best", f"lower-priority candidate {extra[1]}")
-            alt_count = _dosage(rec, k)
-            dosage = (
-                alt_count
-                if ("alt" in mt.split("_")[0] and mt.startswith(("altref", "no_oa_alt")))
-                else 2 - alt_count
-            )
+            chosen.append((v, rec, k, mt.startswith(("altref", "no_oa_alt"))))
             row("matched", mt)
-        elif blocks:
-            dosage = np.where(
-                (blocks[0].genotypes[:, 0] == 0), 0.0 if v.other_allele else np.nan, np.nan
-            )
+        elif blocks and v.other_allele:
+            chosen.append((v, blocks[0], -1, False))
             row("matched", "gvcf_reference_block (other allele taken as reference)")
         else:
             reason = "multi-allelic site excluded" if multiallelic else "position not in the VCF"
             row("excluded" if multiallelic else "unmatched", reason)
-            continue
-        matched += 1
-        if v.effect_type == "dominant":
-            contrib = np.where(np.isnan(dosage), np.nan, (dosage >= 1).astype(float)) * v.weight
-        elif v.effect_type == "recessive":
-            contrib = np.where(np.isnan(dosage), np.nan, (dosage >= 2).astype(float)) * v.weight
-        elif v.effect_type == "genotypic" and v.genotypic is not None:
-            table = np.asarray(v.genotypic)
-            idx = np.nan_to_num(dosage, nan=0).astype(int).clip(0, 2)
-            contrib = np.where(np.isnan(dosage), np.nan, table[idx])
-        else:
-            contrib = dosage * v.weight
-        missing_calls += np.isnan(contrib).astype(np.int64)
-        total += np.nan_to_num(contrib, nan=0.0)
-        if have_freq and v.allele_frequency is not None and v.effect_type == "additive":
-            p = v.allele_frequency
-            mean += 2 * p * v.weight
-            var += 2 * p * (1 - p) * v.weight**2
+    matched = len(chosen)
+    total = np.zeros(n)
+    missing_calls = np.zeros(n, dtype=np.int64)
+    mean = 0.0
+    var = 0.0
+    for start in range(0, len(chosen), CHUNK):
+        part = chosen[start : start + CHUNK]
+        part_total, part_missing = _score_chunk(part)
+        total += part_total
+        missing_calls += part_missing
+    if chosen and have_freq:
+        add = [
+            (v.allele_frequency, v.weight) for v, _, _, _ in chosen if v.effect_type == "additive"
+        ]
+        p = np.array([a for a, _ in add], dtype=np.float64)
+        w = np.array([b for _, b in add], dtype=np.float64)
+        mean = float(np.sum(2 * p * w))
+        var = float(np.sum(2 * p * (1 - p) * w**2))
     n_scored = sum(1 for v in sf.variants)
     caveats = [
         "polygenic scores transfer poorly across ancestries: check the ancestry the score was "

@@ -20,7 +20,7 @@ CONTIGS = {
 }  # fmt: skip
 
 
-def _base(allele: NamedAllele, ref: NamedAllele, j: int, pos: DefinedPosition) -> str:
+def allele_sequence(allele: NamedAllele, ref: NamedAllele, j: int, pos: DefinedPosition) -> str:
     """A concrete sequence for the allele at position j (IUPAC codes resolved)."""
     d = allele.defined[j] if allele.defined[j] is not None else ref.defined[j]
     if d is None:
@@ -89,11 +89,11 @@ class VcfBuilder:
         ref = defn.reference_allele
         sep = "|" if phased else "/"
         for j, pos in enumerate(defn.positions):
-            x = _base(a, ref, j, pos)
+            x = allele_sequence(a, ref, j, pos)
             if b is None:
                 self.genotype(gene, pos.position, x)
             else:
-                self.genotype(gene, pos.position, f"{x}{sep}{_base(b, ref, j, pos)}")
+                self.genotype(gene, pos.position, f"{x}{sep}{allele_sequence(b, ref, j, pos)}")
         return self
 
     def text(self) -> str:

@@ -131,18 +131,8 @@ def prevent_risk(
     coef: PreventCoefficients, x: RiskInputs, variant: str, horizon: int, outcome: str
 ) -> FloatArray:
     """Risk (0-1) for every row with one variant, horizon and outcome (no range checks)."""
-    table = coef.tables[(variant, horizon)]
-    terms = _terms(x, horizon)
-    lp_f = np.zeros(x.n)
-    lp_m = np.zeros(x.n)
-    for term, cols in table.items():
-        values = terms.get(term)
-        if values is None:
-            continue
-        lp_f += cols.get(f"female_{outcome}", 0.0) * values
-        lp_m += cols.get(f"male_{outcome}", 0.0) * values
-    lp = np.where(x.female, lp_f, lp_m)
-    return 1.0 / (1.0 + np.exp(-lp))
+    chosen = np.full(x.n, variant, dtype=object)
+    return prevent_risks(coef, x, [variant], chosen, horizon)[outcome]
 
 
 def prevent_risks(

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from precisionrx.engines.pgx.caller import VARIANT_LIST, CallOptions, call_vcf
 from precisionrx.engines.pgx.matcher import diplotype_name
+from precisionrx.io.synthetic import allele_sequence
 from precisionrx.kb.registry import KnowledgeBase
-from precisionrx.kb.schema import IUPAC, GeneDefinition, NamedAllele
+from precisionrx.kb.schema import GeneDefinition, NamedAllele
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,14 +31,7 @@ class LedgerRow:
 
 
 def _seq(defn: GeneDefinition, ref: NamedAllele, allele: NamedAllele, j: int) -> str:
-    d = allele.defined[j] if allele.defined[j] is not None else ref.defined[j]
-    pos = defn.positions[j]
-    if d is None:
-        return pos.ref
-    if len(d) == 1 and d in IUPAC:
-        known = [x for x in (pos.ref, *pos.alts) if x in IUPAC[d]]
-        return known[0] if known else sorted(IUPAC[d])[0]
-    return d
+    return allele_sequence(allele, ref, j, defn.positions[j])
 
 
 def write_pairs_vcf(

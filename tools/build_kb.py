@@ -423,6 +423,7 @@ def build_cardio(shared: Path) -> None:
         src / "qrisk3" / "qrisk3_2017_coefficients.json", out / "qrisk3_2017_coefficients.json"
     )
     shutil.copyfile(src / "treatment" / "treatment_effects.csv", out / "treatment_effects.csv")
+    shutil.copyfile(src / "fh_lpa" / "fh_lpa_knowledge.json", out / "fh_lpa_knowledge.json")
     write_about(
         out,
         {

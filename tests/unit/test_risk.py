@@ -268,3 +268,21 @@ measurements:
     plan2 = build_plan(read_patient_file(tmp_path / "q.yaml"), KnowledgeBase())
     assert plan2.cardio is not None and plan2.cardio["prevention"] == []
     assert plan2.cardio["caveats"][0]["code"] == "established_cvd"
+
+
+def test_dlcn_bands_and_lpa_units() -> None:
+    from precisionrx.engines.cardio.fh import dlcn_score, lpa_status
+
+    assert dlcn_score(5.2, "mmol/L").points == 3  # LDL-C 5.0-6.4 mmol/L
+    assert dlcn_score(260, "mg/dL").points == 5  # 250-329 mg/dL
+    r = dlcn_score(8.6, "mmol/L", first_degree_premature_cvd=True)
+    assert (r.points, r.category) == (9, "definite")
+    assert (
+        dlcn_score(4.5, "mmol/L", premature_cad=True, first_degree_premature_cvd=True).category
+        == "possible"
+    )
+    assert dlcn_score(3.0, "mmol/L", pathogenic_variant=True).points == 8
+    assert lpa_status(60, "mg/dL")["status"] == "risk enhancer"
+    assert lpa_status(60, "nmol/L")["status"] == "not a risk enhancer"  # never converted
+    assert lpa_status(500, "nmol/L")["eas_2022"].startswith("very high")
+    assert lpa_status(10, "g/L")["status"] == "unknown unit"

@@ -192,13 +192,53 @@ def cardio_section(
                 message="PREVENT 10-year risk not computed (missing or out-of-range inputs)",
             )
         )
+    fh = _fh_and_lpa(record)
     return {
+        **fh,
         "baseline": base,
         "risk": rows,
         "prevention": prevention,
         "caveats": [c.model_dump(mode="json") for c in caveats],
         "basis": "PREVENT 10-year total CVD; relative effects from treatment_effects.csv",
     }
+
+
+FIRST_DEGREE_MALE = ("father", "brother", "son")
+FIRST_DEGREE_FEMALE = ("mother", "sister", "daughter")
+CVD_WORDS = ("myocardial", "coronary", "heart attack", "angina", "stroke", "cardiovascular")
+
+
+def _fh_and_lpa(record: PatientRecord) -> dict[str, Any]:
+    """DLCN score from recorded LDL-C and family history; Lp(a) enhancer in its own unit."""
+    from precisionrx.engines.cardio.fh import dlcn_score, lpa_status
+
+    premature = False
+    for f in record.family_history:
+        rel = f.relation.lower()
+        cvd = any(w in f.condition.lower() for w in CVD_WORDS)
+        age = f.age_at_onset
+        if (
+            cvd
+            and age is not None
+            and (
+                (rel in FIRST_DEGREE_MALE and age < 55) or (rel in FIRST_DEGREE_FEMALE and age < 60)
+            )
+        ):
+            premature = True
+    ldl = _measure(record, "ldl")
+    res = dlcn_score(ldl[0] if ldl else None, ldl[1] if ldl else "mmol/L", premature)
+    out: dict[str, Any] = {
+        "dlcn": {
+            "points": res.points,
+            "category": res.category,
+            "items": res.items,
+            "caveats": res.caveats,
+        }
+    }
+    lpa = _measure(record, "lp(a)", "lipoprotein(a)", "lipoprotein (a)")
+    if lpa is not None:
+        out["lpa"] = {"value": lpa[0], **lpa_status(lpa[0], lpa[1])}
+    return out
 
 
 def _statin_pgx(kb: KnowledgeBase, pgx: list[SampleResult]) -> list[str]:

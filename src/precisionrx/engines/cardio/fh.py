@@ -1,0 +1,110 @@
+"""Familial hypercholesterolaemia (Dutch Lipid Clinic Network score) and Lp(a) as a risk enhancer.
+
+DLCN points and bands from kb/data/cardio/fh_lpa_knowledge.json (highest item per group, groups
+summed; definite > 8, probable 6-8, possible 3-5, unlikely < 3). Lp(a) thresholds: 2018 AHA/ACC
+risk enhancer (>= 50 mg/dL or >= 125 nmol/L) and EAS 2022 bands. mg/dL and nmol/L are never
+converted into each other (the ratio depends on apo(a) isoform size).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: DLCN LDL-C bands, mmol/L lower bounds and mg/dL lower bounds (fh_lpa_knowledge.json).
+LDL_BANDS = ((8.5, 330.0, 8), (6.5, 250.0, 5), (5.0, 190.0, 3), (4.0, 155.0, 1))
+
+
+@dataclass
+class DlcnResult:
+    points: int
+    category: str
+    items: list[str] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+
+
+def dlcn_category(points: int) -> str:
+    if points > 8:
+        return "definite"
+    if points >= 6:
+        return "probable"
+    if points >= 3:
+        return "possible"
+    return "unlikely"
+
+
+def dlcn_score(
+    ldl: float | None,
+    ldl_unit: str,
+    first_degree_premature_cvd: bool = False,
+    first_degree_xanthoma_or_child_high_ldl: bool = False,
+    premature_cad: bool = False,
+    premature_cerebral_or_peripheral: bool = False,
+    tendon_xanthomata: bool = False,
+    arcus_before_45: bool = False,
+    pathogenic_variant: bool = False,
+) -> DlcnResult:
+    items: list[str] = []
+    caveats: list[str] = []
+    total = 0
+    family = (
+        2 if first_degree_xanthoma_or_child_high_ldl else 1 if first_degree_premature_cvd else 0
+    )
+    clinical = 2 if premature_cad else 1 if premature_cerebral_or_peripheral else 0
+    exam = 6 if tendon_xanthomata else 4 if arcus_before_45 else 0
+    ldl_points = 0
+    if ldl is None:
+        caveats.append("LDL-C not recorded: the LDL-C group scores 0")
+    else:
+        mmol = ldl_unit.lower().startswith("mmol")
+        for lo_mmol, lo_mg, pts in LDL_BANDS:
+            if ldl >= (lo_mmol if mmol else lo_mg):
+                ldl_points = pts
+                break
+    dna = 8 if pathogenic_variant else 0
+    groups = (
+        ("family history", family),
+        ("clinical history", clinical),
+        ("physical examination", exam),
+        ("LDL-C", ldl_points),
+        ("DNA", dna),
+    )
+    for name, pts in groups:
+        if pts:
+            items.append(f"{name}: {pts}")
+        total += pts
+    caveats.append("DLCN uses untreated LDL-C; physical examination items are 0 unless recorded")
+    return DlcnResult(total, dlcn_category(total), items, caveats)
+
+
+def lpa_status(value: float, unit: str) -> dict[str, str]:
+    """Lp(a) interpretation in the unit given (never converted)."""
+    u = unit.strip().lower()
+    if u == "mg/dl":
+        enhancer = value >= 50
+        eas = (
+            "rule-out (<30)"
+            if value < 30
+            else "grey zone (30-50)"
+            if value <= 50
+            else ("very high (>180, risk similar to HeFH)" if value > 180 else "rule-in (>50)")
+        )
+    elif u == "nmol/l":
+        enhancer = value >= 125
+        eas = (
+            "rule-out (<75)"
+            if value < 75
+            else "grey zone (75-125)"
+            if value <= 125
+            else ("very high (>430, risk similar to HeFH)" if value > 430 else "rule-in (>125)")
+        )
+    else:
+        return {
+            "status": "unknown unit",
+            "note": f"Lp(a) unit {unit!r} not recognised (mg/dL or nmol/L)",
+        }
+    return {
+        "status": "risk enhancer" if enhancer else "not a risk enhancer",
+        "aha_acc_2018": ">=50 mg/dL or >=125 nmol/L is a risk-enhancing factor",
+        "eas_2022": eas,
+        "unit": unit,
+    }

@@ -134,3 +134,38 @@ def test_real_harmonised_scorefile_parses() -> None:
     assert sf.pgs_id == "PGS000001" and sf.genome_build == "GRCh38"
     assert len(sf.variants) == 77
     assert sf.variants[0].chrom == "11" and sf.variants[0].pos == 69516650
+
+
+def test_fast_gt_reader_matches_htslib(tmp_path: Path) -> None:
+    import numpy as np
+
+    from precisionrx.io.vcf_fastgt import records_at_fast
+
+    rng = np.random.default_rng(0)
+    gt = np.array(["0/0", "0/1", "1|0", "1/1", "./."])
+    lines = [
+        "##fileformat=VCFv4.2",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="GT">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
+        + "\t".join(f"S{i}" for i in range(7)),
+    ]
+    for j in range(50):
+        lines.append(
+            f"1\t{100 + j}\t.\tA\tG\t.\tPASS\t.\tGT\t" + "\t".join(gt[rng.integers(0, 5, 7)])
+        )
+    path = tmp_path / "f.vcf"
+    path.write_text("\n".join(lines) + "\n")
+    points = {("1", 100 + j) for j in range(0, 50, 3)}
+    fast = records_at_fast(path, 7, points)
+    assert fast is not None and set(fast) == points
+    with VcfFile(path) as f:
+        slow = f.fetch([(c, p, p) for c, p in sorted(points)])
+    for (c, p), recs in zip(sorted(points), slow, strict=True):
+        assert np.array_equal(fast[(c, p)][0].genotypes[:, :2], recs[0].genotypes[:, :2])
+        assert np.array_equal(fast[(c, p)][0].genotypes[:, 2] == 1, recs[0].genotypes[:, 2] == 1)
+    # Anything but GT-only, 3-character calls falls back (None).
+    path.write_text(
+        "\n".join([*lines[:3], "1\t100\t.\tA\tG\t.\tPASS\t.\tGT:DP\t" + "\t".join(["0/1:3"] * 7)])
+        + "\n"
+    )
+    assert records_at_fast(path, 7, {("1", 100)}) is None

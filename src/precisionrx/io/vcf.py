@@ -131,6 +131,7 @@ class VcfFile:
             self.samples = list(samples)
         else:
             self.samples = all_samples
+        self._subset = bool(samples) and list(samples or []) != all_samples
         try:
             self._vcf = VCF(
                 str(self.path), samples=self.samples if samples else None, gts012=False, lazy=True
@@ -252,6 +253,12 @@ class VcfFile:
         in an indexed file.
         """
         out: dict[tuple[str, int], list[VcfRecord]] = {}
+        if len(points) > 2000 and not self._subset and self.path.suffix != ".bcf":
+            from precisionrx.io.vcf_fastgt import records_at_fast
+
+            fast = records_at_fast(self.path, len(self.samples), points)
+            if fast is not None:
+                return fast
         if self.indexed and len(points) <= 2000:
             keys = sorted(points)
             fetched = self.fetch([(c, p, p) for c, p in keys])

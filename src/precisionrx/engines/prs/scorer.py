@@ -87,18 +87,24 @@ def _score_chunk(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Weighted effect-allele dosages of a block of matched variants, summed per sample."""
     gts = np.stack([rec.genotypes[:, :2] for _, rec, _, _ in chosen]).astype(np.int8)  # (m, n, 2)
-    alt_k = np.array([k for _, _, k, _ in chosen], dtype=np.int8)[:, None, None]
-    is_block = (alt_k[:, 0, 0] == -1)[:, None]
-    haploid = (gts == -2).any(axis=2)
-    missing = (gts == -1).any(axis=2)
-    count = (gts == alt_k).sum(axis=2, dtype=np.int8).astype(np.float64)
+    alt_k = np.array([k for _, _, k, _ in chosen], dtype=np.int8)[:, None]
+    is_block = alt_k == -1
+    first, second = gts[:, :, 0], gts[:, :, 1]
+    haploid = second == -2
+    missing = (first == -1) | (second == -1)
+    count = (first == alt_k).astype(np.float64) + (second == alt_k)
     count = np.where(haploid, count * 2, count)
     eff_alt = np.array([e for _, _, _, e in chosen])[:, None]
     dosage = np.where(eff_alt, count, 2 - count)
-    dosage = np.where(is_block, np.where(gts[:, :, 0] == 0, 0.0, np.nan), dosage)
-    dosage[missing] = np.nan
+    if is_block.any():
+        dosage = np.where(is_block, np.where(first == 0, 0.0, np.nan), dosage)
     weights = np.array([v.weight for v, _, _, _ in chosen])[:, None]
     kinds = np.array([v.effect_type for v, _, _, _ in chosen])[:, None]
+    if not is_block.any() and (kinds == "additive").all():
+        # Common case: one matrix product; missing calls count 0 and are tallied.
+        dosage[missing] = 0.0
+        return weights[:, 0] @ dosage, missing.sum(axis=0).astype(np.int64)
+    dosage[missing] = np.nan
     contrib = dosage * weights
     if (kinds != "additive").any():
         contrib = np.where(kinds == "dominant", (dosage >= 1) * weights, contrib)

@@ -256,7 +256,12 @@ class VcfFile:
         if len(points) > 2000 and not self._subset and self.path.suffix != ".bcf":
             from precisionrx.io.vcf_fastgt import records_at_fast
 
-            fast = records_at_fast(self.path, len(self.samples), points)
+            try:
+                fast = records_at_fast(self.path, len(self.samples), points)
+            except (EOFError, OSError, zlib.error, ValueError, UnicodeDecodeError) as exc:
+                raise VcfFormatError(
+                    f"malformed or truncated data ({exc})", path=self.path
+                ) from exc
             if fast is not None:
                 return fast
         if self.indexed and len(points) <= 2000:

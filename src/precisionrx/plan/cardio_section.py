@@ -52,11 +52,8 @@ STATIN_DRUGS = ["atorvastatin", "rosuvastatin", "simvastatin", "pravastatin", "f
 
 
 def _measure(record: PatientRecord, *needles: str) -> tuple[float, str] | None:
-    for m in record.measurements:
-        name = m.name.lower()
-        if any(n in name for n in needles):
-            return m.value, m.unit
-    return None
+    m = record.measurement(*needles)
+    return (m.value, m.unit) if m else None
 
 
 def _chol_mgdl(value: tuple[float, str] | None) -> float:

@@ -117,3 +117,15 @@ class PatientRecord(BaseModel):
     monitoring: tuple[MonitoringStream, ...] = ()
     #: Resources that were present but could not be read (lenient FHIR reading).
     input_warnings: tuple[str, ...] = ()
+
+    def measurement(
+        self, *names: str, exact: bool = False, unit: str | None = None
+    ) -> Measurement | None:
+        """First measurement whose lower-cased name equals (``exact``) or contains one of
+        ``names``, optionally in the given unit (case-insensitive)."""
+        for m in self.measurements:
+            name = m.name.lower()
+            hit = name in names if exact else any(n in name for n in names)
+            if hit and (unit is None or m.unit.lower() == unit):
+                return m
+        return None

@@ -408,11 +408,9 @@ def prescribe(
         cache[key] = result
 
 
-def _measure(patient: PatientRecord, names: tuple[str, ...], unit: str) -> float | None:
-    for m in patient.measurements:
-        if m.name.lower() in names and m.unit.lower() == unit:
-            return m.value
-    return None
+def _measure(patient: PatientRecord | None, names: tuple[str, ...], unit: str) -> float | None:
+    m = patient.measurement(*names, exact=True, unit=unit) if patient else None
+    return m.value if m else None
 
 
 def _warfarin(
@@ -426,8 +424,8 @@ def _warfarin(
         {g.gene: g for g in result.genes},
         listed,
         demo.age_years if demo else None,
-        _measure(patient, ("height", "body height"), "cm") if patient else None,
-        _measure(patient, ("weight", "body weight"), "kg") if patient else None,
+        _measure(patient, ("height", "body height"), "cm"),
+        _measure(patient, ("weight", "body weight"), "kg"),
         demo.ancestry_self_reported if demo else None,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 
@@ -16,22 +16,16 @@ COLUMNS = ["id", "model", "variant", "horizon_years", "outcome", "risk", "catego
 
 
 def write_csv_atomic(path: Path, blocks: list[Any]) -> None:
-    """Stream blocks into a temporary file next to ``path``, then rename (all or nothing)."""
-    import os
-    import tempfile
+    """Stream blocks into the output file; it appears whole or not at all."""
+    from precisionrx.report.output import write_atomic_with
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if not blocks:
-                fh.write((",".join(COLUMNS) + "\n").encode())
-            for i, block in enumerate(blocks):
-                block.write_csv(fh, include_header=(i == 0))
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    def write(fh: BinaryIO) -> None:
+        if not blocks:
+            fh.write((",".join(COLUMNS) + "\n").encode())
+        for i, block in enumerate(blocks):
+            block.write_csv(fh, include_header=(i == 0))
+
+    write_atomic_with(path, write)
 
 
 class RiskFormat(StrEnum):

@@ -16,15 +16,6 @@ DECISION_SUPPORT = (
 )
 
 
-def pgx_document(results: list[SampleResult], kb: KnowledgeBase) -> dict[str, Any]:
-    return {
-        "precisionrx_version": __version__,
-        "notice": DECISION_SUPPORT,
-        "knowledge_bases": kb.versions(),
-        "results": [r.model_dump(mode="json") for r in results],
-    }
-
-
 class PgxDocument(BaseModel):
     precisionrx_version: str
     notice: str
@@ -32,15 +23,22 @@ class PgxDocument(BaseModel):
     results: list[SampleResult]
 
 
-def render_json(results: list[SampleResult], kb: KnowledgeBase) -> str:
-    """Serialise with pydantic's compiled encoder (fast for biobank-sized outputs)."""
-    doc = PgxDocument(
+def _document(results: list[SampleResult], kb: KnowledgeBase) -> PgxDocument:
+    return PgxDocument(
         precisionrx_version=__version__,
         notice=DECISION_SUPPORT,
         knowledge_bases=kb.versions(),
         results=results,
     )
-    return doc.model_dump_json(indent=2) + "\n"
+
+
+def pgx_document(results: list[SampleResult], kb: KnowledgeBase) -> dict[str, Any]:
+    return _document(results, kb).model_dump(mode="json")
+
+
+def render_json(results: list[SampleResult], kb: KnowledgeBase) -> str:
+    """Serialise with pydantic's compiled encoder (fast for biobank-sized outputs)."""
+    return _document(results, kb).model_dump_json(indent=2) + "\n"
 
 
 TSV_COLUMNS = [

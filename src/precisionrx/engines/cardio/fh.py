@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 
 #: DLCN LDL-C bands, mmol/L lower bounds and mg/dL lower bounds (fh_lpa_knowledge.json).
 LDL_BANDS = ((8.5, 330.0, 8), (6.5, 250.0, 5), (5.0, 190.0, 3), (4.0, 155.0, 1))
+#: Lp(a) per unit: AHA/ACC 2018 enhancer threshold, EAS 2022 rule-out / grey-zone upper bound /
+#: very-high threshold (fh_lpa_knowledge.json). Each unit keeps its own numbers.
+LPA_BANDS = {"mg/dl": (50.0, 30.0, 50.0, 180.0), "nmol/l": (125.0, 75.0, 125.0, 430.0)}
 
 
 @dataclass
@@ -78,30 +81,22 @@ def dlcn_score(
 
 def lpa_status(value: float, unit: str) -> dict[str, str]:
     """Lp(a) interpretation in the unit given (never converted)."""
-    u = unit.strip().lower()
-    if u == "mg/dl":
-        enhancer = value >= 50
-        eas = (
-            "rule-out (<30)"
-            if value < 30
-            else "grey zone (30-50)"
-            if value <= 50
-            else ("very high (>180, risk similar to HeFH)" if value > 180 else "rule-in (>50)")
-        )
-    elif u == "nmol/l":
-        enhancer = value >= 125
-        eas = (
-            "rule-out (<75)"
-            if value < 75
-            else "grey zone (75-125)"
-            if value <= 125
-            else ("very high (>430, risk similar to HeFH)" if value > 430 else "rule-in (>125)")
-        )
-    else:
+    bands = LPA_BANDS.get(unit.strip().lower())
+    if bands is None:
         return {
             "status": "unknown unit",
             "note": f"Lp(a) unit {unit!r} not recognised (mg/dL or nmol/L)",
         }
+    enhancer_at, rule_out_below, grey_to, very_high_above = bands
+    enhancer = value >= enhancer_at
+    if value < rule_out_below:
+        eas = f"rule-out (<{rule_out_below:g})"
+    elif value <= grey_to:
+        eas = f"grey zone ({rule_out_below:g}-{grey_to:g})"
+    elif value > very_high_above:
+        eas = f"very high (>{very_high_above:g}, risk similar to HeFH)"
+    else:
+        eas = f"rule-in (>{grey_to:g})"
     return {
         "status": "risk enhancer" if enhancer else "not a risk enhancer",
         "aha_acc_2018": ">=50 mg/dL or >=125 nmol/L is a risk-enhancing factor",

@@ -141,8 +141,6 @@ def apply_outside_calls(
             res.genes[by_gene[oc.gene]] = gc
         else:
             res.genes.append(gc)
-    if not any(g.gene == "CYP2D6" and g.source == "outside" for g in res.genes):
-        return
 
 
 @dataclass
@@ -551,7 +549,7 @@ def _variant_list_call(
         a, b = _ryr1_pair(kb, call)
     if call.strands is not None:
         diplotype = f"{strand_name(call.strands[0])}/{strand_name(call.strands[1])}"
-        if diplotype.startswith("Reference/") is False and diplotype.endswith("/Reference"):
+        if not diplotype.startswith("Reference/") and diplotype.endswith("/Reference"):
             diplotype = "Reference/" + diplotype.removesuffix("/Reference")
         phased = True
     else:

@@ -325,9 +325,7 @@ def _sample_call(
         )
     if not same_build:
         unmapped = [
-            p.label
-            for p, q in zip(defn.positions, _input_positions(kb, defn), strict=True)
-            if q is None
+            p.label for p, q in zip(defn.positions, obs.input_positions, strict=False) if q is None
         ]
         if unmapped:
             caveats.append(
@@ -486,11 +484,6 @@ def _sample_call(
     )
     _missing_caveat(gc, defn)
     return gc
-
-
-def _input_positions(kb: KnowledgeBase, defn: GeneDefinition) -> list[int | None]:
-    inverse = {p38: p37 for p37, p38 in kb.dual_build.offsets_for(defn.chromosome)}
-    return [inverse.get(p.position) for p in defn.positions]
 
 
 _ALLELES_AT: dict[tuple[str, str, frozenset[str]], list[str]] = {}

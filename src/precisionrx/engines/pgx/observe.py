@@ -37,6 +37,8 @@ class GeneObservations:
     phased: npt.NDArray[np.bool_]
     phase_set: npt.NDArray[np.int64]
     ref_mismatches: list[str] = field(default_factory=list)
+    #: Each position's coordinate in the input's build (None: no coordinate there).
+    input_positions: list[int | None] = field(default_factory=list)
     #: Positions filled as reference on request (not observed); None when not used.
     assumed: npt.NDArray[np.bool_] | None = None
     notes: list[str] = field(default_factory=list)
@@ -154,6 +156,7 @@ def observe(
         phased=phased,
         phase_set=phase_set,
         ref_mismatches=mismatches,
+        input_positions=list(input_positions),
     )
 
 

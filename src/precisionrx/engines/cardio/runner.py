@@ -37,20 +37,11 @@ class CardioKb:
 
 
 Rules = list[tuple[npt.NDArray[np.bool_], str]]
-_ID_CACHE: dict[int, pl.DataFrame] = {}
-
-
-def _ids(x: RiskInputs) -> pl.DataFrame:
-    """The id column, built once per input table."""
-    key = id(x.ids)
-    if key not in _ID_CACHE:
-        _ID_CACHE.clear()
-        _ID_CACHE[key] = pl.DataFrame({"id": pl.Series("id", x.ids, dtype=pl.Utf8)})
-    return _ID_CACHE[key]
 
 
 def _frame(
     x: RiskInputs,
+    ids: pl.DataFrame,
     model: str,
     variant: str | pl.Series,
     horizon: int,
@@ -61,9 +52,7 @@ def _frame(
 ) -> pl.DataFrame:
     """Build one block of output rows with column expressions (no per-row Python objects)."""
     n = x.n
-    frame = _ids(x).with_columns(
-        pl.Series("risk", np.round(risk, 4), dtype=pl.Float64).fill_nan(None)
-    )
+    frame = ids.with_columns(pl.Series("risk", np.round(risk, 4), dtype=pl.Float64).fill_nan(None))
     parts = [
         pl.when(pl.Series(f"m{k}", mask)).then(pl.lit(text + "; ")).otherwise(pl.lit(""))
         for k, (mask, text) in enumerate(rules)
@@ -84,7 +73,7 @@ def _frame(
     )
 
 
-def run_prevent(kb: CardioKb, x: RiskInputs) -> list[pl.DataFrame]:
+def run_prevent(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame) -> list[pl.DataFrame]:
     frames = []
     variant = prevent.choose_variant(x)
     variant_col = pl.Series("variant", variant.astype(str))
@@ -109,12 +98,12 @@ def run_prevent(kb: CardioKb, x: RiskInputs) -> list[pl.DataFrame]:
             risk = prevent.round_half_up(risks[outcome])
             risk[invalid] = np.nan
             frames.append(
-                _frame(x, "prevent", variant_col, horizon, outcome, risk, "", rules + extra)
+                _frame(x, ids, "prevent", variant_col, horizon, outcome, risk, "", rules + extra)
             )
     return frames
 
 
-def run_pce(kb: CardioKb, x: RiskInputs, revised: bool) -> list[pl.DataFrame]:
+def run_pce(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame, revised: bool) -> list[pl.DataFrame]:
     if revised:
         risk = pooled_cohort.pce_revised(kb.pce, x)
     else:
@@ -138,10 +127,10 @@ def run_pce(kb: CardioKb, x: RiskInputs, revised: bool) -> list[pl.DataFrame]:
     category = pl.Series("category", pooled_cohort.acc_aha_category(risk), dtype=pl.Utf8)
     name = "pce_revised" if revised else "pce"
     variant = "yadlowsky_2018" if revised else "goff_2013"
-    return [_frame(x, name, variant, 10, "hard_ascvd", risk, category, rules)]
+    return [_frame(x, ids, name, variant, 10, "hard_ascvd", risk, category, rules)]
 
 
-def run_score2(kb: CardioKb, x: RiskInputs) -> list[pl.DataFrame]:
+def run_score2(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame) -> list[pl.DataFrame]:
     regions = [score2.region_for(r, kb.score2) if r else None for r in x.region]
     risk = score2.score2_risk(kb.score2, x, regions)
     no_region = np.array([r is None for r in regions])
@@ -155,7 +144,7 @@ def run_score2(kb: CardioKb, x: RiskInputs) -> list[pl.DataFrame]:
     risk = np.where(no_region | young | old_range, np.nan, risk)
     variant = pl.Series("variant", np.where(x.age >= 70, "score2_op", "score2"), dtype=pl.Utf8)
     category = pl.Series("category", score2.esc_category(risk, x.age), dtype=pl.Utf8)
-    return [_frame(x, "score2", variant, 10, "cvd", risk, category, rules)]
+    return [_frame(x, ids, "score2", variant, 10, "cvd", risk, category, rules)]
 
 
 def run_models(kb: CardioKb, x: RiskInputs, models: list[str]) -> pl.DataFrame:
@@ -165,7 +154,7 @@ def run_models(kb: CardioKb, x: RiskInputs, models: list[str]) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-def run_qrisk3(kb: CardioKb, x: RiskInputs) -> list[pl.DataFrame]:
+def run_qrisk3(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame) -> list[pl.DataFrame]:
     ex = x.extra
     nan = np.full(x.n, np.nan)
     smoke = ex.get("smoking_category", nan).copy()
@@ -195,21 +184,22 @@ def run_qrisk3(kb: CardioKb, x: RiskInputs) -> list[pl.DataFrame]:
         np.where(np.isnan(risk), "", np.where(risk >= 0.10, "ge_10pct", "lt_10pct")),
         dtype=pl.Utf8,
     )
-    return [_frame(x, "qrisk3", "2017", 10, "cvd", risk, category, rules)]
+    return [_frame(x, ids, "qrisk3", "2017", 10, "cvd", risk, category, rules)]
 
 
 def model_blocks(kb: CardioKb, x: RiskInputs, models: list[str]) -> list[pl.DataFrame]:
     """Output rows in blocks (one per model, horizon and outcome), for streaming writers."""
     frames: list[pl.DataFrame] = []
+    ids = pl.DataFrame({"id": pl.Series("id", x.ids, dtype=pl.Utf8)})  # shared by every block
     for m in models:
         if m == "prevent":
-            frames += run_prevent(kb, x)
+            frames += run_prevent(kb, x, ids)
         elif m == "pce":
-            frames += run_pce(kb, x, revised=False)
+            frames += run_pce(kb, x, ids, revised=False)
         elif m == "pce_revised":
-            frames += run_pce(kb, x, revised=True)
+            frames += run_pce(kb, x, ids, revised=True)
         elif m == "score2":
-            frames += run_score2(kb, x)
+            frames += run_score2(kb, x, ids)
         elif m == "qrisk3":
-            frames += run_qrisk3(kb, x)
+            frames += run_qrisk3(kb, x, ids)
     return frames

@@ -424,6 +424,8 @@ def build_cardio(shared: Path) -> None:
     )
     shutil.copyfile(src / "treatment" / "treatment_effects.csv", out / "treatment_effects.csv")
     shutil.copyfile(src / "fh_lpa" / "fh_lpa_knowledge.json", out / "fh_lpa_knowledge.json")
+    curated = ROOT / "tools" / "curated" / "diabetes_points.json"
+    shutil.copyfile(curated, out / "diabetes_points.json")
     write_about(
         out,
         {
@@ -431,7 +433,9 @@ def build_cardio(shared: Path) -> None:
             "source": "PREVENT coefficients (Khan 2024 supplement via martingmayer/preventr @ ebe2ac1, "
             "v0.12.0); PCE (Goff 2013) and revised PCE (Yadlowsky 2018); SCORE2/SCORE2-OP (ESC 2021, "
             "full precision as in Kaptoge's score2risk/score2oprisk); QRISK3-2017 (ClinRisk "
-            "open-source qrisk3.c via sisuhealthgroup/qrisk3 @ f1815fb, LGPL-3.0 + ClinRisk terms)",
+            "open-source qrisk3.c via sisuhealthgroup/qrisk3 @ f1815fb, LGPL-3.0 + ClinRisk terms); "
+            "ADA risk test (Bang 2009) and FINDRISC (Lindstrom 2003) points, curated in "
+            "tools/curated/diabetes_points.json (unverified transcription)",
             "version": "2024-prevent-0.12.0",
             "date": "2025-01-01",
             "license": "coefficients are published facts; preventr MIT; our JSON transcriptions "

@@ -11,7 +11,6 @@ import typer
 
 from precisionrx.cli import app
 
-NOT_YET = {"ada", "findrisc"}
 COLUMNS = ["id", "model", "variant", "horizon_years", "outcome", "risk", "category", "caveats"]
 
 
@@ -39,7 +38,10 @@ def risk_command(
         Path, typer.Argument(help="INPUT.csv or INPUT.json with the documented columns.")
     ],
     models: Annotated[
-        str, typer.Option("--models", help="Comma list: prevent,pce,pce_revised,score2,qrisk3.")
+        str,
+        typer.Option(
+            "--models", help="Comma list: prevent,pce,pce_revised,score2,qrisk3,ada,findrisc."
+        ),
     ] = "prevent",
     fmt: Annotated[RiskFormat, typer.Option("--format")] = RiskFormat.csv,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
@@ -52,14 +54,11 @@ def risk_command(
     from precisionrx.report.output import write_atomic
 
     wanted = [m.strip().lower() for m in models.split(",") if m.strip()]
-    unknown = [m for m in wanted if m not in MODELS and m not in NOT_YET]
+    unknown = [m for m in wanted if m not in MODELS]
     if unknown:
         raise InputError(f"unknown model(s) {', '.join(unknown)}; available: {', '.join(MODELS)}")
-    pending = [m for m in wanted if m in NOT_YET]
-    if pending:
-        typer.echo(f"note: {', '.join(pending)} not implemented yet; skipped", err=True)
     kb = CardioKb.load(KnowledgeBase().root / "cardio")
-    blocks = model_blocks(kb, read_risk_table(table), [m for m in wanted if m in MODELS])
+    blocks = model_blocks(kb, read_risk_table(table), wanted)
     n_rows = sum(b.height for b in blocks)
     if fmt is RiskFormat.csv:
         if output is not None:

@@ -3,7 +3,7 @@
 Columns (extra columns are ignored): id, age, sex (female|male), sbp, bp_treated, total_chol,
 hdl_chol, chol_unit (mg/dL|mmol/L), diabetes, smoker, egfr, bmi, statin, hba1c, uacr, sdi_decile,
 race (white|black|other; PCE only), region (low|moderate|high|very_high) or country (ISO code),
-plus QRISK3/diabetes-score columns used by later models. Booleans are 1/0 or true/false.
+plus the QRISK3 and diabetes-score columns (docs/cli/risk.md). Booleans are 1/0 or true/false.
 Impossible values (negative or non-physiological) are errors naming the row and column; values
 outside a model's validated range are caveats in that model's output.
 """
@@ -27,17 +27,29 @@ IMPOSSIBLE = {
     "age": (0, 130), "sbp": (40, 300), "total_chol": (0.5, 1000), "hdl_chol": (0.1, 500),
     "egfr": (0, 250), "bmi": (8, 100), "hba1c": (2, 25), "uacr": (0, 100000), "sdi_decile": (1, 10),
     "qrisk3_ethnicity": (1, 9), "townsend": (-15, 25), "sbp_sd": (0, 100), "diabetes_type": (1, 2),
-    "smoking_category": (0, 4),
+    "smoking_category": (0, 4), "waist_cm": (20, 300), "family_history_diabetes": (0, 2),
 }  # fmt: skip
 
 
 NUMERIC = ("age", "sbp", "total_chol", "hdl_chol", "egfr", "bmi", "hba1c", "uacr", "sdi_decile")
 FLAGS = ("bp_treated", "diabetes", "smoker", "statin")
 #: Optional QRISK3 columns: numeric codes/values, and 0/1 flags.
-EXTRA_NUMERIC = ("qrisk3_ethnicity", "townsend", "sbp_sd", "diabetes_type", "smoking_category")
+EXTRA_NUMERIC = (
+    "qrisk3_ethnicity", "townsend", "sbp_sd", "diabetes_type", "smoking_category", "waist_cm",
+    "family_history_diabetes",
+)  # fmt: skip
 EXTRA_FLAGS = (
     "af", "ra", "ckd", "migraine", "sle", "smi", "atypical_antipsychotic", "corticosteroids",
     "erectile_dysfunction", "family_history_chd",
+)  # fmt: skip
+INTEGER_CODES = {
+    "sdi_decile", "qrisk3_ethnicity", "diabetes_type", "smoking_category",
+    "family_history_diabetes",
+}  # fmt: skip
+#: Diabetes-score items where "not given" must stay distinct from "no": 1/0, blank = NaN.
+EXTRA_ANSWERS = (
+    "hypertension", "gestational_diabetes", "physically_active", "daily_fruit_veg",
+    "high_glucose_history",
 )  # fmt: skip
 
 
@@ -105,6 +117,13 @@ def read_risk_table(path: str | Path) -> RiskInputs:
                 path=path,
                 record=f"row {j + offset}",
             )
+        fractional = ~np.isnan(arr) & (arr != np.round(arr))
+        if col in INTEGER_CODES and fractional.any():
+            raise InputError(
+                f"column {col}: must be a whole-number code",
+                path=path,
+                record=_first_row(fractional, offset),
+            )
         values[col] = arr
     sex = _column(frame, "sex").str.to_lowercase().fill_null("").to_numpy()
     bad_sex = ~np.isin(sex, ["female", "male", "f", "m"])
@@ -113,16 +132,18 @@ def read_risk_table(path: str | Path) -> RiskInputs:
             "column sex: must be female or male", path=path, record=_first_row(bad_sex, offset)
         )
     flags = {}
-    for col in FLAGS + EXTRA_FLAGS:
-        flag_text = _column(frame, col).str.to_lowercase().fill_null("").to_numpy()
-        ok = np.isin(flag_text, list(TRUE | FALSE))
+    for col in FLAGS + EXTRA_FLAGS + EXTRA_ANSWERS:
+        answer = _column(frame, col).str.to_lowercase().fill_null("").to_numpy()
+        ok = np.isin(answer, list(TRUE | FALSE))
         if not ok.all():
             raise InputError(
                 f"column {col}: must be 1/0 or true/false",
                 path=path,
                 record=_first_row(~ok, offset),
             )
-        flags[col] = np.isin(flag_text, list(TRUE)).astype(np.float64)
+        flag = np.isin(answer, list(TRUE)).astype(np.float64)
+        # Flags default to 0 when empty; diabetes-score answers stay "not given" (NaN).
+        flags[col] = np.where(answer == "", np.nan, flag) if col in EXTRA_ANSWERS else flag
     raw_unit = _column(frame, "chol_unit").str.to_lowercase().fill_null("mg/dl").to_numpy()
     unit = np.where(raw_unit == "", "mg/dl", raw_unit)
     bad_unit = ~np.isin(unit, ["mg/dl", "mmol/l"])
@@ -152,5 +173,6 @@ def read_risk_table(path: str | Path) -> RiskInputs:
         diabetes=flags["diabetes"], smoker=flags["smoker"], egfr=values["egfr"], bmi=values["bmi"],
         statin=flags["statin"], hba1c=values["hba1c"], uacr=values["uacr"],
         sdi_decile=values["sdi_decile"], race=race, region=region,
-        extra={**{c: values[c] for c in EXTRA_NUMERIC}, **{c: flags[c] for c in EXTRA_FLAGS}},
+        extra={**{c: values[c] for c in EXTRA_NUMERIC},
+               **{c: flags[c] for c in EXTRA_FLAGS + EXTRA_ANSWERS}},
     )  # fmt: skip

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from precisionrx.engines.cardio import pooled_cohort, prevent, qrisk3, score2
+from precisionrx.engines.cardio import diabetes, pooled_cohort, prevent, qrisk3, score2
 from precisionrx.engines.cardio.inputs import RiskInputs
 
-MODELS = ("prevent", "pce", "pce_revised", "score2", "qrisk3")
+MODELS = ("prevent", "pce", "pce_revised", "score2", "qrisk3", "ada", "findrisc")
 
 
 @dataclass
@@ -25,6 +26,7 @@ class CardioKb:
     pce: dict[str, object]
     score2: dict[str, object]
     qrisk3: dict[str, object]
+    diabetes: dict[str, Any]
 
     @classmethod
     def load(cls, folder: Path) -> CardioKb:
@@ -33,6 +35,7 @@ class CardioKb:
             pooled_cohort.load(folder),
             score2.load(folder),
             qrisk3.load(folder),
+            diabetes.load(folder),
         )
 
 
@@ -49,6 +52,7 @@ def _frame(
     risk: npt.NDArray[np.float64],
     category: str | pl.Series,
     rules: Rules,
+    notes: pl.Series | None = None,
 ) -> pl.DataFrame:
     """Build one block of output rows with column expressions (no per-row Python objects)."""
     n = x.n
@@ -58,6 +62,8 @@ def _frame(
         for k, (mask, text) in enumerate(rules)
         if mask.any()
     ]
+    if notes is not None:  # per-row text (e.g. a points total), first in the caveats
+        parts.insert(0, pl.when(notes != "").then(notes + "; ").otherwise(pl.lit("")))
     caveats = pl.concat_str(parts).str.strip_chars_end("; ") if parts else pl.lit("")
     frame = frame.with_columns(
         pl.lit(model).alias("model"),
@@ -187,6 +193,59 @@ def run_qrisk3(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame) -> list[pl.DataFr
     return [_frame(x, ids, "qrisk3", "2017", 10, "cvd", risk, category, rules)]
 
 
+def run_diabetes_score(
+    kb: CardioKb, x: RiskInputs, ids: pl.DataFrame, model: str
+) -> list[pl.DataFrame]:
+    """ADA risk test or FINDRISC: points in the caveats, category, and FINDRISC's band risk."""
+    table = kb.diabetes[model]
+    if model == "ada":
+        result = diabetes.ada_points(table, x)
+        category = diabetes.ada_category(table, result.points)
+        risk = np.full(x.n, np.nan)  # the ADA test gives no probability
+        horizon: int | None = None
+        variant = "bang_2009"
+    else:
+        result = diabetes.findrisc_points(table, x)
+        category, risk = diabetes.findrisc_category(table, result.points)
+        horizon = int(table["horizon_years"])
+        variant = "lindstrom_2003"
+    points = result.points
+    notes = pl.Series(
+        "notes",
+        [
+            "" if np.isnan(p) else f"points: {int(p)} of {table['max_points']}"
+            for p in points.tolist()
+        ],
+        dtype=pl.Utf8,
+    )
+    assert result.not_applicable is not None and result.too_young is not None
+    rules: Rules = [
+        (result.not_applicable, "not_applicable: a screening score for people without diabetes"),
+        (result.too_young, f"out_of_range: for adults aged {table['min_age']} and over"),
+    ]
+    rules += [
+        (mask & ~result.not_applicable, f"missing_input: {item} not given; no score")
+        for item, mask in result.missing.items()
+    ]
+    if "derivation_age" in table:
+        lo, hi = table["derivation_age"]
+        outside = ~np.isnan(points) & ((x.age < lo) | (x.age > hi))
+        rules.append((outside, f"extrapolated_age: derived in people aged {lo}-{hi}"))
+    if not table.get("verified", False):
+        rules.append(
+            (
+                ~np.isnan(points),
+                "unverified_points: points table transcribed from the publication and not yet "
+                "independently cross-checked",
+            )
+        )
+    frame = _frame(x, ids, model, variant, horizon or 0, table["outcome"], risk,
+                   pl.Series("category", category, dtype=pl.Utf8), rules, notes)  # fmt: skip
+    if horizon is None:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Int32).alias("horizon_years"))
+    return [frame]
+
+
 def model_blocks(kb: CardioKb, x: RiskInputs, models: list[str]) -> list[pl.DataFrame]:
     """Output rows in blocks (one per model, horizon and outcome), for streaming writers."""
     frames: list[pl.DataFrame] = []
@@ -202,4 +261,6 @@ def model_blocks(kb: CardioKb, x: RiskInputs, models: list[str]) -> list[pl.Data
             frames += run_score2(kb, x, ids)
         elif m == "qrisk3":
             frames += run_qrisk3(kb, x, ids)
+        elif m in ("ada", "findrisc"):
+            frames += run_diabetes_score(kb, x, ids, m)
     return frames

@@ -424,8 +424,8 @@ def build_cardio(shared: Path) -> None:
     )
     shutil.copyfile(src / "treatment" / "treatment_effects.csv", out / "treatment_effects.csv")
     shutil.copyfile(src / "fh_lpa" / "fh_lpa_knowledge.json", out / "fh_lpa_knowledge.json")
-    curated = ROOT / "tools" / "curated" / "diabetes_points.json"
-    shutil.copyfile(curated, out / "diabetes_points.json")
+    for name in ("diabetes_points.json", "fh_gene_windows.json"):
+        shutil.copyfile(ROOT / "tools" / "curated" / name, out / name)
     write_about(
         out,
         {
@@ -435,7 +435,8 @@ def build_cardio(shared: Path) -> None:
             "full precision as in Kaptoge's score2risk/score2oprisk); QRISK3-2017 (ClinRisk "
             "open-source qrisk3.c via sisuhealthgroup/qrisk3 @ f1815fb, LGPL-3.0 + ClinRisk terms); "
             "ADA risk test (Bang 2009) and FINDRISC (Lindstrom 2003) points, curated in "
-            "tools/curated/diabetes_points.json (unverified transcription)",
+            "tools/curated/diabetes_points.json (unverified transcription); FH/LPA search windows "
+            "(tools/curated/fh_gene_windows.json, unverified spans padded 50 kb)",
             "version": "2024-prevent-0.12.0",
             "date": "2025-01-01",
             "license": "coefficients are published facts; preventr MIT; our JSON transcriptions "

@@ -7,6 +7,7 @@ htslib errors are translated here into :class:`~precisionrx.errors.VcfFormatErro
 from __future__ import annotations
 
 import gzip
+import warnings
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,15 @@ class VcfRecord:
 
 
 Region = tuple[str, int, int]  # chromosome (no prefix), 1-based start, end inclusive
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotatedRecord:
+    """A record with its ID column (split on ``;``) and the requested INFO values as text."""
+
+    record: VcfRecord
+    ids: tuple[str, ...]
+    info: dict[str, str]
 
 
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
@@ -218,21 +228,26 @@ class VcfFile:
             line=line,
         )
 
+    def _query(self, region: Region) -> list[object]:
+        """Raw cyvcf2 variants of one region of an indexed file."""
+        chrom, start, end = region
+        name = self.chrom_name(chrom)
+        try:
+            with warnings.catch_warnings():
+                # cyvcf2 warns "no intervals found" for an empty region: empty is a valid answer.
+                warnings.filterwarnings("ignore", message="no intervals found")
+                return list(self._vcf(f"{name}:{start}-{end}"))
+        except Exception as exc:
+            raise VcfFormatError(
+                f"cannot read region {name}:{start}-{end}", path=self.path
+            ) from exc
+
     def fetch(self, regions: Sequence[Region]) -> list[list[VcfRecord]]:
         """Records overlapping each region (1-based inclusive), in file order."""
         out: list[list[VcfRecord]] = [[] for _ in regions]
         if self.indexed:
-            for i, (chrom, start, end) in enumerate(regions):
-                name = self.chrom_name(chrom)
-                try:
-                    it = self._vcf(f"{name}:{start}-{end}")
-                    out[i] = [self._convert(v, 0) for v in it]
-                except VcfFormatError:
-                    raise
-                except Exception as exc:
-                    raise VcfFormatError(
-                        f"cannot read region {name}:{start}-{end}", path=self.path
-                    ) from exc
+            for i, region in enumerate(regions):
+                out[i] = [self._convert(v, 0) for v in self._query(region)]
             return out
         by_chrom: dict[str, list[tuple[int, int, int]]] = {}
         for i, (chrom, start, end) in enumerate(regions):
@@ -245,6 +260,53 @@ class VcfFile:
                 if rec.pos <= end and rec.end >= start:
                     out[i].append(rec)
         return out
+
+    def annotated(
+        self, regions: Sequence[Region], info_keys: Sequence[str]
+    ) -> list[AnnotatedRecord]:
+        """Records in the regions with ID and INFO values (CSQ, ANN, CLNSIG ...).
+
+        Indexed files are queried per region; otherwise one streaming pass keeps records whose
+        chromosome and position fall in a region.
+        """
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for chrom, start, end in regions:
+            spans.setdefault(chrom.removeprefix("chr"), []).append((start, end))
+        out: list[AnnotatedRecord] = []
+
+        def keep(v: object, line: int) -> None:
+            info: dict[str, str] = {}
+            for key in info_keys:
+                try:
+                    value = v.INFO.get(key)  # type: ignore[attr-defined]
+                except Exception:  # key absent from the header
+                    value = None
+                if value is not None:
+                    info[key] = str(value)
+            raw_id = v.ID  # type: ignore[attr-defined]
+            ids = tuple(i for i in str(raw_id or "").split(";") if i and i != ".")
+            out.append(AnnotatedRecord(self._convert(v, line), ids, info))
+
+        if self.indexed:
+            for region in regions:
+                for v in self._query(region):
+                    keep(v, 0)
+            return out
+        for v, line in self._raw_stream():
+            chrom_spans = spans.get(str(v.CHROM).removeprefix("chr"))  # type: ignore[attr-defined]
+            pos = int(v.POS)  # type: ignore[attr-defined]
+            if chrom_spans and any(a <= pos <= b for a, b in chrom_spans):
+                keep(v, line)
+        return out
+
+    def info_description(self, key: str) -> str | None:
+        """The Description of an INFO header line (e.g. VEP's CSQ ``Format: ...``)."""
+        try:
+            header = self._vcf.get_header_type(key)
+        except Exception:
+            return None
+        desc = header.get("Description")
+        return str(desc).strip('"') if desc is not None else None
 
     def records_at(self, points: set[tuple[str, int]]) -> dict[tuple[str, int], list[VcfRecord]]:
         """Records starting at, or gVCF blocks covering, the given (bare chrom, pos) points.
@@ -286,7 +348,8 @@ class VcfFile:
                 out.setdefault((chrom, rec.pos), []).append(rec)
         return out
 
-    def _stream(self) -> Iterator[VcfRecord]:
+    def _raw_stream(self) -> Iterator[tuple[object, int]]:
+        """cyvcf2 variants with their record number; htslib failures become VcfFormatError."""
         line = 0
         it = iter(self._vcf)
         while True:
@@ -299,6 +362,10 @@ class VcfFile:
                     "malformed record", path=self.path, record=f"record {line + 1}"
                 ) from exc
             line += 1
+            yield v, line
+
+    def _stream(self) -> Iterator[VcfRecord]:
+        for v, line in self._raw_stream():
             yield self._convert(v, line)
 
     def close(self) -> None:

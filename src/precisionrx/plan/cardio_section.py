@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -189,9 +190,10 @@ def cardio_section(
                 message="PREVENT 10-year risk not computed (missing or out-of-range inputs)",
             )
         )
-    fh = _fh_and_lpa(record)
+    fh = _fh_and_lpa(kb, record)
     return {
         **fh,
+        "polygenic_scores": _polygenic_scores(record),
         "baseline": base,
         "risk": rows,
         "prevention": prevention,
@@ -205,36 +207,86 @@ FIRST_DEGREE_FEMALE = ("mother", "sister", "daughter")
 CVD_WORDS = ("myocardial", "coronary", "heart attack", "angina", "stroke", "cardiovascular")
 
 
-def _fh_and_lpa(record: PatientRecord) -> dict[str, Any]:
-    """DLCN score from recorded LDL-C and family history; Lp(a) enhancer in its own unit."""
-    from precisionrx.engines.cardio.fh import dlcn_score, lpa_status
-
-    premature = False
+def _premature_family_cvd(record: PatientRecord) -> bool:
+    """First-degree relative with CVD before 55 (men) or 60 (women), the DLCN family item."""
     for f in record.family_history:
         rel = f.relation.lower()
         cvd = any(w in f.condition.lower() for w in CVD_WORDS)
         age = f.age_at_onset
-        if (
-            cvd
-            and age is not None
-            and (
-                (rel in FIRST_DEGREE_MALE and age < 55) or (rel in FIRST_DEGREE_FEMALE and age < 60)
-            )
-        ):
-            premature = True
+        if not cvd or age is None:
+            continue
+        if (rel in FIRST_DEGREE_MALE and age < 55) or (rel in FIRST_DEGREE_FEMALE and age < 60):
+            return True
+    return False
+
+
+def _fh_genetics(kb: KnowledgeBase, record: PatientRecord) -> dict[str, Any] | None:
+    from precisionrx.engines.cardio.fh_genetics import fh_from_vcf
+    from precisionrx.io.patient_file import germline_vcfs
+
+    inputs = germline_vcfs(record)
+    if not inputs:
+        return None
+    gi = inputs[0]
+    found = fh_from_vcf(Path(gi.path), gi.sample, gi.genome_build, kb.root / "cardio")
+    return {"input": gi.path, **found.as_dict()}
+
+
+def _fh_and_lpa(kb: KnowledgeBase, record: PatientRecord) -> dict[str, Any]:
+    """DLCN (with the DNA item from the germline VCF), Lp(a) and CAC as risk enhancers."""
+    from precisionrx.engines.cardio.fh import cac_status, dlcn_score, lpa_status
+
+    genetics = _fh_genetics(kb, record)
     ldl = _measure(record, "ldl")
-    res = dlcn_score(ldl[0] if ldl else None, ldl[1] if ldl else "mmol/L", premature)
+    res = dlcn_score(
+        ldl[0] if ldl else None,
+        ldl[1] if ldl else "mmol/L",
+        _premature_family_cvd(record),
+        pathogenic_variant=bool(genetics and genetics["fh_variant_found"]),
+    )
     out: dict[str, Any] = {
         "dlcn": {
             "points": res.points,
             "category": res.category,
             "items": res.items,
             "caveats": res.caveats,
-        }
+        },
+        "fh_genetics": genetics,
     }
     lpa = _measure(record, "lp(a)", "lipoprotein(a)", "lipoprotein (a)")
     if lpa is not None:
         out["lpa"] = {"value": lpa[0], **lpa_status(lpa[0], lpa[1])}
+    elif genetics and genetics["lpa_alleles"]:
+        out["lpa"] = {
+            "value": None,
+            "status": "not measured; LPA risk allele carried",
+            "note": "carries an LPA variant linked to high Lp(a): measure Lp(a) once",
+        }
+    cac = _measure(record, "coronary artery calcium", "cac", "agatston")
+    if cac is not None:
+        out["cac"] = {"value": cac[0], "unit": cac[1] or "Agatston", **cac_status(cac[0])}
+    return out
+
+
+def _polygenic_scores(record: PatientRecord) -> list[dict[str, Any]]:
+    """Scores for the record's PGS Catalog scoring files over its germline VCF."""
+    from precisionrx.engines.prs.scorer import result_rows, score
+    from precisionrx.io.patient_file import germline_vcfs
+    from precisionrx.io.pgs_scorefile import read_scorefile
+    from precisionrx.io.vcf import VcfFile
+
+    files = [g for g in record.genomic_inputs if g.kind == "pgs_scorefile"]
+    vcfs = germline_vcfs(record)
+    if not files or not vcfs:
+        return []
+    out: list[dict[str, Any]] = []
+    with VcfFile(vcfs[0].path, [vcfs[0].sample] if vcfs[0].sample else None) as vcf:
+        for f in files:
+            sf = read_scorefile(f.path)
+            out += [
+                {**row, "trait": sf.metadata.get("trait_reported"), "scorefile": f.path}
+                for row in result_rows(score(sf, vcf))
+            ]
     return out
 
 

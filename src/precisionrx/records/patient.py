@@ -87,7 +87,9 @@ class GenomicInput(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["germline_vcf", "tumor_vcf", "maf", "outside_calls", "cna", "fusions"]
+    kind: Literal[
+        "germline_vcf", "tumor_vcf", "maf", "outside_calls", "cna", "fusions", "pgs_scorefile"
+    ]
     path: str
     sample: str | None = None
     genome_build: Literal["GRCh38", "GRCh37"] = "GRCh38"

@@ -103,3 +103,32 @@ def lpa_status(value: float, unit: str) -> dict[str, str]:
         "eas_2022": eas,
         "unit": unit,
     }
+
+
+def cac_status(agatston: float) -> dict[str, str]:
+    """Coronary artery calcium (Agatston units) per the 2019 ACC/AHA primary-prevention guideline.
+
+    CAC 0: reasonable to withhold or delay statin unless diabetes, current smoking or family
+    history of premature ASCVD; 1-99: favours statin, especially at age >= 55; >= 100 (or >= 75th
+    percentile for age, sex and ethnicity): initiate statin (fh_lpa_knowledge.json).
+    """
+    if agatston < 0:
+        return {"status": "invalid", "note": "CAC score cannot be negative"}
+    if agatston == 0:
+        band, guidance = (
+            "zero",
+            (
+                "reasonable to withhold or delay statin therapy, unless diabetes, current smoking "
+                "or a family history of premature ASCVD"
+            ),
+        )
+    elif agatston < 100:
+        band, guidance = "1_99", "favours statin therapy, especially at age 55 or older"
+    else:
+        band, guidance = "ge_100", "statin therapy indicated (CAC >= 100)"
+    return {
+        "band": band,
+        "guidance": guidance,
+        "source": "2019 ACC/AHA guideline on the primary prevention of cardiovascular disease",
+        "note": "the >= 75th-percentile-for-age rule needs a MESA percentile, not computed here",
+    }

@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from precisionrx.engines.prs.scorer import ambiguous, match_type, result_rows, score
-from precisionrx.io.pgs_scorefile import read_scorefile
+from precisionrx.io.pgs_scorefile import ScoreFile, read_scorefile
 from precisionrx.io.vcf import VcfFile
+from precisionrx.io.vcf_fastgt import GenotypeSites
 
 VCF = """##fileformat=VCFv4.2
 ##contig=<ID=1,length=248956422>
@@ -139,7 +142,7 @@ def test_real_harmonised_scorefile_parses() -> None:
 def test_fast_gt_reader_matches_htslib(tmp_path: Path) -> None:
     import numpy as np
 
-    from precisionrx.io.vcf_fastgt import records_at_fast
+    from precisionrx.io.vcf_fastgt import read_gt_sites
 
     rng = np.random.default_rng(0)
     gt = np.array(["0/0", "0/1", "1|0", "1/1", "./."])
@@ -156,16 +159,124 @@ def test_fast_gt_reader_matches_htslib(tmp_path: Path) -> None:
     path = tmp_path / "f.vcf"
     path.write_text("\n".join(lines) + "\n")
     points = {("1", 100 + j) for j in range(0, 50, 3)}
-    fast = records_at_fast(path, 7, points)
-    assert fast is not None and set(fast) == points
+    fast = read_gt_sites(path, 7, points)
+    assert fast is not None
+    import gzip
+
+    gz = tmp_path / "f.vcf.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    small_blocks = read_gt_sites(gz, 7, points, chunk_size=100)  # lines split across reads
+    assert small_blocks is not None and np.array_equal(small_blocks.gt, fast.gt)
+    at = {(r["chrom"], r["at_pos"]): r for r in fast.table.iter_rows(named=True)}
+    assert set(at) == points
     with VcfFile(path) as f:
         slow = f.fetch([(c, p, p) for c, p in sorted(points)])
+        assert f.genotype_sites(points).gt.shape == (len(points), 2, 7)  # htslib path
     for (c, p), recs in zip(sorted(points), slow, strict=True):
-        assert np.array_equal(fast[(c, p)][0].genotypes[:, :2], recs[0].genotypes[:, :2])
-        assert np.array_equal(fast[(c, p)][0].genotypes[:, 2] == 1, recs[0].genotypes[:, 2] == 1)
+        site = at[(c, p)]
+        assert np.array_equal(fast.gt[site["row"]].T, recs[0].genotypes[:, :2])
+        assert site["ref"] == "A" and site["alt"] == "G" and site["pos"] == p
     # Anything but GT-only, 3-character calls falls back (None).
     path.write_text(
         "\n".join([*lines[:3], "1\t100\t.\tA\tG\t.\tPASS\t.\tGT:DP\t" + "\t".join(["0/1:3"] * 7)])
         + "\n"
     )
-    assert records_at_fast(path, 7, {("1", 100)}) is None
+    assert read_gt_sites(path, 7, {("1", 100)}) is None
+
+
+def _one_variant(ea: str, oa: str | None) -> ScoreFile:
+    import polars as pl
+
+    table = pl.DataFrame(
+        {
+            "idx": [0], "line": [2], "chrom": ["1"], "pos": [100], "rsid": [None],
+            "effect_allele": [ea], "other_allele": [oa], "weight": [1.0],
+            "effect_type": ["additive"], "d0": [0.0], "d1": [0.0], "d2": [0.0],
+            "freq": [None], "unsupported": [None],
+        },
+        schema_overrides={"rsid": pl.Utf8, "other_allele": pl.Utf8, "freq": pl.Float64,
+                          "unsupported": pl.Utf8},
+    )  # fmt: skip
+    return ScoreFile(Path("x.txt"), "PGS_X", "GRCh38", {}, table)
+
+
+def _one_site(ref: str, alt: str) -> GenotypeSites:
+    import numpy as np
+    import polars as pl
+
+    table = pl.DataFrame(
+        [(0, "1", 100, 100, ref, alt, False)],
+        schema=GenotypeSites.empty(0).table.schema, orient="row",
+    )  # fmt: skip
+    return GenotypeSites(table, np.zeros((1, 2, 1), dtype=np.int8))
+
+
+ALLELE = st.text(alphabet="ACGT", min_size=1, max_size=2)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ALLELE, st.none() | ALLELE, ALLELE, ALLELE)
+def test_vectorised_matching_equals_the_rule_by_rule_definition(
+    ea: str, oa: str | None, ref: str, alt: str
+) -> None:
+    from precisionrx.engines.prs.scorer import match_table
+    from precisionrx.io.pgs_scorefile import ScoreVariant
+
+    expected = match_type(
+        ScoreVariant("1", 100, None, ea, oa, 1.0, "additive", None, None, None, 2), ref, alt
+    )
+    _, log = match_table(_one_variant(ea, oa), _one_site(ref, alt), True, False)
+    (row,) = log.to_dicts()
+    if expected is None:
+        assert row["match_status"] == "unmatched"
+    else:
+        assert (row["match_status"], row["reason"]) == ("matched", expected)
+
+
+def test_genotypic_weights_gvcf_blocks_and_haploid_calls(tmp_path: Path) -> None:
+    vcf = tmp_path / "g.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=248956422>\n##contig=<ID=X,length=156040895>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        '##INFO=<ID=END,Number=1,Type=Integer,Description="End">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+        "1\t100\t.\tA\tG\t.\tPASS\t.\tGT\t0/1\n"
+        "1\t150\t.\tC\t<NON_REF>\t.\tPASS\tEND=250\tGT\t0/0\n"
+        "X\t500\t.\tT\tC\t.\tPASS\t.\tGT\t1\n"
+    )
+    sf = tmp_path / "s.txt"
+    sf.write_text(
+        "#pgs_id=PGS_G\n#genome_build=GRCh38\n"
+        "chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\t"
+        "dosage_0_weight\tdosage_1_weight\tdosage_2_weight\n"
+        "1\t100\tG\tA\t\t0.1\t0.5\t0.9\n"  # genotypic: one copy -> 0.5
+        "1\t200\tT\tC\t0.3\t\t\t\n"  # inside the hom-ref block: dosage 0 -> 0
+        "X\t500\tC\tT\t0.2\t\t\t\n"  # haploid ALT counts as 2 copies -> 0.4
+    )
+    with VcfFile(vcf) as f:
+        res = score(read_scorefile(sf), f)
+    assert res.variants_matched == 3 and res.sums is not None
+    assert res.sums[0] == pytest.approx(0.5 + 0.0 + 0.4)
+    reasons = {r.pos: r.reason for r in res.log}
+    assert reasons[200].startswith("gvcf_reference_block")
+
+
+def test_reference_vcf_gives_empirical_percentile_and_build_mismatch_is_an_error(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    vcf, sf = files
+    run = [sys.executable, "-c", "from precisionrx.cli import main; main()", "prs", "--vcf",
+           str(vcf), str(sf), str(sf), "--min-overlap", "0.5", "--reference", str(vcf)]  # fmt: skip
+    proc = subprocess.run(run, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    scores = json.loads(proc.stdout)["scores"]
+    # The same scoring file twice over one (non-indexed) VCF: the second pass re-reads the file.
+    assert [s["sum"] for s in scores[:3]] == [s["sum"] for s in scores[3:]]
+    # Against itself as the reference: percentiles are the ranks 1/3, 2/3, 3/3.
+    by_sum = sorted(scores[:3], key=lambda s: s["sum"])
+    assert [s["percentile"] for s in by_sum] == [33.33, 66.67, 100.0]
+    assert any("3 reference samples" in c for c in scores[0]["caveats"])
+    grch37 = tmp_path / "s37.txt"
+    grch37.write_text(sf.read_text().replace("GRCh38", "GRCh37"))
+    bad = subprocess.run([*run[:6], str(grch37)], capture_output=True, text=True, check=False)
+    assert bad.returncode == 4 and "GRCh37" in bad.stderr and "Traceback" not in bad.stderr

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -27,22 +27,39 @@ def prs_command(
     keep_ambiguous: Annotated[bool, typer.Option("--keep-ambiguous")] = False,
     keep_multiallelic: Annotated[bool, typer.Option("--keep-multiallelic")] = False,
     min_overlap: Annotated[float, typer.Option("--min-overlap")] = 0.75,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            "--reference",
+            help="VCF of reference samples: Z and percentile against their scores.",
+        ),
+    ] = None,
 ) -> None:
     """Score every sample of the VCF with each scoring file (match log included)."""
-    from precisionrx.engines.prs.scorer import result_rows, score
+    from precisionrx.engines.prs.scorer import check_build, result_rows, score
     from precisionrx.io.pgs_scorefile import read_scorefile
     from precisionrx.io.vcf import VcfFile
     from precisionrx.report.output import write_atomic
 
     scores = []
-    log = []
-    with VcfFile(vcf) as v:
+    logs = []
+    with contextlib.ExitStack() as stack:
+        v = stack.enter_context(VcfFile(vcf))
+        ref = stack.enter_context(VcfFile(reference)) if reference is not None else None
         for path in scorefiles:
-            res = score(read_scorefile(path), v, keep_ambiguous, keep_multiallelic, min_overlap)
+            sf = read_scorefile(path)
+            check_build(sf, v)
+            res = score(sf, v, keep_ambiguous, keep_multiallelic, min_overlap, ref)
             scores += result_rows(res)
-            log += [asdict(r) for r in res.log]
+            logs.append(res.log_table)
     if fmt is PrsFormat.json:
-        text = json.dumps({"scores": scores, "match_log": log}, indent=1) + "\n"
+        # One match-log row per line: the log can hold millions of rows.
+        import polars as pl
+
+        log = pl.concat(logs) if logs else pl.DataFrame()
+        rows = log.write_ndjson().rstrip("\n").replace("\n", ",\n") if log.height else ""
+        text = '{"scores": ' + json.dumps(scores, indent=1) + ',\n"match_log": [\n'
+        text += rows + "\n]}\n"
     else:
         cols = [
             "pgs_id",

@@ -8,11 +8,13 @@ marked unsupported.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+import polars as pl
 
 from precisionrx.errors import InputError
 
@@ -36,21 +38,54 @@ class ScoreVariant:
 
 @dataclass
 class ScoreFile:
+    """A scoring file as one table (columns below), plus its header metadata.
+
+    Table columns: ``idx`` (row order), ``line``, ``chrom`` (no ``chr``), ``pos`` (null when the
+    build has no position), ``rsid``, ``effect_allele``, ``other_allele`` (null if absent),
+    ``weight``, ``effect_type`` (additive | dominant | recessive | genotypic), ``d0``/``d1``/``d2``
+    (genotypic weights), ``freq`` (effect-allele frequency), ``unsupported`` (reason or null).
+    """
+
     path: Path
     pgs_id: str
     genome_build: str | None
     metadata: dict[str, str] = field(default_factory=dict)
-    variants: list[ScoreVariant] = field(default_factory=list)
+    table: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    @property
+    def variants(self) -> list[ScoreVariant]:
+        """Row objects (convenient for small files and tests; scoring uses the table)."""
+        out = []
+        for r in self.table.iter_rows(named=True):
+            geno = (r["d0"], r["d1"], r["d2"]) if r["effect_type"] == "genotypic" else None
+            out.append(
+                ScoreVariant(r["chrom"], r["pos"], r["rsid"], r["effect_allele"],
+                             r["other_allele"], r["weight"], r["effect_type"], geno, r["freq"],
+                             r["unsupported"], r["line"])
+            )  # fmt: skip
+        return out
 
 
-def _flag(row: dict[str, str], col: str) -> bool:
-    return (row.get(col) or "").strip().lower() in TRUE
+def _text(frame: pl.DataFrame, col: str) -> pl.Expr:
+    if col in frame.columns:
+        return pl.col(col).str.strip_chars()
+    return pl.lit(None, dtype=pl.Utf8)
 
 
-def _float(text: str | None) -> float | None:
-    if text is None or text.strip() in {"", "NA", "NR"}:
-        return None
-    return float(text)
+def _number(frame: pl.DataFrame, col: str, path: Path, lines: pl.Series, kind: type) -> pl.Series:
+    """Column as numbers; NA/NR/empty are null; anything else non-numeric is an error."""
+    if col not in frame.columns:
+        return pl.Series(col, [None] * frame.height, dtype=pl.Float64)
+    text = frame[col].str.strip_chars()
+    blank = text.is_null() | text.is_in(["", "NA", "NR"])
+    num = text.cast(pl.Float64, strict=False)
+    bad = ~blank & num.is_null()
+    if bad.any():
+        line = int(lines.filter(bad)[0])
+        value = text.filter(bad)[0]
+        raise InputError(f"non-numeric {col} {value!r}", path=path, record=f"line {line}")
+    num = pl.select(pl.when(blank).then(None).otherwise(num)).to_series()
+    return num.cast(pl.Int64) if kind is int else num
 
 
 def read_scorefile(path: str | Path) -> ScoreFile:
@@ -64,78 +99,67 @@ def read_scorefile(path: str | Path) -> ScoreFile:
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise InputError("scoring file is not text or gzip", path=path) from exc
     meta: dict[str, str] = {}
-    lines = text.splitlines()
-    body_start = 0
-    for i, line in enumerate(lines):
-        if line.startswith("#"):
-            key, sep, value = line.lstrip("#").partition("=")
-            if sep:
-                meta[key.strip()] = value.strip().strip("\t")
-            continue
-        body_start = i
-        break
-    reader = csv.DictReader(io.StringIO("\n".join(lines[body_start:])), delimiter="\t")
-    cols = set(reader.fieldnames or [])
+    body_start = 0  # 0-based index of the column-header line
+    offset = 0
+    while text.startswith("#", offset):
+        nl = text.find("\n", offset)
+        nl = len(text) if nl < 0 else nl
+        key, sep, value = text[offset:nl].lstrip("#").partition("=")
+        if sep:
+            meta[key.strip()] = value.strip().strip("\t")
+        offset = nl + 1
+        body_start += 1
+    try:
+        frame = pl.read_csv(
+            io.StringIO(text[offset:]), separator="\t", infer_schema=False, quote_char=None,
+            truncate_ragged_lines=True, comment_prefix=None,
+        )  # fmt: skip
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"scoring file table unreadable ({exc})", path=path) from exc
+    cols = set(frame.columns)
     if "effect_allele" not in cols:
         raise InputError(
             "scoring file has no effect_allele column", path=path, record=f"line {body_start + 1}"
         )
-    has_weight = (
-        "effect_weight" in cols or {"dosage_0_weight", "dosage_1_weight", "dosage_2_weight"} <= cols
-    )
-    if not has_weight:
+    dosage = {"dosage_0_weight", "dosage_1_weight", "dosage_2_weight"}
+    if "effect_weight" not in cols and not dosage <= cols:
         raise InputError("scoring file has no effect_weight (or dosage_*_weight) column", path=path)
     use_hm = "hm_chr" in cols and "hm_pos" in cols
     build = meta.get("HmPOS_build") if use_hm else meta.get("genome_build")
     pgs_id = meta.get("pgs_id") or meta.get("pgs_name") or path.name.split(".")[0]
-    out = ScoreFile(path, pgs_id, build if build not in (None, "NR") else None, meta)
-    for n, row in enumerate(reader, start=body_start + 2):
-        chrom = (row.get("hm_chr") if use_hm else row.get("chr_name")) or ""
-        pos_text = (row.get("hm_pos") if use_hm else row.get("chr_position")) or ""
-        try:
-            pos = int(float(pos_text)) if pos_text.strip() else None
-            weight = _float(row.get("effect_weight")) or 0.0
-            geno = None
-            if row.get("dosage_0_weight") not in (None, ""):
-                geno = (
-                    _float(row.get("dosage_0_weight")) or 0.0,
-                    _float(row.get("dosage_1_weight")) or 0.0,
-                    _float(row.get("dosage_2_weight")) or 0.0,
-                )
-            freq = _float(row.get("allelefrequency_effect"))
-        except ValueError as exc:
-            raise InputError(
-                f"non-numeric position or weight ({exc})", path=path, record=f"line {n}"
-            ) from exc
-        unsupported = next(
-            (
-                f"{c} rows are not supported"
-                for c in ("is_haplotype", "is_diplotype", "is_interaction")
-                if _flag(row, c)
-            ),
-            None,
+    lines = pl.Series("line", np.arange(frame.height) + body_start + 2)
+    pos = _number(frame, "hm_pos" if use_hm else "chr_position", path, lines, int)
+    weight = _number(frame, "effect_weight", path, lines, float).fill_null(0.0)
+    d = [_number(frame, f"dosage_{k}_weight", path, lines, float) for k in range(3)]
+    freq = _number(frame, "allelefrequency_effect", path, lines, float)
+
+    def flag(col: str) -> pl.Expr:
+        return _text(frame, col).str.to_lowercase().is_in(list(TRUE)).fill_null(False)
+
+    unsupported = pl.lit(None, dtype=pl.Utf8)
+    for c in ("is_interaction", "is_diplotype", "is_haplotype"):  # first listed wins
+        unsupported = (
+            pl.when(flag(c)).then(pl.lit(f"{c} rows are not supported")).otherwise(unsupported)
         )
-        etype = (
-            "genotypic"
-            if geno
-            else "dominant"
-            if _flag(row, "is_dominant")
-            else ("recessive" if _flag(row, "is_recessive") else "additive")
-        )
-        oa = (row.get("other_allele") or row.get("hm_inferOtherAllele") or "").strip() or None
-        out.variants.append(
-            ScoreVariant(
-                chrom=str(chrom).removeprefix("chr"),
-                pos=pos,
-                rsid=(row.get("hm_rsID") or row.get("rsID") or None),
-                effect_allele=(row.get("effect_allele") or "").strip(),
-                other_allele=oa,
-                weight=weight,
-                effect_type=etype,
-                genotypic=geno,
-                allele_frequency=freq,
-                unsupported=unsupported,
-                line=n,
-            )
-        )
-    return out
+    genotypic = d[0].is_not_null()
+    table = frame.select(
+        pl.Series("idx", np.arange(frame.height)),
+        lines,
+        _text(frame, "hm_chr" if use_hm else "chr_name").fill_null("").str.strip_prefix("chr")
+        .alias("chrom"),
+        pos.alias("pos"),
+        pl.coalesce(_text(frame, "hm_rsID"), _text(frame, "rsID")).alias("rsid"),
+        _text(frame, "effect_allele").fill_null("").alias("effect_allele"),
+        pl.coalesce(_text(frame, "other_allele").replace("", None),
+                    _text(frame, "hm_inferOtherAllele").replace("", None)).alias("other_allele"),
+        weight.alias("weight"),
+        pl.when(pl.lit(genotypic)).then(pl.lit("genotypic"))
+        .when(flag("is_dominant")).then(pl.lit("dominant"))
+        .when(flag("is_recessive")).then(pl.lit("recessive"))
+        .otherwise(pl.lit("additive")).alias("effect_type"),
+        d[0].fill_null(0.0).alias("d0"), d[1].fill_null(0.0).alias("d1"),
+        d[2].fill_null(0.0).alias("d2"),
+        freq.alias("freq"),
+        unsupported.alias("unsupported"),
+    )  # fmt: skip
+    return ScoreFile(path, pgs_id, build if build not in (None, "NR") else None, meta, table)

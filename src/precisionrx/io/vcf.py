@@ -12,11 +12,13 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from precisionrx.errors import GenomeBuildMismatch, MissingSampleError, VcfFormatError
+from precisionrx.io.vcf_fastgt import GenotypeSites, read_gt_sites
 
 #: chr1 length identifies the build when the header declares contigs.
 CHR1_LENGTH = {248956422: "GRCh38", 249250621: "GRCh37"}
@@ -142,13 +144,18 @@ class VcfFile:
         else:
             self.samples = all_samples
         self._subset = bool(samples) and list(samples or []) != all_samples
+        self._sample_arg = self.samples if samples else None
+        self._vcf = self._open()
+        self._streamed = False
+        self.indexed = self._has_index()
+
+    def _open(self) -> Any:
+        from cyvcf2 import VCF
+
         try:
-            self._vcf = VCF(
-                str(self.path), samples=self.samples if samples else None, gts012=False, lazy=True
-            )
+            return VCF(str(self.path), samples=self._sample_arg, gts012=False, lazy=True)
         except Exception as exc:
             raise VcfFormatError("cannot open VCF", path=self.path) from exc
-        self.indexed = self._has_index()
 
     def _check_text_header(self) -> None:
         with self.path.open("rb") as fh:
@@ -308,24 +315,45 @@ class VcfFile:
         desc = header.get("Description")
         return str(desc).strip('"') if desc is not None else None
 
-    def records_at(self, points: set[tuple[str, int]]) -> dict[tuple[str, int], list[VcfRecord]]:
-        """Records starting at, or gVCF blocks covering, the given (bare chrom, pos) points.
+    def genotype_sites(self, points: set[tuple[str, int]]) -> GenotypeSites:
+        """Sites at (bare chrom, pos) points as one genotype matrix (see GenotypeSites).
 
-        One streaming pass over the file (fast for many points); region queries for few points
-        in an indexed file.
+        Large GT-only text VCFs take the numpy fast path; everything else goes through htslib.
         """
-        out: dict[tuple[str, int], list[VcfRecord]] = {}
         if len(points) > 2000 and not self._subset and self.path.suffix != ".bcf":
-            from precisionrx.io.vcf_fastgt import records_at_fast
-
             try:
-                fast = records_at_fast(self.path, len(self.samples), points)
+                fast = read_gt_sites(self.path, len(self.samples), points)
             except (EOFError, OSError, zlib.error, ValueError, UnicodeDecodeError) as exc:
                 raise VcfFormatError(
                     f"malformed or truncated data ({exc})", path=self.path
                 ) from exc
             if fast is not None:
                 return fast
+        import polars as pl
+
+        rows: dict[int, int] = {}
+        arrays: list[npt.NDArray[np.int8]] = []
+        entries: list[tuple[int, str, int, int, str, str, bool]] = []
+        for (chrom, at_pos), recs in self.records_at(points).items():
+            for rec in recs:
+                if id(rec) not in rows:
+                    rows[id(rec)] = len(arrays)
+                    g = rec.genotypes  # (n, 3); (n, 2) when every call is haploid
+                    second = g[:, 1] if g.shape[1] > 2 else np.full(len(g), -2)
+                    arrays.append(np.stack([g[:, 0], second]).astype(np.int8))
+                entries.append((rows[id(rec)], chrom, rec.pos, at_pos, rec.ref,
+                                ",".join(rec.alts), rec.is_ref_block))  # fmt: skip
+        if not entries:
+            return GenotypeSites.empty(len(self.samples))
+        table = pl.DataFrame(entries, schema=GenotypeSites.empty(0).table.schema, orient="row")
+        return GenotypeSites(table, np.stack(arrays))
+
+    def records_at(self, points: set[tuple[str, int]]) -> dict[tuple[str, int], list[VcfRecord]]:
+        """Records starting at, or gVCF blocks covering, the given (bare chrom, pos) points.
+
+        Region queries for few points in an indexed file; one streaming pass otherwise.
+        """
+        out: dict[tuple[str, int], list[VcfRecord]] = {}
         if self.indexed and len(points) <= 2000:
             keys = sorted(points)
             fetched = self.fetch([(c, p, p) for c, p in keys])
@@ -350,6 +378,10 @@ class VcfFile:
 
     def _raw_stream(self) -> Iterator[tuple[object, int]]:
         """cyvcf2 variants with their record number; htslib failures become VcfFormatError."""
+        if self._streamed:  # each streaming pass starts from the top of the file
+            self._vcf.close()
+            self._vcf = self._open()
+        self._streamed = True
         line = 0
         it = iter(self._vcf)
         while True:

@@ -1,83 +1,207 @@
-"""Fast path for large GT-only VCFs (biobank-style): genotypes decoded with numpy from the text.
+"""Genotype matrices for many sites at once, and a numpy fast path for GT-only VCF text.
 
-Applies when every record's FORMAT is exactly ``GT`` and every call is three characters
-(``0/1``, ``1|0``, ``./.``) with single-digit allele indexes; anything else returns None and the
-caller falls back to htslib. Yields the same :class:`VcfRecord` objects as the htslib path.
+:class:`GenotypeSites` holds the selected sites of a VCF as one table plus one int8 matrix
+``gt`` of shape (sites, 2, samples): allele indexes of the first and second allele (each a
+contiguous row, which keeps the array arithmetic fast), ``-1`` missing, ``-2`` the padding of
+a haploid call. Scorers index it with row numbers instead of stacking per-record arrays.
+
+The fast path applies when every record's FORMAT is exactly ``GT`` and every call is three
+characters (``0/1``, ``1|0``, ``./.``) with single-digit allele indexes (biobank-style files);
+anything else returns None and the caller falls back to htslib.
 """
 
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
-from precisionrx.io.vcf import VcfRecord
+if TYPE_CHECKING:
+    import polars as pl
 
 DOT = ord(".")
 ZERO = ord("0")
-PIPE = ord("|")
-BATCH = 8192
+
+Int8Array = npt.NDArray[np.int8]
 
 
-def _open(path: Path) -> object:
-    with path.open("rb") as probe:
-        compressed = probe.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if compressed else path.open("rb")
+SITE_COLUMNS = ("row", "chrom", "pos", "at_pos", "ref", "alt", "block")
 
 
-def records_at_fast(
-    path: Path, n_samples: int, points: set[tuple[str, int]]
-) -> dict[tuple[str, int], list[VcfRecord]] | None:
-    width = 4 * n_samples - 1
-    out: dict[tuple[str, int], list[VcfRecord]] = {}
-    meta: list[tuple[str, int, str, tuple[str, ...], int]] = []
-    blobs: list[bytes] = []
+@dataclass
+class GenotypeSites:
+    """Selected sites: ``table`` has one row per (record, requested position) with columns
+    ``row`` (index into ``gt``), ``chrom`` (bare), ``pos`` (the record's POS), ``at_pos`` (the
+    requested position: equal to ``pos``, or covered by a gVCF reference block), ``ref``,
+    ``alt`` (comma-joined ALT alleles) and ``block`` (gVCF reference block)."""
 
-    def flush() -> bool:
-        if not blobs:
-            return True
-        raw = np.frombuffer(b"\t".join(blobs) + b"\t", dtype=np.uint8).reshape(
-            len(blobs), n_samples, 4
-        )
-        a = raw[:, :, 0].astype(np.int32) - ZERO
-        b = raw[:, :, 2].astype(np.int32) - ZERO
-        dot_a = raw[:, :, 0] == DOT
-        dot_b = raw[:, :, 2] == DOT
-        if ((a < 0) & ~dot_a).any() or ((b < 0) & ~dot_b).any() or (a > 9).any() or (b > 9).any():
-            return False
-        a[dot_a] = -1
-        b[dot_b] = -1
-        phased = (raw[:, :, 1] == PIPE).astype(np.int32)
-        gts = np.stack([a, b, phased], axis=2)
-        for k, (chrom, pos, ref, alts, number) in enumerate(meta):
-            rec = VcfRecord(chrom, pos, ref, alts, pos + len(ref) - 1, gts[k], None, number)
-            out.setdefault((chrom, pos), []).append(rec)
-        meta.clear()
-        blobs.clear()
-        return True
+    table: pl.DataFrame
+    gt: Int8Array
 
-    handle = _open(path)
-    with handle as fh:  # type: ignore[attr-defined]
-        for number, line in enumerate(fh, start=1):
-            if line.startswith(b"#"):
+    @classmethod
+    def empty(cls, n_samples: int) -> GenotypeSites:
+        import polars as pl
+
+        schema = {"row": pl.Int64, "chrom": pl.Utf8, "pos": pl.Int64, "at_pos": pl.Int64,
+                  "ref": pl.Utf8, "alt": pl.Utf8, "block": pl.Boolean}  # fmt: skip
+        return cls(pl.DataFrame(schema=schema), np.zeros((0, 2, n_samples), dtype=np.int8))
+
+
+def _decode(chars: npt.NDArray[np.uint8]) -> Int8Array | None:
+    """Allele indexes from GT characters: digits 0-9, "." -> -1; None if any other character."""
+    values: Int8Array = chars.view(np.int8) - np.int8(ZERO)
+    if (values.view(np.uint8) > 9).any():  # "." (or an invalid character) present
+        dots = values == np.int8(DOT - ZERO)
+        if ((values.view(np.uint8) > 9) & ~dots).any():
+            return None
+        values[dots] = -1
+    return values
+
+
+def _keys(points: set[tuple[str, int]]) -> set[bytes]:
+    """``CHROM<TAB>POS`` prefixes (bare chromosome names) of the wanted lines."""
+    return {b"%s\t%d" % (chrom.encode(), pos) for chrom, pos in points}
+
+
+#: (data, begin, last): lines from ``begin`` up to the newline at ``last`` in ``data``.
+Block = tuple[Any, int, int]
+
+
+def _blocks(path: Path, chunk_size: int) -> Iterator[Block]:
+    """Blocks of whole lines from large reads (plain or gzip) without re-copying them: a line
+    split across two reads becomes its own small block."""
+    with path.open("rb") as fh:
+        compressed = fh.read(2) == b"\x1f\x8b"
+    carry = b""
+    with gzip.open(path, "rb") if compressed else path.open("rb") as fh:
+        while True:
+            block = fh.read(chunk_size)
+            if not block:
+                if carry:
+                    yield carry + b"\n", 0, len(carry)
+                return
+            first = block.find(b"\n")
+            if first < 0:
+                carry += block
                 continue
-            parts = line.split(b"\t", 9)
-            if len(parts) < 10 or parts[8] != b"GT":
-                return None
-            chrom = parts[0].decode().removeprefix("chr")
-            pos = int(parts[1])
-            if (chrom, pos) not in points:
-                continue
-            gts = parts[9].rstrip(b"\r\n")
-            if len(gts) != width:
-                return None
-            meta.append(
-                (chrom, pos, parts[3].decode(), tuple(parts[4].decode().split(",")), number)
-            )
-            blobs.append(gts)
-            if len(blobs) >= BATCH and not flush():
-                return None
-    if not flush():
+            if carry:
+                joint = carry + block[: first + 1]
+                yield joint, 0, len(joint) - 1
+            last = block.rfind(b"\n")
+            if last > first:
+                yield block, first + 1, last
+            carry = block[last + 1 :]
+
+
+def _genotypes(data: bytes, last: int, picked: list[int], n_samples: int) -> Int8Array | None:
+    """(lines, 2, samples) allele indexes of the genotype blocks starting at ``picked``."""
+    width = 4 * n_samples
+    arr = np.frombuffer(data, dtype=np.uint8, count=last + 1)
+    cells = np.empty((len(picked), width), dtype=np.uint8)
+    for i, gt_start in enumerate(picked):
+        cells[i] = arr[gt_start : gt_start + width]
+    grid = cells.reshape(len(picked), n_samples, 4)
+    if (grid[:, :-1, 3] != 9).any() or (grid[:, :, 1] == 9).any():
+        return None  # a cell is not 3 characters wide
+    decoded = np.empty((len(picked), 2, n_samples), dtype=np.int8)
+    for allele, column in ((0, 0), (1, 2)):
+        values = _decode(grid[:, :, column])
+        if values is None:
+            return None
+        decoded[:, allele, :] = values
+    return decoded
+
+
+def _sites_from_heads(
+    heads: list[bytes], grids: list[Int8Array], n_samples: int
+) -> GenotypeSites | None:
+    """Parse the first nine columns of the picked lines in one go (polars) into GenotypeSites."""
+    if not heads:
+        return GenotypeSites.empty(n_samples)
+    import polars as pl
+
+    table = pl.read_csv(
+        b"\n".join(heads) + b"\n", separator="\t", has_header=False, infer_schema=False,
+        quote_char=None,
+        new_columns=["chrom", "pos", "id", "ref", "alt", "qual", "filter", "info", "format"],
+    )  # fmt: skip
+    if table.height != len(heads) or (table["format"] != "GT").any():
         return None
-    return out
+    pos = table["pos"].cast(pl.Int64, strict=False)
+    if pos.null_count():
+        return None
+    sites = table.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
+        pl.col("chrom").str.strip_prefix("chr"),
+        pos.alias("pos"),
+        pos.alias("at_pos"),
+        "ref",
+        "alt",
+        pl.lit(False).alias("block"),
+    )
+    return GenotypeSites(sites, np.concatenate(grids))
+
+
+def read_gt_sites(
+    path: Path, n_samples: int, points: set[tuple[str, int]], chunk_size: int = 32 << 20
+) -> GenotypeSites | None:
+    """Sites at the points from a GT-only VCF (plain or gzip), or None if the file is not one.
+
+    A wanted line is found by its ``CHROM<TAB>POS`` prefix; its genotype block (the last
+    ``4 * n_samples`` bytes of the line) is copied straight from the read buffer and decoded
+    with array arithmetic, and the first nine columns of all wanted lines are parsed together
+    at the end.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    wanted = _keys(points)
+    width = 4 * n_samples  # "0/1\t" per sample; the last cell ends with the newline
+    heads: list[bytes] = []
+    pending: list[Future[Int8Array | None]] = []
+    # Two helper threads decode genotype blocks (numpy releases the GIL) while this thread
+    # reads and scans the next block.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for data, begin, last in _blocks(path, chunk_size):
+            picked = _scan(data, begin, last, wanted, width, heads)
+            if picked is None:
+                return None
+            if picked:
+                pending.append(pool.submit(_genotypes, data, last, picked, n_samples))
+                if len(pending) > 3:  # bound the blocks held in memory
+                    pending[-4].result()
+        grids = [f.result() for f in pending]
+    if any(g is None for g in grids):
+        return None
+    return _sites_from_heads(heads, [g for g in grids if g is not None], n_samples)
+
+
+def _scan(
+    data: bytes, begin: int, last: int, wanted: set[bytes], width: int, heads: list[bytes]
+) -> list[int] | None:
+    """Offsets of the genotype blocks of wanted lines in ``data[begin:last + 1]``; the text
+    before each block (the first nine columns) is appended to ``heads``.
+
+    None when a wanted line is too short for 3-character calls (the caller falls back).
+    """
+    picked: list[int] = []
+    find = data.find
+    start = begin
+    while start <= last:
+        end = find(b"\n", start)
+        tab2 = find(b"\t", find(b"\t", start) + 1)
+        key = data[start:tab2]
+        if key[:3] == b"chr":
+            key = key[3:]
+        if key in wanted:  # header lines and other records are skipped unparsed
+            gt_start = end + 1 - width
+            if gt_start <= start or data[gt_start - 1] != 9:
+                return None
+            heads.append(data[start : gt_start - 1])
+            picked.append(gt_start)
+        start = end + 1
+    return picked

@@ -17,9 +17,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
+from precisionrx.errors import GenomeBuildMismatch
 from precisionrx.io.pgs_scorefile import ScoreFile, ScoreVariant
-from precisionrx.io.vcf import VcfFile, VcfRecord
+from precisionrx.io.vcf import VcfFile
+from precisionrx.io.vcf_fastgt import GenotypeSites
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 PRIORITY = [
@@ -27,6 +30,7 @@ PRIORITY = [
     "no_oa_ref", "no_oa_alt", "no_oa_ref_flip", "no_oa_alt_flip",
 ]  # fmt: skip
 MIN_OVERLAP = 0.75
+NON_ALLELES = frozenset({"*", "."})
 
 
 def flip(allele: str) -> str:
@@ -56,7 +60,7 @@ def match_type(v: ScoreVariant, ref: str, alt: str) -> str | None:
     return next((name for name, ok in checks if ok), None)
 
 
-@dataclass
+@dataclass(slots=True)
 class MatchLogRow:
     pgs_id: str
     chr: str
@@ -65,6 +69,9 @@ class MatchLogRow:
     other_allele: str | None
     match_status: str  # matched | excluded | not_best | unmatched
     reason: str
+
+
+LOG_COLUMNS = ["pgs_id", "chr", "pos", "effect_allele", "other_allele", "match_status", "reason"]
 
 
 @dataclass
@@ -76,46 +83,285 @@ class ScoreResult:
     variants_in_score: int
     z: npt.NDArray[np.float64] | None
     caveats: list[str] = field(default_factory=list)
-    log: list[MatchLogRow] = field(default_factory=list)
+    #: Match log with LOG_COLUMNS, in scoring-file order.
+    log_table: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: Percentile (0-100) from an empirical reference distribution, when one was given.
+    percentile: npt.NDArray[np.float64] | None = None
+
+    @property
+    def log(self) -> list[MatchLogRow]:
+        return [MatchLogRow(*row) for row in self.log_table.select(LOG_COLUMNS).iter_rows()]
+
+
+@dataclass
+class Matched:
+    """Matched variants as parallel arrays (one entry per scored variant)."""
+
+    rows: npt.NDArray[np.int64]  # row in the genotype matrix
+    alt_k: npt.NDArray[np.int8]  # ALT index, -1 for a gVCF reference block
+    effect_is_alt: npt.NDArray[np.bool_]
+    weight: npt.NDArray[np.float64]
+    kind: npt.NDArray[np.str_]  # additive | dominant | recessive | genotypic
+    genotypic: npt.NDArray[np.float64]  # (m, 3) weights for 0/1/2 copies
+    freq: npt.NDArray[np.float64]  # NaN when absent
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 CHUNK = 4096
+FLIP = (["A", "C", "G", "T"], ["T", "G", "C", "A"])
+
+
+def _flipped(e: pl.Expr) -> pl.Expr:
+    return e.str.replace_many(*FLIP)
+
+
+def _priority() -> pl.Expr:
+    """Index into PRIORITY of the best way the pair matches REF/ALT (null: no match)."""
+    ea, oa, ref, alt = pl.col("effect_allele"), pl.col("other_allele"), pl.col("ref"), pl.col("alt")
+    fea, foa = _flipped(ea), _flipped(oa)
+    has = oa.is_not_null()
+    return (
+        pl.when(has & (ea == ref) & (oa == alt)).then(0)
+        .when(has & (ea == alt) & (oa == ref)).then(1)
+        .when(has & (fea == ref) & (foa == alt)).then(2)
+        .when(has & (fea == alt) & (foa == ref)).then(3)
+        .when(~has & (ea == ref)).then(4)
+        .when(~has & (ea == alt)).then(5)
+        .when(~has & (fea == ref)).then(6)
+        .when(~has & (fea == alt)).then(7)
+        .otherwise(None)
+    )  # fmt: skip
+
+
+def _site_tables(sites: GenotypeSites) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-ALT candidate rows of records starting at a requested position, and gVCF blocks by
+    the position they cover."""
+    t = sites.table
+    real_alt = ~pl.element().is_in(list(NON_ALLELES)) & ~pl.element().str.starts_with("<")
+    alleles = (
+        t.filter(~pl.col("block") & (pl.col("pos") == pl.col("at_pos")))
+        .select("row", "chrom", "pos", "ref", pl.col("alt").str.split(","))
+        .with_columns(
+            pl.col("alt").list.eval(real_alt).list.sum().alias("n_real"),
+            pl.int_ranges(1, pl.col("alt").list.len() + 1, dtype=pl.Int8).alias("k"),
+        )
+        .explode("alt", "k")
+    )
+    blocks = (
+        t.filter(pl.col("block"))
+        .select("chrom", pl.col("at_pos").alias("pos"), pl.col("row").alias("block_row"))
+        .unique(subset=["chrom", "pos"], keep="first", maintain_order=True)
+    )
+    return alleles, blocks
+
+
+def match_table(
+    sf: ScoreFile, sites: GenotypeSites, keep_ambiguous: bool, keep_multiallelic: bool
+) -> tuple[Matched, pl.DataFrame]:
+    """Best VCF match per scoring-file variant (pgscatalog-match priority) and the match log."""
+    t = sf.table
+    ea, oa = pl.col("effect_allele"), pl.col("other_allele")
+    is_ambiguous = (
+        oa.is_not_null() & (ea.str.len_chars() == 1) & (oa.str.len_chars() == 1)
+        & (_flipped(ea) == oa)
+    )  # fmt: skip
+    pre = t.with_columns(
+        pl.when(pl.col("unsupported").is_not_null()).then(pl.lit("excluded"))
+        .when(pl.col("pos").is_null()).then(pl.lit("unmatched"))
+        .when(is_ambiguous & (not keep_ambiguous)).then(pl.lit("excluded"))
+        .otherwise(None).alias("match_status"),
+        pl.when(pl.col("unsupported").is_not_null()).then(pl.col("unsupported"))
+        .when(pl.col("pos").is_null()).then(pl.lit("no position for this genome build"))
+        .when(is_ambiguous & (not keep_ambiguous)).then(pl.lit("strand-ambiguous (A/T or C/G)"))
+        .otherwise(None).alias("reason"),
+    )  # fmt: skip
+    early = pre.filter(pl.col("match_status").is_not_null())
+    eligible = pre.filter(pl.col("match_status").is_null()).drop("match_status", "reason")
+    alleles, blocks = _site_tables(sites)
+    cand = eligible.join(alleles, on=["chrom", "pos"], how="inner")
+    multi = cand.filter(pl.col("n_real") > 1).select("idx").unique()
+    if not keep_multiallelic:
+        cand = cand.filter(pl.col("n_real") <= 1)
+    cand = (
+        cand.with_columns(_priority().alias("prio"))
+        .filter(pl.col("prio").is_not_null())
+        .sort("idx", "prio", "row", "k")
+        .with_columns(pl.int_range(pl.len()).over("idx").alias("rank"))
+    )
+    best = cand.filter(pl.col("rank") == 0)
+    names = pl.Series(PRIORITY)
+    not_best = cand.filter(pl.col("rank") > 0).with_columns(
+        pl.lit("not_best").alias("match_status"),
+        pl.format("lower-priority candidate {}", pl.col("prio").replace_strict(
+            list(range(len(PRIORITY))), names)).alias("reason"),
+    )  # fmt: skip
+    matched = best.with_columns(
+        pl.lit("matched").alias("match_status"),
+        pl.col("prio").replace_strict(list(range(len(PRIORITY))), names).alias("reason"),
+    )
+    rest = eligible.join(best.select("idx"), on="idx", how="anti").join(
+        blocks, on=["chrom", "pos"], how="left"
+    )
+    by_block = rest.filter(pl.col("block_row").is_not_null() & oa.is_not_null()).with_columns(
+        pl.lit("matched").alias("match_status"),
+        pl.lit("gvcf_reference_block (other allele taken as reference)").alias("reason"),
+    )
+    rest = rest.join(by_block.select("idx"), on="idx", how="anti")
+    is_multi = pl.col("idx").is_in(multi["idx"].implode())
+    unmatched = rest.with_columns(
+        pl.when(is_multi).then(pl.lit("excluded")).otherwise(pl.lit("unmatched"))
+        .alias("match_status"),
+        pl.when(is_multi).then(pl.lit("multi-allelic site excluded"))
+        .otherwise(pl.lit("position not in the VCF")).alias("reason"),
+    )  # fmt: skip
+    order = {"not_best": 0, "matched": 1, "excluded": 1, "unmatched": 1}
+    keep = ["idx", "chrom", "pos", "effect_allele", "other_allele", "match_status", "reason"]
+    log = (
+        pl.concat(
+            [
+                early.select(keep).with_columns(pl.lit(0, dtype=pl.Int64).alias("prio")),
+                not_best.select(*keep, pl.col("prio").cast(pl.Int64)),
+                matched.select(*keep, pl.col("prio").cast(pl.Int64)),
+                by_block.select(*keep, pl.lit(0, dtype=pl.Int64).alias("prio")),
+                unmatched.select(*keep, pl.lit(0, dtype=pl.Int64).alias("prio")),
+            ]
+        )
+        .with_columns(pl.col("match_status").replace_strict(order).alias("_o"))
+        .sort("idx", "_o", "prio")
+        .select(pl.lit(sf.pgs_id).alias("pgs_id"), pl.col("chrom").alias("chr"), "pos",
+                "effect_allele", "other_allele", "match_status", "reason")
+    )  # fmt: skip
+    chosen = (
+        pl.concat(
+            [
+                best.select("idx", "row", "k", pl.col("prio").is_in([1, 3, 5, 7]).alias("eff_alt")),
+                by_block.select(
+                    "idx",
+                    pl.col("block_row").alias("row"),
+                    pl.lit(-1, dtype=pl.Int8).alias("k"),
+                    pl.lit(False).alias("eff_alt"),
+                ),
+            ]
+        )
+        .sort("idx")
+        .join(t, on="idx", how="left")
+    )
+    m = Matched(
+        rows=chosen["row"].to_numpy().astype(np.int64),
+        alt_k=chosen["k"].to_numpy().astype(np.int8),
+        effect_is_alt=chosen["eff_alt"].to_numpy().astype(bool),
+        weight=chosen["weight"].to_numpy().astype(np.float64),
+        kind=chosen["effect_type"].to_numpy().astype(str),
+        genotypic=chosen.select("d0", "d1", "d2").to_numpy().astype(np.float64),
+        freq=chosen["freq"].fill_null(float("nan")).to_numpy().astype(np.float64),
+    )
+    return m, log
 
 
 def _score_chunk(
-    chosen: list[tuple[ScoreVariant, VcfRecord, int, bool]],
+    m: Matched, part: slice, gt: npt.NDArray[np.int8]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Weighted effect-allele dosages of a block of matched variants, summed per sample."""
-    gts = np.stack([rec.genotypes[:, :2] for _, rec, _, _ in chosen]).astype(np.int8)  # (m, n, 2)
-    alt_k = np.array([k for _, _, k, _ in chosen], dtype=np.int8)[:, None]
-    is_block = alt_k == -1
-    first, second = gts[:, :, 0], gts[:, :, 1]
-    haploid = second == -2
+    gts = gt[m.rows[part]]  # (variants, 2, samples)
+    alt_k = m.alt_k[part][:, None]
+    first, second = gts[:, 0, :], gts[:, 1, :]
+    weights = m.weight[part][:, None]
+    kinds = m.kind[part][:, None]
+    if (alt_k == 1).all() and (kinds == "additive").all() and not (gts.view(np.uint8) > 1).any():
+        # Common case (every call 0 or 1: no missing, haploid or other-ALT calls; additive): the
+        # ALT count is the sum of the two allele indexes; effect = ALT -> w * count, effect = REF
+        # -> 2w - w * count.
+        count = (first + second).astype(np.float64)
+        eff = m.effect_is_alt[part]
+        w = m.weight[part]
+        const = 2.0 * float(w[~eff].sum())
+        return np.where(eff, w, -w) @ count + const, np.zeros(gt.shape[2], dtype=np.int64)
     missing = (first == -1) | (second == -1)
-    count = (first == alt_k).astype(np.float64) + (second == alt_k)
-    count = np.where(haploid, count * 2, count)
-    eff_alt = np.array([e for _, _, _, e in chosen])[:, None]
-    dosage = np.where(eff_alt, count, 2 - count)
-    if is_block.any():
-        dosage = np.where(is_block, np.where(first == 0, 0.0, np.nan), dosage)
-    weights = np.array([v.weight for v, _, _, _ in chosen])[:, None]
-    kinds = np.array([v.effect_type for v, _, _, _ in chosen])[:, None]
+    count = (first == alt_k).astype(np.int8) + (second == alt_k)
+    haploid = second == -2
+    if haploid.any():
+        count = np.where(haploid, count * 2, count)
+    dosage = np.where(m.effect_is_alt[part][:, None], count, 2 - count).astype(np.float64)
+    is_block = alt_k == -1
     if not is_block.any() and (kinds == "additive").all():
         # Common case: one matrix product; missing calls count 0 and are tallied.
         dosage[missing] = 0.0
         return weights[:, 0] @ dosage, missing.sum(axis=0).astype(np.int64)
+    if is_block.any():
+        dosage = np.where(is_block, np.where(first == 0, 0.0, np.nan), dosage)
     dosage[missing] = np.nan
     contrib = dosage * weights
     if (kinds != "additive").any():
         contrib = np.where(kinds == "dominant", (dosage >= 1) * weights, contrib)
         contrib = np.where(kinds == "recessive", (dosage >= 2) * weights, contrib)
-        for i, (v, _, _, _) in enumerate(chosen):
-            if v.genotypic is not None:
-                table = np.asarray(v.genotypic)
-                contrib[i] = table[np.nan_to_num(dosage[i], nan=0).astype(int).clip(0, 2)]
+        table = m.genotypic[part]
+        geno = np.take_along_axis(table, np.nan_to_num(dosage, nan=0).astype(int).clip(0, 2), 1)
+        contrib = np.where(kinds == "genotypic", geno, contrib)
         contrib[np.isnan(dosage)] = np.nan
     nan = np.isnan(contrib)
     return np.where(nan, 0.0, contrib).sum(axis=0), nan.sum(axis=0).astype(np.int64)
+
+
+def sums(m: Matched, gt: npt.NDArray[np.int8], n: int) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.int64]
+]:  # fmt: skip
+    """Per-sample totals and missing-call counts; blocks of variants on two threads (numpy
+    releases the GIL in the array work)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    total = np.zeros(n)
+    missing_calls = np.zeros(n, dtype=np.int64)
+    parts = [slice(start, start + CHUNK) for start in range(0, len(m), CHUNK)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for part_total, part_missing in pool.map(lambda p: _score_chunk(m, p, gt), parts):
+            total += part_total
+            missing_calls += part_missing
+    return total, missing_calls
+
+
+BUILD_NAMES = {
+    "grch37": "GRCh37", "hg19": "GRCh37", "ncbi37": "GRCh37", "b37": "GRCh37",
+    "grch38": "GRCh38", "hg38": "GRCh38", "ncbi38": "GRCh38", "b38": "GRCh38",
+}  # fmt: skip
+
+
+def normalise_build(name: str | None) -> str | None:
+    if not name:
+        return None
+    return BUILD_NAMES.get(name.strip().lower().split(".")[0])
+
+
+def check_build(sf: ScoreFile, vcf: VcfFile) -> None:
+    """Refuse to score when the scoring file's positions and the VCF are on different builds."""
+    score_build = normalise_build(sf.genome_build)
+    vcf_build = vcf.declared_build()
+    if score_build and vcf_build and score_build != vcf_build:
+        raise GenomeBuildMismatch(
+            f"scoring file {sf.path.name} has {score_build} positions but the VCF is {vcf_build}",
+            path=vcf.path,
+            hint="use the scoring file harmonised to the VCF's build (PGS Catalog *_hmPOS_* files)",
+        )
+
+
+def _points(sf: ScoreFile) -> set[tuple[str, int]]:
+    wanted = sf.table.filter(pl.col("pos").is_not_null() & pl.col("unsupported").is_null())
+    return set(zip(wanted["chrom"].to_list(), wanted["pos"].to_list(), strict=True))
+
+
+def raw_sums(
+    sf: ScoreFile, vcf: VcfFile, keep_ambiguous: bool = False, keep_multiallelic: bool = False
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], Matched, pl.DataFrame]:
+    """Per-sample sums and missing-call counts, the matched variants and the match log."""
+    points = _points(sf)
+    sites = vcf.genotype_sites(points) if points else GenotypeSites.empty(len(vcf.samples))
+    m, log = match_table(sf, sites, keep_ambiguous, keep_multiallelic)
+    n = len(vcf.samples)
+    if not len(m):
+        return np.zeros(n), np.zeros(n, dtype=np.int64), m, log
+    total, missing = sums(m, sites.gt, n)
+    return total, missing, m, log
 
 
 def score(
@@ -124,109 +370,75 @@ def score(
     keep_ambiguous: bool = False,
     keep_multiallelic: bool = False,
     min_overlap: float = MIN_OVERLAP,
+    reference: VcfFile | None = None,
 ) -> ScoreResult:
-    n = len(vcf.samples)
-    points = {(v.chrom, v.pos) for v in sf.variants if v.pos is not None and not v.unsupported}
-    by_pos = vcf.records_at(points) if points else {}
-    log: list[MatchLogRow] = []
-    # Matched variants are collected first, then scored together as one matrix product.
-    chosen: list[tuple[ScoreVariant, VcfRecord, int, bool]] = []
-    have_freq = all(v.allele_frequency is not None for v in sf.variants if not v.unsupported)
-    for v in sf.variants:
-
-        def row(status: str, reason: str, v: ScoreVariant = v) -> None:
-            log.append(
-                MatchLogRow(
-                    sf.pgs_id, v.chrom, v.pos, v.effect_allele, v.other_allele, status, reason
-                )
-            )
-
-        if v.unsupported:
-            row("excluded", v.unsupported)
-            continue
-        if v.pos is None:
-            row("unmatched", "no position for this genome build")
-            continue
-        if ambiguous(v.effect_allele, v.other_allele) and not keep_ambiguous:
-            row("excluded", "strand-ambiguous (A/T or C/G)")
-            continue
-        at = by_pos.get((v.chrom, v.pos), [])
-        recs = [r for r in at if r.pos == v.pos and not r.is_ref_block]
-        blocks = [r for r in at if r.is_ref_block]
-        candidates: list[tuple[int, str, VcfRecord, int]] = []
-        multiallelic = False
-        for rec in recs:
-            alts = [a for a in rec.alts if not a.startswith("<") and a not in {"*", "."}]
-            if len(alts) > 1:
-                multiallelic = True
-                if not keep_multiallelic:
-                    continue
-            for k, alt in enumerate(rec.alts, start=1):
-                mt = match_type(v, rec.ref, alt)
-                if mt is not None:
-                    candidates.append((PRIORITY.index(mt), mt, rec, k))
-        if candidates:
-            candidates.sort(key=lambda c: c[0])
-            _, mt, rec, k = candidates[0]
-            for extra in candidates[1:]:
-                row("not_best", f"lower-priority candidate {extra[1]}")
-            chosen.append((v, rec, k, mt.startswith(("altref", "no_oa_alt"))))
-            row("matched", mt)
-        elif blocks and v.other_allele:
-            chosen.append((v, blocks[0], -1, False))
-            row("matched", "gvcf_reference_block (other allele taken as reference)")
-        else:
-            reason = "multi-allelic site excluded" if multiallelic else "position not in the VCF"
-            row("excluded" if multiallelic else "unmatched", reason)
-    matched = len(chosen)
-    total = np.zeros(n)
-    missing_calls = np.zeros(n, dtype=np.int64)
-    mean = 0.0
-    var = 0.0
-    for start in range(0, len(chosen), CHUNK):
-        part = chosen[start : start + CHUNK]
-        part_total, part_missing = _score_chunk(part)
-        total += part_total
-        missing_calls += part_missing
-    if chosen and have_freq:
-        add = [
-            (v.allele_frequency, v.weight) for v, _, _, _ in chosen if v.effect_type == "additive"
-        ]
-        p = np.array([a for a, _ in add], dtype=np.float64)
-        w = np.array([b for _, b in add], dtype=np.float64)
-        mean = float(np.sum(2 * p * w))
-        var = float(np.sum(2 * p * (1 - p) * w**2))
-    n_scored = sum(1 for v in sf.variants)
+    """Score every sample; Z/percentile from ``reference`` samples or the analytic distribution."""
+    total, missing_calls, m, log = raw_sums(sf, vcf, keep_ambiguous, keep_multiallelic)
+    supported = sf.table.filter(pl.col("unsupported").is_null())
+    have_freq = supported.height > 0 and supported["freq"].null_count() == 0
+    matched = len(m)
+    n_scored = sf.table.height
     caveats = [
         "polygenic scores transfer poorly across ancestries: check the ancestry the score was "
         f"developed in (PGS Catalog entry {sf.pgs_id}) before interpreting it for this person"
     ]
     fraction = matched / n_scored if n_scored else 0.0
-    sums: npt.NDArray[np.float64] | None = total
+    reported: npt.NDArray[np.float64] | None = total
     z = None
+    percentile = None
     if fraction < min_overlap:
         caveats.append(
             f"only {matched}/{n_scored} variants matched ({fraction:.0%} < {min_overlap:.0%}): "
             "score not reported"
         )
-        sums = None
-    elif have_freq and var > 0:
-        z = (total - mean) / math.sqrt(var)
-        caveats.append(
-            "percentile and Z from the analytic mean and variance of the scoring file's "
-            "effect-allele frequencies (Hardy-Weinberg, independent variants)"
-        )
-    else:
+        reported = None
+    elif reference is not None:
+        ref_total, _, ref_m, _ = raw_sums(sf, reference, keep_ambiguous, keep_multiallelic)
+        sd = float(np.std(ref_total, ddof=1)) if len(ref_total) > 1 else 0.0
+        if sd > 0:
+            z = (total - float(np.mean(ref_total))) / sd
+            ranks = np.searchsorted(np.sort(ref_total), total, side="right")
+            percentile = 100.0 * ranks / len(ref_total)
+            caveats.append(
+                f"percentile and Z against {len(ref_total)} reference samples "
+                f"({reference.path.name}); they are only meaningful if the reference matches "
+                "this person's ancestry"
+            )
+        else:
+            caveats.append("reference VCF has fewer than 2 samples or no spread: no Z")
+        if len(ref_m) != matched:
+            caveats.append(
+                f"the reference matched {len(ref_m)} variants and the sample {matched}: "
+                "the distributions are not over identical variant sets"
+            )
+    elif have_freq:
+        add = m.kind == "additive"
+        p, w = m.freq[add], m.weight[add]
+        mean = float(np.sum(2 * p * w))
+        var = float(np.sum(2 * p * (1 - p) * w**2))
+        if var > 0:
+            z = (total - mean) / math.sqrt(var)
+            caveats.append(
+                "percentile and Z from the analytic mean and variance of the scoring file's "
+                "effect-allele frequencies (Hardy-Weinberg, independent variants)"
+            )
+    if z is None and reported is not None and not any("reference" in c for c in caveats):
         caveats.append("no reference distribution: percentile and Z not computed")
     if missing_calls.any():
         caveats.append("some matched sites had missing genotype calls: counted as 0 (not imputed)")
-    return ScoreResult(sf.pgs_id, list(vcf.samples), sums, matched, n_scored, z, caveats, log)
+    return ScoreResult(sf.pgs_id, list(vcf.samples), reported, matched, n_scored, z, caveats,
+                       log, percentile)  # fmt: skip
 
 
 def result_rows(res: ScoreResult) -> list[dict[str, Any]]:
+    """One row per sample; percentile empirical (reference VCF) or from the normal Z."""
     out = []
     for i, s in enumerate(res.samples):
         z = None if res.z is None else float(res.z[i])
+        if res.percentile is not None:
+            pct: float | None = round(float(res.percentile[i]), 2)
+        else:
+            pct = None if z is None else round(50 * (1 + math.erf(z / math.sqrt(2))), 2)
         out.append(
             {
                 "pgs_id": res.pgs_id,
@@ -234,9 +446,7 @@ def result_rows(res: ScoreResult) -> list[dict[str, Any]]:
                 "sum": None if res.sums is None else round(float(res.sums[i]), 8),
                 "variants_matched": res.variants_matched,
                 "variants_in_score": res.variants_in_score,
-                "percentile": None
-                if z is None
-                else round(50 * (1 + math.erf(z / math.sqrt(2))), 2),
+                "percentile": pct,
                 "z": None if z is None else round(z, 4),
                 "caveats": list(res.caveats),
             }

@@ -73,23 +73,18 @@ def main() -> None:
                 fh.write("\t".join(GT[g]) + "\n")
         ea = np.where(effect_is_alt, bases[alt], bases[ref])
         oa = np.where(effect_is_alt, bases[ref], bases[alt])
-        score = d / "score.txt"
-        with score.open("w") as fh:
-            fh.write("#pgs_id=BENCH\n#genome_build=GRCh38\n")
-            fh.write("chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n")
-            for j in range(m):
-                fh.write(f"1\t{1000 + j * 10}\t{ea[j]}\t{oa[j]}\t{weights[j]:.8f}\n")
-        scaled = d / "score_scaled.txt"
-        with scaled.open("w") as fh:
-            fh.write("#pgs_id=BENCH_SCALED\n#genome_build=GRCh38\n")
-            fh.write("chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n")
-            for j in range(m):
-                fh.write(f"1\t{1000 + j * 10}\t{ea[j]}\t{oa[j]}\t{weights[j] * 1e-4:.12f}\n")
+        score, scaled = d / "score.txt", d / "score_scaled.txt"
+        for path, pgs_id, factor in ((score, "BENCH", 1.0), (scaled, "BENCH_SCALED", 1e-4)):
+            with path.open("w") as fh:
+                fh.write(f"#pgs_id={pgs_id}\n#genome_build=GRCh38\n")
+                fh.write("chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n")
+                for j in range(m):
+                    fh.write(f"1\t{1000 + j * 10}\t{ea[j]}\t{oa[j]}\t{weights[j] * factor:.12g}\n")
         plink_score = d / "plink_score.txt"
         with plink_score.open("w") as fh:
             fh.write("ID\tA1\tW\tW_SCALED\n")
             for j in range(m):
-                fh.write(f"v{j}\t{ea[j]}\t{weights[j]:.8f}\t{weights[j] * 1e-4:.12f}\n")
+                fh.write(f"v{j}\t{ea[j]}\t{weights[j]:.12g}\t{weights[j] * 1e-4:.12g}\n")
         ours_t = best_of(
             args.repeat,
             ["precisionrx", "prs", "--vcf", str(vcf), str(score), "-o", str(d / "ours.json")],

@@ -160,3 +160,17 @@ def test_cli_runs_diabetes_models(tmp_path: Path) -> None:
     rows = json.loads(proc.stdout)["results"]
     assert [(r["model"], r["category"]) for r in rows] == [("ada", "high"), ("findrisc", "high")]
     assert rows[0]["caveats"][0] == {"code": "points", "message": "8 of 11"}
+
+
+def test_blank_flags_are_no_but_blank_answers_are_not_given(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text(
+        "id,age,sex,bp_treated,smoker,physically_active,waist_cm\n"
+        "a,50,female,,1,1,80\n"
+        "b,50,female,1,,,\n"
+    )
+    x = read_risk_table(path)
+    assert list(x.bp_treated) == [0.0, 1.0] and list(x.smoker) == [1.0, 0.0]
+    active = x.extra["physically_active"]
+    assert active[0] == 1.0 and np.isnan(active[1])
+    assert x.extra["waist_cm"][0] == 80.0 and np.isnan(x.extra["waist_cm"][1])

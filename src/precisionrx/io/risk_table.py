@@ -18,7 +18,7 @@ import numpy.typing as npt
 import polars as pl
 
 from precisionrx.errors import InputError
-from precisionrx.records.risk_inputs import MGDL_PER_MMOL, RiskInputs
+from precisionrx.records.risk_inputs import MGDL_PER_MMOL, FloatArray, RiskInputs
 
 TRUE = {"1", "true", "yes", "y", "t"}
 FALSE = {"0", "false", "no", "n", "f", ""}
@@ -88,26 +88,35 @@ def _first_row(mask: npt.NDArray[np.bool_], offset: int) -> str:
     return f"row {int(np.flatnonzero(mask)[0]) + offset}"
 
 
-def read_risk_table(path: str | Path) -> RiskInputs:
-    """Read and validate the whole table with column operations (fast for millions of rows)."""
-    path = Path(path)
-    frame = _frame(path)
-    offset = 1 if path.suffix.lower() == ".json" else 2  # CSV: header is line 1
-    for required in ("age", "sex"):
-        if required not in frame.columns:
-            raise InputError(f"missing required column {required!r}", path=path, record="header")
-    values: dict[str, npt.NDArray[np.float64]] = {}
+def _numbers(frame: pl.DataFrame, path: Path, offset: int) -> dict[str, FloatArray]:
+    """All numeric columns parsed in one parallel polars pass, then range-checked."""
+    present = [c for c in NUMERIC + EXTRA_NUMERIC if c in frame.columns]
+    # Plain numbers parse in one cast; only columns with anything else (blanks, NA, spaces,
+    # text) take the slower text path.
+    quick = frame.select(
+        [pl.col(c).cast(pl.Utf8).cast(pl.Float64, strict=False).alias(c) for c in present]
+        + [(pl.col(c).is_not_null() & pl.col(c).cast(pl.Utf8).cast(pl.Float64, strict=False)
+            .is_null()).any().alias(f"{c}__other") for c in present]
+    )  # fmt: skip
+    values: dict[str, FloatArray] = {}
     for col in NUMERIC + EXTRA_NUMERIC:
-        text = _column(frame, col)
-        blank = text.is_null() | text.str.to_lowercase().is_in(["", "na", "nan", "null"])
-        num = text.cast(pl.Float64, strict=False)
-        bad = (~blank & num.is_null()).to_numpy()
-        if bad.any():
-            raise InputError(
-                f"column {col}: value is not a number", path=path, record=_first_row(bad, offset)
-            )
-        arr = num.fill_null(float("nan")).to_numpy().astype(np.float64)
-        arr[blank.to_numpy()] = np.nan
+        if col not in present:
+            values[col] = np.full(frame.height, np.nan)
+            continue
+        if quick[f"{col}__other"][0] or quick[col].null_count():
+            text = frame[col].cast(pl.Utf8).str.strip_chars()
+            blank = text.is_null() | text.str.to_lowercase().is_in(["", "na", "nan", "null"])
+            num = text.cast(pl.Float64, strict=False)
+            bad = (~blank & num.is_null()).to_numpy()
+            if bad.any():
+                raise InputError(
+                    f"column {col}: value is not a number",
+                    path=path,
+                    record=_first_row(bad, offset),
+                )
+            arr = num.fill_null(float("nan")).to_numpy().astype(np.float64)
+        else:
+            arr = quick[col].to_numpy().astype(np.float64)
         lo, hi = IMPOSSIBLE[col]
         out = ~np.isnan(arr) & ((arr < lo) | (arr > hi))
         if out.any():
@@ -125,35 +134,58 @@ def read_risk_table(path: str | Path) -> RiskInputs:
                 record=_first_row(fractional, offset),
             )
         values[col] = arr
-    sex = _column(frame, "sex").str.to_lowercase().fill_null("").to_numpy()
-    bad_sex = ~np.isin(sex, ["female", "male", "f", "m"])
-    if bad_sex.any():
+    return values
+
+
+def _choice(
+    frame: pl.DataFrame, col: str, allowed: list[str], default: str, path: Path, offset: int
+) -> pl.Series:
+    """Lower-cased codes of a categorical column; empty -> ``default``; others are errors."""
+    text = _column(frame, col).str.to_lowercase().replace("", None).fill_null(default)
+    bad = (~text.is_in(allowed)).to_numpy()
+    if bad.any():
+        shown = " or ".join(a for a in allowed if len(a) > 1)
         raise InputError(
-            "column sex: must be female or male", path=path, record=_first_row(bad_sex, offset)
+            f"column {col}: must be {shown}", path=path, record=_first_row(bad, offset)
         )
+    return text
+
+
+def _flag(frame: pl.DataFrame, col: str, keep_blank: bool, path: Path, offset: int) -> FloatArray:
+    """1/0 (true/false, yes/no) as 1.0/0.0; empty is 0, or NaN when ``keep_blank``."""
+    if col not in frame.columns:
+        return np.full(frame.height, np.nan if keep_blank else 0.0)
+    raw = frame[col].cast(pl.Utf8)
+    if raw.null_count() == 0 and raw.is_in(["0", "1"]).all():  # the common case
+        return (raw == "1").to_numpy().astype(np.float64)
+    text = _column(frame, col).str.to_lowercase().fill_null("")
+    ok = text.is_in(list(TRUE | FALSE)).to_numpy()
+    if not ok.all():
+        raise InputError(
+            f"column {col}: must be 1/0 or true/false", path=path, record=_first_row(~ok, offset)
+        )
+    flag = text.is_in(list(TRUE)).to_numpy().astype(np.float64)
+    if keep_blank:
+        flag[(text == "").to_numpy()] = np.nan
+    return flag
+
+
+def read_risk_table(path: str | Path) -> RiskInputs:
+    """Read and validate the whole table with column operations (fast for millions of rows)."""
+    path = Path(path)
+    frame = _frame(path)
+    offset = 1 if path.suffix.lower() == ".json" else 2  # CSV: header is line 1
+    for required in ("age", "sex"):
+        if required not in frame.columns:
+            raise InputError(f"missing required column {required!r}", path=path, record="header")
+    values = _numbers(frame, path, offset)
+    sex = _choice(frame, "sex", ["female", "male", "f", "m"], "", path, offset)
     flags = {}
     for col in FLAGS + EXTRA_FLAGS + EXTRA_ANSWERS:
-        answer = _column(frame, col).str.to_lowercase().fill_null("").to_numpy()
-        ok = np.isin(answer, list(TRUE | FALSE))
-        if not ok.all():
-            raise InputError(
-                f"column {col}: must be 1/0 or true/false",
-                path=path,
-                record=_first_row(~ok, offset),
-            )
-        flag = np.isin(answer, list(TRUE)).astype(np.float64)
         # Flags default to 0 when empty; diabetes-score answers stay "not given" (NaN).
-        flags[col] = np.where(answer == "", np.nan, flag) if col in EXTRA_ANSWERS else flag
-    raw_unit = _column(frame, "chol_unit").str.to_lowercase().fill_null("mg/dl").to_numpy()
-    unit = np.where(raw_unit == "", "mg/dl", raw_unit)
-    bad_unit = ~np.isin(unit, ["mg/dl", "mmol/l"])
-    if bad_unit.any():
-        raise InputError(
-            "column chol_unit: must be mg/dL or mmol/L",
-            path=path,
-            record=_first_row(bad_unit, offset),
-        )
-    factor = np.where(unit == "mmol/l", MGDL_PER_MMOL, 1.0)
+        flags[col] = _flag(frame, col, col in EXTRA_ANSWERS, path, offset)
+    unit = _choice(frame, "chol_unit", ["mg/dl", "mmol/l"], "mg/dl", path, offset)
+    factor = np.where((unit == "mmol/l").to_numpy(), MGDL_PER_MMOL, 1.0)
     total = values["total_chol"] * factor
     hdl = values["hdl_chol"] * factor
     bad_hdl = hdl >= total
@@ -161,14 +193,18 @@ def read_risk_table(path: str | Path) -> RiskInputs:
         raise InputError(
             "hdl_chol must be lower than total_chol", path=path, record=_first_row(bad_hdl, offset)
         )
-    ids_col = _column(frame, "id").to_list()
-    ids = [str(v) if v not in (None, "") else str(i + 1) for i, v in enumerate(ids_col)]
-    race = [str(v or "other").lower() for v in _column(frame, "race").to_list()]
-    region_col = _column(frame, "region").to_list()
-    country_col = _column(frame, "country").to_list()
-    region = [str(r or c or "") for r, c in zip(region_col, country_col, strict=True)]
+    n = frame.height
+    ids = (
+        _column(frame, "id").replace("", None)
+        .fill_null(pl.Series(np.arange(1, n + 1)).cast(pl.Utf8)).to_list()
+    )  # fmt: skip
+    race = _column(frame, "race").str.to_lowercase().replace("", None).fill_null("other").to_list()
+    region = (
+        _column(frame, "region").replace("", None)
+        .fill_null(_column(frame, "country").replace("", None)).fill_null("").to_list()
+    )  # fmt: skip
     return RiskInputs(
-        ids=ids, age=values["age"], female=np.isin(sex, ["female", "f"]), sbp=values["sbp"],
+        ids=ids, age=values["age"], female=sex.is_in(["female", "f"]).to_numpy(), sbp=values["sbp"],
         bp_treated=flags["bp_treated"], total_mgdl=total, hdl_mgdl=hdl,
         diabetes=flags["diabetes"], smoker=flags["smoker"], egfr=values["egfr"], bmi=values["bmi"],
         statin=flags["statin"], hba1c=values["hba1c"], uacr=values["uacr"],

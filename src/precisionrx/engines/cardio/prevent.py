@@ -142,27 +142,29 @@ def prevent_risks(
     chosen: npt.NDArray[np.object_],
     horizon: int,
 ) -> dict[str, FloatArray]:
-    """All outcomes for one horizon, each row with its own variant; terms computed once."""
+    """All outcomes for one horizon, each row with its own variant; terms computed once.
+
+    The linear predictors of all outcomes are one matrix product per variant and sex:
+    (rows x terms) @ (terms x outcomes)."""
     terms = _terms(x, horizon)
     out = {o: np.full(x.n, np.nan) for o in OUTCOMES}
     for variant in variants:
         rows = chosen == variant
         table = coef.tables[(variant, horizon)]
-        for outcome in OUTCOMES:
-            lp_f = np.zeros(x.n)
-            lp_m = np.zeros(x.n)
-            for term, cols in table.items():
-                values = terms.get(term)
-                if values is None:
-                    continue
-                f = cols.get(f"female_{outcome}", 0.0)
-                m = cols.get(f"male_{outcome}", 0.0)
-                if f:
-                    lp_f += f * values
-                if m:
-                    lp_m += m * values
-            lp = np.where(x.female, lp_f, lp_m)
-            out[outcome][rows] = (1.0 / (1.0 + np.exp(-lp)))[rows]
+        names = [t for t in table if t in terms]
+        matrix = np.column_stack([terms[t] for t in names])
+        lp = {
+            sex: matrix @ np.array([[table[t].get(f"{sex}_{o}", 0.0) for o in OUTCOMES]
+                                    for t in names])
+            for sex in ("female", "male")
+        }  # fmt: skip
+        risk = 1.0 / (1.0 + np.exp(-np.where(x.female[:, None], lp["female"], lp["male"])))
+        every = bool(rows.all())
+        for j, outcome in enumerate(OUTCOMES):
+            if every:
+                out[outcome] = risk[:, j].copy()
+            else:
+                out[outcome][rows] = risk[rows, j]
     return out
 
 

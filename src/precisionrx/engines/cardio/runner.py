@@ -42,6 +42,21 @@ class CardioKb:
 Rules = list[tuple[npt.NDArray[np.bool_], str]]
 
 
+def caveat_column(rules: Rules, notes: pl.Series | None = None) -> pl.Series:
+    """Per-row caveat text: the texts of the rules whose mask is true, joined with "; "."""
+    parts = [
+        pl.when(pl.Series(f"m{k}", mask)).then(pl.lit(text + "; ")).otherwise(pl.lit(""))
+        for k, (mask, text) in enumerate(rules)
+        if mask.any()
+    ]
+    if notes is not None:  # per-row text (e.g. a points total), first in the caveats
+        parts.insert(0, pl.when(notes != "").then(notes + "; ").otherwise(pl.lit("")))
+    if not parts:
+        n = len(rules[0][0]) if rules else (len(notes) if notes is not None else 0)
+        return pl.Series("caveats", [""] * n, dtype=pl.Utf8)
+    return pl.select(pl.concat_str(parts).str.strip_chars_end("; ").alias("caveats")).to_series()
+
+
 def _frame(
     x: RiskInputs,
     ids: pl.DataFrame,
@@ -51,32 +66,27 @@ def _frame(
     outcome: str,
     risk: npt.NDArray[np.float64],
     category: str | pl.Series,
-    rules: Rules,
+    caveats: Rules | pl.Series,
     notes: pl.Series | None = None,
 ) -> pl.DataFrame:
-    """Build one block of output rows with column expressions (no per-row Python objects)."""
+    """Build one block of output rows with column expressions (no per-row Python objects).
+
+    ``caveats`` is a list of rules, or a column already built by :func:`caveat_column` (blocks
+    that share their caveats build them once)."""
     n = x.n
-    frame = ids.with_columns(pl.Series("risk", np.round(risk, 4), dtype=pl.Float64).fill_nan(None))
-    parts = [
-        pl.when(pl.Series(f"m{k}", mask)).then(pl.lit(text + "; ")).otherwise(pl.lit(""))
-        for k, (mask, text) in enumerate(rules)
-        if mask.any()
-    ]
-    if notes is not None:  # per-row text (e.g. a points total), first in the caveats
-        parts.insert(0, pl.when(notes != "").then(notes + "; ").otherwise(pl.lit("")))
-    caveats = pl.concat_str(parts).str.strip_chars_end("; ") if parts else pl.lit("")
-    frame = frame.with_columns(
+    if not isinstance(caveats, pl.Series):
+        caveats = caveat_column(caveats, notes)
+    frame = ids.with_columns(
         pl.lit(model).alias("model"),
         (variant if isinstance(variant, pl.Series) else pl.lit(variant)).alias("variant"),
         pl.lit(horizon, dtype=pl.Int32).alias("horizon_years"),
         pl.lit(outcome).alias("outcome"),
+        pl.Series("risk", np.round(risk, 4), dtype=pl.Float64).fill_nan(None),
         (category if isinstance(category, pl.Series) else pl.lit(category)).alias("category"),
         caveats.alias("caveats"),
     )
     assert frame.height == n
-    return frame.select(
-        "id", "model", "variant", "horizon_years", "outcome", "risk", "category", "caveats"
-    )
+    return frame
 
 
 def run_prevent(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame) -> list[pl.DataFrame]:
@@ -100,11 +110,12 @@ def run_prevent(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame) -> list[pl.DataF
         extra: Rules = []
         if horizon == 30:
             extra = [(x.age > 59, "age_over_59: 30-year risk is not recommended above age 59")]
+        caveats = caveat_column(rules + extra)  # the same for every outcome of this horizon
         for outcome in prevent.OUTCOMES:
             risk = prevent.round_half_up(risks[outcome])
             risk[invalid] = np.nan
             frames.append(
-                _frame(x, ids, "prevent", variant_col, horizon, outcome, risk, "", rules + extra)
+                _frame(x, ids, "prevent", variant_col, horizon, outcome, risk, "", caveats)
             )
     return frames
 

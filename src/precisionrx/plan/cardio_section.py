@@ -171,6 +171,15 @@ def cardio_section(
             smoker,
             non_smoker_risk,
         )
+        caveats.append(
+            Caveat(
+                code="no_cited_effect",
+                kind=CaveatKind.NOTE,
+                message="weight loss and HbA1c control are not quantified: the knowledge base "
+                "has no trial-based relative effect on cardiovascular events for them "
+                "(treatment_effects.csv)",
+            )
+        )
         statin_notes = _statin_pgx(kb, pgx)
         for o in options:
             item = dict(o.__dict__)

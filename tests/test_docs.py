@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from precisionrx.errors import ALL_ERRORS
 from precisionrx.plan.model import TreatmentPlan
 from precisionrx.records import GeneCall, PositionSummary
@@ -47,9 +45,19 @@ def test_every_error_code_documented() -> None:
         assert f"| {cls.exit_code} |" in row and cls.__name__ in row
 
 
-@pytest.mark.parametrize("command", ["pgx", "plan", "demo", "kb", "risk", "prs"])
-def test_every_command_has_a_page(command: str) -> None:
-    assert (DOCS / "cli" / f"{command}.md").is_file()
+def _commands() -> list[str]:
+    from precisionrx.cli import _register, app
+
+    _register()
+    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+    return sorted({*names, *(g.name or "" for g in app.registered_groups)} - {""})
+
+
+def test_every_registered_command_has_a_page() -> None:
+    commands = _commands()
+    assert {"pgx", "plan", "demo", "kb", "risk", "prs", "tumor"} <= set(commands)
+    missing = [c for c in commands if not (DOCS / "cli" / f"{c}.md").is_file()]
+    assert not missing, missing
 
 
 def test_readme_has_the_two_setup_commands() -> None:

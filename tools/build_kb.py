@@ -446,10 +446,143 @@ def build_cardio(shared: Path) -> None:
     )
 
 
+#: MOAlmanac predictive implication -> PCGR-style strength (evidence_level_crosswalk.tsv).
+MOA_STRENGTH = {"FDA-Approved": "strong", "Guideline": "strong"}
+MOA_CLASS = {
+    "Missense": "missense", "Nonsense": "nonsense", "Frameshift": "frameshift",
+    "Splice Site": "splice", "Deletion": "deletion", "Insertion": "insertion",
+    "Activating mutation": "activating",
+}  # fmt: skip
+
+
+def _variant_kind(protein: str, exon: str, vclass: str) -> str:
+    from precisionrx.records.notation import codon
+
+    if protein:
+        return "codon" if codon(protein) == protein else "protein"
+    if exon:
+        return "exon"
+    if vclass in {"nonsense", "frameshift", "splice"}:
+        return "gene_lof"
+    return "gene_any"
+
+
+def _moalmanac_rows(path: Path) -> list[dict[str, str]]:
+    from precisionrx.kb.oncology_sources import BIOMARKER_COLUMNS
+    from precisionrx.records.notation import codon, gene_symbol, protein_change, residues
+
+    out = []
+    for r in json.loads(path.read_text()):
+        if r.get("_deprecated") in (True, "True"):
+            continue
+        sens, res = str(r.get("therapy_sensitivity") or ""), str(r.get("therapy_resistance") or "")
+        if sens == "1":
+            response = "sensitive"
+        elif res == "1" or sens == "0":
+            response = "resistant"
+        else:
+            continue  # prognostic-only rows carry no therapy response
+        ft = r.get("feature_type") or ""
+        row = dict.fromkeys(BIOMARKER_COLUMNS, "")
+        row.update(
+            source="moalmanac", source_id=str(r.get("assertion_id", "")),
+            tumor_code=r.get("oncotree_code") or "", tumor_name=r.get("oncotree_term") or "",
+            therapy=r.get("therapy_name") or "", therapy_type=r.get("therapy_type") or "",
+            response=response, evidence_level=r.get("predictive_implication") or "",
+            strength=MOA_STRENGTH.get(r.get("predictive_implication") or "", "weak"),
+            approval="FDA-Approved" if r.get("predictive_implication") == "FDA-Approved" else "",
+            citation=r.get("citation") or "", url=r.get("url") or "",
+        )  # fmt: skip
+        if ft in ("Somatic Variant", "Germline Variant"):
+            protein = protein_change(r.get("protein_change"))
+            vclass = MOA_CLASS.get(r.get("variant_annotation") or "", "")
+            span = residues(protein) if protein else None
+            row.update(
+                feature="germline" if ft.startswith("Germline") else "somatic",
+                gene=gene_symbol(r.get("gene") or ""), protein=protein, codon=codon(protein),
+                aa_start=str(span[0]) if span else "", aa_end=str(span[1]) if span else "",
+                hgvsc=r.get("cdna_change") or "", exon=str(r.get("exon") or ""),
+                variant_class=vclass, kind=_variant_kind(protein, str(r.get("exon") or ""), vclass),
+                chrom=str(r.get("chromosome") or ""), pos=str(r.get("start_position") or ""),
+                ref=r.get("reference_allele") or "", alt=r.get("alternate_allele") or "",
+                build="GRCh37" if r.get("start_position") else "",
+            )  # fmt: skip
+            label = " ".join(x for x in (row["gene"], protein or (
+                f"exon {row['exon']} {vclass or 'mutation'}" if row["exon"] else vclass or "mutation"
+            )) if x)  # fmt: skip
+        elif ft == "Copy Number":
+            direction = (r.get("direction") or "").lower()
+            kind = "amplification" if direction.startswith("amp") else "deletion"
+            row.update(feature="cna", gene=gene_symbol(r.get("gene") or ""), kind=kind)
+            label = f"{row['gene']} {kind}"
+        elif ft == "Rearrangement":
+            g1, g2 = gene_symbol(r.get("gene1") or ""), gene_symbol(r.get("gene2") or "")
+            row.update(feature="fusion", gene=g1, gene2=g2, kind="fusion")
+            label = f"{g1}::{g2}" if g2 else f"{g1} fusion"
+        elif ft == "Microsatellite Stability":
+            row.update(feature="msi", kind="msi_high")
+            label = "MSI-H"
+        elif ft == "Mutational Burden":
+            row.update(feature="tmb", kind="tmb_high")
+            label = "TMB-H"
+        else:
+            row.update(feature="other", kind="unsupported", gene=r.get("gene") or "")
+            label = ft
+        row["alteration"] = label
+        out.append(row)
+    return out
+
+
+def build_oncology(shared: Path) -> None:
+    """MOAlmanac (primary) and CIViC 2018-05 in one biomarker table; OncoTree subset; TMB/MSI."""
+    import shutil
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from precisionrx.kb.oncology_sources import BIOMARKER_COLUMNS, civic_rows, read_disease_map
+
+    src = shared / "data" / "oncology"
+    out = OUT / "oncology"
+    out.mkdir(parents=True, exist_ok=True)
+    curated = ROOT / "tools" / "curated"
+    disease_map = read_disease_map(curated / "civic_disease_oncotree.tsv")
+    rows = _moalmanac_rows(src / "moalmanac-db" / "molecular-oncology-almanac.json")
+    rows += civic_rows(
+        src / "civic-2018-05-18" / "nightly-ClinicalEvidenceSummaries.tsv",
+        disease_map,
+        "2018-05-18",
+    )
+    with (out / "biomarkers.tsv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, BIOMARKER_COLUMNS, delimiter="\t", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    shutil.copyfile(curated / "oncotree_subset.tsv", out / "oncotree_subset.tsv")
+    shutil.copyfile(curated / "civic_disease_oncotree.tsv", out / "civic_disease_oncotree.tsv")
+    shutil.copyfile(src / "evidence_level_crosswalk.tsv", out / "evidence_level_crosswalk.tsv")
+    shutil.copyfile(src / "tmb_msi_reference.json", out / "tmb_msi_reference.json")
+    write_about(
+        out,
+        {
+            "name": "oncology",
+            "source": "MOAlmanac-db (vanallenlab/moalmanac-db @ 7815662, 2026-05-15; primary) and "
+            "CIViC nightly ClinicalEvidenceSummaries 2018-05-18 (OUT OF DATE: refresh with "
+            "`precisionrx kb add civic FILE`); OncoTree subset and CIViC disease map curated "
+            "by precisionrx (tools/curated, unverified)",
+            "version": "moalmanac-2026-05-15+civic-2018-05-18",
+            "date": "2026-05-15",
+            "license": "MOAlmanac data GPL-2.0 with the upstream research-use-only notice; "
+            "CIViC CC0 1.0; curated tables CC0",
+            "notice": "MOAlmanac: for research use only; not for diagnostic or clinical use "
+            "(Dana-Farber / Broad Institute notice). CIViC snapshot dated 2018-05-18.",
+        },
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    ap.add_argument("--only", default="pharmcat,pypgx,frequencies,guidelines,interactions,cardio")
+    ap.add_argument(
+        "--only", default="pharmcat,pypgx,frequencies,guidelines,interactions,cardio,oncology"
+    )
     args = ap.parse_args()
     steps = args.only.split(",")
     if "pharmcat" in steps:
@@ -464,6 +597,8 @@ def main() -> None:
         build_interactions(args.shared)
     if "cardio" in steps:
         build_cardio(args.shared)
+    if "oncology" in steps:
+        build_oncology(args.shared)
 
 
 if __name__ == "__main__":

@@ -32,3 +32,27 @@ def kb_verify() -> None:
         raise KbIntegrityError(f"{len(problems)} problem(s): {detail}")
     n_files = sum(len(i.files) for i in infos)
     typer.echo(f"ok: {len(infos)} knowledge bases, {n_files} files verified")
+
+
+@kb_app.command("add")
+def kb_add(
+    name: str = typer.Argument(..., help="Knowledge base to add: civic."),
+    path: str = typer.Argument(..., help="The export file (CIViC clinical evidence TSV)."),
+) -> None:
+    """Add a current export of a knowledge base (replaces the packaged CIViC 2018 snapshot)."""
+    from pathlib import Path
+
+    from precisionrx.errors import InputError
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.kb.user_sources import add_civic, user_kb_dir
+
+    if name.lower() != "civic":
+        raise InputError(f"unknown knowledge base {name!r}: only 'civic' can be added")
+    export = Path(path)
+    if not export.is_file():
+        raise InputError("file not found", path=export)
+    record = add_civic(export, KnowledgeBase().root / "oncology")
+    typer.echo(
+        f"added CIViC export {record['file']} ({record['rows']} evidence rows, "
+        f"{record['matchable_rows']} matchable) to {user_kb_dir() / 'civic'}"
+    )

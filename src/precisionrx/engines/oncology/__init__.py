@@ -1,0 +1,1 @@
+"""Precision oncology: tumour alterations to matched therapies, tiers, TMB/MSI, germline checks."""

@@ -1,0 +1,187 @@
+"""Tumour report: alterations, TMB/MSI, matched therapies with tiers, germline conflicts.
+
+JSON fields (docs/cli/tumor.md): ``tumor_type``, ``tmb``, ``msi``, ``alterations``, ``matches``
+(per alteration and match resolution, ``therapies`` with ``drug`` (a name, or a list for a
+combination), ``response`` sensitive|resistant, ``evidence_level``, ``tier``, ``source``,
+``citation``, ``tumor_type_match`` same|other|pan-cancer, ``approval``), ``germline_conflicts``
+and ``caveats``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from precisionrx.engines.oncology import burden, tiering
+from precisionrx.engines.oncology.knowledge import OncologyKb
+from precisionrx.engines.oncology.matcher import Match, match_alterations
+from precisionrx.records.tumor import LOF_TERMS, Alteration
+
+MOALMANAC_NOTICE = (
+    "Molecular Oncology Almanac data (GPL-2.0): the Dana-Farber Cancer Institute and Broad "
+    "Institute provide it for research use only, not for diagnostic or clinical use"
+)
+CIVIC_STALE = (
+    "CIViC evidence is from the 2018-05-18 snapshot (CC0) and is out of date: add a current "
+    "export with `precisionrx kb add civic FILE`"
+)
+
+
+def drugs_of(therapy: str) -> list[str]:
+    return [d.strip() for d in therapy.split(" + ") if d.strip()]
+
+
+def _therapy(kb: OncologyKb, row: dict[str, str], tumor_type: str | None) -> dict[str, Any]:
+    match = kb.tumor_match(tumor_type, row["tumor_code"])
+    names = drugs_of(row["therapy"])
+    entry: dict[str, Any] = {
+        "drug": names[0] if len(names) == 1 else names,
+        "therapy_type": row["therapy_type"] or None,
+        "response": row["response"],
+        "evidence_level": row["evidence_level"],
+        "strength": row["strength"],
+        "tier": None,
+        "amp_level": None,
+        "escat_approx": tiering.ESCAT_APPROX.get(row["evidence_level"]),
+        "source": row["source"],
+        "source_id": row["source_id"],
+        "citation": row["citation"],
+        "url": row["url"] or None,
+        "tumor_type": row["tumor_code"] or None,
+        "tumor_type_name": row["tumor_name"] or None,
+        "tumor_type_match": match,
+        "approval": row["approval"] or None,
+        "biomarker": row["alteration"],
+    }
+    if row["response"] == "sensitive":
+        t, _ = tiering.tier(row["strength"], match)
+        entry["tier"] = t
+        entry["amp_level"] = tiering.amp_level(row["strength"], row["evidence_level"], match)
+        entry["recommendation"] = "consider"
+    else:
+        entry["recommendation"] = "avoid / expect resistance"
+    return entry
+
+
+def _dedupe(therapies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen = set()
+    out = []
+    for t in therapies:
+        key = (str(t["drug"]), t["response"], t["evidence_level"], t["source"], t["tumor_type"])
+        if key not in seen:
+            seen.add(key)
+            out.append(t)
+    rank = tiering.TIER_RANK
+    out.sort(key=lambda t: (t["response"] != "sensitive", rank.get(t["tier"] or "", 9),
+                            t["tumor_type_match"] == "other", str(t["drug"])))  # fmt: skip
+    return out
+
+
+def _match_entry(kb: OncologyKb, m: Match, tumor_type: str | None) -> dict[str, Any]:
+    therapies = _dedupe([_therapy(kb, r, tumor_type) for r in m.rows])
+    return {
+        "gene": m.gene or None,
+        "alteration": m.label,
+        "match_resolution": m.resolution,
+        "tier": tiering.best_tier([t["tier"] for t in therapies if t["tier"]]),
+        "resistance": any(t["response"] == "resistant" for t in therapies),
+        "therapies": therapies,
+    }
+
+
+def _alteration_entry(a: Alteration, best: str | None) -> dict[str, Any]:
+    if best:
+        evidence = f"knowledge-base biomarker (best tier {best})"
+    elif a.kind == "variant" and a.consequence & LOF_TERMS:
+        evidence = "loss-of-function consequence; no matched biomarker"
+    else:
+        evidence = "no knowledge-base evidence"
+    return {
+        "gene": a.gene or None,
+        "alteration": a.label,
+        "type": a.kind,
+        "protein_change": a.protein or None,
+        "hgvsc": a.hgvsc or None,
+        "exon": a.exon or None,
+        "consequence": a.consequence_text or None,
+        "vaf": round(a.vaf, 4) if a.vaf is not None else None,
+        "copy_number": a.copy_number,
+        "oncogenic_evidence": evidence,
+        "source": a.source,
+    }
+
+
+def analyse(
+    kb: OncologyKb,
+    alterations: list[Alteration],
+    tumor_type: str | None,
+    build: str | None,
+    msi_status: str | None = None,
+    msisensor_score: float | None = None,
+    callable_mb: float = burden.EXOME_MB,
+    tmb_scheme: str = "coding_and_silent",
+    annotated: bool = True,
+) -> dict[str, Any]:
+    caveats: list[str] = [MOALMANAC_NOTICE]
+    if any(r["source"].startswith("civic-2018") for r in kb.rows):
+        caveats.append(CIVIC_STALE)
+    code = tumor_type.strip().upper() if tumor_type else None
+    if code is None:
+        caveats.append(
+            "no tumour type given (--tumor-type OncoTree code): only pan-cancer evidence can "
+            "reach Tier I"
+        )
+    elif not kb.known(code):
+        caveats.append(
+            f"tumour type {code!r} is not in the OncoTree subset shipped: only exact-code "
+            "matches count as the same tumour type"
+        )
+    if not annotated:
+        caveats.append(
+            "the VCF has no VEP (CSQ) or SnpEff (ANN) annotation: matched at genomic "
+            "coordinates only; protein-, exon- and gene-level matching needs annotation"
+        )
+    if build is None:
+        caveats.append("genome build not stated: coordinate matches assume the biomarker's build")
+    variants = [a for a in alterations if a.kind == "variant"]
+    tmb = burden.tmb(variants, callable_mb, tmb_scheme)
+    msi = burden.msi(msi_status, msisensor_score)
+    matches = match_alterations(kb, alterations, build, msi["high"], tmb["high"])
+    entries = [_match_entry(kb, m, code) for m in matches]
+    best: dict[str, str] = {}
+    for m, e in zip(matches, entries, strict=True):
+        if m.alteration is not None and e["tier"]:
+            key = m.alteration.source
+            best[key] = tiering.best_tier([best.get(key, ""), e["tier"]]) or e["tier"]
+    alteration_entries = [_alteration_entry(a, best.get(a.source)) for a in alterations]
+    return {
+        "tumor_type": {
+            "code": code,
+            "name": kb.names.get(code or ""),
+            "lineage": kb.lineage(code) if code else [],
+        },
+        "genome_build": build,
+        "tmb": tmb,
+        "msi": msi,
+        "alterations": alteration_entries,
+        "matches": entries,
+        "germline_conflicts": [],
+        "caveats": caveats,
+        "knowledge_base": {
+            "version": kb.about.get("version"),
+            "source": kb.about.get("source"),
+            "license": kb.about.get("license"),
+            "added": kb.extra_sources,
+        },
+    }
+
+
+def matched_drugs(report: dict[str, Any]) -> list[str]:
+    """Every drug suggested (sensitivity) in the report, once, lower case."""
+    out: list[str] = []
+    for m in report["matches"]:
+        for t in m["therapies"]:
+            if t["response"] != "sensitive":
+                continue
+            names = t["drug"] if isinstance(t["drug"], list) else [t["drug"]]
+            out += [n.lower() for n in names if n.lower() not in out]
+    return out

@@ -1,0 +1,233 @@
+"""Tumour inputs: MAF (GDC/TCGA, vcf2maf), VEP/SnpEff-annotated VCF, CNA and fusion tables.
+
+MAF columns used: Hugo_Symbol, Chromosome, Start_Position, Reference_Allele, Tumor_Seq_Allele2,
+Variant_Classification (required), HGVSp_Short, HGVSc, Exon_Number (or EXON), Consequence,
+t_depth, t_alt_count, Tumor_Sample_Barcode, NCBI_Build. CNA: ``gene`` with ``call``
+(amplification/gain/deletion/loss, or GISTIC 2/1/-1/-2) or ``copy_number`` (absolute; >= 6
+amplification, 0 deep deletion). Fusions: STAR-Fusion ``#FusionName`` (``A--B``), or ``gene1``
+and ``gene2`` columns, or a ``fusion`` column (``A-B``, ``A::B``, ``A fusion``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from precisionrx.errors import InputError
+from precisionrx.records.tumor import MAF_TO_SO, Alteration
+
+MAF_REQUIRED = ("Hugo_Symbol", "Variant_Classification")
+#: Absolute copy number thresholds when no call is given (documented in docs/cli/tumor.md).
+AMPLIFICATION_CN = 6.0
+GISTIC = {"2": "amplification", "-2": "deletion", "1": "gain", "-1": "loss"}
+
+
+def _read_table(path: Path, what: str) -> pl.DataFrame:
+    if not path.is_file():
+        raise InputError(f"{what} file not found", path=path)
+    try:
+        return pl.read_csv(
+            path, separator="\t", comment_prefix="#", infer_schema=False, quote_char=None,
+            truncate_ragged_lines=False,
+        )  # fmt: skip
+    except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"cannot read {what} ({exc.__class__.__name__}: {str(exc)[:120]})", path=path
+        ) from exc
+
+
+def _text(frame: pl.DataFrame, col: str) -> list[str]:
+    if col not in frame.columns:
+        return [""] * frame.height
+    return [v or "" for v in frame[col].to_list()]
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(float(value)) if value not in ("", ".", "NA") else None
+    except ValueError:
+        return None
+
+
+def read_maf(path: str | Path) -> tuple[list[Alteration], str | None]:
+    """Alterations and the genome build (NCBI_Build) of a MAF file."""
+    from precisionrx.records.notation import gene_symbol, protein_change
+
+    path = Path(path)
+    # A MAF may start with "#version" lines; the header row is the first other line.
+    frame = _read_table(path, "MAF")
+    if "#FusionName" in frame.columns or not set(MAF_REQUIRED) <= set(frame.columns):
+        missing = [c for c in MAF_REQUIRED if c not in frame.columns]
+        raise InputError(
+            f"not a MAF: missing column(s) {', '.join(missing)}", path=path, record="header"
+        )
+    genes = _text(frame, "Hugo_Symbol")
+    classes = _text(frame, "Variant_Classification")
+    unknown = [i for i, c in enumerate(classes) if c and c not in MAF_TO_SO and c != "Unknown"]
+    if unknown:
+        i = unknown[0]
+        raise InputError(
+            f"unknown Variant_Classification {classes[i]!r}", path=path, record=f"row {i + 1}"
+        )
+    starts = _text(frame, "Start_Position")
+    bad = [i for i, s in enumerate(starts) if s and _int(s) is None]
+    if bad:
+        raise InputError(
+            f"Start_Position {starts[bad[0]]!r} is not a number", path=path,
+            record=f"row {bad[0] + 1}",
+        )  # fmt: skip
+    chroms = _text(frame, "Chromosome")
+    refs = _text(frame, "Reference_Allele")
+    alts = _text(frame, "Tumor_Seq_Allele2")
+    hgvsp = _text(frame, "HGVSp_Short") if "HGVSp_Short" in frame.columns else _text(frame, "HGVSp")
+    hgvsc = _text(frame, "HGVSc")
+    exons = _text(frame, "Exon_Number") if "Exon_Number" in frame.columns else _text(frame, "EXON")
+    csq = _text(frame, "Consequence")
+    depth = _text(frame, "t_depth")
+    alt_count = _text(frame, "t_alt_count")
+    samples = _text(frame, "Tumor_Sample_Barcode")
+    out = []
+    for i in range(frame.height):
+        text = csq[i].replace(",", "&") or MAF_TO_SO.get(classes[i], "")
+        terms = frozenset(t for t in text.split("&") if t)
+        out.append(
+            Alteration(
+                kind="variant", gene=gene_symbol(genes[i]),
+                chrom=chroms[i].removeprefix("chr"), pos=_int(starts[i]) or 0,
+                ref=refs[i], alt=alts[i], protein=protein_change(hgvsp[i]),
+                hgvsc=hgvsc[i].split(":")[-1], exon=exons[i].split("/")[0],
+                consequence=terms, consequence_text=text, t_depth=_int(depth[i]),
+                t_alt_count=_int(alt_count[i]),
+                sample=samples[i], source=f"{path.name} row {i + 1}",
+            )
+        )  # fmt: skip
+    builds = {b for b in _text(frame, "NCBI_Build") if b}
+    build = None
+    if builds:
+        b = sorted(builds)[0].upper().replace("HG19", "GRCH37").replace("HG38", "GRCH38")
+        build = "GRCh38" if "38" in b else "GRCh37" if "37" in b else None
+    return out, build
+
+
+def read_tumor_vcf(path: str | Path) -> tuple[list[Alteration], bool, str | None]:
+    """Alterations from a tumour VCF; True when VEP CSQ / SnpEff ANN annotation was present."""
+    from precisionrx.io.vcf import VcfFile
+    from precisionrx.io.vcf_annotations import consequences, csq_fields
+    from precisionrx.records.notation import gene_symbol, protein_change
+
+    path = Path(path)
+    out: list[Alteration] = []
+    annotated = False
+    with VcfFile(path) as vcf:
+        fmt = csq_fields(vcf.info_description("CSQ"))
+        build = vcf.declared_build()
+        chroms = vcf.seqnames or [str(c) for c in range(1, 23)] + ["X", "Y"]
+        regions = [(c, 1, 2**31 - 1) for c in chroms]
+        for ar in vcf.annotated(regions, ["CSQ", "ANN"]):
+            rec = ar.record
+            for k, alt in enumerate(rec.alts, start=1):
+                if alt in ("*", ".") or alt.startswith("<"):
+                    continue
+                cons = [c for c in consequences(ar.info, fmt) if c.allele in (alt, "-", "")]
+                if not cons and len(rec.alts) == 1:
+                    cons = consequences(ar.info, fmt)
+                best = next((c for c in cons if c.canonical), cons[0] if cons else None)
+                annotated = annotated or best is not None
+                depth = alt_count = None
+                out.append(
+                    Alteration(
+                        kind="variant", gene=gene_symbol(best.gene) if best else "",
+                        chrom=rec.chrom.removeprefix("chr"), pos=rec.pos, ref=rec.ref, alt=alt,
+                        protein=protein_change(best.hgvsp) if best else "",
+                        hgvsc=best.hgvsc if best else "",
+                        exon=best.exon.split("/")[0] if best else "",
+                        consequence=frozenset(best.terms) if best else frozenset(),
+                        consequence_text=best.consequence if best else "",
+                        t_depth=depth, t_alt_count=alt_count,
+                        source=f"{path.name} {rec.chrom}:{rec.pos} (ALT {k})",
+                    )
+                )  # fmt: skip
+    return out, annotated, build
+
+
+def read_cna(path: str | Path) -> list[Alteration]:
+    from precisionrx.records.notation import gene_symbol
+
+    path = Path(path)
+    frame = _read_table(path, "CNA table")
+    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
+    gene_col = next((c for c in ("gene", "hugo_symbol", "gene_symbol") if c in frame.columns), None)
+    if gene_col is None or not ({"call", "copy_number"} & set(frame.columns)):
+        raise InputError(
+            "CNA table needs a gene column and a call or copy_number column",
+            path=path, record="header",
+        )  # fmt: skip
+    out = []
+    calls = _text(frame, "call")
+    cns = _text(frame, "copy_number")
+    for i, gene in enumerate(_text(frame, gene_col)):
+        call = calls[i].strip().lower()
+        call = GISTIC.get(call, call)
+        cn = None
+        if cns[i]:
+            try:
+                cn = float(cns[i])
+            except ValueError as exc:
+                raise InputError(
+                    f"copy_number {cns[i]!r} is not a number", path=path, record=f"row {i + 1}"
+                ) from exc
+            if cn < 0:
+                raise InputError("copy_number cannot be negative", path=path,
+                                 record=f"row {i + 1}")  # fmt: skip
+        if not call and cn is not None:
+            call = "amplification" if cn >= AMPLIFICATION_CN else "deletion" if cn == 0 else ""
+        if call in ("amp", "amplified"):
+            call = "amplification"
+        if call in ("del", "deep deletion", "homdel", "homozygous deletion"):
+            call = "deletion"
+        if call not in ("amplification", "deletion", "gain", "loss", "neutral", ""):
+            raise InputError(f"unknown CNA call {calls[i]!r}", path=path, record=f"row {i + 1}")
+        if call in ("amplification", "deletion"):
+            out.append(Alteration(kind=call, gene=gene_symbol(gene), copy_number=cn,
+                                  source=f"{path.name} row {i + 1}"))  # fmt: skip
+    return out
+
+
+def read_fusions(path: str | Path) -> list[Alteration]:
+    from precisionrx.records.notation import fusion_pair, gene_symbol
+
+    path = Path(path)
+    frame = _read_table_keep_hash(path)
+    cols = {c.strip().lower().lstrip("#"): c for c in frame.columns}
+    out = []
+    if "fusionname" in cols or "fusion" in cols:
+        names = _text(frame, cols.get("fusionname") or cols["fusion"])
+        for i, name in enumerate(names):
+            pair = fusion_pair(name)
+            if pair is None:
+                raise InputError(f"cannot read fusion {name!r}", path=path, record=f"row {i + 1}")
+            out.append(Alteration(kind="fusion", gene=pair[0], gene2=pair[1] or "",
+                                  source=f"{path.name} row {i + 1}"))  # fmt: skip
+    elif "gene1" in cols and "gene2" in cols:
+        for i, (a, b) in enumerate(
+            zip(_text(frame, cols["gene1"]), _text(frame, cols["gene2"]), strict=True)
+        ):
+            out.append(Alteration(kind="fusion", gene=gene_symbol(a), gene2=gene_symbol(b),
+                                  source=f"{path.name} row {i + 1}"))  # fmt: skip
+    else:
+        raise InputError(
+            "fusion table needs #FusionName (STAR-Fusion), fusion, or gene1 and gene2 columns",
+            path=path, record="header",
+        )  # fmt: skip
+    return out
+
+
+def _read_table_keep_hash(path: Path) -> pl.DataFrame:
+    """STAR-Fusion's header starts with '#': read without treating it as a comment."""
+    if not path.is_file():
+        raise InputError("fusion file not found", path=path)
+    try:
+        return pl.read_csv(path, separator="\t", infer_schema=False, quote_char=None)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read fusion table ({str(exc)[:120]})", path=path) from exc

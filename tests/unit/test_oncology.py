@@ -1,0 +1,302 @@
+"""Precision oncology: well-known biomarkers, notation variants, resistance, tiers, TMB, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from precisionrx.engines.oncology import burden, tiering
+from precisionrx.engines.oncology.knowledge import OncologyKb
+from precisionrx.engines.oncology.report import analyse
+from precisionrx.errors import InputError
+from precisionrx.io.tumor_inputs import read_cna, read_fusions, read_maf
+from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.records.notation import fusion_pair, protein_change
+from precisionrx.records.tumor import Alteration
+
+KB = KnowledgeBase()
+OKB = OncologyKb.load(KB.root / "oncology")
+MAF_HEADER = (
+    "Hugo_Symbol\tChromosome\tStart_Position\tReference_Allele\tTumor_Seq_Allele2\t"
+    "Variant_Classification\tHGVSp_Short\tHGVSc\tExon_Number\tt_depth\tt_alt_count\t"
+    "Tumor_Sample_Barcode\tNCBI_Build\n"
+)
+
+
+def maf(tmp_path: Path, *rows: str, name: str = "t.maf") -> Path:
+    path = tmp_path / name
+    path.write_text("#version 2.4\n" + MAF_HEADER + "".join(r + "\n" for r in rows))
+    return path
+
+
+def variant(gene: str, protein: str, csq: str, exon: str = "", ref: str = "A",
+            alt: str = "T") -> Alteration:  # fmt: skip
+    return Alteration(kind="variant", gene=gene, protein=protein_change(protein), exon=exon,
+                      consequence=frozenset(csq.split("&")), consequence_text=csq, ref=ref,
+                      alt=alt, source=f"{gene} {protein}")  # fmt: skip
+
+
+def therapies(report: dict[str, Any], resolution: str | None = None) -> list[dict[str, Any]]:
+    return [
+        t
+        for m in report["matches"]
+        if resolution is None or m["match_resolution"] == resolution
+        for t in m["therapies"]
+    ]
+
+
+def drugs(
+    ts: list[dict[str, Any]], response: str = "sensitive", tier: str | None = None
+) -> set[str]:
+    out = set()
+    for t in ts:
+        if t["response"] == response and (tier is None or t["tier"] == tier):
+            out |= {t["drug"]} if isinstance(t["drug"], str) else set(t["drug"])
+    return out
+
+
+@pytest.mark.parametrize("spelling", ["V600E", "p.V600E", "p.Val600Glu", "BRAF V600E"])
+def test_braf_v600e_melanoma_any_notation(spelling: str) -> None:
+    report = analyse(OKB, [variant("BRAF", spelling, "missense_variant", "15")], "MEL", "GRCh38")
+    hgvsp = therapies(report, "hgvsp")
+    assert {"Dabrafenib", "Vemurafenib", "Trametinib"} <= drugs(hgvsp, tier="I")
+    assert all(t["tumor_type_match"] in ("same", "pan-cancer") for t in hgvsp if t["tier"] == "I")
+    assert report["matches"][0]["match_resolution"] == "hgvsp"  # most specific first
+
+
+def test_egfr_l858r_and_exon19_deletion_in_luad_via_nsclc_evidence() -> None:
+    l858r = variant("EGFR", "p.L858R", "missense_variant", "21")
+    ex19 = variant(
+        "EGFR", "p.E746_A750del", "inframe_deletion", "19", ref="GGAATTAAGAGAAGCA", alt="G"
+    )
+    report = analyse(OKB, [l858r, ex19], "LUAD", "GRCh38")
+    by_alt = {m["alteration"] + "|" + m["match_resolution"]: m for m in report["matches"]}
+    assert "Osimertinib" in drugs(by_alt["EGFR L858R|hgvsp"]["therapies"], tier="I")
+    exon = by_alt["EGFR E746_A750del|exon"]
+    assert {"Osimertinib", "Erlotinib", "Gefitinib"} <= drugs(exon["therapies"], tier="I")
+    # LUAD is a child of NSCLC in OncoTree: NSCLC evidence is "same".
+    assert all(
+        t["tumor_type_match"] == "same" for t in exon["therapies"] if t["tumor_type"] == "NSCLC"
+    )
+    # A missense variant in exon 19 is not an exon 19 deletion.
+    other = analyse(OKB, [variant("EGFR", "p.L747F", "missense_variant", "19")], "LUAD", "GRCh38")
+    assert not [m for m in other["matches"] if m["match_resolution"] == "exon"
+                and "Osimertinib" in drugs(m["therapies"])]  # fmt: skip
+
+
+def test_t790m_is_resistance_not_a_recommendation() -> None:
+    report = analyse(OKB, [variant("EGFR", "p.T790M", "missense_variant", "20")], "NSCLC", None)
+    hgvsp = therapies(report, "hgvsp")
+    resistant = [t for t in hgvsp if t["response"] == "resistant"]
+    assert {"Gefitinib", "Erlotinib"} <= drugs(resistant, "resistant")
+    assert all(t["tier"] is None and t["recommendation"] == "avoid / expect resistance"
+               for t in resistant)  # fmt: skip
+    assert "Osimertinib" in drugs(hgvsp, tier="I")
+
+
+def test_kras_g12c_and_anti_egfr_resistance_in_colorectal() -> None:
+    g12c = variant("KRAS", "p.G12C", "missense_variant", "2")
+    nsclc = analyse(OKB, [g12c], "NSCLC", None)
+    assert "Sotorasib" in drugs(therapies(nsclc, "hgvsp"), tier="I")
+    crc = analyse(OKB, [g12c], "COADREAD", None)
+    exon = therapies(crc, "exon")
+    assert {"Cetuximab", "Panitumumab"} <= drugs(exon, "resistant")
+
+
+@pytest.mark.parametrize("name", ["EML4-ALK", "EML4::ALK", "EML4--ALK", "ALK fusion"])
+def test_alk_fusion_notations(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "f.tsv"
+    path.write_text(f"#FusionName\tJunctionReadCount\n{name}\t12\n")
+    report = analyse(OKB, read_fusions(path), "LUAD", None)
+    assert "Alectinib" in drugs(therapies(report), tier="I")
+    resolutions = {m["match_resolution"] for m in report["matches"]}
+    assert resolutions <= {"fusion_pair", "fusion_gene"} and resolutions
+
+
+def test_ros1_and_ntrk_fusions_pan_cancer() -> None:
+    ros1 = Alteration(kind="fusion", gene="CD74", gene2="ROS1", source="f1")
+    ntrk = Alteration(kind="fusion", gene="ETV6", gene2="NTRK3", source="f2")
+    report = analyse(OKB, [ros1, ntrk], "THPA", None)
+    ntrk_ts = [t for m in report["matches"] if m["alteration"] == "ETV6::NTRK3"
+               for t in m["therapies"]]  # fmt: skip
+    lar = [t for t in ntrk_ts if t["drug"] == "Larotrectinib"]
+    assert lar and all(t["tumor_type_match"] == "pan-cancer" and t["tier"] == "I" for t in lar)
+    ros = analyse(OKB, [ros1], "NSCLC", None)
+    assert {"Crizotinib", "Entrectinib"} & drugs(therapies(ros), tier="I")
+
+
+def test_erbb2_amplification_breast_and_brca_parp() -> None:
+    amp = Alteration(kind="amplification", gene="ERBB2", source="cna")
+    brca2 = variant("BRCA2", "p.K1000fs", "frameshift_variant", "11")
+    report = analyse(OKB, [amp, brca2], "BRCA", None)
+    assert "Trastuzumab" in drugs(therapies(report, "cna"), tier="I")
+    assert "Olaparib" in drugs(therapies(report, "gene"), tier="I")
+    # Synonymous variants are not protein-altering: no gene-level match.
+    silent = analyse(OKB, [variant("BRCA2", "p.L100=", "synonymous_variant")], "BRCA", None)
+    assert not silent["matches"]
+
+
+def test_msi_h_and_tmb_h_give_pembrolizumab() -> None:
+    report = analyse(OKB, [], "PAAD", None, msi_status="MSI-H")
+    msi = [m for m in report["matches"] if m["match_resolution"] == "msi"]
+    assert msi and "Pembrolizumab" in drugs(msi[0]["therapies"], tier="I")
+    many = [variant("TTN", f"p.A{i}T", "missense_variant") for i in range(400)]
+    tmb = analyse(OKB, many, "LUAD", None, callable_mb=34.0)
+    assert tmb["tmb"]["value"] == round(400 / 34, 4) and tmb["tmb"]["high"]
+    assert any(m["match_resolution"] == "tmb" for m in tmb["matches"])
+
+
+def test_tmb_schemes_count_as_pcgr() -> None:
+    alts = [
+        variant("A", "p.A1T", "missense_variant"),
+        variant("B", "p.A2=", "synonymous_variant"),
+        variant("C", "", "splice_region_variant&synonymous_variant"),  # anchored: not counted
+        variant("D", "p.Q3*", "stop_gained"),
+        variant("E", "", "intron_variant"),
+    ]
+    assert burden.tmb(alts, 1.0)["variants_counted"] == 3
+    assert burden.tmb(alts, 1.0, "coding_non_silent")["variants_counted"] == 2
+    assert burden.tmb(alts, 1.0, "missense_only")["variants_counted"] == 1
+    panel = burden.tmb(alts, 1.2)
+    assert panel["value"] == round(3 / 1.2, 4) and any("panel" in c for c in panel["caveats"])
+
+
+def test_tier_rules() -> None:
+    assert tiering.tier("strong", "same") == ("I", "A")
+    assert tiering.tier("strong", "pan-cancer") == ("I", "A")
+    assert tiering.tier("strong", "other") == ("II", "C")
+    assert tiering.tier("weak", "same") == ("II", "C")
+    assert tiering.tier("weak", "other") == ("III", "D")
+    assert OKB.tumor_match("LUAD", "NSCLC") == "same"
+    assert OKB.tumor_match("NSCLC", "LUAD") == "same"
+    assert OKB.tumor_match("LUAD", "SCLC") == "other"
+    assert OKB.tumor_match("LUAD", "") == "pan-cancer"
+
+
+def test_notation_helpers() -> None:
+    assert protein_change("p.Gly12Cys") == "G12C"
+    assert protein_change("p.Gln61Ter") == protein_change("p.Q61*") == "Q61*"
+    assert protein_change("p.G574Rfs*12") == protein_change("p.Gly574fsTer3") == "G574fs"
+    assert fusion_pair("HER2-GRB7") == ("ERBB2", "GRB7")
+    assert fusion_pair("not a fusion") is None
+
+
+def test_maf_reader_and_errors(tmp_path: Path) -> None:
+    good = maf(
+        tmp_path,
+        "BRAF\t7\t140753336\tA\tT\tMissense_Mutation\tp.V600E\tc.1799T>A\t15/18\t100\t40\tT1\tGRCh38",
+    )
+    alts, build = read_maf(good)
+    assert build == "GRCh38" and alts[0].protein == "V600E" and alts[0].exon == "15"
+    assert alts[0].vaf == 0.4 and "missense_variant" in alts[0].consequence
+    bad_class = maf(
+        tmp_path, "BRAF\t7\t1\tA\tT\tMisense\tp.V600E\t\t\t\t\tT1\tGRCh38", name="b.maf"
+    )
+    with pytest.raises(InputError, match="Variant_Classification"):
+        read_maf(bad_class)
+    bad_pos = maf(tmp_path, "BRAF\t7\tabc\tA\tT\tMissense_Mutation\t\t\t\t\t\tT1\t", name="c.maf")
+    with pytest.raises(InputError, match="row 1"):
+        read_maf(bad_pos)
+    no_cols = tmp_path / "d.maf"
+    no_cols.write_text("gene\tchange\nBRAF\tV600E\n")
+    with pytest.raises(InputError, match="Hugo_Symbol"):
+        read_maf(no_cols)
+    cna = tmp_path / "cna.tsv"
+    cna.write_text("gene\tcall\tcopy_number\nERBB2\t\t12\nCDKN2A\t-2\t\nMYC\tgain\t\n")
+    assert [(a.gene, a.kind) for a in read_cna(cna)] == [
+        ("ERBB2", "amplification"), ("CDKN2A", "deletion")
+    ]  # fmt: skip
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", *args],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_cli_contract_germline_conflict_and_html(tmp_path: Path) -> None:
+    from precisionrx.io.synthetic import VcfBuilder
+
+    germ = (
+        VcfBuilder(KB)
+        .haplotypes("DPYD", "c.1905+1G>A (*2A)", "c.1905+1G>A (*2A)")
+        .write(tmp_path / "germ.vcf")
+    )
+    path = maf(
+        tmp_path, "TP53\t17\t7675088\tC\tT\tMissense_Mutation\tp.R175H\t\t5/11\t80\t30\tT1\tGRCh38"
+    )
+    cna = tmp_path / "cna.tsv"
+    cna.write_text("gene\tcall\nERBB2\tamplification\n")
+    proc = _run("tumor", str(path), "--tumor-type", "BRCA", "--cna", str(cna),
+                "--germline-vcf", str(germ))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert {"tumor_type", "tmb", "msi", "alterations", "matches", "germline_conflicts",
+            "caveats"} <= set(doc)  # fmt: skip
+    assert {"value", "scheme", "callable_mb", "high"} <= set(doc["tmb"])
+    m = doc["matches"][0]
+    assert {"gene", "alteration", "match_resolution", "therapies"} <= set(m)
+    assert {"drug", "response", "evidence_level", "tier", "source", "citation",
+            "tumor_type_match", "approval"} <= set(m["therapies"][0])  # fmt: skip
+    conflict = {c["drug"]: c for c in doc["germline_conflicts"]}
+    assert conflict["capecitabine"]["status"] == "action"
+    assert conflict["capecitabine"]["genes"] == ["DPYD"]
+    assert any("research use only" in c for c in doc["caveats"])
+    html = _run("tumor", str(path), "--tumor-type", "BRCA", "--cna", str(cna), "--germline-vcf",
+                str(germ), "--format", "html", "-o", str(tmp_path / "r.html"))  # fmt: skip
+    assert html.returncode == 0, html.stderr
+    text = (tmp_path / "r.html").read_text()
+    assert "germline: DPYD" in text and "research use only" in text
+
+
+def test_cli_errors_and_raw_vcf(tmp_path: Path) -> None:
+    bad = tmp_path / "x.maf"
+    bad.write_text("Hugo_Symbol\tVariant_Classification\nBRAF\tNotAClass\n")
+    proc = _run("tumor", str(bad), "-o", str(tmp_path / "o.json"))
+    assert proc.returncode == InputError.exit_code and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o.json").exists()
+    assert _run("tumor", str(bad), "--callable-mb", "0").returncode == InputError.exit_code
+    raw = tmp_path / "raw.vcf"
+    raw.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=7,length=159138663>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tT\n"
+        "7\t140753336\t.\tA\tT\t50\tPASS\t.\tGT\t0/1\n"
+    )
+    proc = _run("tumor", str(raw), "--tumor-type", "MEL")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert any("genomic coordinates only" in c for c in doc["caveats"])
+    assert all(m["match_resolution"] == "genomic" for m in doc["matches"])
+
+
+def test_kb_add_civic_current_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    export = tmp_path / "civic.tsv"
+    export.write_text(
+        "molecular_profile\tdisease\ttherapies\tevidence_type\tevidence_direction\t"
+        "evidence_level\tsignificance\tevidence_status\tevidence_id\tcitation\n"
+        "BRAF V600E\tMelanoma\tNewdrugumab\tPredictive\tSupports\tA\tSensitivity/Response\t"
+        "accepted\t9001\tDoe 2026\n"
+    )
+    monkeypatch.setenv("PRECISIONRX_HOME", str(tmp_path / "home"))
+    proc = subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", "kb", "add", "civic",
+         str(export)],
+        capture_output=True, text=True, check=False, env={**__import__("os").environ},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    from precisionrx.kb.user_sources import added_civic
+
+    extra = added_civic()
+    assert extra is not None
+    kb = OncologyKb.load(KB.root / "oncology", [extra])
+    report = analyse(kb, [variant("BRAF", "V600E", "missense_variant", "15")], "SKCM", None)
+    assert "Newdrugumab" in drugs(therapies(report, "hgvsp"), tier="I")
+    assert not any(r["source"].startswith("civic-2018") for r in kb.rows)
+    assert not any("2018-05-18 snapshot" in c for c in report["caveats"])

@@ -4,7 +4,7 @@
 The VCF covers every allele-defining position (reference unless stated) and carries:
 CYP2C19 *2/*2, SLCO1B1 rs4149056 T/C, DPYD c.2846A>T heterozygous, CYP2D6 *1/*4,
 UGT1A1 *1/*28, and one deliberately missing position (CYP2C19 rs12248560, the *17 site).
-The person is synthetic.
+A tumour MAF (colorectal, BRAF V600E) exercises the oncology section. The person is synthetic.
 """
 
 from __future__ import annotations
@@ -46,6 +46,19 @@ family_history:
   - {relation: father, condition: myocardial infarction, age_at_onset: 52}
 genomic_inputs:
   - {kind: germline_vcf, path: demo.vcf, genome_build: GRCh38}
+  - {kind: maf, path: tumour.maf, genome_build: GRCh38, tumor_type: COADREAD, msi: MSS}
+"""
+#: Synthetic colorectal tumour: BRAF V600E (the tumour calls for encorafenib + cetuximab with
+#: fluorouracil-based chemotherapy), APC truncation, TP53 R175H, one silent variant.
+TUMOUR_MAF = """\
+#version 2.4 (synthetic demo tumour; not a real person)
+Hugo_Symbol\tChromosome\tStart_Position\tReference_Allele\tTumor_Seq_Allele2\t\
+Variant_Classification\tHGVSp_Short\tHGVSc\tExon_Number\tt_depth\tt_alt_count\t\
+Tumor_Sample_Barcode\tNCBI_Build
+BRAF\t7\t140753336\tA\tT\tMissense_Mutation\tp.V600E\tc.1799T>A\t15/18\t210\t74\tdemo-001-T\tGRCh38
+APC\t5\t112839942\tC\tT\tNonsense_Mutation\tp.R1450*\tc.4348C>T\t16/16\t180\t71\tdemo-001-T\tGRCh38
+TP53\t17\t7675088\tC\tT\tMissense_Mutation\tp.R175H\tc.524G>A\t5/11\t160\t66\tdemo-001-T\tGRCh38
+TTN\t2\t178527000\tG\tA\tSilent\tp.L1200=\tc.3600C>T\t20/363\t120\t30\tdemo-001-T\tGRCh38
 """
 
 
@@ -71,6 +84,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     b.write(OUT / "demo.vcf")
     (OUT / "patient.yaml").write_text(PATIENT)
+    (OUT / "tumour.maf").write_text(TUMOUR_MAF)
 
 
 if __name__ == "__main__":

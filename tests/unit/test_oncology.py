@@ -264,16 +264,21 @@ def test_cli_errors_and_raw_vcf(tmp_path: Path) -> None:
     assert _run("tumor", str(bad), "--callable-mb", "0").returncode == InputError.exit_code
     raw = tmp_path / "raw.vcf"
     raw.write_text(
-        "##fileformat=VCFv4.2\n##contig=<ID=7,length=159138663>\n"
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=249250621>\n##contig=<ID=7,length=159138663>\n"
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tT\n"
-        "7\t140753336\t.\tA\tT\t50\tPASS\t.\tGT\t0/1\n"
+        "7\t140453136\t.\tA\tT\t50\tPASS\t.\tGT\t0/1\n"  # BRAF V600E on GRCh37
     )
     proc = _run("tumor", str(raw), "--tumor-type", "MEL")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
+    assert doc["genome_build"] == "GRCh37"
     assert any("genomic coordinates only" in c for c in doc["caveats"])
-    assert all(m["match_resolution"] == "genomic" for m in doc["matches"])
+    assert doc["matches"] and all(m["match_resolution"] == "genomic" for m in doc["matches"])
+    assert "Dabrafenib" in drugs(therapies(doc), tier="I")
+    # The same position read as GRCh38 is another base: no coordinate match across builds.
+    proc38 = _run("tumor", str(raw), "--tumor-type", "MEL", "--genome-build", "GRCh38")
+    assert proc38.returncode == 4 and "GRCh37" in proc38.stderr
 
 
 def test_kb_add_civic_current_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -300,3 +305,50 @@ def test_kb_add_civic_current_export(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "Newdrugumab" in drugs(therapies(report, "hgvsp"), tier="I")
     assert not any(r["source"].startswith("civic-2018") for r in kb.rows)
     assert not any("2018-05-18 snapshot" in c for c in report["caveats"])
+
+
+def test_demo_plan_has_the_oncology_section_and_the_dpyd_conflict() -> None:
+    from importlib import resources
+
+    from precisionrx.io.patient_file import read_patient_file
+    from precisionrx.plan.builder import build_plan
+
+    demo = Path(str(resources.files("precisionrx.demo"))) / "patient.yaml"
+    plan = build_plan(read_patient_file(demo), KB)
+    assert plan.oncology is not None and "oncology" in plan.engines
+    braf = [m for m in plan.oncology["matches"] if m["alteration"] == "BRAF V600E"]
+    assert any(m["tier"] == "I" for m in braf)
+    # The tumour calls for fluorouracil-based regimens; the germline DPYD c.2846A>T
+    # heterozygote (activity score 1.5) needs a reduced dose: shown next to the therapy.
+    conflicts = {c["drug"]: c for c in plan.oncology["germline_conflicts"]}
+    assert conflicts["fluorouracil"]["status"] == "action"
+    assert conflicts["fluorouracil"]["genes"] == ["DPYD"]
+    assert any(f.domain == "oncology" and "DPYD" in f.title for f in plan.findings)
+
+
+VEP_FORMAT = "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|EXON|INTRON|HGVSc|HGVSp|CANONICAL"
+
+
+def test_vep_and_snpeff_annotated_vcfs(tmp_path: Path) -> None:
+    head = (
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=248956422>\n##contig=<ID=7,length=159345973>\n"
+        f'##INFO=<ID=CSQ,Number=.,Type=String,Description="VEP. Format: {VEP_FORMAT}">\n'
+        '##INFO=<ID=ANN,Number=.,Type=String,Description="SnpEff">\n'
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tT\n"
+    )
+    vep = tmp_path / "vep.vcf"
+    vep.write_text(head + "7\t140753336\t.\tA\tT\t50\tPASS\tCSQ="
+                   "T|missense_variant|MODERATE|BRAF|ENSG|Transcript|ENST1|protein_coding|15/18||"
+                   "ENST1:c.1799T>A|ENSP1:p.Val600Glu|YES\tGT\t0/1\n")  # fmt: skip
+    doc = json.loads(_run("tumor", str(vep), "--tumor-type", "SKCM").stdout)
+    assert doc["genome_build"] == "GRCh38"
+    assert doc["alterations"][0]["protein_change"] == "V600E"
+    assert "Vemurafenib" in drugs(therapies(doc, "hgvsp"), tier="I")
+    snpeff = tmp_path / "snpeff.vcf"
+    snpeff.write_text(head + "7\t55191822\t.\tT\tG\t50\tPASS\tANN="
+                      "G|missense_variant|MODERATE|EGFR|ENSG|transcript|ENST2|protein_coding|21/28|"
+                      "c.2573T>G|p.Leu858Arg|||||\tGT\t0/1\n")  # fmt: skip
+    doc = json.loads(_run("tumor", str(snpeff), "--tumor-type", "LUAD").stdout)
+    assert doc["alterations"][0]["exon"] == "21"
+    assert "Osimertinib" in drugs(therapies(doc, "hgvsp"), tier="I")

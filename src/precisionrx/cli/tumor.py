@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -132,7 +131,7 @@ def tumor_command(
     """Match tumour alterations to therapies with AMP/ASCO/CAP tiers, TMB, MSI and PGx checks."""
     from precisionrx.engines.oncology.burden import SCHEMES
     from precisionrx.errors import InputError
-    from precisionrx.report.output import write_atomic
+    from precisionrx.report.output import json_lines, write_atomic
 
     if callable_mb <= 0:
         raise InputError(f"--callable-mb must be positive (got {callable_mb:g})")
@@ -145,7 +144,7 @@ def tumor_command(
         germline_vcf, germline_sample, genome_build,
     )  # fmt: skip
     if fmt is TumorFormat.json:
-        text = json.dumps(report, indent=1) + "\n"
+        text = json_lines(report)
     else:
         from precisionrx.report.html import _load, render
 

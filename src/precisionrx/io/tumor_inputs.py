@@ -43,11 +43,18 @@ def _text(frame: pl.DataFrame, col: str) -> list[str]:
     return [v or "" for v in frame[col].to_list()]
 
 
-def _int(value: str) -> int | None:
-    try:
-        return int(float(value)) if value not in ("", ".", "NA") else None
-    except ValueError:
-        return None
+def _ints(frame: pl.DataFrame, col: str, path: Path) -> list[int | None]:
+    """Whole numbers of a column (empty, "." and NA are None); anything else is an error."""
+    if col not in frame.columns:
+        return [None] * frame.height
+    text = frame[col].str.strip_chars()
+    blank = text.is_null() | text.is_in(["", ".", "NA"])
+    num = text.cast(pl.Float64, strict=False)
+    bad = (~blank & num.is_null()).to_list()
+    if any(bad):
+        i = bad.index(True)
+        raise InputError(f"{col} {text[i]!r} is not a number", path=path, record=f"row {i + 1}")
+    return [None if v is None else int(v) for v in num.to_list()]
 
 
 def read_maf(path: str | Path) -> tuple[list[Alteration], str | None]:
@@ -70,13 +77,7 @@ def read_maf(path: str | Path) -> tuple[list[Alteration], str | None]:
         raise InputError(
             f"unknown Variant_Classification {classes[i]!r}", path=path, record=f"row {i + 1}"
         )
-    starts = _text(frame, "Start_Position")
-    bad = [i for i, s in enumerate(starts) if s and _int(s) is None]
-    if bad:
-        raise InputError(
-            f"Start_Position {starts[bad[0]]!r} is not a number", path=path,
-            record=f"row {bad[0] + 1}",
-        )  # fmt: skip
+    starts = _ints(frame, "Start_Position", path)
     chroms = _text(frame, "Chromosome")
     refs = _text(frame, "Reference_Allele")
     alts = _text(frame, "Tumor_Seq_Allele2")
@@ -84,8 +85,8 @@ def read_maf(path: str | Path) -> tuple[list[Alteration], str | None]:
     hgvsc = _text(frame, "HGVSc")
     exons = _text(frame, "Exon_Number") if "Exon_Number" in frame.columns else _text(frame, "EXON")
     csq = _text(frame, "Consequence")
-    depth = _text(frame, "t_depth")
-    alt_count = _text(frame, "t_alt_count")
+    depth = _ints(frame, "t_depth", path)
+    alt_count = _ints(frame, "t_alt_count", path)
     samples = _text(frame, "Tumor_Sample_Barcode")
     out = []
     for i in range(frame.height):
@@ -94,11 +95,11 @@ def read_maf(path: str | Path) -> tuple[list[Alteration], str | None]:
         out.append(
             Alteration(
                 kind="variant", gene=gene_symbol(genes[i]),
-                chrom=chroms[i].removeprefix("chr"), pos=_int(starts[i]) or 0,
+                chrom=chroms[i].removeprefix("chr"), pos=starts[i] or 0,
                 ref=refs[i], alt=alts[i], protein=protein_change(hgvsp[i]),
                 hgvsc=hgvsc[i].split(":")[-1], exon=exons[i].split("/")[0],
-                consequence=terms, consequence_text=text, t_depth=_int(depth[i]),
-                t_alt_count=_int(alt_count[i]),
+                consequence=terms, consequence_text=text, t_depth=depth[i],
+                t_alt_count=alt_count[i],
                 sample=samples[i], source=f"{path.name} row {i + 1}",
             )
         )  # fmt: skip

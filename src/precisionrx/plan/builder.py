@@ -12,6 +12,7 @@ from precisionrx.io.patient_file import germline_vcfs
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.plan.cardio_section import cardio_section
 from precisionrx.plan.model import PatientSummary, TreatmentPlan
+from precisionrx.plan.oncology_section import oncology_section
 from precisionrx.records import Caveat, CaveatKind, Finding, PatientRecord, SampleResult
 from precisionrx.records.evidence import KbVersion
 from precisionrx.report.pgx_json import DECISION_SUPPORT
@@ -56,6 +57,10 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
     cardio = cardio_section(kb, record, pgx)
     if cardio is not None:
         engines.append("cardio")
+    oncology = oncology_section(kb, record, pgx)
+    if oncology is not None:
+        engines.append("oncology")
+        findings += _oncology_findings(oncology)
     summary = _patient_lines(pgx, kb)
     demo = record.demographics
     return TreatmentPlan(
@@ -77,7 +82,50 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         patient_summary=summary,
         engines=sorted(set(engines)),
         cardio=cardio,
+        oncology=oncology,
     )
+
+
+def _oncology_findings(report: dict[str, object]) -> list[Finding]:
+    """Tier I/II matched therapies and germline conflicts as plan findings."""
+    out: list[Finding] = []
+    matches = report.get("matches") or []
+    assert isinstance(matches, list)
+    done: set[str] = set()
+    for m in sorted(matches, key=lambda m: str(m.get("tier") or "9")):
+        if m.get("tier") not in ("I", "II") or m["alteration"] in done:
+            continue
+        done.add(m["alteration"])
+        best = [t for t in m["therapies"] if t["tier"] == m["tier"]][:3]
+        names = ", ".join(t["drug"] if isinstance(t["drug"], str) else " + ".join(t["drug"])
+                          for t in best)  # fmt: skip
+        out.append(
+            Finding(
+                domain="oncology",
+                title=f"{m['alteration']}: Tier {m['tier']} therapy evidence",
+                detail=f"{names} ({m['match_resolution']} match; see the oncology section for "
+                "every therapy, its evidence and resistance markers)",
+                severity="actionable",
+                source="MOAlmanac / CIViC",
+            )
+        )
+    conflicts = report.get("germline_conflicts") or []
+    assert isinstance(conflicts, list)
+    for c in conflicts:
+        if c["status"] != "action":
+            continue
+        out.append(
+            Finding(
+                domain="oncology",
+                title=f"{c['drug']}: germline {', '.join(c['genes'])} conflict",
+                detail=c["recommendations"][0]["text"].splitlines()[0]
+                if c["recommendations"]
+                else "pharmacogenomic guidance applies",
+                severity="actionable",
+                source="CPIC/DPWG via the PGx engine",
+            )
+        )
+    return out
 
 
 def _pgx_findings(pgx: list[SampleResult], kb: KnowledgeBase) -> list[Finding]:

@@ -32,5 +32,7 @@ class TreatmentPlan(BaseModel):
     patient_summary: list[str] = Field(default_factory=list)
     #: Cardiovascular risk rows, prevention options (ARR/NNT) and statin PGx notes.
     cardio: dict[str, Any] | None = None
+    #: Tumour report (docs/cli/tumor.md) with germline conflicts, when the record has one.
+    oncology: dict[str, Any] | None = None
     #: Engines that ran, in order; later engines (oncology, monitoring) append here.
     engines: list[str] = Field(default_factory=list)

@@ -21,6 +21,7 @@ THREE_TO_ONE = {
 GENE_ALIASES = {"HER2": "ERBB2", "MLL": "KMT2A", "MLL2": "KMT2D", "C-KIT": "KIT", "CMET": "MET"}
 _THREE = re.compile("|".join(THREE_TO_ONE))
 _SIMPLE = re.compile(r"^([A-Z*])(\d+)([A-Z*]|=|fs|del|dup|ins[A-Z*]+|delins[A-Z*]+)?$")
+_ONE_LETTER = re.compile(r"[A-Z]\d+[A-Z=]")
 _REGION = re.compile(r"^([A-Z*])(\d+)_([A-Z*])(\d+)(.*)$")
 
 
@@ -39,6 +40,8 @@ def protein_change(text: str | None) -> str:
     t = t.removeprefix("p.").strip("()")
     if not t or t in {".", "?", "="}:
         return ""
+    if _ONE_LETTER.fullmatch(t):  # already canonical (most MAF HGVSp_Short values)
+        return t
     t = _THREE.sub(lambda m: THREE_TO_ONE[m.group(0)], t)
     t = re.sub(r"fs(\*|X)?\d*$", "fs", t)
     t = re.sub(r"^([A-Z*]\d+)[A-Z]fs$", r"\1fs", t)  # G574Rfs -> G574fs

@@ -93,6 +93,10 @@ class GenomicInput(BaseModel):
     path: str
     sample: str | None = None
     genome_build: Literal["GRCh38", "GRCh37"] = "GRCh38"
+    #: Tumour inputs (maf, tumor_vcf): OncoTree code, MSI status, callable megabases for TMB.
+    tumor_type: str | None = None
+    msi: str | None = None
+    callable_mb: float | None = Field(default=None, gt=0)
 
 
 class MonitoringStream(BaseModel):

@@ -25,11 +25,15 @@ def germline_conflicts(
     out: list[dict[str, Any]] = []
     for res in results:
         probe = res.model_copy(deep=True)
-        candidates = [Medication(name=d, status="proposed") for d in drugs]
+        taken = {m.name.lower() for m in current}
+        candidates = [Medication(name=d, status="proposed") for d in drugs if d not in taken]
         prescribe(kb, probe, [*current, *candidates], patient=patient)
+        seen: set[str] = set()
         for review in probe.medication_review or []:
-            if review.medication.lower() not in drugs or review.status not in ("action", "caution"):
+            name = review.medication.lower()
+            if name not in drugs or name in seen or review.status not in ("action", "caution"):
                 continue
+            seen.add(name)
             matched = [r for r in review.recommendations if r.matched]
             out.append(
                 {

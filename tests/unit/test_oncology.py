@@ -352,3 +352,39 @@ def test_vep_and_snpeff_annotated_vcfs(tmp_path: Path) -> None:
     doc = json.loads(_run("tumor", str(snpeff), "--tumor-type", "LUAD").stdout)
     assert doc["alterations"][0]["exon"] == "21"
     assert "Osimertinib" in drugs(therapies(doc, "hgvsp"), tier="I")
+
+
+def test_tamoxifen_conflict_only_through_the_cyp2d6_inhibitor_the_patient_takes(
+    tmp_path: Path,
+) -> None:
+    from precisionrx.io.synthetic import VcfBuilder
+
+    b = VcfBuilder(KB)
+    for gene in KB.genes:  # every gene reference: CYP2D6 normal metaboliser
+        ref = KB.definition(gene).reference_allele.name
+        b.haplotypes(gene, ref, ref, phased=False)
+    germ = b.write(tmp_path / "nm.vcf")
+    tumour = tmp_path / "esr1.maf"
+    tumour.write_text(
+        "Hugo_Symbol\tVariant_Classification\tHGVSp_Short\tExon_Number\n"
+        "ESR1\tMissense_Mutation\tp.L536Q\t8/8\n"
+    )
+    meds = tmp_path / "meds.txt"
+    meds.write_text("paroxetine 20 mg daily\n")
+    base = ["tumor", str(tumour), "--tumor-type", "BRCA", "--germline-vcf", str(germ)]
+    without = json.loads(_run(*base).stdout)
+    assert "tamoxifen" in without["germline_checked"]["drugs"]
+    assert not [c for c in without["germline_conflicts"] if c["drug"] == "tamoxifen"]
+    with_inhibitor = json.loads(_run(*base, "--medications", str(meds)).stdout)
+    (tam,) = [c for c in with_inhibitor["germline_conflicts"] if c["drug"] == "tamoxifen"]
+    assert tam["status"] == "action" and tam["genes"] == ["CYP2D6"]
+    assert all(r["phenotype_basis"] == "phenoconverted" and r["caused_by"] == ["paroxetine"]
+               for r in tam["recommendations"])  # fmt: skip
+
+
+def test_malformed_tumour_vcf_is_a_clean_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.vcf"
+    bad.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\n7\tnot-a-number\n")
+    proc = _run("tumor", str(bad), "-o", str(tmp_path / "o.json"))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr and "bad.vcf" in proc.stderr
+    assert not (tmp_path / "o.json").exists()

@@ -39,6 +39,7 @@ def tumor_report(
     germline_vcf: Path | None,
     germline_sample: str | None,
     genome_build: str | None,
+    medications: Path | None = None,
 ) -> dict[str, Any]:
     """Read the inputs, match, tier and cross-check; the JSON document of the command."""
     from precisionrx.engines.oncology.germline import germline_conflicts
@@ -80,10 +81,17 @@ def tumor_report(
     if germline_vcf is not None:
         from precisionrx.engines.pgx.caller import CallOptions, call_vcf
 
+        from precisionrx.io.medications import read_medications
+        from precisionrx.records import PatientRecord
+
         results = call_vcf(
             germline_vcf, kb, [germline_sample] if germline_sample else None, CallOptions()
         )
-        report["germline_conflicts"] = germline_conflicts(kb, results, matched_drugs(report))
+        current = read_medications(medications) if medications is not None else []
+        patient = PatientRecord(id=germline_sample or "patient", medications=tuple(current))
+        report["germline_conflicts"] = germline_conflicts(
+            kb, results, matched_drugs(report), patient=patient
+        )
         report["germline_checked"] = {"vcf": str(germline_vcf), "drugs": matched_drugs(report)}
     else:
         report["caveats"].append(
@@ -122,6 +130,10 @@ def tumor_command(
         Path | None, typer.Option("--germline-vcf", help="Germline VCF for the PGx cross-check.")
     ] = None,
     germline_sample: Annotated[str | None, typer.Option("--germline-sample")] = None,
+    medications: Annotated[
+        Path | None,
+        typer.Option("--medications", help="Current medications (phenoconversion in the check)."),
+    ] = None,
     genome_build: Annotated[
         str | None, typer.Option("--genome-build", help="GRCh37 or GRCh38 (default: from input).")
     ] = None,
@@ -141,7 +153,7 @@ def tumor_command(
         raise InputError("--genome-build must be GRCh37 or GRCh38")
     report = tumor_report(
         input_path, tumor_type, cna, fusions, msi, msisensor_score, callable_mb, tmb_scheme,
-        germline_vcf, germline_sample, genome_build,
+        germline_vcf, germline_sample, genome_build, medications,
     )  # fmt: skip
     if fmt is TumorFormat.json:
         text = json_lines(report)

@@ -140,6 +140,11 @@ def analyse(
             "the VCF has no VEP (CSQ) or SnpEff (ANN) annotation: matched at genomic "
             "coordinates only; protein-, exon- and gene-level matching needs annotation"
         )
+    if not annotated and build == "GRCh38":
+        caveats.append(
+            "knowledge-base coordinates are GRCh37: a GRCh38 VCF without annotation cannot be "
+            "matched at the coordinate level either (annotate it with VEP or SnpEff)"
+        )
     if build is None:
         caveats.append("genome build not stated: coordinate matches assume the biomarker's build")
     variants = [a for a in alterations if a.kind == "variant"]

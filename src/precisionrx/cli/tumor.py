@@ -80,7 +80,6 @@ def tumor_report(
     )  # fmt: skip
     if germline_vcf is not None:
         from precisionrx.engines.pgx.caller import CallOptions, call_vcf
-
         from precisionrx.io.medications import read_medications
         from precisionrx.records import PatientRecord
 

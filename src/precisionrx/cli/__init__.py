@@ -25,7 +25,7 @@ app.add_typer(kb_app, name="kb")
 
 
 def _register() -> None:
-    from precisionrx.cli import kb, pgx, plan, prs, risk, tumor  # noqa: F401  (register on import)
+    from precisionrx.cli import kb, monitor, pgx, plan, prs, risk, tumor  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,60 @@
+"""``precisionrx monitor``: continuous-monitoring metrics (CGM) from device exports."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from precisionrx.cli import app
+
+monitor_app = typer.Typer(help="Continuous monitoring: CGM metrics.", no_args_is_help=True)
+app.add_typer(monitor_app, name="monitor")
+
+
+class MetricsFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+@monitor_app.command("metrics")
+def metrics_command(
+    files: Annotated[list[Path], typer.Argument(help="CGM exports (Dexcom Clarity, id,time,gl).")],
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="IANA zone of times without an offset (e.g. Europe/London)."),
+    ] = None,
+    fmt: Annotated[MetricsFormat, typer.Option("--format")] = MetricsFormat.csv,
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """One row (CSV) or object (JSON) of CGM metrics per subject id, with iglu's metric names."""
+    import polars as pl
+
+    from precisionrx.engines.monitoring.cgm_metrics import summary_metrics
+    from precisionrx.io.cgm import read_cgm
+    from precisionrx.report.output import write_atomic
+
+    frames = []
+    caveats: list[str] = []
+    for path in files:
+        data = read_cgm(path, tz)
+        frames.append(data.frame)
+        caveats += [f"{path.name}: {c}" for c in data.caveats]
+    table = summary_metrics(pl.concat(frames)).with_columns(
+        pl.col("first").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
+        pl.col("last").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    if fmt is MetricsFormat.csv:
+        text = table.write_csv()
+    else:
+        text = json.dumps({"subjects": table.to_dicts(), "caveats": caveats}, indent=1) + "\n"
+    for c in caveats:
+        typer.echo(f"note: {c}", err=True)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        typer.echo(f"wrote {output} ({table.height} subjects)", err=True)

@@ -1,0 +1,1 @@
+"""Continuous monitoring: CGM metrics (and later AGP, alerts, wearables)."""

@@ -1,0 +1,79 @@
+"""CGM summary metrics per subject, with iglu 4.3's names and definitions (polars, vectorised).
+
+All on the readings as recorded (mg/dL), per subject:
+- ``mean``, ``sd`` (n - 1), ``cv`` = 100 sd / mean (iglu mean_glu, sd_glu, cv_glu);
+- ``gmi`` = 3.31 + 0.02392 mean (Bergenstal 2018), ``gmi_mmol_mol`` = 12.71 + 4.70587 mean/18.01559;
+- ``ea1c`` = (46.7 + mean) / 28.7 (Nathan 2008);
+- ``in_range_L_U`` = % of readings with L <= gl <= U; ``below_T`` = % gl < T; ``above_T`` = % gl > T
+  (iglu in_range_percent, below_percent, above_percent);
+- ``lbgi`` / ``hbgi`` = 10 * sum(f^2 over readings with f < 0 / f > 0) / n with
+  f = 1.509 (ln(gl)^1.084 - 5.381) (Kovatchev; iglu lbgi, hbgi);
+- ``j_index`` = 0.001 (mean + sd)^2; ``m_value`` = 1000 mean(|log10(gl / 90)|^3) (Schlichtkrull);
+- ``gri`` = 3.0 below_54 + 2.4 (below_70 - below_54) + 1.6 above_250 + 0.8 (above_180 - above_250),
+  capped at 100, with ``gri_hypo`` = below_54 + 0.8 (below_70 - below_54), ``gri_hyper`` =
+  above_250 + 0.5 (above_180 - above_250) and ``gri_zone`` A (0-20) ... E (80-100) (Klonoff 2023);
+- ``min``, ``q25``, ``median``, ``q75``, ``max``, ``iqr`` (R quantile type 7: linear).
+Not yet here: MAGE, MODD, CONGA, ADRR, active percent and episodes (they need iglu's 5-minute
+day-by-day grid) — see the monitoring issue notes.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+RANGES = {"in_range_70_180": (70, 180), "in_range_70_140": (70, 140), "in_range_63_140": (63, 140)}
+BELOW = (54, 63, 70)
+ABOVE = (140, 180, 250)
+GRI_ZONES = ((20, "A"), (40, "B"), (60, "C"), (80, "D"))
+MGDL_PER_MMOL = 18.01559
+METRIC_COLUMNS = [
+    "id", "n_readings", "first", "last", "mean", "sd", "cv", "gmi", "gmi_mmol_mol", "ea1c",
+    *RANGES, *(f"below_{t}" for t in BELOW), *(f"above_{t}" for t in ABOVE),
+    "lbgi", "hbgi", "j_index", "m_value", "gri", "gri_hypo", "gri_hyper", "gri_zone",
+    "min", "q25", "median", "q75", "max", "iqr",
+]  # fmt: skip
+
+
+def summary_metrics(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per subject id (columns METRIC_COLUMNS) from ``id, time_utc, gl``."""
+    g = pl.col("gl")
+    f = 1.509 * (g.log().pow(1.084) - 5.381)
+    aggs = [
+        pl.len().alias("n_readings"),
+        pl.col("time_utc").min().alias("first"),
+        pl.col("time_utc").max().alias("last"),
+        g.mean().alias("mean"),
+        g.std(ddof=1).alias("sd"),
+        *((g.is_between(lo, hi, closed="both").mean() * 100).alias(name)
+          for name, (lo, hi) in RANGES.items()),
+        *((g < t).mean().mul(100).alias(f"below_{t}") for t in BELOW),
+        *((g > t).mean().mul(100).alias(f"above_{t}") for t in ABOVE),
+        (pl.when(f < 0).then(f.pow(2)).otherwise(0.0).sum() * 10 / pl.len()).alias("lbgi"),
+        (pl.when(f > 0).then(f.pow(2)).otherwise(0.0).sum() * 10 / pl.len()).alias("hbgi"),
+        ((g / 90).log10().abs().pow(3).mean() * 1000).alias("m_value"),
+        g.min().alias("min"),
+        g.quantile(0.25, interpolation="linear").alias("q25"),
+        g.median().alias("median"),
+        g.quantile(0.75, interpolation="linear").alias("q75"),
+        g.max().alias("max"),
+    ]  # fmt: skip
+    out = frame.group_by("id", maintain_order=True).agg(aggs)
+    hypo = pl.col("below_54") + 0.8 * (pl.col("below_70") - pl.col("below_54"))
+    hyper = pl.col("above_250") + 0.5 * (pl.col("above_180") - pl.col("above_250"))
+    gri = pl.min_horizontal(3.0 * hypo + 1.6 * hyper, pl.lit(100.0))
+    zone = pl.lit("E")
+    for upper, name in reversed(GRI_ZONES):
+        zone = pl.when(gri < upper).then(pl.lit(name)).otherwise(zone)
+    out = out.with_columns(
+        (100 * pl.col("sd") / pl.col("mean")).alias("cv"),
+        (3.31 + 0.02392 * pl.col("mean")).alias("gmi"),
+        (12.71 + 4.70587 * pl.col("mean") / MGDL_PER_MMOL).alias("gmi_mmol_mol"),
+        ((46.7 + pl.col("mean")) / 28.7).alias("ea1c"),
+        (0.001 * (pl.col("mean") + pl.col("sd")).pow(2)).alias("j_index"),
+        gri.alias("gri"),
+        hypo.alias("gri_hypo"),
+        hyper.alias("gri_hyper"),
+        zone.alias("gri_zone"),
+        (pl.col("q75") - pl.col("q25")).alias("iqr"),
+    )
+    return out.select(METRIC_COLUMNS)

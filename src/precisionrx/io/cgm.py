@@ -1,0 +1,168 @@
+"""Continuous glucose monitoring exports into one table: ``id, time_utc, local, gl`` (mg/dL).
+
+Formats (detected from the header):
+- generic ``id,time,gl`` (iglu's layout; ``id`` optional) or ``time,value,unit``;
+- Dexcom Clarity CSV export: metadata rows skipped, ``EGV`` rows kept; the glucose column's
+  unit is read from its header (``Glucose Value (mg/dL)`` or ``(mmol/L)``); the text values
+  ``Low`` / ``High`` (outside the sensor's 40-400 mg/dL range) are set to 40 / 400 and counted.
+Times: a timestamp with an offset is an instant; one without is local wall-clock time in the
+given IANA zone (``--tz``; UTC when none is given, said in the caveats). Daylight-saving gaps
+(non-existent local times) are errors naming the row; repeated (ambiguous) local times take
+the earlier instant. mmol/L is converted with 18.01559 mg/dL per mmol/L (Nightscout, Tidepool).
+Readings repeated for the same subject and instant (backfill) are kept once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from precisionrx.errors import InputError
+
+MGDL_PER_MMOL = 18.01559
+SENSOR_LOW, SENSOR_HIGH = 40.0, 400.0
+DEXCOM_TIME = "Timestamp (YYYY-MM-DDThh:mm:ss)"
+#: ISO date-time layouts accepted (after "T" is replaced by a space).
+FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
+
+
+@dataclass
+class CgmData:
+    frame: pl.DataFrame  # id, time_utc (UTC), local (naive wall clock), gl (mg/dL)
+    tz: str
+    caveats: list[str] = field(default_factory=list)
+
+
+def _read(path: Path) -> pl.DataFrame:
+    if not path.is_file():
+        raise InputError("CGM file not found", path=path)
+    try:
+        return pl.read_csv(
+            path, infer_schema=False, truncate_ragged_lines=True, encoding="utf8-lossy"
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"cannot read CGM file ({str(exc)[:120]})", path=path) from exc
+
+
+def _glucose(text: pl.Series, unit: pl.Series | str, path: Path, caveats: list[str]) -> pl.Series:
+    raw = text.str.strip_chars()
+    lowered = raw.str.to_lowercase()
+    censored_low = (lowered == "low").sum()
+    censored_high = (lowered == "high").sum()
+    value = raw.cast(pl.Float64, strict=False)
+    bad = raw.is_not_null() & (raw != "") & value.is_null() & ~lowered.is_in(["low", "high"])
+    if bad.any():
+        i = int(bad.arg_true()[0])
+        raise InputError(f"glucose value {raw[i]!r} is not a number", path=path,
+                         record=f"row {i + 2}")  # fmt: skip
+    unit_s = unit if isinstance(unit, pl.Series) else pl.Series([unit] * len(raw))
+    unit_l = unit_s.str.to_lowercase().str.replace_all(" ", "")
+    bad_unit = ~unit_l.is_in(["mg/dl", "mmol/l"])
+    if bad_unit.any():
+        i = int(bad_unit.arg_true()[0])
+        raise InputError(f"unit {unit_s[i]!r}: must be mg/dL or mmol/L", path=path,
+                         record=f"row {i + 2}")  # fmt: skip
+    mgdl = pl.select(
+        pl.when(lowered == "low").then(SENSOR_LOW)
+        .when(lowered == "high").then(SENSOR_HIGH)
+        .when(unit_l == "mmol/l").then(value * MGDL_PER_MMOL)
+        .otherwise(value)
+    ).to_series()  # fmt: skip
+    if censored_low or censored_high:
+        caveats.append(
+            f"{censored_low} 'Low' and {censored_high} 'High' readings (outside the sensor's "
+            "40-400 mg/dL range) were set to 40 and 400 mg/dL"
+        )
+    impossible = mgdl.is_not_null() & ((mgdl < 10) | (mgdl > 1000))
+    if impossible.any():
+        i = int(impossible.arg_true()[0])
+        raise InputError(f"glucose {mgdl[i]:g} mg/dL is not possible", path=path,
+                         record=f"row {i + 2}")  # fmt: skip
+    return mgdl
+
+
+def _times(text: pl.Series, tz: str, path: Path) -> pl.Series:
+    """UTC instants from ISO text; naive times are wall-clock in ``tz``."""
+    t = text.str.strip_chars().str.replace("T", " ")
+    has_offset = t.str.contains(r"([+-]\d{2}:?\d{2}|Z)$")
+    naive = pl.select(
+        pl.coalesce([t.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in FORMATS])
+    ).to_series()
+    aware = pl.Series([None] * len(t), dtype=pl.Datetime("us", "UTC"))
+    if has_offset.any():
+        with_z = t.str.replace(r"Z$", "+00:00").str.replace(r"([+-]\d{2})(\d{2})$", "$1:$2")
+        aware = pl.select(
+            pl.coalesce([with_z.str.to_datetime(fmt + "%:z", strict=False, time_unit="us")
+                         .dt.convert_time_zone("UTC") for fmt in FORMATS])
+        ).to_series()  # fmt: skip
+    local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    utc = pl.select(
+        pl.when(has_offset).then(aware).otherwise(local.dt.convert_time_zone("UTC"))
+    ).to_series()
+    bad = utc.is_null() & t.is_not_null() & (t != "")
+    if bad.any():
+        i = int(bad.arg_true()[0])
+        problem = (
+            f"does not exist in {tz} (daylight-saving gap)"
+            if naive[i] is not None
+            else "is not an ISO date-time"
+        )
+        raise InputError(f"time {text[i]!r} {problem}", path=path, record=f"row {i + 2}")
+    return utc
+
+
+def read_cgm(path: str | Path, tz: str | None = None) -> CgmData:
+    path = Path(path)
+    zone = tz or "UTC"
+    try:
+        pl.select(pl.lit("2020-01-01 00:00").str.to_datetime().dt.replace_time_zone(zone))
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(
+            f"unknown time zone {zone!r} (use an IANA name, e.g. Europe/London)"
+        ) from exc
+    caveats: list[str] = []
+    units: pl.Series | str
+    if tz is None:
+        caveats.append("no time zone given (--tz): times without an offset were read as UTC")
+    frame = _read(path)
+    cols = {c.strip().lstrip("\ufeff"): c for c in frame.columns}
+    if DEXCOM_TIME in cols and "Event Type" in cols:
+        egv = frame.filter(pl.col(cols["Event Type"]) == "EGV")
+        gcol = next((c for c in cols if c.startswith("Glucose Value")), None)
+        if gcol is None:
+            raise InputError(
+                "Dexcom export without a Glucose Value column", path=path, record="header"
+            )
+        unit = "mmol/L" if "mmol" in gcol else "mg/dL"
+        ids = pl.Series([path.stem] * egv.height)
+        times, values, units = egv[cols[DEXCOM_TIME]], egv[cols[gcol]], unit
+    elif {"time", "gl"} <= set(cols):
+        egv = frame
+        ids = frame[cols["id"]] if "id" in cols else pl.Series([path.stem] * frame.height)
+        times, values, units = frame[cols["time"]], frame[cols["gl"]], "mg/dL"
+    elif {"time", "value", "unit"} <= set(cols):
+        egv = frame
+        ids = frame[cols["id"]] if "id" in cols else pl.Series([path.stem] * frame.height)
+        times, values = frame[cols["time"]], frame[cols["value"]]
+        units = frame[cols["unit"]].fill_null("")
+    else:
+        raise InputError(
+            "unrecognised CGM file: expected a Dexcom Clarity export, id,time,gl or "
+            "time,value,unit columns", path=path, record="header",
+        )  # fmt: skip
+    gl = _glucose(values, units, path, caveats)
+    utc = _times(times, zone, path)
+    out = pl.DataFrame({"id": ids.cast(pl.Utf8), "time_utc": utc, "gl": gl}).drop_nulls(
+        ["time_utc", "gl"]
+    )
+    before = out.height
+    out = out.unique(subset=["id", "time_utc"], keep="first", maintain_order=True).sort(
+        "id", "time_utc"
+    )
+    if out.height < before:
+        caveats.append(f"{before - out.height} repeated readings (same subject and time) dropped")
+    out = out.with_columns(pl.col("time_utc").dt.convert_time_zone(zone).dt.replace_time_zone(None)
+                           .alias("local"))  # fmt: skip
+    return CgmData(out.select("id", "time_utc", "local", "gl"), zone, caveats)

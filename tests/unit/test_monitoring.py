@@ -1,0 +1,145 @@
+"""CGM ingestion and metrics: formulas recomputed independently, time zones, units, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from precisionrx.engines.monitoring.cgm_metrics import summary_metrics
+from precisionrx.errors import InputError
+from precisionrx.io.cgm import MGDL_PER_MMOL, read_cgm
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+IGLU = DATA / "iglu_example_data_5_subject.csv"  # iglu 4.3.0 example data (GPL >= 2)
+DEXCOM = DATA / "dexcom_clarity_g6_sample.csv"  # cgmquantify test file (MIT)
+
+
+def _quantile7(xs: list[float], p: float) -> float:
+    """R's default quantile (type 7), written out."""
+    s = sorted(xs)
+    h = (len(s) - 1) * p
+    lo = math.floor(h)
+    return s[lo] + (h - lo) * (s[min(lo + 1, len(s) - 1)] - s[lo])
+
+
+def _by_hand(gl: list[float]) -> dict[str, float]:
+    n = len(gl)
+    mean = statistics.fmean(gl)
+    sd = statistics.stdev(gl)
+    pct = lambda cond: 100 * sum(1 for g in gl if cond(g)) / n  # noqa: E731
+    f = [1.509 * (math.log(g) ** 1.084 - 5.381) for g in gl]
+    below54, below70 = pct(lambda g: g < 54), pct(lambda g: g < 70)
+    above180, above250 = pct(lambda g: g > 180), pct(lambda g: g > 250)
+    return {
+        "mean": mean, "sd": sd, "cv": 100 * sd / mean, "gmi": 3.31 + 0.02392 * mean,
+        "ea1c": (46.7 + mean) / 28.7, "in_range_70_180": pct(lambda g: 70 <= g <= 180),
+        "in_range_63_140": pct(lambda g: 63 <= g <= 140), "below_54": below54,
+        "below_70": below70, "above_180": above180, "above_250": above250,
+        "lbgi": 10 * sum(x * x for x in f if x < 0) / n,
+        "hbgi": 10 * sum(x * x for x in f if x > 0) / n,
+        "j_index": 0.001 * (mean + sd) ** 2,
+        "m_value": 1000 * statistics.fmean(abs(math.log10(g / 90)) ** 3 for g in gl),
+        "gri": min(3.0 * below54 + 2.4 * (below70 - below54) + 1.6 * above250
+                   + 0.8 * (above180 - above250), 100.0),
+        "q25": _quantile7(gl, 0.25), "median": statistics.median(gl),
+        "q75": _quantile7(gl, 0.75),
+    }  # fmt: skip
+
+
+def test_metrics_on_the_iglu_example_data_match_the_published_formulas() -> None:
+    by_id: dict[str, list[float]] = defaultdict(list)
+    with IGLU.open() as fh:
+        for row in csv.DictReader(fh):
+            by_id[row["id"]].append(float(row["gl"]))
+    table = summary_metrics(read_cgm(IGLU, "Etc/GMT+5").frame)
+    assert table["id"].to_list() == sorted(by_id)
+    for row in table.to_dicts():
+        expected = _by_hand(by_id[row["id"]])
+        assert row["n_readings"] == len(by_id[row["id"]])
+        for name, value in expected.items():
+            assert row[name] == pytest.approx(value, rel=1e-12, abs=1e-12), (row["id"], name)
+    # GRI zones follow the score: A below 20 ... E from 80.
+    zones = dict(zip(table["id"], table["gri_zone"], strict=True))
+    grades = dict(zip(table["id"], table["gri"], strict=True))
+    assert all(zones[i] == "ABCDE"[min(int(grades[i] // 20), 4)] for i in zones)
+
+
+def test_dexcom_clarity_export(tmp_path: Path) -> None:
+    data = read_cgm(DEXCOM, "America/Los_Angeles")
+    assert data.frame.height == 2148  # EGV rows only: header and 11 settings rows skipped
+    first = data.frame.row(0, named=True)
+    assert str(first["local"]) == "2016-10-24 11:24:17"
+    assert str(first["time_utc"]).startswith("2016-10-24 18:24:17")  # PDT = UTC-7
+    # Text values outside the sensor range become the range limits, and are counted.
+    text = DEXCOM.read_text(encoding="utf-8-sig").splitlines()
+    text[12] = text[12].replace(",EGV,,,,iPhone G6,103,", ",EGV,,,,iPhone G6,Low,")
+    low = tmp_path / "low.csv"
+    low.write_text("\n".join(text) + "\n")
+    censored = read_cgm(low, "America/Los_Angeles")
+    assert censored.frame["gl"][0] == 40.0 and any("'Low'" in c for c in censored.caveats)
+
+
+def test_time_zones_and_daylight_saving(tmp_path: Path) -> None:
+    path = tmp_path / "dst.csv"
+    # 2021-11-07 01:30 happens twice in New York (EDT then EST): the earlier instant is kept.
+    path.write_text("id,time,gl\na,2021-11-07 00:55:00,100\na,2021-11-07 01:30:00,110\n"
+                    "a,2021-11-07T12:00:00+01:00,120\n")  # fmt: skip
+    data = read_cgm(path, "America/New_York")
+    utc = [str(t) for t in data.frame["time_utc"]]
+    assert utc[0].startswith("2021-11-07 04:55:00") and utc[1].startswith("2021-11-07 05:30:00")
+    assert utc[2].startswith("2021-11-07 11:00:00")  # explicit offset wins over --tz
+    gap = tmp_path / "gap.csv"
+    gap.write_text("id,time,gl\na,2021-03-14 02:30:00,100\n")  # does not exist in New York
+    with pytest.raises(InputError, match="daylight-saving gap") as err:
+        read_cgm(gap, "America/New_York")
+    assert "row 2" in str(err.value)
+    assert read_cgm(gap, "Europe/London").frame.height == 1
+    with pytest.raises(InputError, match="time zone"):
+        read_cgm(gap, "Mars/Olympus")
+    assert any("--tz" in c for c in read_cgm(gap).caveats)
+
+
+def test_units_duplicates_and_bad_values(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_text("time,value,unit\n2024-01-01 00:00,5.5,mmol/L\n2024-01-01 00:05,99,mg/dL\n"
+                    "2024-01-01 00:05,99,mg/dL\n")  # fmt: skip
+    data = read_cgm(path, "UTC")
+    assert data.frame["gl"].to_list() == [5.5 * MGDL_PER_MMOL, 99.0]
+    assert any("repeated" in c for c in data.caveats)
+    for body, needle in [
+        ("time,value,unit\n2024-01-01 00:00,abc,mg/dL\n", "not a number"),
+        ("time,value,unit\n2024-01-01 00:00,5,mg\n", "unit"),
+        ("time,value,unit\n2024-01-01 00:00,5000,mg/dL\n", "not possible"),
+        ("time,value,unit\nyesterday,100,mg/dL\n", "ISO"),
+        ("when,glucose\n2024-01-01,100\n", "unrecognised"),
+    ]:
+        bad = tmp_path / "bad.csv"
+        bad.write_text(body)
+        with pytest.raises(InputError, match=needle):
+            read_cgm(bad, "UTC")
+
+
+def test_monitor_metrics_cli(tmp_path: Path) -> None:
+    run = [sys.executable, "-c", "from precisionrx.cli import main; main()", "monitor", "metrics",
+           str(IGLU), "--tz", "Etc/GMT+5"]  # fmt: skip
+    proc = subprocess.run(run, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    header = proc.stdout.splitlines()[0].split(",")
+    assert {"id", "mean", "sd", "cv", "gmi", "in_range_70_180", "below_54", "below_70",
+            "above_180", "above_250", "lbgi", "hbgi", "j_index", "m_value", "gri"} <= set(header)  # fmt: skip
+    assert len(proc.stdout.splitlines()) == 6
+    out = tmp_path / "m.json"
+    proc = subprocess.run([*run, "--format", "json", "-o", str(out)], capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    assert proc.returncode == 0 and len(json.loads(out.read_text())["subjects"]) == 5
+    bad = subprocess.run([*run[:-2], "--tz", "Nowhere/Zone"], capture_output=True, text=True,
+                         check=False)  # fmt: skip
+    assert bad.returncode == InputError.exit_code and "Traceback" not in bad.stderr

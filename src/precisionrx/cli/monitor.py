@@ -58,3 +58,41 @@ def metrics_command(
     else:
         write_atomic(output, text)
         typer.echo(f"wrote {output} ({table.height} subjects)", err=True)
+
+
+@monitor_app.command("alerts")
+def alerts_command(
+    files: Annotated[list[Path], typer.Argument(help="CGM exports to replay.")],
+    tz: Annotated[str | None, typer.Option("--tz", help="IANA zone of naive times.")] = None,
+    low: Annotated[float, typer.Option("--low", help="Low threshold, mg/dL.")] = 70.0,
+    high: Annotated[float, typer.Option("--high", help="High threshold, mg/dL.")] = 250.0,
+    urgent_low: Annotated[
+        float, typer.Option("--urgent-low", help="Urgent low (>= 55 mg/dL; cannot be lowered).")
+    ] = 55.0,
+    rate: Annotated[float, typer.Option("--rate", help="Rapid rise/fall, mg/dL/min.")] = 3.0,
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """Replay the alert rules over recorded readings: {"alerts": [...]} in time order."""
+    from precisionrx.engines.monitoring.alerts import AlertConfig, Reading, replay
+    from precisionrx.errors import InputError
+    from precisionrx.io.cgm import read_cgm
+    from precisionrx.report.output import json_lines, write_atomic
+
+    try:
+        config = AlertConfig(urgent_low=urgent_low, low=low, high=high, rate=rate)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    readings = []
+    for path in files:
+        frame = read_cgm(path, tz).frame
+        readings += [
+            Reading(str(s), t, float(v))
+            for s, t, v in zip(frame["id"], frame["time_utc"], frame["gl"], strict=True)
+        ]
+    alerts = [a.as_dict() for a in replay(readings, config)]
+    text = json_lines({"alerts": alerts})
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        typer.echo(f"wrote {output} ({len(alerts)} alerts)", err=True)

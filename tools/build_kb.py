@@ -577,11 +577,36 @@ def build_oncology(shared: Path) -> None:
     )
 
 
+def build_monitoring(shared: Path) -> None:
+    """CGM consensus targets (Battelino 2019/2023) and alert reference parameters."""
+    import shutil
+
+    src = shared / "data" / "monitoring" / "reference"
+    out = OUT / "monitoring"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("cgm_consensus_targets.csv", "cgm_alert_reference.csv", "loinc_wearables.csv"):
+        shutil.copyfile(src / name, out / name)
+    write_about(
+        out,
+        {
+            "name": "monitoring",
+            "source": "CGM consensus targets (Battelino 2019 Diabetes Care 42:1593; Battelino 2023 "
+            "Lancet Diabetes Endocrinol 11:42; Bergenstal 2018; Klonoff 2023), alert parameters "
+            "(Nightscout 15.0.7 settings, Dexcom labelling; 'verified' column), LOINC codes for "
+            "wearables (HL7 CGM IG 1.0.0)",
+            "version": "2026-11-29",
+            "date": "2026-11-29",
+            "license": "facts compiled CC0; LOINC content (c) Regenstrief Institute, LOINC licence",
+        },
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument(
-        "--only", default="pharmcat,pypgx,frequencies,guidelines,interactions,cardio,oncology"
+        "--only",
+        default="pharmcat,pypgx,frequencies,guidelines,interactions,cardio,oncology,monitoring",
     )
     args = ap.parse_args()
     steps = args.only.split(",")
@@ -599,6 +624,8 @@ def main() -> None:
         build_cardio(args.shared)
     if "oncology" in steps:
         build_oncology(args.shared)
+    if "monitoring" in steps:
+        build_monitoring(args.shared)
 
 
 if __name__ == "__main__":

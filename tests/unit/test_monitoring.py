@@ -9,8 +9,10 @@ import statistics
 import subprocess
 import sys
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from precisionrx.engines.monitoring.cgm_metrics import summary_metrics
@@ -143,3 +145,49 @@ def test_monitor_metrics_cli(tmp_path: Path) -> None:
     bad = subprocess.run([*run[:-2], "--tz", "Nowhere/Zone"], capture_output=True, text=True,
                          check=False)  # fmt: skip
     assert bad.returncode == InputError.exit_code and "Traceback" not in bad.stderr
+
+
+def test_day_grid_metrics_by_hand() -> None:
+    import numpy as np
+
+    from precisionrx.engines.monitoring.grid import day_grid, grid_metrics, reading_metrics
+
+    # Two whole days, readings every 5 min from 00:05: day 1 at 100, day 2 at 120 mg/dL.
+    start = np.datetime64("2024-01-01T00:05")
+    times = start + np.arange(2 * 288) * np.timedelta64(5, "m")
+    gl = np.where(np.arange(2 * 288) < 288, 100.0, 120.0)
+    grid = day_grid(times, gl)
+    assert grid.dt0 == 5.0 and grid.values.shape == (3, 288)  # ceil(2 days - 5 min + 1) = 3
+    m = grid_metrics(grid)
+    assert m["modd"] == pytest.approx(20.0)  # |120 - 100| at every point 24 h apart
+    assert m["conga"] == pytest.approx(0.0, abs=1e-12)  # the 24-h difference never varies
+    # A 60-minute gap (> 45) stays missing on the grid instead of being interpolated.
+    cut = np.r_[0:100, 112:576]
+    gapped = day_grid(times[cut], gl[cut])
+    assert np.isnan(gapped.values[0, 100:111]).all()
+    # ADRR: one day; LR and HR maxima by hand with 22.77 (ln(g)^1.084 - 5.381)^2.
+    frame = pl.DataFrame({"id": ["a"] * 3, "local": [datetime(2024, 1, 1, h) for h in (1, 2, 3)],
+                          "gl": [60.0, 100.0, 250.0]})  # fmt: skip
+    risk = [22.77 * (math.log(g) ** 1.084 - 5.381) ** 2 for g in (60.0, 250.0)]
+    row = reading_metrics(frame).row(0, named=True)
+    assert row["adrr"] == pytest.approx(risk[0] + risk[1])
+    # 3 readings over 2 hours at a 60-minute interval: 3 of 3 expected.
+    assert row["active_percent"] == pytest.approx(100.0) and row["days"] == pytest.approx(2 / 24)
+
+
+def test_consensus_targets() -> None:
+    from precisionrx.engines.monitoring.consensus import assess, load_targets
+    from precisionrx.kb.registry import KnowledgeBase
+
+    targets = load_targets(KnowledgeBase().root / "monitoring")
+    good = {"in_range_70_180": 75.0, "below_70": 3.0, "below_54": 0.5, "above_180": 20.0,
+            "above_250": 4.0, "cv": 30.0, "days": 14.0, "active_percent": 80.0}  # fmt: skip
+    adult = assess(good, targets, "adult")
+    assert adult["all_met"] and adult["sufficient_data"]
+    assert {c["metric"] for c in adult["checks"]} == {
+        "in_range_70_180", "below_70", "below_54", "above_180", "above_250", "cv"
+    }  # fmt: skip
+    older = assess({**good, "in_range_70_180": 55.0, "below_70": 3.0}, targets, "older_high_risk")
+    assert not older["all_met"]  # below_70 must be < 1 for older / high-risk people
+    short = assess({**good, "days": 10.0}, targets, "adult")
+    assert not short["sufficient_data"]

@@ -28,29 +28,58 @@ def metrics_command(
         typer.Option("--tz", help="IANA zone of times without an offset (e.g. Europe/London)."),
     ] = None,
     fmt: Annotated[MetricsFormat, typer.Option("--format")] = MetricsFormat.csv,
+    population: Annotated[
+        str,
+        typer.Option("--population", help="Consensus targets: adult, older_high_risk, pregnancy."),
+    ] = "adult",
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
     """One row (CSV) or object (JSON) of CGM metrics per subject id, with iglu's metric names."""
     import polars as pl
 
     from precisionrx.engines.monitoring.cgm_metrics import summary_metrics
+    from precisionrx.engines.monitoring.consensus import POPULATIONS, assess, load_targets
+    from precisionrx.engines.monitoring.grid import day_grid, grid_metrics, reading_metrics
+    from precisionrx.errors import InputError
     from precisionrx.io.cgm import read_cgm
+    from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.output import write_atomic
 
+    if population not in POPULATIONS:
+        raise InputError(f"--population must be one of {', '.join(POPULATIONS)}")
     frames = []
     caveats: list[str] = []
     for path in files:
         data = read_cgm(path, tz)
         frames.append(data.frame)
         caveats += [f"{path.name}: {c}" for c in data.caveats]
-    table = summary_metrics(pl.concat(frames)).with_columns(
-        pl.col("first").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
-        pl.col("last").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
+    frame = pl.concat(frames)
+    grid_rows = []
+    for sid in frame["id"].unique(maintain_order=True).to_list():
+        sub = frame.filter(pl.col("id") == sid)
+        grid = day_grid(sub["local"].to_numpy(), sub["gl"].to_numpy())
+        grid_rows.append({"id": sid, **grid_metrics(grid)})
+    table = (
+        summary_metrics(frame)
+        .join(reading_metrics(frame), on="id", how="left")
+        .join(pl.DataFrame(grid_rows, infer_schema_length=None), on="id", how="left")
+        .with_columns(
+            pl.col("first").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
+            pl.col("last").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
+        )
+    )
+    targets = load_targets(KnowledgeBase().root / "monitoring")
+    subjects = table.to_dicts()
+    for row in subjects:
+        row["consensus"] = assess(row, targets, population)
+    table = table.with_columns(
+        pl.Series("sufficient_data", [r["consensus"]["sufficient_data"] for r in subjects]),
+        pl.Series("consensus_met", [r["consensus"]["all_met"] for r in subjects]),
     )
     if fmt is MetricsFormat.csv:
         text = table.write_csv()
     else:
-        text = json.dumps({"subjects": table.to_dicts(), "caveats": caveats}, indent=1) + "\n"
+        text = json.dumps({"subjects": subjects, "caveats": caveats}, indent=1) + "\n"
     for c in caveats:
         typer.echo(f"note: {c}", err=True)
     if output is None:

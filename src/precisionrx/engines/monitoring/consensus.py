@@ -1,0 +1,66 @@
+"""International Consensus on Time in Range targets (Battelino 2019) with pass/fail per subject.
+
+Targets per population from kb/data/monitoring/cgm_consensus_targets.csv:
+- ``adult`` (T1D/T2D): in_range_70_180 > 70, below_70 < 4, below_54 < 1, above_180 < 25,
+  above_250 < 5;
+- ``older_high_risk``: in_range_70_180 > 50, below_70 < 1, above_250 < 10;
+- ``pregnancy`` (T1D): in_range_63_140 > 70, below_63 < 4, below_54 < 1, above_140 < 25;
+and for everyone CV <= 36 (stable glycaemia). Data sufficiency: >= 14 days and >= 70 % active;
+with less data the targets are still evaluated but flagged ``sufficient_data: false``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+from typing import Any
+
+POPULATIONS = {"adult": "T1D_T2D_adult", "older_high_risk": "older_or_high_risk",
+               "pregnancy": "pregnancy_T1D"}  # fmt: skip
+#: consensus-table metric -> our metric column
+METRIC_NAMES = {
+    "TIR_70_180": "in_range_70_180", "TIR_63_140": "in_range_63_140", "TBR_below_70": "below_70",
+    "TBR_below_54": "below_54", "TBR_below_63": "below_63", "TAR_above_180": "above_180",
+    "TAR_above_250": "above_250", "TAR_above_140": "above_140", "CV": "cv",
+}  # fmt: skip
+
+
+def load_targets(folder: Path) -> list[dict[str, str]]:
+    with (folder / "cgm_consensus_targets.csv").open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _targets_for(rows: list[dict[str, str]], population: str) -> list[tuple[str, str, float]]:
+    wanted = {POPULATIONS[population], "all"}
+    out = []
+    for r in rows:
+        metric = r["metric"].split(" ")[0]
+        if r["population"] not in wanted or metric not in METRIC_NAMES:
+            continue
+        if not re.fullmatch(r"[0-9.]+", r["threshold"] or ""):
+            continue
+        out.append((METRIC_NAMES[metric], r["operator"], float(r["threshold"])))
+    return out
+
+
+def assess(row: dict[str, Any], rows: list[dict[str, str]], population: str) -> dict[str, Any]:
+    checks = []
+    for metric, op, threshold in _targets_for(rows, population):
+        value = row.get(metric)
+        ok = None
+        if value is not None:
+            ok = {"<": value < threshold, ">": value > threshold, "<=": value <= threshold,
+                  ">=": value >= threshold}[op]  # fmt: skip
+        checks.append(
+            {"metric": metric, "target": f"{op} {threshold:g}", "value": value, "met": ok}
+        )
+    days, active = row.get("days"), row.get("active_percent")
+    sufficient = bool(days is not None and days >= 14 and active is not None and active >= 70)
+    return {
+        "population": population,
+        "sufficient_data": sufficient,
+        "all_met": all(c["met"] for c in checks),
+        "checks": checks,
+        "source": "Battelino et al. Diabetes Care 2019;42:1593",
+    }

@@ -1,0 +1,109 @@
+"""iglu's day-by-day glucose grid (CGMS2DayByDay) and the metrics that use it.
+
+Grid (per subject, local wall-clock time): ``dt0`` = the median interval between readings,
+rounded to whole minutes; points at local midnight of the first day + dt0, + 2 dt0, ... up to
+``ndays`` = ceil(days from first to last reading + 1) whole days; glucose linearly interpolated
+between readings, missing outside the readings and inside any gap longer than ``inter_gap``
+(45 minutes). Metrics on the grid (iglu 4.3 definitions as documented in its reference manual):
+- ``modd``: mean |g(t) - g(t - 24 h)| over grid points where both exist;
+- ``conga``: SD (n - 1) of g(t) - g(t - n h), n = 24 by default (iglu ``conga(n = 24)``);
+- ``sd_roc``: SD of the rate of change (mg/dL/min) between grid points 15 minutes apart
+  (iglu ``sd_roc(timelag = 15)``).
+On the readings: ``adrr``: mean over local calendar days of (max daily LR + max daily HR) with
+risk 22.77 f^2 and f = ln(gl)^1.084 - 5.381 (Kovatchev 2006); ``active_percent``: readings /
+((last - first) / dt0 + 1) x 100, capped at 100; ``days``: (last - first) in days.
+These grid definitions follow iglu's documentation and have not been compared with iglu output
+on this machine (no R): they are marked unverified in docs/cli/monitor.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+FloatArray = npt.NDArray[np.float64]
+INTER_GAP = 45.0
+
+
+@dataclass
+class DayGrid:
+    values: FloatArray  # (ndays, points per day), NaN where missing
+    dt0: float  # minutes
+    first_day: np.datetime64
+
+
+def day_grid(
+    local: npt.NDArray[np.datetime64], gl: FloatArray, inter_gap: float = INTER_GAP
+) -> DayGrid:
+    """The grid of one subject from sorted local times (naive) and glucose."""
+    minutes = (local - local[0]).astype("timedelta64[s]").astype(np.float64) / 60.0
+    diffs = np.diff(minutes)
+    dt0 = float(round(float(np.median(diffs)))) if len(diffs) else 5.0
+    dt0 = dt0 if dt0 > 0 else 5.0
+    start = local[0].astype("datetime64[D]")
+    offset = float((local[0] - start).astype("timedelta64[s]").astype(np.float64)) / 60.0
+    span_days = (minutes[-1] if len(minutes) else 0.0) / 1440.0
+    ndays = math.ceil(span_days + 1)
+    per_day = round(1440 / dt0)
+    grid_minutes = dt0 * np.arange(1, ndays * per_day + 1)  # from local midnight of day 1
+    t = minutes + offset
+    values = np.interp(grid_minutes, t, gl, left=np.nan, right=np.nan)
+    for i in np.flatnonzero(diffs > inter_gap):
+        values[(grid_minutes > t[i]) & (grid_minutes < t[i + 1])] = np.nan
+    return DayGrid(values.reshape(ndays, per_day), dt0, start)
+
+
+def _lagged(v: FloatArray, lag: int) -> FloatArray:
+    if lag <= 0 or lag >= len(v):
+        return np.array([], dtype=np.float64)
+    return v[lag:] - v[:-lag]
+
+
+def grid_metrics(grid: DayGrid, conga_hours: float = 24.0) -> dict[str, float | None]:
+    flat = grid.values.reshape(-1)
+    per_day = grid.values.shape[1]
+    day = _lagged(flat, per_day)
+    day = day[~np.isnan(day)]
+    conga = _lagged(flat, round(conga_hours * 60 / grid.dt0))
+    conga = conga[~np.isnan(conga)]
+    roc = _lagged(flat, round(15 / grid.dt0)) / 15.0
+    roc = roc[~np.isnan(roc)]
+    return {
+        "modd": float(np.mean(np.abs(day))) if len(day) else None,
+        "conga": float(np.std(conga, ddof=1)) if len(conga) > 1 else None,
+        "sd_roc": float(np.std(roc, ddof=1)) if len(roc) > 1 else None,
+        "dt0": grid.dt0,
+    }
+
+
+def reading_metrics(frame: pl.DataFrame) -> pl.DataFrame:
+    """ADRR, active percent and days per subject from ``id, local, gl``."""
+    f = pl.col("gl").log().pow(1.084) - 5.381
+    risk = 22.77 * f.pow(2)
+    daily = (
+        frame.with_columns(
+            pl.col("local").dt.date().alias("date"),
+            pl.when(f < 0).then(risk).otherwise(0.0).alias("lr"),
+            pl.when(f > 0).then(risk).otherwise(0.0).alias("hr"),
+        )
+        .group_by("id", "date")
+        .agg((pl.col("lr").max() + pl.col("hr").max()).alias("adr"))
+        .group_by("id")
+        .agg(pl.col("adr").mean().alias("adrr"))
+    )
+    spans = frame.group_by("id", maintain_order=True).agg(
+        pl.len().alias("n"),
+        ((pl.col("local").max() - pl.col("local").min()).dt.total_seconds() / 60).alias("span"),
+        pl.col("local").diff().dt.total_seconds().median().truediv(60).round(0).alias("dt0"),
+    )
+    spans = spans.with_columns(
+        pl.min_horizontal(
+            pl.col("n") / (pl.col("span") / pl.col("dt0") + 1) * 100, pl.lit(100.0)
+        ).alias("active_percent"),
+        (pl.col("span") / 1440).alias("days"),
+    )
+    return spans.join(daily, on="id", how="left").select("id", "days", "active_percent", "adrr")

@@ -191,3 +191,35 @@ def test_consensus_targets() -> None:
     assert not older["all_met"]  # below_70 must be < 1 for older / high-risk people
     short = assess({**good, "days": 10.0}, targets, "adult")
     assert not short["sufficient_data"]
+
+
+def test_agp_percentiles_bands_and_svg(tmp_path: Path) -> None:
+    import re
+    import xml.etree.ElementTree as ET
+
+    from precisionrx.engines.monitoring.agp import agp_data, agp_svg, daily_svg
+
+    # Five days; at 08:00 the readings are 50, 100, 150, 200, 250 mg/dL.
+    path = tmp_path / "agp.csv"
+    rows = [f"p,2024-05-0{d + 1} 08:00:00,{50 * (d + 1)}" for d in range(5)]
+    rows += [f"p,2024-05-0{d + 1} 20:00:00,120" for d in range(5)]
+    path.write_text("id,time,gl\n" + "\n".join(rows) + "\n")
+    data = agp_data(read_cgm(path, "UTC").frame, "p")
+    morning = next(b for b in data["modal_day"] if b["minute"] == 480)
+    # R type-7 percentiles of 50..250: 5th = 60, 25th = 100, median = 150, 75th = 200, 95th = 240.
+    assert [morning[f"p{p}"] for p in (5, 25, 50, 75, 95)] == [60, 100, 150, 200, 240]
+    assert sum(data["bands"].values()) == pytest.approx(100.0)
+    assert data["bands"]["very_low"] == pytest.approx(10.0) and len(data["daily"]) == 5
+    ET.fromstring(agp_svg(data))
+    ET.fromstring(daily_svg(data["daily"][0]))
+    out = tmp_path / "agp.html"
+    proc = subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", "monitor", "agp",
+         str(DEXCOM), "--tz", "America/Los_Angeles", "-o", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text()
+    svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
+    assert len(svgs) >= 3 and all(ET.fromstring(s) is not None for s in svgs)
+    assert "Ambulatory glucose profile" in html and "70-180" in html

@@ -125,3 +125,41 @@ def alerts_command(
     else:
         write_atomic(output, text)
         typer.echo(f"wrote {output} ({len(alerts)} alerts)", err=True)
+
+
+@monitor_app.command("agp")
+def agp_command(
+    files: Annotated[list[Path], typer.Argument(help="CGM exports.")],
+    tz: Annotated[str | None, typer.Option("--tz", help="IANA zone of naive times.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path(
+        "agp.html"
+    ),
+) -> None:
+    """The one-page Ambulatory Glucose Profile (statistics, ranges, modal day, daily profiles)."""
+    import polars as pl
+
+    from precisionrx.engines.monitoring.agp import agp_data, agp_svg, daily_svg
+    from precisionrx.io.cgm import read_cgm
+    from precisionrx.report.html import _load, render
+    from precisionrx.report.output import write_atomic
+    from precisionrx.report.pgx_json import DECISION_SUPPORT
+
+    frames, caveats = [], []
+    for path in files:
+        data = read_cgm(path, tz)
+        frames.append(data.frame)
+        caveats += [f"{path.name}: {c}" for c in data.caveats]
+    frame = pl.concat(frames)
+    agps = []
+    for subject in frame["id"].unique(maintain_order=True).to_list():
+        a = agp_data(frame, subject)
+        a["profile_svg"] = agp_svg(a)
+        for d in a["daily"]:
+            d["svg"] = daily_svg(d)
+        agps.append(a)
+    html = render(
+        "agp.html.j2",
+        {"agps": agps, "caveats": caveats, "notice": DECISION_SUPPORT, "css": _load("base.css")},
+    )
+    write_atomic(output, html)
+    typer.echo(f"wrote {output} ({len(agps)} subjects)", err=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,6 +13,20 @@ from precisionrx.cli import app
 
 monitor_app = typer.Typer(help="Continuous monitoring: CGM metrics.", no_args_is_help=True)
 app.add_typer(monitor_app, name="monitor")
+
+
+def load_cgm(files: list[Path], tz: str | None) -> tuple[Any, list[str]]:
+    """All files as one table, and their caveats prefixed with the file name."""
+    import polars as pl
+
+    from precisionrx.io.cgm import read_cgm
+
+    frames, caveats = [], []
+    for path in files:
+        data = read_cgm(path, tz)
+        frames.append(data.frame)
+        caveats += [f"{path.name}: {c}" for c in data.caveats]
+    return pl.concat(frames), caveats
 
 
 class MetricsFormat(StrEnum):
@@ -41,19 +55,12 @@ def metrics_command(
     from precisionrx.engines.monitoring.consensus import POPULATIONS, assess, load_targets
     from precisionrx.engines.monitoring.grid import day_grid, grid_metrics, reading_metrics
     from precisionrx.errors import InputError
-    from precisionrx.io.cgm import read_cgm
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.output import write_atomic
 
     if population not in POPULATIONS:
         raise InputError(f"--population must be one of {', '.join(POPULATIONS)}")
-    frames = []
-    caveats: list[str] = []
-    for path in files:
-        data = read_cgm(path, tz)
-        frames.append(data.frame)
-        caveats += [f"{path.name}: {c}" for c in data.caveats]
-    frame = pl.concat(frames)
+    frame, caveats = load_cgm(files, tz)
     grid_rows = []
     for sid in frame["id"].unique(maintain_order=True).to_list():
         sub = frame.filter(pl.col("id") == sid)
@@ -104,20 +111,17 @@ def alerts_command(
     """Replay the alert rules over recorded readings: {"alerts": [...]} in time order."""
     from precisionrx.engines.monitoring.alerts import AlertConfig, Reading, replay
     from precisionrx.errors import InputError
-    from precisionrx.io.cgm import read_cgm
     from precisionrx.report.output import json_lines, write_atomic
 
     try:
         config = AlertConfig(urgent_low=urgent_low, low=low, high=high, rate=rate)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
-    readings = []
-    for path in files:
-        frame = read_cgm(path, tz).frame
-        readings += [
-            Reading(str(s), t, float(v))
-            for s, t, v in zip(frame["id"], frame["time_utc"], frame["gl"], strict=True)
-        ]
+    frame, _ = load_cgm(files, tz)
+    readings = [
+        Reading(str(s), t, float(v))
+        for s, t, v in zip(frame["id"], frame["time_utc"], frame["gl"], strict=True)
+    ]
     alerts = [a.as_dict() for a in replay(readings, config)]
     text = json_lines({"alerts": alerts})
     if output is None:
@@ -136,20 +140,13 @@ def agp_command(
     ),
 ) -> None:
     """The one-page Ambulatory Glucose Profile (statistics, ranges, modal day, daily profiles)."""
-    import polars as pl
 
     from precisionrx.engines.monitoring.agp import agp_data, agp_svg, daily_svg
-    from precisionrx.io.cgm import read_cgm
     from precisionrx.report.html import _load, render
     from precisionrx.report.output import write_atomic
     from precisionrx.report.pgx_json import DECISION_SUPPORT
 
-    frames, caveats = [], []
-    for path in files:
-        data = read_cgm(path, tz)
-        frames.append(data.frame)
-        caveats += [f"{path.name}: {c}" for c in data.caveats]
-    frame = pl.concat(frames)
+    frame, caveats = load_cgm(files, tz)
     agps = []
     for subject in frame["id"].unique(maintain_order=True).to_list():
         a = agp_data(frame, subject)

@@ -223,3 +223,38 @@ def test_agp_percentiles_bands_and_svg(tmp_path: Path) -> None:
     svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
     assert len(svgs) >= 3 and all(ET.fromstring(s) is not None for s in svgs)
     assert "Ambulatory glucose profile" in html and "70-180" in html
+
+
+def test_plan_monitoring_section_finds_the_changes(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from precisionrx.io.patient_file import read_patient_file
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.plan.builder import build_plan
+    from precisionrx.report.html import render
+
+    start = datetime(2024, 6, 1)
+    rows = []
+    for i in range(28 * 288):  # 28 days of 5-minute readings
+        t = start + timedelta(minutes=5 * i)
+        later = i >= 14 * 288
+        value = 140.0
+        if later and i % 288 < 36:  # 00:00-03:00 in the last 14 days: lows
+            value = 65.0
+        elif later and i % 288 >= 200:  # and long highs in the evening
+            value = 220.0
+        rows.append(f"{t:%Y-%m-%d %H:%M:%S},{value}")
+    (tmp_path / "cgm.csv").write_text("time,gl\n" + "\n".join(rows) + "\n")
+    (tmp_path / "p.json").write_text(json.dumps({
+        "id": "cgm-1", "demographics": {"sex_at_birth": "female", "age_years": 40},
+        "monitoring": [{"kind": "cgm", "path": "cgm.csv", "timezone": "Europe/London"}],
+    }))  # fmt: skip
+    plan = build_plan(read_patient_file(tmp_path / "p.json"), KnowledgeBase())
+    mon = plan.monitoring
+    assert mon is not None and "monitoring" in plan.engines
+    assert mon["previous"]["in_range_70_180"] == pytest.approx(100.0)
+    titles = [f.title for f in plan.findings if f.domain == "monitoring"]
+    assert any(t.startswith("Time in range fell") for t in titles)
+    assert "Nocturnal lows appeared" in titles
+    html = render("plan.html.j2", {"plan": plan.model_dump(mode="json"), "css": ""})
+    assert "Glucose monitoring" in html and "Ambulatory glucose profile" in html

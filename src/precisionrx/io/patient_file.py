@@ -44,7 +44,13 @@ def parse_patient(data: Any, path: Path) -> PatientRecord:
         else gi
         for gi in record.genomic_inputs
     )
-    return record.model_copy(update={"genomic_inputs": resolved})
+    streams = tuple(
+        ms.model_copy(update={"path": str((path.parent / ms.path).resolve())})
+        if not Path(ms.path).is_absolute()
+        else ms
+        for ms in record.monitoring
+    )
+    return record.model_copy(update={"genomic_inputs": resolved, "monitoring": streams})
 
 
 def read_patient_file(path: str | Path) -> PatientRecord:

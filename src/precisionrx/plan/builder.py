@@ -12,6 +12,7 @@ from precisionrx.io.patient_file import germline_vcfs
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.plan.cardio_section import cardio_section
 from precisionrx.plan.model import PatientSummary, TreatmentPlan
+from precisionrx.plan.monitoring_section import monitoring_section
 from precisionrx.plan.oncology_section import oncology_section
 from precisionrx.records import Caveat, CaveatKind, Finding, PatientRecord, SampleResult
 from precisionrx.records.evidence import KbVersion
@@ -57,6 +58,10 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
     cardio = cardio_section(kb, record, pgx)
     if cardio is not None:
         engines.append("cardio")
+    monitoring, monitoring_findings = monitoring_section(kb, record)
+    if monitoring is not None:
+        engines.append("monitoring")
+        findings += monitoring_findings
     oncology = oncology_section(kb, record, pgx)
     if oncology is not None:
         engines.append("oncology")
@@ -83,6 +88,7 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         engines=sorted(set(engines)),
         cardio=cardio,
         oncology=oncology,
+        monitoring=monitoring,
     )
 
 

@@ -34,5 +34,7 @@ class TreatmentPlan(BaseModel):
     cardio: dict[str, Any] | None = None
     #: Tumour report (docs/cli/tumor.md) with germline conflicts, when the record has one.
     oncology: dict[str, Any] | None = None
+    #: CGM summary of the last 14 days vs the 14 before, consensus targets and AGP.
+    monitoring: dict[str, Any] | None = None
     #: Engines that ran, in order; later engines (oncology, monitoring) append here.
     engines: list[str] = Field(default_factory=list)

@@ -258,3 +258,27 @@ def test_plan_monitoring_section_finds_the_changes(tmp_path: Path) -> None:
     assert "Nocturnal lows appeared" in titles
     html = render("plan.html.j2", {"plan": plan.model_dump(mode="json"), "css": ""})
     assert "Glucose monitoring" in html and "Ambulatory glucose profile" in html
+
+
+def test_episodes_by_the_2023_definitions() -> None:
+    import numpy as np
+
+    from precisionrx.engines.monitoring.episodes import episodes
+    from precisionrx.engines.monitoring.grid import DayGrid
+
+    day = np.full(288, 120.0)
+    day[12:15] = 65  # 15 min < 70: a level-1 hypo
+    day[40:42] = 60  # 10 min: too short
+    day[60:64] = 50  # 20 min < 54 ...
+    day[64:66] = 80  # ... 10 min back in range does not end it ...
+    day[66:70] = 52  # ... so one level-2 episode of 50 min
+    day[100:130] = 60  # 150 min < 70: extended
+    day[200:230] = 260  # 150 min > 250
+    day[230:232] = np.nan  # missing data ends an episode
+    ep = episodes(DayGrid(day.reshape(1, 288), 5.0, np.datetime64("2024-01-01")))
+    assert ep["hypo_level1"]["count"] == 3  # 12-15, 60-70 (merged), 100-130
+    assert ep["hypo_level2"]["count"] == 1 and ep["hypo_level2"]["mean_duration"] == 50.0
+    assert ep["hypo_extended"]["count"] == 1 and ep["hypo_extended"]["mean_duration"] == 150.0
+    assert ep["hyper_level2"]["count"] == 1 and ep["hyper_extended"]["count"] == 1
+    assert ep["hyper_level1"]["count"] == 1
+    assert ep["hypo_level1"]["per_day"] == pytest.approx(3 / (286 * 5 / 1440), rel=1e-3)

@@ -53,6 +53,7 @@ def metrics_command(
 
     from precisionrx.engines.monitoring.cgm_metrics import summary_metrics
     from precisionrx.engines.monitoring.consensus import POPULATIONS, assess, load_targets
+    from precisionrx.engines.monitoring.episodes import episodes
     from precisionrx.engines.monitoring.grid import day_grid, grid_metrics, reading_metrics
     from precisionrx.errors import InputError
     from precisionrx.kb.registry import KnowledgeBase
@@ -65,7 +66,15 @@ def metrics_command(
     for sid in frame["id"].unique(maintain_order=True).to_list():
         sub = frame.filter(pl.col("id") == sid)
         grid = day_grid(sub["local"].to_numpy(), sub["gl"].to_numpy())
-        grid_rows.append({"id": sid, **grid_metrics(grid)})
+        found = episodes(grid)
+        grid_rows.append(
+            {
+                "id": sid,
+                **grid_metrics(grid),
+                **{f"{k}_per_day": v["per_day"] for k, v in found.items()},
+                **{f"{k}_mean_duration": v["mean_duration"] for k, v in found.items()},
+            }
+        )
     table = (
         summary_metrics(frame)
         .join(reading_metrics(frame), on="id", how="left")

@@ -12,10 +12,9 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
-import polars as pl
 import pytest
 
-from precisionrx.engines.monitoring.cgm_metrics import summary_metrics
+from precisionrx.engines.monitoring.metrics_table import metrics_table
 from precisionrx.errors import InputError
 from precisionrx.io.cgm import MGDL_PER_MMOL, read_cgm
 
@@ -61,7 +60,7 @@ def test_metrics_on_the_iglu_example_data_match_the_published_formulas() -> None
     with IGLU.open() as fh:
         for row in csv.DictReader(fh):
             by_id[row["id"]].append(float(row["gl"]))
-    table = summary_metrics(read_cgm(IGLU, "Etc/GMT+5").frame)
+    table = metrics_table(read_cgm(IGLU, "Etc/GMT+5").frame)
     assert table["id"].to_list() == sorted(by_id)
     for row in table.to_dicts():
         expected = _by_hand(by_id[row["id"]])
@@ -150,7 +149,7 @@ def test_monitor_metrics_cli(tmp_path: Path) -> None:
 def test_day_grid_metrics_by_hand() -> None:
     import numpy as np
 
-    from precisionrx.engines.monitoring.grid import day_grid, grid_metrics, reading_metrics
+    from precisionrx.engines.monitoring.grid import day_grid, grid_metrics, reading_stats
 
     # Two whole days, readings every 5 min from 00:05: day 1 at 100, day 2 at 120 mg/dL.
     start = np.datetime64("2024-01-01T00:05")
@@ -166,10 +165,9 @@ def test_day_grid_metrics_by_hand() -> None:
     gapped = day_grid(times[cut], gl[cut])
     assert np.isnan(gapped.values[0, 100:111]).all()
     # ADRR: one day; LR and HR maxima by hand with 22.77 (ln(g)^1.084 - 5.381)^2.
-    frame = pl.DataFrame({"id": ["a"] * 3, "local": [datetime(2024, 1, 1, h) for h in (1, 2, 3)],
-                          "gl": [60.0, 100.0, 250.0]})  # fmt: skip
+    local = np.array([datetime(2024, 1, 1, h) for h in (1, 2, 3)], dtype="datetime64[us]")
     risk = [22.77 * (math.log(g) ** 1.084 - 5.381) ** 2 for g in (60.0, 250.0)]
-    row = reading_metrics(frame).row(0, named=True)
+    row = reading_stats(local, np.array([60.0, 100.0, 250.0]), 60.0)
     assert row["adrr"] == pytest.approx(risk[0] + risk[1])
     # 3 readings over 2 hours at a 60-minute interval: 3 of 3 expected.
     assert row["active_percent"] == pytest.approx(100.0) and row["days"] == pytest.approx(2 / 24)

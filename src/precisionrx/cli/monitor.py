@@ -51,10 +51,8 @@ def metrics_command(
     """One row (CSV) or object (JSON) of CGM metrics per subject id, with iglu's metric names."""
     import polars as pl
 
-    from precisionrx.engines.monitoring.cgm_metrics import summary_metrics
     from precisionrx.engines.monitoring.consensus import POPULATIONS, assess, load_targets
-    from precisionrx.engines.monitoring.episodes import episodes
-    from precisionrx.engines.monitoring.grid import day_grid, grid_metrics, reading_metrics
+    from precisionrx.engines.monitoring.metrics_table import metrics_table
     from precisionrx.errors import InputError
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.output import write_atomic
@@ -62,27 +60,9 @@ def metrics_command(
     if population not in POPULATIONS:
         raise InputError(f"--population must be one of {', '.join(POPULATIONS)}")
     frame, caveats = load_cgm(files, tz)
-    grid_rows = []
-    for sid in frame["id"].unique(maintain_order=True).to_list():
-        sub = frame.filter(pl.col("id") == sid)
-        grid = day_grid(sub["local"].to_numpy(), sub["gl"].to_numpy())
-        found = episodes(grid)
-        grid_rows.append(
-            {
-                "id": sid,
-                **grid_metrics(grid),
-                **{f"{k}_per_day": v["per_day"] for k, v in found.items()},
-                **{f"{k}_mean_duration": v["mean_duration"] for k, v in found.items()},
-            }
-        )
-    table = (
-        summary_metrics(frame)
-        .join(reading_metrics(frame), on="id", how="left")
-        .join(pl.DataFrame(grid_rows, infer_schema_length=None), on="id", how="left")
-        .with_columns(
-            pl.col("first").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
-            pl.col("last").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
-        )
+    table = metrics_table(frame).with_columns(
+        pl.col("first").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
+        pl.col("last").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
     )
     targets = load_targets(KnowledgeBase().root / "monitoring")
     subjects = table.to_dicts()

@@ -16,9 +16,8 @@ from typing import Any
 import polars as pl
 
 from precisionrx.engines.monitoring.agp import agp_data, agp_svg
-from precisionrx.engines.monitoring.cgm_metrics import summary_metrics
 from precisionrx.engines.monitoring.consensus import assess, load_targets
-from precisionrx.engines.monitoring.grid import reading_metrics
+from precisionrx.engines.monitoring.metrics_table import metrics_table
 from precisionrx.io.cgm import read_cgm
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import Finding, PatientRecord
@@ -30,7 +29,7 @@ TIR_DROP = 5.0
 def _period(frame: pl.DataFrame) -> dict[str, Any] | None:
     if frame.height == 0:
         return None
-    row = summary_metrics(frame).join(reading_metrics(frame), on="id").row(0, named=True)
+    row = metrics_table(frame).row(0, named=True)
     night = frame.filter((pl.col("local").dt.hour() < 6) & (pl.col("gl") < 70))
     row["nocturnal_lows"] = night.height
     row["first"], row["last"] = str(row["first"]), str(row["last"])

@@ -30,16 +30,17 @@ EPISODES = {
 END_MINUTES = 15.0
 
 
-def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """[start, end) index pairs of the True runs."""
+def _runs(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Start and end (exclusive) indexes of the True runs."""
     padded = np.concatenate(([False], mask, [False]))
     edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+    return edges[::2], edges[1::2]
 
 
 def episodes(grid: DayGrid) -> dict[str, dict[str, Any]]:
     values = grid.values.reshape(-1)
     present = ~np.isnan(values)
+    missing_before = np.concatenate(([0], np.cumsum(~present)))  # missing points before index
     days = present.sum() * grid.dt0 / 1440.0
     end_points = round(END_MINUTES / grid.dt0)
     out: dict[str, dict[str, Any]] = {}
@@ -47,24 +48,28 @@ def episodes(grid: DayGrid) -> dict[str, dict[str, Any]]:
         with np.errstate(invalid="ignore"):
             inside = (values < threshold) if op == "<" else (values > threshold)
         inside &= present
-        merged: list[list[int]] = []
-        for start, end in _runs(inside):
-            if merged:
-                gap = slice(merged[-1][1], start)
-                # a short return out of range (with data throughout) does not end the episode
-                if start - merged[-1][1] < end_points and present[gap].all():
-                    merged[-1][1] = end
-                    continue
-            merged.append([start, end])
-        durations = []
-        for start, end in merged:
-            minutes = float(inside[start:end].sum()) * grid.dt0
-            long_enough = minutes > min_minutes if strictly_longer else minutes >= min_minutes
-            if long_enough:
-                durations.append((end - start) * grid.dt0)
+        starts, ends = _runs(inside)
+        durations: npt.NDArray[np.float64] = np.array([], dtype=np.float64)
+        if len(starts):
+            # A run continues the previous episode when the return out of range was shorter
+            # than 15 minutes and had no missing data.
+            gap = starts[1:] - ends[:-1]
+            gap_missing = missing_before[starts[1:]] - missing_before[ends[:-1]]
+            joins = (gap < end_points) & (gap_missing == 0)
+            new_episode = np.concatenate(([True], ~joins))
+            first = np.flatnonzero(new_episode)
+            ep_start = starts[first]
+            ep_end = ends[np.concatenate((first[1:] - 1, [len(starts) - 1]))]
+            inside_minutes = np.add.reduceat(ends - starts, first) * grid.dt0
+            keep = (
+                (inside_minutes > min_minutes)
+                if strictly_longer
+                else (inside_minutes >= min_minutes)
+            )
+            durations = ((ep_end - ep_start) * grid.dt0)[keep].astype(np.float64)
         out[name] = {
             "count": len(durations),
             "per_day": round(len(durations) / days, 4) if days else None,
-            "mean_duration": round(float(np.mean(durations)), 2) if durations else None,
+            "mean_duration": round(float(np.mean(durations)), 2) if len(durations) else None,
         }
     return out

@@ -9,9 +9,10 @@ between readings, missing outside the readings and inside any gap longer than ``
 - ``conga``: SD (n - 1) of g(t) - g(t - n h), n = 24 by default (iglu ``conga(n = 24)``);
 - ``sd_roc``: SD of the rate of change (mg/dL/min) between grid points 15 minutes apart
   (iglu ``sd_roc(timelag = 15)``).
-On the readings: ``adrr``: mean over local calendar days of (max daily LR + max daily HR) with
-risk 22.77 f^2 and f = ln(gl)^1.084 - 5.381 (Kovatchev 2006); ``active_percent``: readings /
-((last - first) / dt0 + 1) x 100, capped at 100; ``days``: (last - first) in days.
+On the readings (reading_stats): ``adrr``: mean over local calendar days of (max daily LR +
+max daily HR), risk 22.77 f^2, f = ln(gl)^1.084 - 5.381 (Kovatchev 2006); ``active_percent``:
+readings / ((last - first) / dt0 + 1) x 100, capped at 100; ``days``: (last - first) in days;
+quantiles as R type 7.
 These grid definitions follow iglu's documentation and have not been compared with iglu output
 on this machine (no R): they are marked unverified in docs/cli/monitor.md.
 """
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import polars as pl
 
 FloatArray = npt.NDArray[np.float64]
 INTER_GAP = 45.0
@@ -80,30 +80,24 @@ def grid_metrics(grid: DayGrid, conga_hours: float = 24.0) -> dict[str, float | 
     }
 
 
-def reading_metrics(frame: pl.DataFrame) -> pl.DataFrame:
-    """ADRR, active percent and days per subject from ``id, local, gl``."""
-    f = pl.col("gl").log().pow(1.084) - 5.381
-    risk = 22.77 * f.pow(2)
-    daily = (
-        frame.with_columns(
-            pl.col("local").dt.date().alias("date"),
-            pl.when(f < 0).then(risk).otherwise(0.0).alias("lr"),
-            pl.when(f > 0).then(risk).otherwise(0.0).alias("hr"),
-        )
-        .group_by("id", "date")
-        .agg((pl.col("lr").max() + pl.col("hr").max()).alias("adr"))
-        .group_by("id")
-        .agg(pl.col("adr").mean().alias("adrr"))
-    )
-    spans = frame.group_by("id", maintain_order=True).agg(
-        pl.len().alias("n"),
-        ((pl.col("local").max() - pl.col("local").min()).dt.total_seconds() / 60).alias("span"),
-        pl.col("local").diff().dt.total_seconds().median().truediv(60).round(0).alias("dt0"),
-    )
-    spans = spans.with_columns(
-        pl.min_horizontal(
-            pl.col("n") / (pl.col("span") / pl.col("dt0") + 1) * 100, pl.lit(100.0)
-        ).alias("active_percent"),
-        (pl.col("span") / 1440).alias("days"),
-    )
-    return spans.join(daily, on="id", how="left").select("id", "days", "active_percent", "adrr")
+def reading_stats(
+    local: npt.NDArray[np.datetime64], gl: FloatArray, dt0: float
+) -> dict[str, float]:
+    """Days, active percent, ADRR and quantiles of one subject's sorted readings."""
+    span = float((local[-1] - local[0]).astype("timedelta64[s]").astype(np.float64)) / 60.0
+    f = np.log(gl) ** 1.084 - 5.381
+    risk = 22.77 * f * f
+    day = local.astype("datetime64[D]").astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+    lr = np.maximum.reduceat(np.where(f < 0, risk, 0.0), starts)
+    hr = np.maximum.reduceat(np.where(f > 0, risk, 0.0), starts)
+    q25, median, q75 = np.percentile(gl, [25, 50, 75], method="linear")
+    return {
+        "days": span / 1440.0,
+        "active_percent": min(len(gl) / (span / dt0 + 1) * 100, 100.0),
+        "adrr": float(np.mean(lr + hr)),
+        "q25": float(q25),
+        "median": float(median),
+        "q75": float(q75),
+        "iqr": float(q75 - q25),
+    }

@@ -36,7 +36,7 @@ def _by_hand(gl: list[float]) -> dict[str, float]:
     mean = statistics.fmean(gl)
     sd = statistics.stdev(gl)
     pct = lambda cond: 100 * sum(1 for g in gl if cond(g)) / n  # noqa: E731
-    f = [1.509 * (math.log(g) ** 1.084 - 5.381) for g in gl]
+    f = [(math.log(g) ** 1.084 - 5.381, g) for g in gl]
     below54, below70 = pct(lambda g: g < 54), pct(lambda g: g < 70)
     above180, above250 = pct(lambda g: g > 180), pct(lambda g: g > 250)
     return {
@@ -44,8 +44,12 @@ def _by_hand(gl: list[float]) -> dict[str, float]:
         "ea1c": (46.7 + mean) / 28.7, "in_range_70_180": pct(lambda g: 70 <= g <= 180),
         "in_range_63_140": pct(lambda g: 63 <= g <= 140), "below_54": below54,
         "below_70": below70, "above_180": above180, "above_250": above250,
-        "lbgi": 10 * sum(x * x for x in f if x < 0) / n,
-        "hbgi": 10 * sum(x * x for x in f if x > 0) / n,
+        "lbgi": 22.77 * sum(x * x for x, g in f if g < 112.5) / n,
+        "hbgi": 22.77 * sum(x * x for x, g in f if g >= 112.5) / n,
+        "hyper_index": sum((g - 140) ** 1.1 for g in gl if g > 140) / (30 * n),
+        "hypo_index": sum((80 - g) ** 2 for g in gl if g < 80) / (30 * n),
+        "grade": statistics.fmean(425 * (math.log10(math.log10(g / 18)) + 0.16) ** 2 for g in gl),
+        "mad": 1.4826 * statistics.median(abs(g - statistics.median(gl)) for g in gl),
         "j_index": 0.001 * (mean + sd) ** 2,
         "m_value": 1000 * statistics.fmean(abs(math.log10(g / 90)) ** 3 for g in gl),
         "gri": min(3.0 * below54 + 2.4 * (below70 - below54) + 1.6 * above250
@@ -160,6 +164,10 @@ def test_day_grid_metrics_by_hand() -> None:
     m = grid_metrics(grid)
     assert m["modd"] == pytest.approx(20.0)  # |120 - 100| at every point 24 h apart
     assert m["conga"] == pytest.approx(0.0, abs=1e-12)  # the 24-h difference never varies
+    # One step of 20 mg/dL among 575 five-minute steps.
+    assert m["mag"] == pytest.approx(20 / (575 * 5 / 60))
+    assert m["gvp"] == pytest.approx(((math.hypot(5, 20) + 574 * 5) / (575 * 5) - 1) * 100)
+    assert m["cv_mean"] == pytest.approx(0.0) and m["cv_sd"] == pytest.approx(0.0)
     # A 60-minute gap (> 45) stays missing on the grid instead of being interpolated.
     cut = np.r_[0:100, 112:576]
     gapped = day_grid(times[cut], gl[cut])

@@ -6,13 +6,17 @@ All on the readings as recorded (mg/dL), per subject:
 - ``ea1c`` = (46.7 + mean) / 28.7 (Nathan 2008);
 - ``in_range_L_U`` = % of readings with L <= gl <= U; ``below_T`` = % gl < T; ``above_T`` = % gl > T
   (iglu in_range_percent, below_percent, above_percent);
-- ``lbgi`` / ``hbgi`` = 10 * sum(f^2 over readings with f < 0 / f > 0) / n with
-  f = 1.509 (ln(gl)^1.084 - 5.381) (Kovatchev; iglu lbgi, hbgi);
+- ``lbgi`` / ``hbgi`` = 22.77 sum(f^2 over readings with gl < 112.5 / gl >= 112.5) / n with
+  f = ln(gl)^1.084 - 5.381 (Kovatchev; 22.77 = 10 x 1.509^2 rounded, as iglu writes it);
 - ``j_index`` = 0.001 (mean + sd)^2; ``m_value`` = 1000 mean(|log10(gl / 90)|^3) (Schlichtkrull);
+- ``hyper_index`` = sum over gl > 140 of (gl - 140)^1.1 / (30 n), ``hypo_index`` = sum over
+  gl < 80 of (80 - gl)^2 / (30 n), ``igc`` = their sum (Rodbard 2009; iglu defaults);
+- ``grade`` = mean of 425 (log10(log10(gl / 18)) + 0.16)^2 (Hill 2007);
 - ``gri`` = 3.0 below_54 + 2.4 (below_70 - below_54) + 1.6 above_250 + 0.8 (above_180 - above_250),
   capped at 100, with ``gri_hypo`` = below_54 + 0.8 (below_70 - below_54), ``gri_hyper`` =
   above_250 + 0.5 (above_180 - above_250) and ``gri_zone`` A (0-20) ... E (80-100) (Klonoff 2023);
-- ``min``, ``q25``, ``median``, ``q75``, ``max``, ``iqr`` (R quantile type 7: linear).
+- ``min``, ``q25``, ``median``, ``q75``, ``max``, ``iqr`` (R quantile type 7: linear); ``mad`` =
+  1.4826 median |gl - median| (R ``mad``, iglu ``mad_glu``).
 Not yet here: MAGE, MODD, CONGA, ADRR, active percent and episodes (they need iglu's 5-minute
 day-by-day grid) — see the monitoring issue notes.
 """
@@ -29,18 +33,19 @@ MGDL_PER_MMOL = 18.01559
 METRIC_COLUMNS = [
     "id", "n_readings", "first", "last", "mean", "sd", "cv", "gmi", "gmi_mmol_mol", "ea1c",
     *RANGES, *(f"below_{t}" for t in BELOW), *(f"above_{t}" for t in ABOVE),
-    "lbgi", "hbgi", "j_index", "m_value", "gri", "gri_hypo", "gri_hyper", "gri_zone",
-    "min", "q25", "median", "q75", "max", "iqr",
+    "lbgi", "hbgi", "j_index", "m_value", "hyper_index", "hypo_index", "igc", "grade",
+    "gri", "gri_hypo", "gri_hyper", "gri_zone",
+    "min", "q25", "median", "q75", "max", "iqr", "mad",
 ]  # fmt: skip
 #: Computed per subject with numpy (metrics_table.py): one partial sort instead of three sorts.
-QUANTILE_COLUMNS = ("q25", "median", "q75", "iqr")
+QUANTILE_COLUMNS = ("q25", "median", "q75", "iqr", "mad")
 
 
 def summary_metrics(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per subject id (METRIC_COLUMNS except the quantiles) from ``id, time_utc, gl``."""
     g = pl.col("gl")
     f = pl.col("_f")
-    frame = frame.with_columns((1.509 * (g.log().pow(1.084) - 5.381)).alias("_f"))
+    frame = frame.with_columns((g.log().pow(1.084) - 5.381).alias("_f"))
     aggs = [
         pl.len().alias("n_readings"),
         pl.col("time_utc").min().alias("first"),
@@ -51,9 +56,14 @@ def summary_metrics(frame: pl.DataFrame) -> pl.DataFrame:
           for name, (lo, hi) in RANGES.items()),
         *((g < t).mean().mul(100).alias(f"below_{t}") for t in BELOW),
         *((g > t).mean().mul(100).alias(f"above_{t}") for t in ABOVE),
-        (pl.when(f < 0).then(f.pow(2)).otherwise(0.0).sum() * 10 / pl.len()).alias("lbgi"),
-        (pl.when(f > 0).then(f.pow(2)).otherwise(0.0).sum() * 10 / pl.len()).alias("hbgi"),
+        (pl.when(g < 112.5).then(f.pow(2)).otherwise(0.0).sum() * 22.77 / pl.len()).alias("lbgi"),
+        (pl.when(g >= 112.5).then(f.pow(2)).otherwise(0.0).sum() * 22.77 / pl.len()).alias("hbgi"),
         ((g / 90).log10().abs().pow(3).mean() * 1000).alias("m_value"),
+        (pl.when(g > 140).then((g - 140).pow(1.1)).otherwise(0.0).sum() / (pl.len() * 30))
+        .alias("hyper_index"),
+        (pl.when(g < 80).then((80 - g).pow(2)).otherwise(0.0).sum() / (pl.len() * 30))
+        .alias("hypo_index"),
+        (425 * ((g / 18).log10().log10() + 0.16).pow(2)).mean().alias("grade"),
         g.min().alias("min"),
         g.max().alias("max"),
     ]  # fmt: skip
@@ -71,6 +81,7 @@ def summary_metrics(frame: pl.DataFrame) -> pl.DataFrame:
         ((46.7 + pl.col("mean")) / 28.7).alias("ea1c"),
         (0.001 * (pl.col("mean") + pl.col("sd")).pow(2)).alias("j_index"),
         gri.alias("gri"),
+        (pl.col("hyper_index") + pl.col("hypo_index")).alias("igc"),
         hypo.alias("gri_hypo"),
         hyper.alias("gri_hyper"),
         zone.alias("gri_zone"),

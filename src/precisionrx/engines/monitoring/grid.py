@@ -8,7 +8,10 @@ between readings, missing outside the readings and inside any gap longer than ``
 - ``modd``: mean |g(t) - g(t - 24 h)| over grid points where both exist;
 - ``conga``: SD (n - 1) of g(t) - g(t - n h), n = 24 by default (iglu ``conga(n = 24)``);
 - ``sd_roc``: SD of the rate of change (mg/dL/min) between grid points 15 minutes apart
-  (iglu ``sd_roc(timelag = 15)``).
+  (iglu ``sd_roc(timelag = 15)``);
+- ``mag``: sum |g(t) - g(t - dt0)| / hours, over consecutive grid points with data (iglu 4.3
+  divides by hours, issue #184); ``gvp``: (sum sqrt(dt0^2 + dg^2) / sum dt0 - 1) x 100 (Peyser
+  2018); ``cv_mean`` / ``cv_sd``: mean and SD of the daily CVs on the grid (iglu cv_measures).
 On the readings (reading_stats): ``adrr``: mean over local calendar days of (max daily LR +
 max daily HR), risk 22.77 f^2, f = ln(gl)^1.084 - 5.381 (Kovatchev 2006); ``active_percent``:
 readings / ((last - first) / dt0 + 1) x 100, capped at 100; ``days``: (last - first) in days;
@@ -72,7 +75,17 @@ def grid_metrics(grid: DayGrid, conga_hours: float = 24.0) -> dict[str, float | 
     conga = conga[~np.isnan(conga)]
     roc = _lagged(flat, round(15 / grid.dt0)) / 15.0
     roc = roc[~np.isnan(roc)]
+    step = np.diff(flat)
+    step = step[~np.isnan(step)]
+    days_cv = [100 * float(np.std(d[~np.isnan(d)], ddof=1)) / float(np.mean(d[~np.isnan(d)]))
+               for d in grid.values if (~np.isnan(d)).sum() > 1]  # fmt: skip
     return {
+        "mag": float(np.abs(step).sum() / (len(step) * grid.dt0 / 60)) if len(step) else None,
+        "gvp": float((np.sqrt(grid.dt0**2 + step**2).sum() / (len(step) * grid.dt0) - 1) * 100)
+        if len(step)
+        else None,
+        "cv_mean": float(np.mean(days_cv)) if days_cv else None,
+        "cv_sd": float(np.std(days_cv, ddof=1)) if len(days_cv) > 1 else None,
         "modd": float(np.mean(np.abs(day))) if len(day) else None,
         "conga": float(np.std(conga, ddof=1)) if len(conga) > 1 else None,
         "sd_roc": float(np.std(roc, ddof=1)) if len(roc) > 1 else None,
@@ -92,7 +105,9 @@ def reading_stats(
     lr = np.maximum.reduceat(np.where(f < 0, risk, 0.0), starts)
     hr = np.maximum.reduceat(np.where(f > 0, risk, 0.0), starts)
     q25, median, q75 = np.percentile(gl, [25, 50, 75], method="linear")
+    mad = 1.4826 * float(np.median(np.abs(gl - median)))
     return {
+        "mad": mad,
         "days": span / 1440.0,
         "active_percent": min(len(gl) / (span / dt0 + 1) * 100, 100.0),
         "adrr": float(np.mean(lr + hr)),

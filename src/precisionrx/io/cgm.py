@@ -1,7 +1,9 @@
 """Continuous glucose monitoring exports into one table: ``id, time_utc, local, gl`` (mg/dL).
 
-Formats (detected from the header):
+Formats (detected from the content):
 - generic ``id,time,gl`` (iglu's layout; ``id`` optional) or ``time,value,unit``;
+- LibreView CSV export (historic readings; US or European date layout);
+- Nightscout entries JSON (``sgv`` entries, epoch-millisecond ``date``);
 - Dexcom Clarity CSV export: metadata rows skipped, ``EGV`` rows kept; the glucose column's
   unit is read from its header (``Glucose Value (mg/dL)`` or ``(mmol/L)``); the text values
   ``Low`` / ``High`` (outside the sensor's 40-400 mg/dL range) are set to 40 / 400 and counted.
@@ -46,7 +48,9 @@ def _read(path: Path) -> pl.DataFrame:
         raise InputError(f"cannot read CGM file ({str(exc)[:120]})", path=path) from exc
 
 
-def _glucose(text: pl.Series, unit: pl.Series | str, path: Path, caveats: list[str]) -> pl.Series:
+def _glucose(
+    text: pl.Series, unit: pl.Series | str, path: Path, caveats: list[str], line0: int = 2
+) -> pl.Series:
     raw = text.str.strip_chars()
     lowered = raw.str.to_lowercase()
     censored_low = (lowered == "low").sum()
@@ -56,14 +60,14 @@ def _glucose(text: pl.Series, unit: pl.Series | str, path: Path, caveats: list[s
     if bad.any():
         i = int(bad.arg_true()[0])
         raise InputError(f"glucose value {raw[i]!r} is not a number", path=path,
-                         record=f"row {i + 2}")  # fmt: skip
+                         record=f"line {i + line0}")  # fmt: skip
     unit_s = unit if isinstance(unit, pl.Series) else pl.Series([unit] * len(raw))
     unit_l = unit_s.str.to_lowercase().str.replace_all(" ", "")
     bad_unit = ~unit_l.is_in(["mg/dl", "mmol/l"])
     if bad_unit.any():
         i = int(bad_unit.arg_true()[0])
         raise InputError(f"unit {unit_s[i]!r}: must be mg/dL or mmol/L", path=path,
-                         record=f"row {i + 2}")  # fmt: skip
+                         record=f"line {i + line0}")  # fmt: skip
     mgdl = pl.select(
         pl.when(lowered == "low").then(SENSOR_LOW)
         .when(lowered == "high").then(SENSOR_HIGH)
@@ -79,11 +83,11 @@ def _glucose(text: pl.Series, unit: pl.Series | str, path: Path, caveats: list[s
     if impossible.any():
         i = int(impossible.arg_true()[0])
         raise InputError(f"glucose {mgdl[i]:g} mg/dL is not possible", path=path,
-                         record=f"row {i + 2}")  # fmt: skip
+                         record=f"line {i + line0}")  # fmt: skip
     return mgdl
 
 
-def _times(text: pl.Series, tz: str, path: Path) -> pl.Series:
+def _times(text: pl.Series, tz: str, path: Path, line0: int = 2) -> pl.Series:
     """UTC instants from ISO text; naive times are wall-clock in ``tz``."""
     t = text.str.strip_chars().str.replace("T", " ")
     has_offset = t.str.contains(r"([+-]\d{2}:?\d{2}|Z)$")
@@ -109,23 +113,13 @@ def _times(text: pl.Series, tz: str, path: Path) -> pl.Series:
             if naive[i] is not None
             else "is not an ISO date-time"
         )
-        raise InputError(f"time {text[i]!r} {problem}", path=path, record=f"row {i + 2}")
+        raise InputError(f"time {text[i]!r} {problem}", path=path, record=f"line {i + line0}")
     return utc
 
 
-def read_cgm(path: str | Path, tz: str | None = None) -> CgmData:
-    path = Path(path)
-    zone = tz or "UTC"
-    try:
-        pl.select(pl.lit("2020-01-01 00:00").str.to_datetime().dt.replace_time_zone(zone))
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(
-            f"unknown time zone {zone!r} (use an IANA name, e.g. Europe/London)"
-        ) from exc
-    caveats: list[str] = []
+def _csv(path: Path, zone: str, caveats: list[str]) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Dexcom Clarity, ``id,time,gl`` or ``time,value,unit`` CSV."""
     units: pl.Series | str
-    if tz is None:
-        caveats.append("no time zone given (--tz): times without an offset were read as UTC")
     frame = _read(path)
     cols = {c.strip().lstrip("\ufeff"): c for c in frame.columns}
     if DEXCOM_TIME in cols and "Event Type" in cols:
@@ -139,21 +133,118 @@ def read_cgm(path: str | Path, tz: str | None = None) -> CgmData:
         ids = pl.Series([path.stem] * egv.height)
         times, values, units = egv[cols[DEXCOM_TIME]], egv[cols[gcol]], unit
     elif {"time", "gl"} <= set(cols):
-        egv = frame
         ids = frame[cols["id"]] if "id" in cols else pl.Series([path.stem] * frame.height)
         times, values, units = frame[cols["time"]], frame[cols["gl"]], "mg/dL"
     elif {"time", "value", "unit"} <= set(cols):
-        egv = frame
         ids = frame[cols["id"]] if "id" in cols else pl.Series([path.stem] * frame.height)
         times, values = frame[cols["time"]], frame[cols["value"]]
         units = frame[cols["unit"]].fill_null("")
     else:
         raise InputError(
-            "unrecognised CGM file: expected a Dexcom Clarity export, id,time,gl or "
-            "time,value,unit columns", path=path, record="header",
+            "unrecognised CGM file: expected a Dexcom Clarity or LibreView export, Nightscout "
+            "entries JSON, or id,time,gl / time,value,unit columns", path=path, record="header",
         )  # fmt: skip
-    gl = _glucose(values, units, path, caveats)
-    utc = _times(times, zone, path)
+    return ids, _times(times, zone, path), _glucose(values, units, path, caveats)
+
+
+def _libreview(path: Path, zone: str, caveats: list[str]) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """LibreView export: metadata line, header line, historic (record type 0) readings kept.
+
+    Dates: US ``MM-DD-YYYY hh:mm AM/PM`` when AM/PM is present, else ``DD-MM-YYYY HH:MM``.
+    """
+    try:
+        frame = pl.read_csv(path, skip_rows=1, infer_schema=False, truncate_ragged_lines=True)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"cannot read LibreView export ({str(exc)[:120]})", path=path) from exc
+    cols = {c.strip(): c for c in frame.columns}
+    gcol = next((c for c in cols if c.startswith("Historic Glucose")), None)
+    if gcol is None or "Device Timestamp" not in cols or "Record Type" not in cols:
+        raise InputError(
+            "LibreView export without Device Timestamp, Record Type and Historic Glucose "
+            "columns", path=path, record="line 2",
+        )  # fmt: skip
+    hist = frame.filter(pl.col(cols["Record Type"]).str.strip_chars() == "0")
+    scans = frame.height - hist.height
+    if scans:
+        caveats.append(f"{scans} LibreView records other than historic readings (scans, "
+                       "strips, notes) were not used")  # fmt: skip
+    text = hist[cols["Device Timestamp"]].str.strip_chars()
+    us = text.str.contains(r"(?i)[AP]M$")
+    parsed = pl.select(
+        pl.when(us)
+        .then(text.str.to_datetime("%m-%d-%Y %I:%M %p", strict=False, time_unit="us"))
+        .otherwise(text.str.to_datetime("%d-%m-%Y %H:%M", strict=False, time_unit="us"))
+    ).to_series()
+    iso = parsed.dt.to_string("%Y-%m-%d %H:%M:%S")
+    bad = parsed.is_null() & text.is_not_null()
+    if bad.any():
+        i = int(bad.arg_true()[0])
+        raise InputError(f"Device Timestamp {text[i]!r} is not a LibreView date", path=path,
+                         record="historic reading " + str(i + 1))  # fmt: skip
+    unit = "mmol/L" if "mmol" in gcol else "mg/dL"
+    ids = pl.Series([path.stem] * hist.height)
+    gl = _glucose(hist[cols[gcol]], unit, path, caveats, line0=3)
+    return ids, _times(iso.fill_null(""), zone, path, line0=3), gl
+
+
+def _nightscout(path: Path, caveats: list[str]) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Nightscout ``/api/v1/entries.json``: ``type`` sgv entries, ``date`` in epoch ms (UTC).
+
+    ``sgv`` 39 means LOW (below the sensor range: set to 40); values below 39 are Dexcom error
+    codes and are dropped (Nightscout lib/plugins/errorcodes.js).
+    """
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid JSON ({exc})", path=path) from exc
+    entries = data if isinstance(data, list) else data.get("entries", [])
+    if not isinstance(entries, list):
+        raise InputError("expected a list of Nightscout entries", path=path)
+    rows = [e for e in entries if isinstance(e, dict) and e.get("type", "sgv") == "sgv"]
+    values, times, errors, lows = [], [], 0, 0
+    for k, e in enumerate(rows):
+        sgv, date = e.get("sgv"), e.get("date")
+        if not isinstance(sgv, (int, float)) or not isinstance(date, (int, float)):
+            raise InputError("entry without a numeric sgv and date", path=path,
+                             record=f"entry {k + 1}")  # fmt: skip
+        if sgv < 39:
+            errors += 1
+            continue
+        lows += sgv == 39
+        values.append(SENSOR_LOW if sgv == 39 else float(sgv))
+        times.append(int(date))
+    if errors:
+        caveats.append(f"{errors} Nightscout entries with sensor error codes (< 39) dropped")
+    if lows:
+        caveats.append(f"{lows} LOW entries (39) set to {SENSOR_LOW:g} mg/dL")
+    utc = pl.Series(times, dtype=pl.Int64).cast(pl.Datetime("ms")).dt.cast_time_unit("us")
+    utc = utc.dt.replace_time_zone("UTC")
+    return pl.Series([path.stem] * len(values)), utc, pl.Series(values, dtype=pl.Float64)
+
+
+def read_cgm(path: str | Path, tz: str | None = None) -> CgmData:
+    path = Path(path)
+    zone = tz or "UTC"
+    try:
+        pl.select(pl.lit("2020-01-01 00:00").str.to_datetime().dt.replace_time_zone(zone))
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(
+            f"unknown time zone {zone!r} (use an IANA name, e.g. Europe/London)"
+        ) from exc
+    caveats: list[str] = []
+    if tz is None:
+        caveats.append("no time zone given (--tz): times without an offset were read as UTC")
+    head = path.read_bytes()[:4096] if path.is_file() else b""
+    if head.lstrip(b"\xef\xbb\xbf \n").startswith((b"[", b"{")):
+        ids, utc, gl = _nightscout(path, caveats)
+    elif b"Device Timestamp" in head.split(b"\n", 2)[1 if head.count(b"\n") > 1 else 0] or (
+        head.startswith(b"Glucose Data")
+    ):
+        ids, utc, gl = _libreview(path, zone, caveats)
+    else:
+        ids, utc, gl = _csv(path, zone, caveats)
     out = pl.DataFrame({"id": ids.cast(pl.Utf8), "time_utc": utc, "gl": gl}).drop_nulls(
         ["time_utc", "gl"]
     )

@@ -149,3 +149,53 @@ def agp_command(
     )
     write_atomic(output, html)
     typer.echo(f"wrote {output} ({len(agps)} subjects)", err=True)
+
+
+@monitor_app.command("vitals")
+def vitals_command(
+    export: Annotated[Path, typer.Argument(help="Apple Health export.xml.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """Resting heart rate, HRV, home blood pressure, activity and sleep from a health export."""
+    from precisionrx.engines.monitoring.vitals import activity, home_bp, sleep
+    from precisionrx.io.apple_health import read_apple_health
+    from precisionrx.report.output import write_atomic
+
+    h = read_apple_health(export)
+    doc: dict[str, Any] = {"source": str(export), "records_skipped": h.skipped}
+    if h.resting_hr:
+        by_day: dict[Any, list[float]] = {}
+        for t, v in h.resting_hr:
+            by_day.setdefault(t.date(), []).append(v)
+        daily = [sum(v) / len(v) for v in by_day.values()]
+        doc["resting_heart_rate"] = {"mean_bpm": round(sum(daily) / len(daily), 1),
+                                     "days": len(daily)}  # fmt: skip
+    if h.hrv_sdnn:
+        doc["hrv"] = {
+            "sdnn_ms_mean": round(sum(v for _, v in h.hrv_sdnn) / len(h.hrv_sdnn), 1),
+            "n": len(h.hrv_sdnn),
+            "note": "Apple Watch SDNN over about one-minute windows, not 24-hour SDNN",
+        }
+    if h.blood_pressure:
+        doc["home_blood_pressure"] = home_bp(h.blood_pressure)
+    if h.steps:
+        span = (max(e for _, e, _ in h.steps) - min(s for s, _, _ in h.steps)).total_seconds()
+        cadence = [c / max((e - s).total_seconds() / 60, 1) for s, e, c in h.steps]
+        minutes = []
+        for (s, e, _), rate in zip(h.steps, cadence, strict=True):
+            minutes += [rate] * max(round((e - s).total_seconds() / 60), 1)
+        import numpy as np
+
+        doc["activity"] = activity(np.array(minutes), max(span / 86400, 1))
+    if h.sleep:
+        asleep = sum((e - s).total_seconds() / 60 for s, e, v in h.sleep if "Asleep" in v)
+        in_bed = sum((e - s).total_seconds() / 60 for s, e, v in h.sleep if "InBed" in v)
+        nights = len({s.date() for s, _, v in h.sleep if "InBed" in v or "Asleep" in v})
+        doc["sleep"] = sleep(asleep, in_bed or asleep, nights)
+    doc["glucose_readings"] = len(h.glucose)
+    text = json.dumps(doc, indent=1, default=str) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        typer.echo(f"wrote {output}", err=True)

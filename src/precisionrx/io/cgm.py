@@ -4,6 +4,7 @@ Formats (detected from the content):
 - generic ``id,time,gl`` (iglu's layout; ``id`` optional) or ``time,value,unit``;
 - LibreView CSV export (historic readings; US or European date layout);
 - Nightscout entries JSON (``sgv`` entries, epoch-millisecond ``date``);
+- Apple Health ``export.xml`` blood-glucose records (streamed, io/apple_health.py);
 - Dexcom Clarity CSV export: metadata rows skipped, ``EGV`` rows kept; the glucose column's
   unit is read from its header (``Glucose Value (mg/dL)`` or ``(mmol/L)``); the text values
   ``Low`` / ``High`` (outside the sensor's 40-400 mg/dL range) are set to 40 / 400 and counted.
@@ -239,6 +240,13 @@ def read_cgm(path: str | Path, tz: str | None = None) -> CgmData:
     head = path.read_bytes()[:4096] if path.is_file() else b""
     if head.lstrip(b"\xef\xbb\xbf \n").startswith((b"[", b"{")):
         ids, utc, gl = _nightscout(path, caveats)
+    elif b"<HealthData" in head:
+        from precisionrx.io.apple_health import read_apple_health
+
+        glucose = read_apple_health(path).glucose
+        utc = pl.Series([t for t, _ in glucose], dtype=pl.Datetime("us", "UTC"))
+        gl = pl.Series([v for _, v in glucose], dtype=pl.Float64)
+        ids = pl.Series([path.stem] * len(glucose))
     elif b"Device Timestamp" in head.split(b"\n", 2)[1 if head.count(b"\n") > 1 else 0] or (
         head.startswith(b"Glucose Data")
     ):

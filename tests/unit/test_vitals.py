@@ -1,0 +1,104 @@
+"""HRV, blood-pressure categories, home BP protocol, WHO activity, sleep; Apple Health export."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from precisionrx.engines.monitoring.vitals import (
+    acc_aha_2017,
+    activity,
+    esh_2023,
+    home_bp,
+    hrv_time_domain,
+    sleep,
+)  # fmt: skip
+from precisionrx.errors import InputError
+from precisionrx.io.apple_health import read_apple_health
+from precisionrx.io.cgm import read_cgm
+
+
+def test_hrv_time_domain_by_hand() -> None:
+    nn = np.array([800.0, 810.0, 870.0, 860.0, 800.0])
+    diffs = [10.0, 60.0, -10.0, -60.0]
+    got = hrv_time_domain(nn)
+    assert got["sdnn"] == pytest.approx(float(np.std(nn, ddof=1)))
+    assert got["rmssd"] == pytest.approx(math.sqrt(sum(d * d for d in diffs) / 4))
+    assert got["pnn50"] == pytest.approx(100 * 2 / 5)  # two differences > 50 ms, over 5 intervals
+    assert hrv_time_domain(np.array([800.0]))["sdnn"] is None
+
+
+@pytest.mark.parametrize(
+    ("sbp", "dbp", "acc", "esh"),
+    [(118, 78, "normal", "optimal"), (125, 78, "elevated", "normal"),
+     (132, 78, "stage_1", "high_normal"), (128, 82, "stage_1", "normal"),
+     (145, 85, "stage_2", "grade_1"), (165, 95, "stage_2", "grade_2"),
+     (185, 100, "hypertensive_crisis", "grade_3")],
+)  # fmt: skip
+def test_bp_categories(sbp: float, dbp: float, acc: str, esh: str) -> None:
+    assert acc_aha_2017(sbp, dbp) == acc and esh_2023(sbp, dbp) == esh
+
+
+def test_home_bp_discards_day_one_and_activity_sleep() -> None:
+    d0 = datetime(2024, 1, 1, 7)
+    readings = [(d0, 170.0, 100.0)] + [
+        (d0 + timedelta(days=k, hours=h), 132.0, 84.0) for k in range(1, 7) for h in (0, 12)
+    ]
+    bp = home_bp(readings)
+    assert bp["n"] == 12 and bp["mean_sbp"] == 132.0 and bp["esh_2023"] == "high_normal"
+    assert bp["home_hypertension_135_85"] is False
+    week = np.zeros(7 * 1440)
+    week[:100] = 110  # 100 moderate minutes
+    week[1440:1480] = 140  # 40 vigorous minutes = 80 moderate-equivalent
+    act = activity(week, 7.0)
+    assert act["moderate_minutes_per_week"] == 100 and act["vigorous_minutes_per_week"] == 40
+    assert act["who_2020_met"] is True  # 100 + 2 x 40 = 180 >= 150
+    assert sleep(420, 480, 1) == {"sleep_hours_per_night": 7.0, "efficiency": 87.5, "nights": 1}
+
+
+EXPORT = """<?xml version="1.0" encoding="UTF-8"?>
+<HealthData locale="en_GB">
+ <Record type="HKQuantityTypeIdentifierBloodGlucose" unit="mmol&lt;180.1558800000541&gt;/L" startDate="2024-01-09 12:30:00 +0100" endDate="2024-01-09 12:30:00 +0100" value="6"/>
+ <Record type="HKQuantityTypeIdentifierBloodGlucose" unit="mg/dL" startDate="2024-01-09 12:35:00 +0100" endDate="2024-01-09 12:35:00 +0100" value="110"/>
+ <Record type="HKQuantityTypeIdentifierRestingHeartRate" unit="count/min" startDate="2024-01-09 08:00:00 +0100" endDate="2024-01-09 08:00:00 +0100" value="58"/>
+ <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" unit="ms" startDate="2024-01-09 03:00:00 +0100" endDate="2024-01-09 03:01:00 +0100" value="42"/>
+ <Record type="HKQuantityTypeIdentifierStepCount" unit="count" startDate="2024-01-09 10:00:00 +0100" endDate="2024-01-09 10:10:00 +0100" value="1200"/>
+ <Record type="HKCategoryTypeIdentifierSleepAnalysis" startDate="2024-01-09 23:00:00 +0100" endDate="2024-01-10 07:00:00 +0100" value="HKCategoryValueSleepAnalysisInBed"/>
+ <Record type="HKCategoryTypeIdentifierSleepAnalysis" startDate="2024-01-09 23:30:00 +0100" endDate="2024-01-10 06:30:00 +0100" value="HKCategoryValueSleepAnalysisAsleepCore"/>
+ <Correlation type="HKCorrelationTypeIdentifierBloodPressure" startDate="2024-01-09 07:00:00 +0100" endDate="2024-01-09 07:00:00 +0100">
+  <Record type="HKQuantityTypeIdentifierBloodPressureSystolic" unit="mmHg" startDate="2024-01-09 07:00:00 +0100" endDate="2024-01-09 07:00:00 +0100" value="128"/>
+  <Record type="HKQuantityTypeIdentifierBloodPressureDiastolic" unit="mmHg" startDate="2024-01-09 07:00:00 +0100" endDate="2024-01-09 07:00:00 +0100" value="82"/>
+ </Correlation>
+</HealthData>
+"""
+
+
+def test_apple_health_export(tmp_path: Path) -> None:
+    path = tmp_path / "export.xml"
+    path.write_text(EXPORT)
+    h = read_apple_health(path)
+    assert [round(v, 3) for _, v in h.glucose] == [round(6 * 18.01559, 3), 110.0]
+    assert h.blood_pressure[0][1:] == (128.0, 82.0) and len(h.steps) == 1 and len(h.sleep) == 2
+    cgm = read_cgm(path, "Europe/London")
+    assert str(cgm.frame["time_utc"][0]).startswith("2024-01-09 11:30:00")
+    proc = subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", "monitor", "vitals",
+         str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["resting_heart_rate"]["mean_bpm"] == 58.0 and doc["hrv"]["sdnn_ms_mean"] == 42.0
+    assert doc["home_blood_pressure"]["acc_aha_2017"] == "stage_1"
+    assert doc["sleep"]["efficiency"] == pytest.approx(87.5)
+    broken = tmp_path / "broken.xml"
+    broken.write_text(EXPORT[:400])
+    with pytest.raises(InputError, match="malformed XML"):
+        read_apple_health(broken)

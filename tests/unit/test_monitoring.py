@@ -328,3 +328,38 @@ def test_libreview_and_nightscout_exports(tmp_path: Path) -> None:
     bad.write_text('[{"type": "sgv", "sgv": "x", "date": 1}]')
     with pytest.raises(InputError, match="entry 1"):
         read_cgm(bad, "UTC")
+
+
+def test_fhir_observations_and_open_mhealth_points(tmp_path: Path) -> None:
+    bundle = {
+        "resourceType": "Bundle", "type": "collection",
+        "entry": [
+            {"resource": {"resourceType": "Observation", "status": "final",
+                          "code": {"coding": [{"system": "http://loinc.org", "code": "99504-3"}]},
+                          "subject": {"reference": "Patient/p1"},
+                          "effectiveDateTime": "2024-03-10T08:00:00+01:00",
+                          "valueQuantity": {"value": 104, "unit": "mg/dL"}}},
+            {"resource": {"resourceType": "Observation", "status": "final",
+                          "code": {"coding": [{"system": "http://loinc.org", "code": "105272-9"}]},
+                          "subject": {"reference": "Patient/p1"},
+                          "effectiveDateTime": "2024-03-10T08:05:00+01:00",
+                          "valueQuantity": {"value": 6.1, "unit": "mmol/L"}}},
+            {"resource": {"resourceType": "Observation", "status": "final",
+                          "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                          "effectiveDateTime": "2024-03-10T08:05:00+01:00",
+                          "valueQuantity": {"value": 70, "unit": "/min"}}},
+        ],
+    }  # fmt: skip
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    data = read_cgm(path, "UTC")
+    assert data.frame["id"].to_list() == ["Patient/p1", "Patient/p1"]  # heart rate ignored
+    assert data.frame["gl"].to_list() == [104.0, pytest.approx(6.1 * MGDL_PER_MMOL)]
+    assert str(data.frame["time_utc"][0]).startswith("2024-03-10 07:00:00")
+    omh = read_cgm(DATA / "omh_blood_glucose_with_everything.json", "UTC")
+    assert omh.frame.height == 1 and omh.frame["gl"][0] > 0
+    bad = tmp_path / "bad_obs.json"
+    bundle["entry"][0]["resource"]["valueQuantity"] = {"unit": "mg/dL"}  # type: ignore[index]
+    bad.write_text(json.dumps(bundle))
+    with pytest.raises(InputError, match="Observation 1"):
+        read_cgm(bad, "UTC")

@@ -4,6 +4,8 @@ Formats (detected from the content):
 - generic ``id,time,gl`` (iglu's layout; ``id`` optional) or ``time,value,unit``;
 - LibreView CSV export (historic readings; US or European date layout);
 - Nightscout entries JSON (``sgv`` entries, epoch-millisecond ``date``);
+- FHIR R4 Observations (Bundle, list or one) with the HL7 CGM IG sensor-reading codes 99504-3
+  (mg/dL) and 105272-9 (mmol/L); Open mHealth blood-glucose data points;
 - Apple Health ``export.xml`` blood-glucose records (streamed, io/apple_health.py);
 - Dexcom Clarity CSV export: metadata rows skipped, ``EGV`` rows kept; the glucose column's
   unit is read from its header (``Glucose Value (mg/dL)`` or ``(mmol/L)``); the text values
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -188,21 +191,94 @@ def _libreview(path: Path, zone: str, caveats: list[str]) -> tuple[pl.Series, pl
     return ids, _times(iso.fill_null(""), zone, path, line0=3), gl
 
 
-def _nightscout(path: Path, caveats: list[str]) -> tuple[pl.Series, pl.Series, pl.Series]:
-    """Nightscout ``/api/v1/entries.json``: ``type`` sgv entries, ``date`` in epoch ms (UTC).
+FHIR_GLUCOSE = {"99504-3": "mg/dL", "105272-9": "mmol/L"}  # HL7 CGM IG 1.0.0 sensor readings
 
-    ``sgv`` 39 means LOW (below the sensor range: set to 40); values below 39 are Dexcom error
-    codes and are dropped (Nightscout lib/plugins/errorcodes.js).
-    """
+
+def _json_readings(
+    path: Path, zone: str, caveats: list[str]
+) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Nightscout entries, FHIR Observations (Bundle, list or one) or Open mHealth points."""
     import json
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"not valid JSON ({exc})", path=path) from exc
+    items = data if isinstance(data, list) else [data]
+    first = items[0] if items and isinstance(items[0], dict) else {}
+    if first.get("resourceType") in ("Bundle", "Observation"):
+        return _fhir(items, path, zone)
+    if "blood_glucose" in first or "blood_glucose" in (first.get("body") or {}):
+        return _omh(items, path, zone)
     entries = data if isinstance(data, list) else data.get("entries", [])
     if not isinstance(entries, list):
-        raise InputError("expected a list of Nightscout entries", path=path)
+        raise InputError("expected Nightscout entries, FHIR Observations or Open mHealth points",
+                         path=path)  # fmt: skip
+    return _nightscout(entries, path, caveats)
+
+
+def _fhir(items: list[object], path: Path, zone: str) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Observations coded 99504-3 (mg/dL) or 105272-9 (mmol/L) with effectiveDateTime."""
+    obs: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, dict) and item.get("resourceType") == "Bundle":
+            for entry in item.get("entry") or []:
+                res = entry.get("resource") if isinstance(entry, dict) else None
+                if isinstance(res, dict) and res.get("resourceType") == "Observation":
+                    obs.append(res)
+        elif isinstance(item, dict) and item.get("resourceType") == "Observation":
+            obs.append(item)
+    ids, times, values, units = [], [], [], []
+    for k, o in enumerate(obs):
+        coding: Any = (o.get("code") or {}).get("coding") or []
+        codes = {c.get("code") for c in coding if isinstance(c, dict)}
+        code = next((c for c in codes if c in FHIR_GLUCOSE), None)
+        if code is None:
+            continue
+        q = o.get("valueQuantity") or {}
+        if not isinstance(q, dict) or not isinstance(q.get("value"), (int, float)):
+            raise InputError("glucose Observation without a numeric valueQuantity", path=path,
+                             record=f"Observation {k + 1}")  # fmt: skip
+        subject = (o.get("subject") or {}).get("reference") or path.stem
+        ids.append(str(subject))
+        times.append(str(o.get("effectiveDateTime") or ""))
+        values.append(str(q["value"]))
+        units.append(FHIR_GLUCOSE[code])
+    caveats: list[str] = []
+    return (pl.Series(ids, dtype=pl.Utf8), _times(pl.Series(times, dtype=pl.Utf8), zone, path),
+            _glucose(pl.Series(values, dtype=pl.Utf8), pl.Series(units, dtype=pl.Utf8), path,
+                     caveats))  # fmt: skip
+
+
+def _omh(items: list[object], path: Path, zone: str) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Open mHealth blood-glucose data points (bare bodies or header + body)."""
+    times, values, units = [], [], []
+    for k, item in enumerate(items):
+        body = item.get("body", item) if isinstance(item, dict) else {}
+        bg = body.get("blood_glucose") if isinstance(body, dict) else None
+        frame = (body.get("effective_time_frame") or {}) if isinstance(body, dict) else {}
+        when = frame.get("date_time") or (frame.get("time_interval") or {}).get("start_date_time")
+        if not isinstance(bg, dict) or when is None:
+            raise InputError("Open mHealth point without blood_glucose and effective_time_frame",
+                             path=path, record=f"data point {k + 1}")  # fmt: skip
+        times.append(str(when))
+        values.append(str(bg.get("value")))
+        units.append(str(bg.get("unit")))
+    caveats: list[str] = []
+    ids = pl.Series([path.stem] * len(times), dtype=pl.Utf8)
+    return (ids, _times(pl.Series(times, dtype=pl.Utf8), zone, path),
+            _glucose(pl.Series(values, dtype=pl.Utf8), pl.Series(units, dtype=pl.Utf8), path,
+                     caveats))  # fmt: skip
+
+
+def _nightscout(
+    entries: list[object], path: Path, caveats: list[str]
+) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Nightscout ``/api/v1/entries.json``: ``type`` sgv entries, ``date`` in epoch ms (UTC).
+
+    ``sgv`` 39 means LOW (below the sensor range: set to 40); values below 39 are Dexcom error
+    codes and are dropped (Nightscout lib/plugins/errorcodes.js).
+    """
     rows = [e for e in entries if isinstance(e, dict) and e.get("type", "sgv") == "sgv"]
     values, times, errors, lows = [], [], 0, 0
     for k, e in enumerate(rows):
@@ -239,7 +315,7 @@ def read_cgm(path: str | Path, tz: str | None = None) -> CgmData:
         caveats.append("no time zone given (--tz): times without an offset were read as UTC")
     head = path.read_bytes()[:4096] if path.is_file() else b""
     if head.lstrip(b"\xef\xbb\xbf \n").startswith((b"[", b"{")):
-        ids, utc, gl = _nightscout(path, caveats)
+        ids, utc, gl = _json_readings(path, zone, caveats)
     elif b"<HealthData" in head:
         from precisionrx.io.apple_health import read_apple_health
 

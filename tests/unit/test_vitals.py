@@ -102,3 +102,53 @@ def test_apple_health_export(tmp_path: Path) -> None:
     broken.write_text(EXPORT[:400])
     with pytest.raises(InputError, match="malformed XML"):
         read_apple_health(broken)
+
+
+def test_plan_uses_home_bp_and_reports_resting_hr(tmp_path: Path) -> None:
+    from precisionrx.io.patient_file import read_patient_file
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.plan.builder import build_plan
+
+    records = []
+    start = datetime(2024, 2, 1, 7)
+    for day in range(28):
+        t = start + timedelta(days=day)
+        stamp = t.strftime("%Y-%m-%d %H:%M:%S +0000")
+        hr = 58 if day < 14 else 66
+        records.append(f'<Record type="HKQuantityTypeIdentifierRestingHeartRate" unit="count/min" '
+                       f'startDate="{stamp}" endDate="{stamp}" value="{hr}"/>')  # fmt: skip
+        if day >= 20:
+            records.append(
+                f'<Correlation type="HKCorrelationTypeIdentifierBloodPressure" startDate="{stamp}" '
+                f'endDate="{stamp}"><Record type="HKQuantityTypeIdentifierBloodPressureSystolic" '
+                f'unit="mmHg" startDate="{stamp}" endDate="{stamp}" value="142"/>'
+                f'<Record type="HKQuantityTypeIdentifierBloodPressureDiastolic" unit="mmHg" '
+                f'startDate="{stamp}" endDate="{stamp}" value="88"/></Correlation>'
+            )  # fmt: skip
+    (tmp_path / "export.xml").write_text(
+        '<?xml version="1.0"?>\n<HealthData locale="en_GB">\n'
+        + "\n".join(records)
+        + "\n</HealthData>\n"
+    )
+    (tmp_path / "p.json").write_text(json.dumps({
+        "id": "v-1", "demographics": {"sex_at_birth": "male", "age_years": 55, "country": "US"},
+        "measurements": [
+            {"name": "Total cholesterol", "value": 210, "unit": "mg/dL"},
+            {"name": "HDL cholesterol", "value": 45, "unit": "mg/dL"},
+            {"name": "eGFR", "value": 85, "unit": "mL/min/1.73m2"},
+            {"name": "BMI", "value": 27, "unit": "kg/m2"},
+        ],
+        "monitoring": [{"kind": "apple_health", "path": "export.xml"}],
+    }))  # fmt: skip
+    plan = build_plan(read_patient_file(tmp_path / "p.json"), KnowledgeBase())
+    assert plan.vitals is not None
+    assert plan.vitals["home_blood_pressure"]["mean_sbp"] == 142.0  # day 1 of the 8 discarded
+    assert any(f.title.startswith("Resting heart rate rising (+8") for f in plan.findings)
+    assert plan.cardio is not None
+    assert any(c["code"] == "home_bp_used" for c in plan.cardio["caveats"])
+    base = plan.cardio["baseline"]
+    assert base is not None and base["risk"] is not None
+    from precisionrx.report.html import render
+
+    html = render("plan.html.j2", {"plan": plan.model_dump(mode="json"), "css": ""})
+    assert "Home blood pressure: 142.0/88.0" in html and "Resting heart rate: 66 bpm" in html

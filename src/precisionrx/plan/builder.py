@@ -14,6 +14,7 @@ from precisionrx.plan.cardio_section import cardio_section
 from precisionrx.plan.model import PatientSummary, TreatmentPlan
 from precisionrx.plan.monitoring_section import monitoring_section
 from precisionrx.plan.oncology_section import oncology_section
+from precisionrx.plan.vitals_section import vitals_section
 from precisionrx.records import Caveat, CaveatKind, Finding, PatientRecord, SampleResult
 from precisionrx.records.evidence import KbVersion
 from precisionrx.report.pgx_json import DECISION_SUPPORT
@@ -55,11 +56,14 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
             )
         )
     findings = _pgx_findings(pgx, kb)
-    cardio = cardio_section(kb, record, pgx)
+    vitals, vitals_findings = vitals_section(record)
+    findings += vitals_findings
+    home = (vitals or {}).get("home_blood_pressure") or {}
+    cardio = cardio_section(kb, record, pgx, home_sbp=home.get("mean_sbp"))
     if cardio is not None:
         engines.append("cardio")
     monitoring, monitoring_findings = monitoring_section(kb, record)
-    if monitoring is not None:
+    if monitoring is not None or vitals is not None:
         engines.append("monitoring")
         findings += monitoring_findings
     oncology = oncology_section(kb, record, pgx)
@@ -89,6 +93,7 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         cardio=cardio,
         oncology=oncology,
         monitoring=monitoring,
+        vitals=vitals,
     )
 
 

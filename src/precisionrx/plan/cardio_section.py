@@ -64,12 +64,29 @@ def _chol_mgdl(value: tuple[float, str] | None) -> float:
     return v * MGDL_PER_MMOL if unit.lower().startswith("mmol") else v
 
 
-def inputs_from_record(record: PatientRecord) -> tuple[RiskInputs, list[Caveat], float | None]:
-    """Risk inputs for one person; returns also LDL-C in mmol/L when recorded."""
+def inputs_from_record(
+    record: PatientRecord, home_sbp: float | None = None
+) -> tuple[RiskInputs, list[Caveat], float | None]:
+    """Risk inputs for one person; returns also LDL-C in mmol/L when recorded.
+
+    ``home_sbp`` (mean of home readings, ESH protocol) is used only when the record has no
+    office systolic pressure, and said so.
+    """
     caveats: list[Caveat] = []
     d = record.demographics
     meds = " ".join(m.name.lower() for m in record.medications)
     sbp = _measure(record, "systolic", "sbp")
+    if sbp is None and home_sbp is not None:
+        sbp = (home_sbp, "mm[Hg]")
+        caveats.append(
+            Caveat(
+                code="home_bp_used",
+                kind=CaveatKind.NOTE,
+                message=f"no office blood pressure recorded: the home mean systolic "
+                f"{home_sbp:.0f} mmHg was used (home readings run lower than office readings; "
+                "the equations were derived with office values)",
+            )
+        )
     ldl = _measure(record, "ldl")
     bmi = _measure(record, "bmi", "body mass")
     egfr = _measure(record, "egfr")
@@ -114,12 +131,17 @@ def inputs_from_record(record: PatientRecord) -> tuple[RiskInputs, list[Caveat],
 
 
 def cardio_section(
-    kb: KnowledgeBase, record: PatientRecord, pgx: list[SampleResult]
+    kb: KnowledgeBase,
+    record: PatientRecord,
+    pgx: list[SampleResult],
+    home_sbp: float | None = None,
 ) -> dict[str, Any] | None:
     """Risk rows, prevention options and statin PGx notes; None when the record has no CV data."""
     if record.demographics.sex_at_birth == "unknown" or record.demographics.age_years is None:
         return None
-    if not any(_measure(record, n) for n in ("total cholesterol", "hdl", "systolic", "sbp")):
+    if home_sbp is None and not any(
+        _measure(record, n) for n in ("total cholesterol", "hdl", "systolic", "sbp")
+    ):
         return None
     established = [
         c.name for c in record.conditions if any(k in c.name.lower() for k in ESTABLISHED_CVD)
@@ -138,7 +160,7 @@ def cardio_section(
             "basis": "not applicable",
         }
     ckb = CardioKb.load(kb.root / "cardio")
-    x, caveats, ldl_mmol = inputs_from_record(record)
+    x, caveats, ldl_mmol = inputs_from_record(record, home_sbp)
     blocks = model_blocks(ckb, x, ["prevent", "pce", "score2", "qrisk3"])
     rows = [r for b in blocks for r in b.to_dicts()]
     base = next(

@@ -36,5 +36,7 @@ class TreatmentPlan(BaseModel):
     oncology: dict[str, Any] | None = None
     #: CGM summary of the last 14 days vs the 14 before, consensus targets and AGP.
     monitoring: dict[str, Any] | None = None
+    #: Wearable vitals (resting HR, HRV, home blood pressure) from a health export.
+    vitals: dict[str, Any] | None = None
     #: Engines that ran, in order; later engines (oncology, monitoring) append here.
     engines: list[str] = Field(default_factory=list)

@@ -37,6 +37,7 @@ def _by_hand(gl: list[float]) -> dict[str, float]:
     sd = statistics.stdev(gl)
     pct = lambda cond: 100 * sum(1 for g in gl if cond(g)) / n  # noqa: E731
     f = [(math.log(g) ** 1.084 - 5.381, g) for g in gl]
+    grade = [425 * (math.log10(math.log10(g / 18)) + 0.16) ** 2 for g in gl]
     below54, below70 = pct(lambda g: g < 54), pct(lambda g: g < 70)
     above180, above250 = pct(lambda g: g > 180), pct(lambda g: g > 250)
     return {
@@ -48,7 +49,12 @@ def _by_hand(gl: list[float]) -> dict[str, float]:
         "hbgi": 22.77 * sum(x * x for x, g in f if g >= 112.5) / n,
         "hyper_index": sum((g - 140) ** 1.1 for g in gl if g > 140) / (30 * n),
         "hypo_index": sum((80 - g) ** 2 for g in gl if g < 80) / (30 * n),
-        "grade": statistics.fmean(425 * (math.log10(math.log10(g / 18)) + 0.16) ** 2 for g in gl),
+        "grade": statistics.fmean(grade),
+        "grade_hypo": 100 * sum(x for x, g in zip(grade, gl, strict=False) if g < 80) / sum(grade),
+        "grade_hyper": 100 * sum(x for x, g in zip(grade, gl, strict=False) if g > 140) / sum(grade),
+        "cogi": 0.5 * pct(lambda g: 70 <= g <= 180)
+        + 0.35 * 100 * (1 - min(max(below70, 0), 15) / 15)
+        + 0.15 * 100 * (1 - (min(max(sd, 18), 108) - 18) / 90),
         "mad": 1.4826 * statistics.median(abs(g - statistics.median(gl)) for g in gl),
         "j_index": 0.001 * (mean + sd) ** 2,
         "m_value": 1000 * statistics.fmean(abs(math.log10(g / 90)) ** 3 for g in gl),

@@ -11,7 +11,11 @@ All on the readings as recorded (mg/dL), per subject:
 - ``j_index`` = 0.001 (mean + sd)^2; ``m_value`` = 1000 mean(|log10(gl / 90)|^3) (Schlichtkrull);
 - ``hyper_index`` = sum over gl > 140 of (gl - 140)^1.1 / (30 n), ``hypo_index`` = sum over
   gl < 80 of (80 - gl)^2 / (30 n), ``igc`` = their sum (Rodbard 2009; iglu defaults);
-- ``grade`` = mean of 425 (log10(log10(gl / 18)) + 0.16)^2 (Hill 2007);
+- ``grade`` = mean of 425 (log10(log10(gl / 18)) + 0.16)^2 (Hill 2007); ``grade_hypo`` /
+  ``grade_eugly`` / ``grade_hyper`` = % of the summed GRADE from readings < 80, 70-140, > 140
+  (iglu's default bounds, recalled: unverified);
+- ``cogi`` = 0.5 TIR + 0.35 (100 at 0 % to 0 at >= 15 % below 70) + 0.15 (100 at SD <= 18 to 0
+  at SD >= 108) (Leelarathna 2020, iglu cogi scaling as recalled: unverified);
 - ``gri`` = 3.0 below_54 + 2.4 (below_70 - below_54) + 1.6 above_250 + 0.8 (above_180 - above_250),
   capped at 100, with ``gri_hypo`` = below_54 + 0.8 (below_70 - below_54), ``gri_hyper`` =
   above_250 + 0.5 (above_180 - above_250) and ``gri_zone`` A (0-20) ... E (80-100) (Klonoff 2023);
@@ -34,6 +38,7 @@ METRIC_COLUMNS = [
     "id", "n_readings", "first", "last", "mean", "sd", "cv", "gmi", "gmi_mmol_mol", "ea1c",
     *RANGES, *(f"below_{t}" for t in BELOW), *(f"above_{t}" for t in ABOVE),
     "lbgi", "hbgi", "j_index", "m_value", "hyper_index", "hypo_index", "igc", "grade",
+    "grade_hypo", "grade_eugly", "grade_hyper", "cogi",
     "gri", "gri_hypo", "gri_hyper", "gri_zone",
     "min", "q25", "median", "q75", "max", "iqr", "mad",
 ]  # fmt: skip
@@ -45,7 +50,10 @@ def summary_metrics(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per subject id (METRIC_COLUMNS except the quantiles) from ``id, time_utc, gl``."""
     g = pl.col("gl")
     f = pl.col("_f")
-    frame = frame.with_columns((g.log().pow(1.084) - 5.381).alias("_f"))
+    frame = frame.with_columns(
+        (g.log().pow(1.084) - 5.381).alias("_f"),
+        (425 * ((g / 18).log10().log10() + 0.16).pow(2)).alias("_grade"),
+    )
     aggs = [
         pl.len().alias("n_readings"),
         pl.col("time_utc").min().alias("first"),
@@ -63,7 +71,12 @@ def summary_metrics(frame: pl.DataFrame) -> pl.DataFrame:
         .alias("hyper_index"),
         (pl.when(g < 80).then((80 - g).pow(2)).otherwise(0.0).sum() / (pl.len() * 30))
         .alias("hypo_index"),
-        (425 * ((g / 18).log10().log10() + 0.16).pow(2)).mean().alias("grade"),
+        pl.col("_grade").mean().alias("grade"),
+        (pl.col("_grade").filter(g < 80).sum() / pl.col("_grade").sum() * 100).alias("grade_hypo"),
+        (pl.col("_grade").filter(g.is_between(70, 140)).sum() / pl.col("_grade").sum() * 100)
+        .alias("grade_eugly"),
+        (pl.col("_grade").filter(g > 140).sum() / pl.col("_grade").sum() * 100)
+        .alias("grade_hyper"),
         g.min().alias("min"),
         g.max().alias("max"),
     ]  # fmt: skip
@@ -82,6 +95,11 @@ def summary_metrics(frame: pl.DataFrame) -> pl.DataFrame:
         (0.001 * (pl.col("mean") + pl.col("sd")).pow(2)).alias("j_index"),
         gri.alias("gri"),
         (pl.col("hyper_index") + pl.col("hypo_index")).alias("igc"),
+        (
+            0.5 * pl.col("in_range_70_180")
+            + 0.35 * (100 * (1 - pl.col("below_70").clip(0, 15) / 15))
+            + 0.15 * (100 * (1 - (pl.col("sd").clip(18, 108) - 18) / 90))
+        ).alias("cogi"),
         hypo.alias("gri_hypo"),
         hyper.alias("gri_hyper"),
         zone.alias("gri_zone"),

@@ -95,6 +95,12 @@ def test_streaming_gives_the_same_alerts_as_replay() -> None:
         return [a async for a in stream(source())]
 
     assert [a.as_dict() for a in asyncio.run(collect())] == [a.as_dict() for a in replay(readings)]
+    # Callback API: every alert is handed to the callback as it is raised.
+    seen: list[str] = []
+    callback_engine = AlertEngine(on_alert=lambda a: seen.append(a.type))
+    for r in readings:
+        callback_engine.feed(r)
+    assert seen == [a.type for a in replay(readings)]
     # tick(): stale alerts raised by the clock without a new reading.
     engine = AlertEngine()
     engine.feed(readings[0])

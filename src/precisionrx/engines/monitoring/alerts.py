@@ -23,7 +23,7 @@ Every alert carries the readings that triggered it.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,8 +93,14 @@ def _minutes(a: datetime, b: datetime) -> float:
 class AlertEngine:
     """Per-subject state machine; ``feed`` one reading at a time, ``tick`` for stale data."""
 
-    def __init__(self, config: AlertConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: AlertConfig | None = None,
+        on_alert: Callable[[Alert], None] | None = None,
+    ) -> None:
+        """``on_alert`` (optional) is called with every alert as it is raised (callback API)."""
         self.config = config or AlertConfig()
+        self.on_alert = on_alert
         self._recent: dict[str, deque[Reading]] = {}
         self._last_fired: dict[tuple[str, str], datetime] = {}
         self._stale_done: dict[str, set[str]] = {}
@@ -123,6 +129,13 @@ class AlertEngine:
         return out
 
     def feed(self, r: Reading) -> list[Alert]:
+        alerts = self._feed(r)
+        if self.on_alert is not None:
+            for a in alerts:
+                self.on_alert(a)
+        return alerts
+
+    def _feed(self, r: Reading) -> list[Alert]:
         cfg = self.config
         out: list[Alert] = []
         recent = self._recent.setdefault(r.subject, deque())

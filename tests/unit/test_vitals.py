@@ -25,6 +25,14 @@ from precisionrx.io.apple_health import read_apple_health
 from precisionrx.io.cgm import read_cgm
 
 
+def _vitals_cli(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", "monitor", "vitals",
+         str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
 def test_hrv_time_domain_by_hand() -> None:
     nn = np.array([800.0, 810.0, 870.0, 860.0, 800.0])
     diffs = [10.0, 60.0, -10.0, -60.0]
@@ -88,11 +96,7 @@ def test_apple_health_export(tmp_path: Path) -> None:
     assert h.blood_pressure[0][1:] == (128.0, 82.0) and len(h.steps) == 1 and len(h.sleep) == 2
     cgm = read_cgm(path, "Europe/London")
     assert str(cgm.frame["time_utc"][0]).startswith("2024-01-09 11:30:00")
-    proc = subprocess.run(
-        [sys.executable, "-c", "from precisionrx.cli import main; main()", "monitor", "vitals",
-         str(path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    proc = _vitals_cli(path)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["resting_heart_rate"]["mean_bpm"] == 58.0 and doc["hrv"]["sdnn_ms_mean"] == 42.0
@@ -152,3 +156,44 @@ def test_plan_uses_home_bp_and_reports_resting_hr(tmp_path: Path) -> None:
 
     html = render("plan.html.j2", {"plan": plan.model_dump(mode="json"), "css": ""})
     assert "Home blood pressure: 142.0/88.0" in html and "Resting heart rate: 66 bpm" in html
+
+
+def test_vitals_from_fhir_omh_and_nn_intervals(tmp_path: Path) -> None:
+    from precisionrx.io.vitals_inputs import read_vitals
+
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Observation", "status": "final",
+                      "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+                      "effectiveDateTime": "2024-02-01T07:00:00+00:00",
+                      "component": [
+                          {"code": {"coding": [{"code": "8480-6"}]}, "valueQuantity": {"value": 138}},
+                          {"code": {"coding": [{"code": "8462-4"}]}, "valueQuantity": {"value": 86}}]}},
+        {"resource": {"resourceType": "Observation", "status": "final",
+                      "code": {"coding": [{"system": "http://loinc.org", "code": "40443-4"}]},
+                      "effectiveDateTime": "2024-02-01T07:00:00+00:00",
+                      "valueQuantity": {"value": 61}}},
+    ]}  # fmt: skip
+    f = tmp_path / "vitals.json"
+    f.write_text(json.dumps(bundle))
+    h = read_vitals(f)
+    assert h.blood_pressure[0][1:] == (138.0, 86.0) and h.resting_hr[0][1] == 61.0
+    omh = tmp_path / "omh.json"
+    omh.write_text(json.dumps([
+        {"systolic_blood_pressure": {"value": 115, "unit": "mmHg"},
+         "diastolic_blood_pressure": {"value": 60, "unit": "mmHg"},
+         "effective_time_frame": {"date_time": "2020-02-05T07:25:00-08:00"}},
+        {"step_count": {"value": 10600, "unit": "steps"},
+         "effective_time_frame": {"time_interval": {"start_date_time": "2016-02-05T06:25:00Z",
+                                                    "end_date_time": "2016-02-05T07:25:00Z"}}},
+        {"header": {"id": "x"}, "body": {"rr_interval": {"value": 812, "unit": "ms"}}},
+    ]))  # fmt: skip
+    o = read_vitals(omh)
+    assert o.blood_pressure[0][1:] == (115.0, 60.0) and o.steps[0][2] == 10600 and o.rr_ms == [812]
+    rr = tmp_path / "rr.csv"
+    rr.write_text("rr_ms\n800\n810\n870\n860\n800\n")
+    proc = _vitals_cli(rr)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["hrv_nn"]["pnn50"] == pytest.approx(40.0)
+    rr.write_text("rr_ms\n800\n9000\n")
+    with pytest.raises(InputError, match="line 3"):
+        read_vitals(rr)

@@ -153,15 +153,18 @@ def agp_command(
 
 @monitor_app.command("vitals")
 def vitals_command(
-    export: Annotated[Path, typer.Argument(help="Apple Health export.xml.")],
+    export: Annotated[
+        Path,
+        typer.Argument(help="Apple Health export.xml, FHIR / Open mHealth JSON or rr_ms CSV."),
+    ],
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
-    """Resting heart rate, HRV, home blood pressure, activity and sleep from a health export."""
-    from precisionrx.engines.monitoring.vitals import activity, home_bp, sleep
-    from precisionrx.io.apple_health import read_apple_health
+    """Heart rate, HRV, home blood pressure, activity and sleep from wearable exports."""
+    from precisionrx.engines.monitoring.vitals import activity, home_bp, hrv_time_domain, sleep
+    from precisionrx.io.vitals_inputs import read_vitals
     from precisionrx.report.output import write_atomic
 
-    h = read_apple_health(export)
+    h = read_vitals(export)
     doc: dict[str, Any] = {"source": str(export), "records_skipped": h.skipped}
     if h.resting_hr:
         by_day: dict[Any, list[float]] = {}
@@ -176,6 +179,13 @@ def vitals_command(
             "n": len(h.hrv_sdnn),
             "note": "Apple Watch SDNN over about one-minute windows, not 24-hour SDNN",
         }
+    if h.rr_ms:
+        import numpy as np
+
+        doc["hrv_nn"] = hrv_time_domain(np.array(h.rr_ms))
+    if h.heart_rate:
+        doc["heart_rate"] = {"mean_bpm": round(sum(v for _, v in h.heart_rate) / len(h.heart_rate),
+                                               1), "n": len(h.heart_rate)}  # fmt: skip
     if h.blood_pressure:
         doc["home_blood_pressure"] = home_bp(h.blood_pressure)
     if h.steps:

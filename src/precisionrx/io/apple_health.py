@@ -30,6 +30,7 @@ class HealthExport:
     steps: list[tuple[datetime, datetime, float]] = field(default_factory=list)
     sleep: list[tuple[datetime, datetime, str]] = field(default_factory=list)
     blood_pressure: list[tuple[datetime, float, float]] = field(default_factory=list)
+    rr_ms: list[float] = field(default_factory=list)  # NN intervals (other sources)
     skipped: int = 0
 
 

@@ -1,0 +1,151 @@
+"""Wearable vitals from FHIR Observations, Open mHealth data points and NN-interval files.
+
+Into the same structure as the Apple Health reader (io/apple_health.HealthExport):
+- FHIR R4 (Bundle, list or one Observation): 8867-4 heart rate, 40443-4 resting heart rate,
+  85354-9 blood-pressure panel with components 8480-6 (systolic) and 8462-4 (diastolic),
+  41950-7 steps per 24 h; ``effectiveDateTime`` or ``effectivePeriod.start``.
+- Open mHealth: heart-rate, blood-pressure, step-count, sleep-duration and rr-interval points
+  (bare bodies or header + body).
+- NN intervals: a CSV with an ``rr_ms`` (or ``nn_ms``) column, one interval per row.
+Anything else in the file is counted as skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from precisionrx.errors import InputError
+from precisionrx.io.apple_health import HealthExport
+
+
+def _when(text: str | None, path: Path, where: str) -> datetime:
+    if not text:
+        raise InputError("missing time", path=path, record=where)
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(f"time {text!r} is not ISO 8601", path=path, record=where) from exc
+    if t.tzinfo is None:
+        raise InputError(f"time {text!r} has no offset", path=path, record=where)
+    return t
+
+
+def _fhir(items: list[Any], path: Path, out: HealthExport) -> None:
+    obs: list[Any] = []
+    for item in items:
+        if isinstance(item, dict) and item.get("resourceType") == "Bundle":
+            obs += [e.get("resource") for e in item.get("entry") or [] if isinstance(e, dict)]
+        elif isinstance(item, dict):
+            obs.append(item)
+    for k, o in enumerate(obs):
+        if not isinstance(o, dict) or o.get("resourceType") != "Observation":
+            out.skipped += 1
+            continue
+        codes = {c.get("code") for c in (o.get("code") or {}).get("coding") or []}
+        where = f"Observation {k + 1}"
+        period = o.get("effectivePeriod") or {}
+        when = o.get("effectiveDateTime") or period.get("start")
+        value = (o.get("valueQuantity") or {}).get("value")
+        if "85354-9" in codes:
+            parts: dict[str, float] = {}
+            for comp in o.get("component") or []:
+                ccodes = {c.get("code") for c in (comp.get("code") or {}).get("coding") or []}
+                v = (comp.get("valueQuantity") or {}).get("value")
+                if "8480-6" in ccodes and isinstance(v, (int, float)):
+                    parts["sbp"] = float(v)
+                if "8462-4" in ccodes and isinstance(v, (int, float)):
+                    parts["dbp"] = float(v)
+            if len(parts) == 2:
+                out.blood_pressure.append((_when(when, path, where), parts["sbp"], parts["dbp"]))
+            continue
+        target = {"8867-4": out.heart_rate, "40443-4": out.resting_hr}
+        code = next((c for c in codes if c in target or c == "41950-7"), None)
+        if code is None:
+            out.skipped += 1
+            continue
+        if not isinstance(value, (int, float)):
+            raise InputError("Observation without a numeric valueQuantity", path=path, record=where)
+        t = _when(when, path, where)
+        if code == "41950-7":
+            out.steps.append((t, t + timedelta(days=1), float(value)))
+        else:
+            target[code].append((t, float(value)))
+
+
+def _omh(items: list[Any], path: Path, out: HealthExport) -> None:
+    for k, item in enumerate(items):
+        body = item.get("body", item) if isinstance(item, dict) else {}
+        frame = body.get("effective_time_frame") or {}
+        interval = frame.get("time_interval") or {}
+        where = f"data point {k + 1}"
+        start = frame.get("date_time") or interval.get("start_date_time")
+        if "rr_interval" in body:
+            out.rr_ms.append(float(body["rr_interval"]["value"]))
+        elif "heart_rate" in body:
+            out.heart_rate.append((_when(start, path, where), float(body["heart_rate"]["value"])))
+        elif "systolic_blood_pressure" in body:
+            sbp = float(body["systolic_blood_pressure"]["value"])
+            dbp = float(body["diastolic_blood_pressure"]["value"])
+            out.blood_pressure.append((_when(start, path, where), sbp, dbp))
+        elif "step_count" in body:
+            end = interval.get("end_date_time") or start
+            out.steps.append((_when(start, path, where), _when(end, path, where),
+                              float(body["step_count"]["value"])))  # fmt: skip
+        elif "sleep_duration" in body:
+            end = interval.get("end_date_time")
+            hours = float(body["sleep_duration"]["value"])
+            if body["sleep_duration"].get("unit") == "min":
+                hours /= 60
+            t0 = _when(start, path, where)
+            out.sleep.append((t0, t0 + timedelta(hours=hours), "Asleep"))
+            if end:
+                out.sleep.append((t0, _when(end, path, where), "InBed"))
+        else:
+            out.skipped += 1
+
+
+def read_vitals(path: str | Path) -> HealthExport:
+    """Vitals from an Apple Health export, FHIR or Open mHealth JSON, or an NN-interval CSV."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("vitals file not found", path=path)
+    head = path.read_bytes()[:2048]
+    if b"<HealthData" in head:
+        from precisionrx.io.apple_health import read_apple_health
+
+        return read_apple_health(path)
+    out = HealthExport()
+    if head.lstrip().startswith((b"[", b"{")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"not valid JSON ({exc})", path=path) from exc
+        items = data if isinstance(data, list) else [data]
+        try:
+            if items and isinstance(items[0], dict) and "resourceType" in items[0]:
+                _fhir(items, path, out)
+            else:
+                _omh(items, path, out)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"unexpected structure ({exc})", path=path) from exc
+        return out
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = [h.strip().lower() for h in lines[0].split(",")] if lines else []
+    col = next((header.index(c) for c in ("rr_ms", "nn_ms") if c in header), None)
+    if col is None:
+        raise InputError("unrecognised vitals file: Apple Health XML, FHIR or Open mHealth JSON, "
+                         "or a CSV with an rr_ms column", path=path, record="line 1")  # fmt: skip
+    for n, line in enumerate(lines[1:], start=2):
+        cells = line.split(",")
+        try:
+            value = float(cells[col])
+        except (ValueError, IndexError) as exc:
+            raise InputError("NN interval is not a number", path=path, record=f"line {n}") from exc
+        if not 200 <= value <= 3000:
+            raise InputError(f"NN interval {value:g} ms is not possible (200-3000)", path=path,
+                             record=f"line {n}")  # fmt: skip
+        out.rr_ms.append(value)
+    return out

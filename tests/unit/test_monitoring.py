@@ -369,3 +369,21 @@ def test_fhir_observations_and_open_mhealth_points(tmp_path: Path) -> None:
     bad.write_text(json.dumps(bundle))
     with pytest.raises(InputError, match="Observation 1"):
         read_cgm(bad, "UTC")
+
+
+def test_mage_on_a_sine_and_on_the_iglu_data() -> None:
+    import numpy as np
+
+    from precisionrx.engines.monitoring.grid import DayGrid
+    from precisionrx.engines.monitoring.mage import mage
+
+    # 150 +- 50 mg/dL with a 4-hour period, sampled every 5 min: every swing is 100 mg/dL.
+    t = np.arange(3 * 288)
+    values = 150 + 50 * np.sin(2 * np.pi * t / 48)
+    got = mage(DayGrid(values.reshape(3, 288), 5.0, np.datetime64("2024-01-01")))
+    assert got["mage"] == pytest.approx(100.0, abs=0.5)
+    assert got["mage_plus"] == pytest.approx(got["mage_minus"], abs=0.5)
+    flat = mage(DayGrid(np.full((1, 288), 120.0), 5.0, np.datetime64("2024-01-01")))
+    assert flat["mage"] is None  # no excursion larger than one SD
+    table = metrics_table(read_cgm(IGLU, "Etc/GMT+5").frame)
+    assert all(m is not None and 0 < m < 300 for m in table["mage"].to_list())

@@ -10,6 +10,9 @@ import polars as pl
 from precisionrx.engines.monitoring.cgm_metrics import METRIC_COLUMNS, summary_metrics
 from precisionrx.engines.monitoring.episodes import episodes
 from precisionrx.engines.monitoring.grid import day_grid, grid_metrics, reading_stats
+from precisionrx.engines.monitoring.mage import mage
+
+MAGE_INTER_GAP = 180.0  # iglu's mage_ma interpolates across gaps of up to 180 minutes
 
 
 def _one(part: pl.DataFrame) -> dict[str, Any]:
@@ -22,6 +25,7 @@ def _one(part: pl.DataFrame) -> dict[str, Any]:
         "id": part["id"][0],
         **reading_stats(local, gl, grid.dt0),
         **grid_metrics(grid),
+        **mage(day_grid(local, gl, inter_gap=MAGE_INTER_GAP)),
         **{f"{k}_per_day": v["per_day"] for k, v in found.items()},
         **{f"{k}_mean_duration": v["mean_duration"] for k, v in found.items()},
     }

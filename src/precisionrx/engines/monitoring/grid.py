@@ -43,6 +43,13 @@ def day_grid(
     local: npt.NDArray[np.datetime64], gl: FloatArray, inter_gap: float = INTER_GAP
 ) -> DayGrid:
     """The grid of one subject from sorted local times (naive) and glucose."""
+    return day_grids(local, gl, (inter_gap,))[0]
+
+
+def day_grids(
+    local: npt.NDArray[np.datetime64], gl: FloatArray, inter_gaps: tuple[float, ...]
+) -> list[DayGrid]:
+    """Grids for several gap limits from one interpolation (largest limit first masked last)."""
     minutes = (local - local[0]).astype("timedelta64[s]").astype(np.float64) / 60.0
     diffs = np.diff(minutes)
     dt0 = float(round(float(np.median(diffs)))) if len(diffs) else 5.0
@@ -54,10 +61,17 @@ def day_grid(
     per_day = round(1440 / dt0)
     grid_minutes = dt0 * np.arange(1, ndays * per_day + 1)  # from local midnight of day 1
     t = minutes + offset
-    values = np.interp(grid_minutes, t, gl, left=np.nan, right=np.nan)
-    for i in np.flatnonzero(diffs > inter_gap):
-        values[(grid_minutes > t[i]) & (grid_minutes < t[i + 1])] = np.nan
-    return DayGrid(values.reshape(ndays, per_day), dt0, start)
+    base = np.interp(grid_minutes, t, gl, left=np.nan, right=np.nan)
+    out = []
+    for limit in inter_gaps:
+        values = base.copy()
+        for i in np.flatnonzero(diffs > limit):
+            lo, hi = np.searchsorted(grid_minutes, [t[i], t[i + 1]], side="right")
+            values[lo:hi] = np.nan
+            if hi > 0 and grid_minutes[hi - 1] == t[i + 1]:
+                values[hi - 1] = base[hi - 1]  # a grid point exactly on the next reading
+        out.append(DayGrid(values.reshape(ndays, per_day), dt0, start))
+    return out
 
 
 def _lagged(v: FloatArray, lag: int) -> FloatArray:
@@ -77,8 +91,10 @@ def grid_metrics(grid: DayGrid, conga_hours: float = 24.0) -> dict[str, float | 
     roc = roc[~np.isnan(roc)]
     step = np.diff(flat)
     step = step[~np.isnan(step)]
-    days_cv = [100 * float(np.std(d[~np.isnan(d)], ddof=1)) / float(np.mean(d[~np.isnan(d)]))
-               for d in grid.values if (~np.isnan(d)).sum() > 1]  # fmt: skip
+    counts = (~np.isnan(grid.values)).sum(axis=1)
+    full = grid.values[counts > 1]
+    with np.errstate(invalid="ignore"):
+        days_cv = list(100 * np.nanstd(full, axis=1, ddof=1) / np.nanmean(full, axis=1))
     return {
         "mag": float(np.abs(step).sum() / (len(step) * grid.dt0 / 60)) if len(step) else None,
         "gvp": float((np.sqrt(grid.dt0**2 + step**2).sum() / (len(step) * grid.dt0) - 1) * 100)

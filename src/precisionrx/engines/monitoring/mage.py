@@ -15,8 +15,6 @@ This follows the published description; it has not been compared with iglu's own
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import numpy.typing as npt
 
@@ -33,27 +31,26 @@ def _trailing_mean(v: FloatArray, k: int) -> FloatArray:
     return (c[idx] - c[lo]) / (idx - lo)
 
 
-def _segment(g: FloatArray) -> tuple[list[float], list[float]]:
+def _segment(g: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Counted ascending and descending excursions of one contiguous segment (vectorised)."""
+    empty = np.array([], dtype=np.float64)
     if len(g) < 3:
-        return [], []
-    d = _trailing_mean(g, SHORT) - _trailing_mean(g, LONG)
-    sign = np.sign(d)
-    for i in range(1, len(sign)):  # zero differences keep the previous side
-        if sign[i] == 0:
-            sign[i] = sign[i - 1]
-    if sign[0] == 0:
-        nz = np.flatnonzero(sign)
-        sign[: nz[0] if len(nz) else len(sign)] = sign[nz[0]] if len(nz) else 1
-    cuts = np.flatnonzero(np.diff(sign) != 0) + 1
-    bounds = np.concatenate(([0], cuts, [len(g)]))
-    points = []
-    for a, b in itertools.pairwise(bounds):
-        part = g[a:b]
-        points.append(float(part.max() if sign[a] > 0 else part.min()))
-    sd = float(np.std(g, ddof=1))
+        return empty, empty
+    sign = np.sign(_trailing_mean(g, SHORT) - _trailing_mean(g, LONG))
+    nonzero = np.flatnonzero(sign)
+    if not len(nonzero):
+        return empty, empty
+    # zero differences keep the previous side (the first side for leading zeros)
+    last = np.maximum.accumulate(np.where(sign != 0, np.arange(len(sign)), 0))
+    sign = sign[last]
+    sign[: nonzero[0]] = sign[nonzero[0]]
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(sign) != 0) + 1))
+    highs = np.maximum.reduceat(g, starts)
+    lows = np.minimum.reduceat(g, starts)
+    points = np.where(sign[starts] > 0, highs, lows)
     steps = np.diff(points)
-    counted = steps[np.abs(steps) > sd]
-    return [float(x) for x in counted if x > 0], [float(-x) for x in counted if x < 0]
+    counted = steps[np.abs(steps) > np.std(g, ddof=1)]
+    return counted[counted > 0], -counted[counted < 0]
 
 
 def mage(grid: DayGrid) -> dict[str, float | None]:
@@ -66,10 +63,10 @@ def mage(grid: DayGrid) -> dict[str, float | None]:
     for start, end in zip(edges[::2], edges[1::2], strict=True):
         plus, minus = _segment(flat[start:end])
         n = float(end - start)
-        means = [float(np.mean(x)) for x in (plus, minus) if x]
+        means = [float(np.mean(x)) for x in (plus, minus) if len(x)]
         parts = {"mage": float(np.mean(means)) if means else None,
-                 "mage_plus": float(np.mean(plus)) if plus else None,
-                 "mage_minus": float(np.mean(minus)) if minus else None}  # fmt: skip
+                 "mage_plus": float(np.mean(plus)) if len(plus) else None,
+                 "mage_minus": float(np.mean(minus)) if len(minus) else None}  # fmt: skip
         for key, value in parts.items():
             if value is not None:
                 totals[key] += value * n

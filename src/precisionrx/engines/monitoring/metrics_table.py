@@ -9,7 +9,7 @@ import polars as pl
 
 from precisionrx.engines.monitoring.cgm_metrics import METRIC_COLUMNS, summary_metrics
 from precisionrx.engines.monitoring.episodes import episodes
-from precisionrx.engines.monitoring.grid import day_grid, grid_metrics, reading_stats
+from precisionrx.engines.monitoring.grid import INTER_GAP, day_grids, grid_metrics, reading_stats
 from precisionrx.engines.monitoring.mage import mage
 
 MAGE_INTER_GAP = 180.0  # iglu's mage_ma interpolates across gaps of up to 180 minutes
@@ -19,13 +19,13 @@ def _one(part: pl.DataFrame) -> dict[str, Any]:
     if not part["time_utc"].is_sorted():
         part = part.sort("time_utc")
     local, gl = part["local"].to_numpy(), part["gl"].to_numpy()
-    grid = day_grid(local, gl)
+    grid, wide = day_grids(local, gl, (INTER_GAP, MAGE_INTER_GAP))
     found = episodes(grid)
     return {
         "id": part["id"][0],
         **reading_stats(local, gl, grid.dt0),
         **grid_metrics(grid),
-        **mage(day_grid(local, gl, inter_gap=MAGE_INTER_GAP)),
+        **mage(wide),
         **{f"{k}_per_day": v["per_day"] for k, v in found.items()},
         **{f"{k}_mean_duration": v["mean_duration"] for k, v in found.items()},
     }

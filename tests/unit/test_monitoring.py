@@ -387,3 +387,20 @@ def test_mage_on_a_sine_and_on_the_iglu_data() -> None:
     assert flat["mage"] is None  # no excursion larger than one SD
     table = metrics_table(read_cgm(IGLU, "Etc/GMT+5").frame)
     assert all(m is not None and 0 < m < 300 for m in table["mage"].to_list())
+
+
+def test_sd_measures_on_a_known_matrix() -> None:
+    import numpy as np
+
+    from precisionrx.engines.monitoring.grid import DayGrid, sd_measures
+
+    # Two days x 4 time points (dt0 = 360 min, so a 1-hour window holds 2 points).
+    m = np.array([[100.0, 120.0, 140.0, 160.0], [110.0, 130.0, 150.0, 170.0]])
+    got = sd_measures(DayGrid(m, 360.0, np.datetime64("2024-01-01")))
+    sd_day = float(np.std([100, 120, 140, 160], ddof=1))
+    assert got["sdw"] == pytest.approx(sd_day)  # both days have the same spread
+    assert got["sdhhmm"] == pytest.approx(float(np.std([105, 125, 145, 165], ddof=1)))
+    assert got["sddm"] == pytest.approx(float(np.std([130, 140], ddof=1)))
+    assert got["sdb"] == pytest.approx(float(np.std([100, 110], ddof=1)))  # 7.07 at every time
+    assert got["sdbdm"] == pytest.approx(0.0)  # the days differ only by their means
+    assert got["sdwsh"] == pytest.approx(float(np.std([100, 120], ddof=1)))

@@ -23,6 +23,7 @@ on this machine (no R): they are marked unverified in docs/cli/monitor.md.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,6 +108,38 @@ def grid_metrics(grid: DayGrid, conga_hours: float = 24.0) -> dict[str, float | 
         "sd_roc": float(np.std(roc, ddof=1)) if len(roc) > 1 else None,
         "dt0": grid.dt0,
     }
+
+
+SD_KEYS = ("sdw", "sdhhmm", "sdwsh", "sddm", "sdb", "sdbdm")
+
+
+def sd_measures(grid: DayGrid) -> dict[str, float | None]:
+    """Rodbard's SD components on the days x time-of-day matrix (iglu ``sd_measures``):
+    ``sdw`` mean within-day SD; ``sdhhmm`` SD of the time-of-day means; ``sdwsh`` mean SD within
+    1-hour windows of the series; ``sddm`` SD of the daily means; ``sdb`` mean over time points
+    of the between-day SD; ``sdbdm`` the same after removing each day's mean."""
+    m = grid.values
+    present = ~np.isnan(m)
+    days = m[present.sum(axis=1) > 1]
+    times = present.sum(axis=0) > 1
+    if len(days) < 2 or not times.any():
+        return dict.fromkeys(SD_KEYS)
+    hour = max(round(60 / grid.dt0), 2)
+    flat = m.reshape(-1)
+    windows = flat[: len(flat) // hour * hour].reshape(-1, hour)
+    windows = windows[(~np.isnan(windows)).sum(axis=1) > 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns give NaN
+        day_means = np.nanmean(days, axis=1)
+        centred = m - np.nanmean(m, axis=1, keepdims=True)
+        return {
+            "sdw": float(np.mean(np.nanstd(days, axis=1, ddof=1))),
+            "sdhhmm": float(np.nanstd(np.nanmean(m[:, times], axis=0), ddof=1)),
+            "sdwsh": float(np.mean(np.nanstd(windows, axis=1, ddof=1))) if len(windows) else None,
+            "sddm": float(np.std(day_means, ddof=1)),
+            "sdb": float(np.nanmean(np.nanstd(m[:, times], axis=0, ddof=1))),
+            "sdbdm": float(np.nanmean(np.nanstd(centred[:, times], axis=0, ddof=1))),
+        }
 
 
 def reading_stats(

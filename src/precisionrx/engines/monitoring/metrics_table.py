@@ -9,7 +9,13 @@ import polars as pl
 
 from precisionrx.engines.monitoring.cgm_metrics import METRIC_COLUMNS, summary_metrics
 from precisionrx.engines.monitoring.episodes import episodes
-from precisionrx.engines.monitoring.grid import INTER_GAP, day_grids, grid_metrics, reading_stats
+from precisionrx.engines.monitoring.grid import (
+    INTER_GAP,
+    day_grids,
+    grid_metrics,
+    reading_stats,
+    sd_measures,
+)  # fmt: skip
 from precisionrx.engines.monitoring.mage import mage
 
 MAGE_INTER_GAP = 180.0  # iglu's mage_ma interpolates across gaps of up to 180 minutes
@@ -25,6 +31,7 @@ def _one(part: pl.DataFrame) -> dict[str, Any]:
         "id": part["id"][0],
         **reading_stats(local, gl, grid.dt0),
         **grid_metrics(grid),
+        **sd_measures(grid),
         **mage(wide),
         **{f"{k}_per_day": v["per_day"] for k, v in found.items()},
         **{f"{k}_mean_duration": v["mean_duration"] for k, v in found.items()},

@@ -7,6 +7,7 @@ only, in :func:`main`.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 import typer
@@ -22,6 +23,17 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Packaged knowledge bases: versions and integrity.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+
+
+def emit(text: str, output: Path | None, summary: str = "") -> None:
+    """Print ``text``, or write it atomically to ``output`` and say so on stderr."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from precisionrx.report.output import write_atomic
+
+    write_atomic(output, text)
+    typer.echo(f"wrote {output}" + (f" ({summary})" if summary else ""), err=True)
 
 
 def _register() -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from precisionrx.cli import app
+from precisionrx.cli import app, emit
 
 monitor_app = typer.Typer(help="Continuous monitoring: CGM metrics.", no_args_is_help=True)
 app.add_typer(monitor_app, name="monitor")
@@ -55,7 +55,6 @@ def metrics_command(
     from precisionrx.engines.monitoring.metrics_table import metrics_table
     from precisionrx.errors import InputError
     from precisionrx.kb.registry import KnowledgeBase
-    from precisionrx.report.output import write_atomic
 
     if population not in POPULATIONS:
         raise InputError(f"--population must be one of {', '.join(POPULATIONS)}")
@@ -78,11 +77,7 @@ def metrics_command(
         text = json.dumps({"subjects": subjects, "caveats": caveats}, indent=1) + "\n"
     for c in caveats:
         typer.echo(f"note: {c}", err=True)
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        write_atomic(output, text)
-        typer.echo(f"wrote {output} ({table.height} subjects)", err=True)
+    emit(text, output, f"{table.height} subjects")
 
 
 @monitor_app.command("alerts")
@@ -100,7 +95,7 @@ def alerts_command(
     """Replay the alert rules over recorded readings: {"alerts": [...]} in time order."""
     from precisionrx.engines.monitoring.alerts import AlertConfig, Reading, replay
     from precisionrx.errors import InputError
-    from precisionrx.report.output import json_lines, write_atomic
+    from precisionrx.report.output import json_lines
 
     try:
         config = AlertConfig(urgent_low=urgent_low, low=low, high=high, rate=rate)
@@ -113,11 +108,7 @@ def alerts_command(
     ]
     alerts = [a.as_dict() for a in replay(readings, config)]
     text = json_lines({"alerts": alerts})
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        write_atomic(output, text)
-        typer.echo(f"wrote {output} ({len(alerts)} alerts)", err=True)
+    emit(text, output, f"{len(alerts)} alerts")
 
 
 @monitor_app.command("agp")
@@ -162,7 +153,6 @@ def vitals_command(
     """Heart rate, HRV, home blood pressure, activity and sleep from wearable exports."""
     from precisionrx.engines.monitoring.vitals import activity, home_bp, hrv_time_domain, sleep
     from precisionrx.io.vitals_inputs import read_vitals
-    from precisionrx.report.output import write_atomic
 
     h = read_vitals(export)
     doc: dict[str, Any] = {"source": str(export), "records_skipped": h.skipped}
@@ -204,8 +194,4 @@ def vitals_command(
         doc["sleep"] = sleep(asleep, in_bed or asleep, nights)
     doc["glucose_readings"] = len(h.glucose)
     text = json.dumps(doc, indent=1, default=str) + "\n"
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        write_atomic(output, text)
-        typer.echo(f"wrote {output}", err=True)
+    emit(text, output)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, TaskID
 
-from precisionrx.cli import app
+from precisionrx.cli import app, emit
 
 #: Runs with more sample results than this list genotypes only unless recommendations are asked for.
 AUTO_RECOMMEND_MAX = 50
@@ -71,7 +71,6 @@ def pgx_command(
     from precisionrx.engines.pgx.caller import CallOptions, call_vcf
     from precisionrx.io.outside_calls import read_outside_calls
     from precisionrx.kb.registry import KnowledgeBase
-    from precisionrx.report.output import write_atomic
     from precisionrx.report.pgx_json import pgx_document, render_json, render_tsv
 
     kb = KnowledgeBase()
@@ -119,8 +118,4 @@ def pgx_command(
         from precisionrx.report.html import _load, render
 
         text = render("pgx.html.j2", {"doc": pgx_document(results, kb), "css": _load("base.css")})
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        write_atomic(output, text)
-        typer.echo(f"wrote {output} ({len(results)} sample result(s))", err=True)
+    emit(text, output, f"{len(results)} sample result(s)")

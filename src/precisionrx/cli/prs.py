@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from precisionrx.cli import app
+from precisionrx.cli import app, emit
 
 
 class PrsFormat(StrEnum):
@@ -39,7 +39,6 @@ def prs_command(
     from precisionrx.engines.prs.scorer import check_build, result_rows, score
     from precisionrx.io.pgs_scorefile import read_scorefile
     from precisionrx.io.vcf import VcfFile
-    from precisionrx.report.output import write_atomic
 
     scores = []
     logs = []
@@ -74,8 +73,4 @@ def prs_command(
             "\t".join("" if s[c] is None else str(s[c]) for c in cols) for s in scores
         ]
         text = "\n".join(lines) + "\n"
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        write_atomic(output, text)
-        typer.echo(f"wrote {output} ({len(scores)} scores)", err=True)
+    emit(text, output, f"{len(scores)} scores")

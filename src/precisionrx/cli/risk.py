@@ -9,7 +9,7 @@ from typing import Annotated, Any, BinaryIO
 
 import typer
 
-from precisionrx.cli import app
+from precisionrx.cli import app, emit
 
 COLUMNS = ["id", "model", "variant", "horizon_years", "outcome", "risk", "category", "caveats"]
 
@@ -51,7 +51,6 @@ def risk_command(
     from precisionrx.errors import InputError
     from precisionrx.io.risk_table import read_risk_table
     from precisionrx.kb.registry import KnowledgeBase
-    from precisionrx.report.output import write_atomic
 
     wanted = [m.strip().lower() for m in models.split(",") if m.strip()]
     unknown = [m for m in wanted if m not in MODELS]
@@ -79,8 +78,4 @@ def risk_command(
                 if c
             ]
         text = json.dumps({"results": rows}, indent=1) + "\n"
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        write_atomic(output, text)
-        typer.echo(f"wrote {output} ({n_rows} rows)", err=True)
+    emit(text, output, f"{n_rows} rows")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from precisionrx.cli import app
+from precisionrx.cli import app, emit
 
 
 class TumorFormat(StrEnum):
@@ -142,7 +142,7 @@ def tumor_command(
     """Match tumour alterations to therapies with AMP/ASCO/CAP tiers, TMB, MSI and PGx checks."""
     from precisionrx.engines.oncology.burden import SCHEMES
     from precisionrx.errors import InputError
-    from precisionrx.report.output import json_lines, write_atomic
+    from precisionrx.report.output import json_lines
 
     if callable_mb <= 0:
         raise InputError(f"--callable-mb must be positive (got {callable_mb:g})")
@@ -160,8 +160,4 @@ def tumor_command(
         from precisionrx.report.html import _load, render
 
         text = render("tumor.html.j2", {"doc": report, "css": _load("base.css")})
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        write_atomic(output, text)
-        typer.echo(f"wrote {output} ({len(report['matches'])} matches)", err=True)
+    emit(text, output, f"{len(report['matches'])} matches")

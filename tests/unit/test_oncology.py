@@ -181,6 +181,7 @@ def test_tier_rules() -> None:
 def test_notation_helpers() -> None:
     assert protein_change("p.Gly12Cys") == "G12C"
     assert protein_change("p.Gln61Ter") == protein_change("p.Q61*") == "Q61*"
+    assert protein_change("p.R213X") == protein_change("R213X") == "R213*"  # X is a stop
     assert protein_change("p.G574Rfs*12") == protein_change("p.Gly574fsTer3") == "G574fs"
     assert fusion_pair("HER2-GRB7") == ("ERBB2", "GRB7")
     assert fusion_pair("not a fusion") is None

@@ -21,7 +21,7 @@ THREE_TO_ONE = {
 GENE_ALIASES = {"HER2": "ERBB2", "MLL": "KMT2A", "MLL2": "KMT2D", "C-KIT": "KIT", "CMET": "MET"}
 _THREE = re.compile("|".join(THREE_TO_ONE))
 _SIMPLE = re.compile(r"^([A-Z*])(\d+)([A-Z*]|=|fs|del|dup|ins[A-Z*]+|delins[A-Z*]+)?$")
-_ONE_LETTER = re.compile(r"[A-Z]\d+[A-Z=]")
+_ONE_LETTER = re.compile(r"[A-Z]\d+[A-WYZ=]")  # X (stop) still needs converting
 _REGION = re.compile(r"^([A-Z*])(\d+)_([A-Z*])(\d+)(.*)$")
 
 

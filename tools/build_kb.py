@@ -601,31 +601,23 @@ def build_monitoring(shared: Path) -> None:
     )
 
 
+#: Build steps, run in this order.
+STEPS = {
+    "pharmcat": build_pharmcat, "pypgx": build_pypgx, "frequencies": build_frequencies,
+    "guidelines": build_guidelines, "interactions": build_interactions, "cardio": build_cardio,
+    "oncology": build_oncology, "monitoring": build_monitoring,
+}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    ap.add_argument(
-        "--only",
-        default="pharmcat,pypgx,frequencies,guidelines,interactions,cardio,oncology,monitoring",
-    )
+    ap.add_argument("--only", default=",".join(STEPS), help="comma list of steps to run")
     args = ap.parse_args()
-    steps = args.only.split(",")
-    if "pharmcat" in steps:
-        build_pharmcat(args.shared)
-    if "pypgx" in steps:
-        build_pypgx(args.shared)
-    if "frequencies" in steps:
-        build_frequencies(args.shared)
-    if "guidelines" in steps:
-        build_guidelines(args.shared)
-    if "interactions" in steps:
-        build_interactions(args.shared)
-    if "cardio" in steps:
-        build_cardio(args.shared)
-    if "oncology" in steps:
-        build_oncology(args.shared)
-    if "monitoring" in steps:
-        build_monitoring(args.shared)
+    wanted = set(args.only.split(","))
+    for name, step in STEPS.items():  # always in this order, whatever the --only order
+        if name in wanted:
+            step(args.shared)
 
 
 if __name__ == "__main__":

@@ -88,10 +88,9 @@ def tumor_report(
         )
         current = read_medications(medications) if medications is not None else []
         patient = PatientRecord(id=germline_sample or "patient", medications=tuple(current))
-        report["germline_conflicts"] = germline_conflicts(
-            kb, results, matched_drugs(report), patient=patient
-        )
-        report["germline_checked"] = {"vcf": str(germline_vcf), "drugs": matched_drugs(report)}
+        drugs = matched_drugs(report)
+        report["germline_conflicts"] = germline_conflicts(kb, results, drugs, patient=patient)
+        report["germline_checked"] = {"vcf": str(germline_vcf), "drugs": drugs}
     else:
         report["caveats"].append(
             "no germline genotype given (--germline-vcf): suggested drugs were not checked "

@@ -301,6 +301,12 @@ def _nightscout(
     return pl.Series([path.stem] * len(values)), utc, pl.Series(values, dtype=pl.Float64)
 
 
+def _second_line(head: bytes) -> bytes:
+    """Line 2 of the file start (LibreView's header line), or line 1 if there is no line 2."""
+    lines = head.split(b"\n", 2)
+    return lines[1] if len(lines) > 2 else lines[0]
+
+
 def read_cgm(path: str | Path, tz: str | None = None) -> CgmData:
     path = Path(path)
     zone = tz or "UTC"
@@ -323,9 +329,7 @@ def read_cgm(path: str | Path, tz: str | None = None) -> CgmData:
         utc = pl.Series([t for t, _ in glucose], dtype=pl.Datetime("us", "UTC"))
         gl = pl.Series([v for _, v in glucose], dtype=pl.Float64)
         ids = pl.Series([path.stem] * len(glucose))
-    elif b"Device Timestamp" in head.split(b"\n", 2)[1 if head.count(b"\n") > 1 else 0] or (
-        head.startswith(b"Glucose Data")
-    ):
+    elif head.startswith(b"Glucose Data") or b"Device Timestamp" in _second_line(head):
         ids, utc, gl = _libreview(path, zone, caveats)
     else:
         ids, utc, gl = _csv(path, zone, caveats)

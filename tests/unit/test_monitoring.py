@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from precisionrx.engines.monitoring.metrics_table import metrics_table
@@ -36,7 +37,7 @@ def _by_hand(gl: list[float]) -> dict[str, float]:
     mean = statistics.fmean(gl)
     sd = statistics.stdev(gl)
     pct = lambda cond: 100 * sum(1 for g in gl if cond(g)) / n  # noqa: E731
-    f = [(math.log(g) ** 1.084 - 5.381, g) for g in gl]
+    r = [1.509 * (math.log(g) ** 1.084 - 5.381) for g in gl]  # iglu lbgi.Rd / hbgi.Rd
     grade = [425 * (math.log10(math.log10(g / 18)) + 0.16) ** 2 for g in gl]
     below54, below70 = pct(lambda g: g < 54), pct(lambda g: g < 70)
     above180, above250 = pct(lambda g: g > 180), pct(lambda g: g > 250)
@@ -45,8 +46,8 @@ def _by_hand(gl: list[float]) -> dict[str, float]:
         "ea1c": (46.7 + mean) / 28.7, "in_range_70_180": pct(lambda g: 70 <= g <= 180),
         "in_range_63_140": pct(lambda g: 63 <= g <= 140), "below_54": below54,
         "below_70": below70, "above_180": above180, "above_250": above250,
-        "lbgi": 22.77 * sum(x * x for x, g in f if g < 112.5) / n,
-        "hbgi": 22.77 * sum(x * x for x, g in f if g >= 112.5) / n,
+        "lbgi": statistics.fmean(10 * min(0.0, x) ** 2 for x in r),
+        "hbgi": statistics.fmean(10 * max(0.0, x) ** 2 for x in r),
         "hyper_index": sum((g - 140) ** 1.1 for g in gl if g > 140) / (30 * n),
         "hypo_index": sum((80 - g) ** 2 for g in gl if g < 80) / (30 * n),
         "grade": statistics.fmean(grade),
@@ -76,7 +77,7 @@ def test_metrics_on_the_iglu_example_data_match_the_published_formulas() -> None
         expected = _by_hand(by_id[row["id"]])
         assert row["n_readings"] == len(by_id[row["id"]])
         for name, value in expected.items():
-            assert row[name] == pytest.approx(value, rel=1e-12, abs=1e-12), (row["id"], name)
+            assert row[name] == pytest.approx(value, rel=1e-11, abs=1e-12), (row["id"], name)
     # GRI zones follow the score: A below 20 ... E from 80.
     zones = dict(zip(table["id"], table["gri_zone"], strict=True))
     grades = dict(zip(table["id"], table["gri"], strict=True))
@@ -178,9 +179,9 @@ def test_day_grid_metrics_by_hand() -> None:
     cut = np.r_[0:100, 112:576]
     gapped = day_grid(times[cut], gl[cut])
     assert np.isnan(gapped.values[0, 100:111]).all()
-    # ADRR: one day; LR and HR maxima by hand with 22.77 (ln(g)^1.084 - 5.381)^2.
+    # ADRR: one day; LR and HR maxima by hand with 10 (1.509 (ln(g)^1.084 - 5.381))^2.
     local = np.array([datetime(2024, 1, 1, h) for h in (1, 2, 3)], dtype="datetime64[us]")
-    risk = [22.77 * (math.log(g) ** 1.084 - 5.381) ** 2 for g in (60.0, 250.0)]
+    risk = [10 * (1.509 * (math.log(g) ** 1.084 - 5.381)) ** 2 for g in (60.0, 250.0)]
     row = reading_stats(local, np.array([60.0, 100.0, 250.0]), 60.0)
     assert row["adrr"] == pytest.approx(risk[0] + risk[1])
     # 3 readings over 2 hours at a 60-minute interval: 3 of 3 expected.
@@ -377,12 +378,20 @@ def test_mage_on_a_sine_and_on_the_iglu_data() -> None:
     from precisionrx.engines.monitoring.grid import DayGrid
     from precisionrx.engines.monitoring.mage import mage
 
-    # 150 +- 50 mg/dL with a 4-hour period, sampled every 5 min: every swing is 100 mg/dL.
+    # 150 -+ 50 mg/dL with a 4-hour period from a nadir, every 5 min: 18 rises of 100 mg/dL; 17
+    # falls of 100 and a last one cut short by the end of the trace (200 -> the last value).
     t = np.arange(3 * 288)
-    values = 150 + 50 * np.sin(2 * np.pi * t / 48)
+    values = 150 - 50 * np.cos(2 * np.pi * t / 48)
     got = mage(DayGrid(values.reshape(3, 288), 5.0, np.datetime64("2024-01-01")))
-    assert got["mage"] == pytest.approx(100.0, abs=0.5)
-    assert got["mage_plus"] == pytest.approx(got["mage_minus"], abs=0.5)
+    assert got["mage_plus"] == pytest.approx(100.0)
+    assert got["mage_minus"] == pytest.approx((17 * 100 + 200 - values[-1]) / 18)
+    assert got["mage"] == pytest.approx((got["mage_plus"] + got["mage_minus"]) / 2)
+    # Starting half-way up, the first point is a crossing (vignette): the 50 mg/dL partial rise
+    # to the first peak is larger than the SD (35.4) and counts among the rises.
+    shifted = 150 + 50 * np.sin(2 * np.pi * t / 48)
+    part = mage(DayGrid(shifted.reshape(3, 288), 5.0, np.datetime64("2024-01-01")))
+    assert part["mage_plus"] == pytest.approx((50 + 17 * 100) / 18)
+    assert part["mage_minus"] == pytest.approx(100.0) and part["mage_service"] == part["mage_plus"]
     flat = mage(DayGrid(np.full((1, 288), 120.0), 5.0, np.datetime64("2024-01-01")))
     assert flat["mage"] is None  # no excursion larger than one SD
     table = metrics_table(read_cgm(IGLU, "Etc/GMT+5").frame)
@@ -403,4 +412,45 @@ def test_sd_measures_on_a_known_matrix() -> None:
     assert got["sddm"] == pytest.approx(float(np.std([130, 140], ddof=1)))
     assert got["sdb"] == pytest.approx(float(np.std([100, 110], ddof=1)))  # 7.07 at every time
     assert got["sdbdm"] == pytest.approx(0.0)  # the days differ only by their means
-    assert got["sdwsh"] == pytest.approx(float(np.std([100, 120], ddof=1)))
+    # hour-long windows (2 points) starting at every point of the series (sd_measures.Rd):
+    # six steps of 20 and one of -50 across midnight
+    steps = [20, 20, 20, -50, 20, 20, 20]
+    assert got["sdwsh"] == pytest.approx(statistics.fmean(abs(d) / math.sqrt(2) for d in steps))
+
+
+def test_mage_excursions_accumulate_and_extend() -> None:
+    from precisionrx.engines.monitoring.mage import half_excursions, segment_mage
+
+    # Alternating nadir/peak values, SD threshold 20 (Fernandes 2022 procedure):
+    # 100 -> 110 and 110 -> 105 are too small; 160 counts from the lowest nadir before it (100);
+    # the falls and rises after it are each larger than 20.
+    assert half_excursions(np.array([100.0, 110, 105, 160, 90, 150]), 20.0) == [60, -70, 60]
+    # A counted rise (100 -> 150) is extended by a higher peak (170) after a small dip (140).
+    assert half_excursions(np.array([100.0, 150, 140, 170, 100]), 20.0) == [70, -70]
+    # Nothing larger than the SD: no excursion.
+    assert half_excursions(np.array([100.0, 110, 100, 110]), 20.0) == []
+    flat = segment_mage(np.full(100, 120.0))
+    assert flat["mage"] is None and flat["mage_service"] is None
+
+
+def test_mage_segments_split_at_gaps_longer_than_three_hours() -> None:
+    from precisionrx.engines.monitoring.mage import segments
+
+    v = np.full(200, 100.0)
+    v[50:86] = np.nan  # 36 missing 5-min points: readings 185 min apart -> split
+    v[120:150] = np.nan  # 30 missing points: 155 min apart -> same segment
+    assert segments(v, 5.0) == [(0, 50), (86, 200)]
+
+
+def test_hourly_auc() -> None:
+    from precisionrx.engines.monitoring.grid import DayGrid, hourly_auc
+
+    # Two days at a constant 100 mg/dL: every whole hour holds 12 five-minute trapezoids of
+    # 100 x 5/60; the first hour lacks the step from midnight (no reading before the first).
+    grid = DayGrid(np.full((2, 288), 100.0), 5.0, np.datetime64("2024-01-01"))
+    first_day = (23 * 100 + 11 * 100 * 5 / 60) / 24
+    assert hourly_auc(grid) == pytest.approx((first_day + 100) / 2)
+    # A rise 100 -> 160 over one hour: trapezoids give the mean of the line, 130.
+    line = np.full((1, 288), np.nan)
+    line[0, 11:24] = np.linspace(100, 160, 13)  # 01:00 .. 02:00
+    assert hourly_auc(DayGrid(line, 5.0, np.datetime64("2024-01-01"))) == pytest.approx(130.0)

@@ -6,23 +6,26 @@ All on the readings as recorded (mg/dL), per subject:
 - ``ea1c`` = (46.7 + mean) / 28.7 (Nathan 2008);
 - ``in_range_L_U`` = % of readings with L <= gl <= U; ``below_T`` = % gl < T; ``above_T`` = % gl > T
   (iglu in_range_percent, below_percent, above_percent);
-- ``lbgi`` / ``hbgi`` = 22.77 sum(f^2 over readings with gl < 112.5 / gl >= 112.5) / n with
-  f = ln(gl)^1.084 - 5.381 (Kovatchev; 22.77 = 10 x 1.509^2 rounded, as iglu writes it);
+- ``lbgi`` / ``hbgi`` = mean of 10 min(0, r)^2 / 10 max(0, r)^2 with r = 1.509 (ln(gl)^1.084 -
+  5.381) over all n readings (Kovatchev 2006; iglu lbgi.Rd / hbgi.Rd give exactly this form, so
+  the factor is 10 x 1.509^2 = 22.770081, not the rounded 22.77);
 - ``j_index`` = 0.001 (mean + sd)^2; ``m_value`` = 1000 mean(|log10(gl / 90)|^3) (Schlichtkrull);
 - ``hyper_index`` = sum over gl > 140 of (gl - 140)^1.1 / (30 n), ``hypo_index`` = sum over
   gl < 80 of (80 - gl)^2 / (30 n), ``igc`` = their sum (Rodbard 2009; iglu defaults);
 - ``grade`` = mean of 425 (log10(log10(gl / 18)) + 0.16)^2 (Hill 2007); ``grade_hypo`` /
-  ``grade_eugly`` / ``grade_hyper`` = % of the summed GRADE from readings < 80, 70-140, > 140
-  (iglu's default bounds, recalled: unverified);
-- ``cogi`` = 0.5 TIR + 0.35 (100 at 0 % to 0 at >= 15 % below 70) + 0.15 (100 at SD <= 18 to 0
-  at SD >= 108) (Leelarathna 2020, iglu cogi scaling as recalled: unverified);
+  ``grade_eugly`` / ``grade_hyper`` = % of the summed GRADE from readings < 80, 70 <= gl <= 140,
+  > 140 (iglu grade_hypo.Rd lower = 80, grade_eugly.Rd lower 70 / upper 140 "not below ... or
+  above", grade_hyper.Rd upper = 140);
+- ``cogi`` = 0.5 TIR(70-180) + 0.35 (100 at 0 % to 0 at >= 15 % below 70, linear) + 0.15 (100 at
+  SD <= 18 to 0 at SD >= 108 mg/dL, linear) (Leelarathna 2019 doi 10.1177/1932296819838525;
+  iglu cogi.Rd targets (70, 180), weights (.5, .35, .15); the 0-15 % and 18-108 mg/dL scaling
+  is the paper's and not spelled out in iglu's manual);
 - ``gri`` = 3.0 below_54 + 2.4 (below_70 - below_54) + 1.6 above_250 + 0.8 (above_180 - above_250),
   capped at 100, with ``gri_hypo`` = below_54 + 0.8 (below_70 - below_54), ``gri_hyper`` =
   above_250 + 0.5 (above_180 - above_250) and ``gri_zone`` A (0-20) ... E (80-100) (Klonoff 2023);
 - ``min``, ``q25``, ``median``, ``q75``, ``max``, ``iqr`` (R quantile type 7: linear); ``mad`` =
   1.4826 median |gl - median| (R ``mad``, iglu ``mad_glu``).
-Not yet here: MAGE, MODD, CONGA, ADRR, active percent and episodes (they need iglu's 5-minute
-day-by-day grid) — see the monitoring issue notes.
+The time-dependent metrics (grid.py, mage.py, episodes.py) use iglu's day-by-day grid.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ RANGES = {"in_range_70_180": (70, 180), "in_range_70_140": (70, 140), "in_range_
 BELOW = (54, 63, 70)
 ABOVE = (140, 180, 250)
 GRI_ZONES = ((20, "A"), (40, "B"), (60, "C"), (80, "D"))
+#: Kovatchev's risk scale: 10 x 1.509^2 (iglu lbgi.Rd, hbgi.Rd).
+RISK_FACTOR = 10 * 1.509**2
 MGDL_PER_MMOL = 18.01559
 METRIC_COLUMNS = [
     "id", "n_readings", "first", "last", "mean", "sd", "cv", "gmi", "gmi_mmol_mol", "ea1c",
@@ -64,8 +69,8 @@ def summary_metrics(frame: pl.DataFrame) -> pl.DataFrame:
           for name, (lo, hi) in RANGES.items()),
         *((g < t).mean().mul(100).alias(f"below_{t}") for t in BELOW),
         *((g > t).mean().mul(100).alias(f"above_{t}") for t in ABOVE),
-        (pl.when(g < 112.5).then(f.pow(2)).otherwise(0.0).sum() * 22.77 / pl.len()).alias("lbgi"),
-        (pl.when(g >= 112.5).then(f.pow(2)).otherwise(0.0).sum() * 22.77 / pl.len()).alias("hbgi"),
+        (pl.when(f < 0).then(f.pow(2)).otherwise(0.0).sum() * RISK_FACTOR / pl.len()).alias("lbgi"),
+        (pl.when(f > 0).then(f.pow(2)).otherwise(0.0).sum() * RISK_FACTOR / pl.len()).alias("hbgi"),
         ((g / 90).log10().abs().pow(3).mean() * 1000).alias("m_value"),
         (pl.when(g > 140).then((g - 140).pow(1.1)).otherwise(0.0).sum() / (pl.len() * 30))
         .alias("hyper_index"),

@@ -6,8 +6,11 @@ On the day-by-day grid (grid.py, dt0 minutes per point; missing points end an ep
 - ``hyper_level1``: > 180 for >= 15 min; ``hyper_level2``: > 250 for >= 15 min;
   ``hyper_extended``: > 250 for >= 120 minutes (iglu's approximation of ">= 90 of 120 minutes").
 An episode ends only after >= 15 consecutive minutes outside the condition (shorter returns are
-merged into it). Reported per type: ``count``, ``per_day`` (count / days of grid data) and
-``mean_duration`` (minutes).
+merged into it). Level 2 episodes are a subset of level 1 (iglu episode_calculation.Rd);
+``hypo_level1_excl`` / ``hyper_level1_excl`` are the level 1 episodes that never crossed the
+level 2 threshold (iglu ``lv1_excl``). Reported per type: ``count``, ``per_day`` (count / days
+of grid data), ``mean_duration`` (minutes) and ``mean_glucose`` (mean of the episode's grid
+values, iglu ``avg_ep_gl``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ EPISODES = {
     "hyper_extended": (">", 250.0, 120.0, False),
 }
 END_MINUTES = 15.0
+#: level 1 episodes that never reach the level 2 threshold
+EXCLUSIVE = {
+    "hypo_level1_excl": ("hypo_level1", "<", 54.0),
+    "hyper_level1_excl": ("hyper_level1", ">", 250.0),
+}
 
 
 def _runs(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -37,39 +45,63 @@ def _runs(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArr
     return edges[::2], edges[1::2]
 
 
-def episodes(grid: DayGrid) -> dict[str, dict[str, Any]]:
+def _summary(
+    values: npt.NDArray[np.float64], spans: list[tuple[int, int]], dt0: float, days: float
+) -> dict[str, Any]:
+    durations = [(end - start) * dt0 for start, end in spans]
+    glucose = [float(np.nanmean(values[start:end])) for start, end in spans]
+    return {
+        "count": len(spans),
+        "per_day": round(len(spans) / days, 4) if days else None,
+        "mean_duration": round(float(np.mean(durations)), 2) if spans else None,
+        "mean_glucose": round(float(np.mean(glucose)), 2) if spans else None,
+    }
+
+
+def episode_spans(grid: DayGrid) -> dict[str, list[tuple[int, int]]]:
+    """[start, end) grid indexes of every episode of each type."""
     values = grid.values.reshape(-1)
     present = ~np.isnan(values)
     missing_before = np.concatenate(([0], np.cumsum(~present)))  # missing points before index
-    days = present.sum() * grid.dt0 / 1440.0
     end_points = round(END_MINUTES / grid.dt0)
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, list[tuple[int, int]]] = {}
     for name, (op, threshold, min_minutes, strictly_longer) in EPISODES.items():
         with np.errstate(invalid="ignore"):
             inside = (values < threshold) if op == "<" else (values > threshold)
         inside &= present
         starts, ends = _runs(inside)
-        durations: npt.NDArray[np.float64] = np.array([], dtype=np.float64)
-        if len(starts):
-            # A run continues the previous episode when the return out of range was shorter
-            # than 15 minutes and had no missing data.
-            gap = starts[1:] - ends[:-1]
-            gap_missing = missing_before[starts[1:]] - missing_before[ends[:-1]]
-            joins = (gap < end_points) & (gap_missing == 0)
-            new_episode = np.concatenate(([True], ~joins))
-            first = np.flatnonzero(new_episode)
-            ep_start = starts[first]
-            ep_end = ends[np.concatenate((first[1:] - 1, [len(starts) - 1]))]
-            inside_minutes = np.add.reduceat(ends - starts, first) * grid.dt0
-            keep = (
-                (inside_minutes > min_minutes)
-                if strictly_longer
-                else (inside_minutes >= min_minutes)
+        out[name] = []
+        if not len(starts):
+            continue
+        # A run continues the previous episode when the return out of range was shorter
+        # than 15 minutes and had no missing data.
+        gap = starts[1:] - ends[:-1]
+        gap_missing = missing_before[starts[1:]] - missing_before[ends[:-1]]
+        joins = (gap < end_points) & (gap_missing == 0)
+        first = np.flatnonzero(np.concatenate(([True], ~joins)))
+        ep_start = starts[first]
+        ep_end = ends[np.concatenate((first[1:] - 1, [len(starts) - 1]))]
+        inside_minutes = np.add.reduceat(ends - starts, first) * grid.dt0
+        keep = (
+            (inside_minutes > min_minutes) if strictly_longer else (inside_minutes >= min_minutes)
+        )
+        out[name] = list(zip(ep_start[keep].tolist(), ep_end[keep].tolist(), strict=True))
+    for name, (level1, op, threshold) in EXCLUSIVE.items():
+        out[name] = [
+            (a, b)
+            for a, b in out[level1]
+            if not (
+                np.nanmin(values[a:b]) < threshold
+                if op == "<"
+                else np.nanmax(values[a:b]) > threshold
             )
-            durations = ((ep_end - ep_start) * grid.dt0)[keep].astype(np.float64)
-        out[name] = {
-            "count": len(durations),
-            "per_day": round(len(durations) / days, 4) if days else None,
-            "mean_duration": round(float(np.mean(durations)), 2) if len(durations) else None,
-        }
+        ]
     return out
+
+
+def episodes(grid: DayGrid) -> dict[str, dict[str, Any]]:
+    values = grid.values.reshape(-1)
+    days = (~np.isnan(values)).sum() * grid.dt0 / 1440.0
+    return {
+        name: _summary(values, spans, grid.dt0, days) for name, spans in episode_spans(grid).items()
+    }

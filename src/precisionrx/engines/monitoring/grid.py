@@ -11,23 +11,28 @@ between readings, missing outside the readings and inside any gap longer than ``
   (iglu ``sd_roc(timelag = 15)``);
 - ``mag``: sum |g(t) - g(t - dt0)| / hours, over consecutive grid points with data (iglu 4.3
   divides by hours, issue #184); ``gvp``: (sum sqrt(dt0^2 + dg^2) / sum dt0 - 1) x 100 (Peyser
-  2018); ``cv_mean`` / ``cv_sd``: mean and SD of the daily CVs on the grid (iglu cv_measures).
+  2018); ``cv_mean`` / ``cv_sd``: mean and SD of the daily CVs on the grid (iglu cv_measures);
+- the SD components (sd_measures) and the hourly AUC (hourly_auc), see those functions.
 On the readings (reading_stats): ``adrr``: mean over local calendar days of (max daily LR +
-max daily HR), risk 22.77 f^2, f = ln(gl)^1.084 - 5.381 (Kovatchev 2006); ``active_percent``:
-readings / ((last - first) / dt0 + 1) x 100, capped at 100; ``days``: (last - first) in days;
-quantiles as R type 7.
-These grid definitions follow iglu's documentation and have not been compared with iglu output
-on this machine (no R): they are marked unverified in docs/cli/monitor.md.
+max daily HR), risk 10 x 1.509^2 f^2, f = ln(gl)^1.084 - 5.381 (Kovatchev 2006); ``active_percent``:
+readings / ((last - first) / dt0 + 1) x 100, capped at 100 (active_percent.Rd: readings at 0, 10
+and 15 of a 5-minute meter are 75 % active); ``days``: (last - first) in days; quantiles as R
+type 7.
+Sources: iglu 4.3.0 reference manual (CGMS2DayByDay.Rd, modd.Rd, conga.Rd, sd_roc.Rd, mag.Rd,
+gvp.Rd, cv_measures.Rd, sd_measures.Rd, auc.Rd, adrr.Rd, active_percent.Rd). The manual gives the
+definitions, not iglu's code or output; no R here to compare numbers, so the grid metrics are
+marked "definition checked, output unverified" in docs/cli/monitor.md.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from precisionrx.engines.monitoring.cgm_metrics import RISK_FACTOR
 
 FloatArray = npt.NDArray[np.float64]
 INTER_GAP = 45.0
@@ -40,39 +45,36 @@ class DayGrid:
     first_day: np.datetime64
 
 
+def median_interval(local: npt.NDArray[np.datetime64]) -> float:
+    """The meter's frequency as iglu takes it: the median interval, rounded to whole minutes."""
+    minutes = np.diff(local).astype("timedelta64[s]").astype(np.float64) / 60.0
+    dt0 = float(round(float(np.median(minutes)))) if len(minutes) else 5.0
+    return dt0 if dt0 > 0 else 5.0
+
+
 def day_grid(
-    local: npt.NDArray[np.datetime64], gl: FloatArray, inter_gap: float = INTER_GAP
+    local: npt.NDArray[np.datetime64],
+    gl: FloatArray,
+    inter_gap: float = INTER_GAP,
+    dt0: float | None = None,
 ) -> DayGrid:
-    """The grid of one subject from sorted local times (naive) and glucose."""
-    return day_grids(local, gl, (inter_gap,))[0]
-
-
-def day_grids(
-    local: npt.NDArray[np.datetime64], gl: FloatArray, inter_gaps: tuple[float, ...]
-) -> list[DayGrid]:
-    """Grids for several gap limits from one interpolation (largest limit first masked last)."""
+    """The grid of one subject from sorted local times (naive) and glucose; ``dt0`` defaults to
+    the median interval (iglu CGMS2DayByDay ``dt0 = NULL``)."""
+    step = median_interval(local) if dt0 is None else float(dt0)
     minutes = (local - local[0]).astype("timedelta64[s]").astype(np.float64) / 60.0
-    diffs = np.diff(minutes)
-    dt0 = float(round(float(np.median(diffs)))) if len(diffs) else 5.0
-    dt0 = dt0 if dt0 > 0 else 5.0
     start = local[0].astype("datetime64[D]")
     offset = float((local[0] - start).astype("timedelta64[s]").astype(np.float64)) / 60.0
-    span_days = (minutes[-1] if len(minutes) else 0.0) / 1440.0
-    ndays = math.ceil(span_days + 1)
-    per_day = round(1440 / dt0)
-    grid_minutes = dt0 * np.arange(1, ndays * per_day + 1)  # from local midnight of day 1
+    ndays = math.ceil((minutes[-1] if len(minutes) else 0.0) / 1440.0 + 1)
+    per_day = round(1440 / step)
+    grid_minutes = step * np.arange(1, ndays * per_day + 1)  # from local midnight of day 1
     t = minutes + offset
-    base = np.interp(grid_minutes, t, gl, left=np.nan, right=np.nan)
-    out = []
-    for limit in inter_gaps:
-        values = base.copy()
-        for i in np.flatnonzero(diffs > limit):
-            lo, hi = np.searchsorted(grid_minutes, [t[i], t[i + 1]], side="right")
-            values[lo:hi] = np.nan
-            if hi > 0 and grid_minutes[hi - 1] == t[i + 1]:
-                values[hi - 1] = base[hi - 1]  # a grid point exactly on the next reading
-        out.append(DayGrid(values.reshape(ndays, per_day), dt0, start))
-    return out
+    values = np.interp(grid_minutes, t, gl, left=np.nan, right=np.nan)
+    for i in np.flatnonzero(np.diff(t) > inter_gap):
+        # no interpolation strictly inside a long gap (a grid point on a reading keeps it)
+        lo = np.searchsorted(grid_minutes, t[i], side="right")
+        hi = np.searchsorted(grid_minutes, t[i + 1], side="left")
+        values[lo:hi] = np.nan
+    return DayGrid(values.reshape(ndays, per_day), step, start)
 
 
 def _lagged(v: FloatArray, lag: int) -> FloatArray:
@@ -113,33 +115,91 @@ def grid_metrics(grid: DayGrid, conga_hours: float = 24.0) -> dict[str, float | 
 SD_KEYS = ("sdw", "sdhhmm", "sdwsh", "sddm", "sdb", "sdbdm")
 
 
+def _sd_or_none(values: FloatArray) -> float | None:
+    """SD (n - 1) of the finite values; None with fewer than two."""
+    values = values[~np.isnan(values)]
+    return float(np.std(values, ddof=1)) if len(values) > 1 else None
+
+
+def _mean_or_none(values: FloatArray) -> float | None:
+    values = values[~np.isnan(values)]
+    return float(np.mean(values)) if len(values) else None
+
+
+def _row_sd(m: FloatArray) -> FloatArray:
+    """SD (n - 1) of each row over its present values; NaN for rows with fewer than two."""
+    n = (~np.isnan(m)).sum(axis=1)
+    filled = np.where(np.isnan(m), 0.0, m)
+    mean = filled.sum(axis=1) / np.maximum(n, 1)
+    dev = np.where(np.isnan(m), 0.0, m - mean[:, None])
+    var = (dev * dev).sum(axis=1) / np.maximum(n - 1, 1)
+    return np.where(n > 1, np.sqrt(var), np.nan)
+
+
+def _row_mean(m: FloatArray) -> FloatArray:
+    n = (~np.isnan(m)).sum(axis=1)
+    total = np.where(np.isnan(m), 0.0, m).sum(axis=1)
+    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
+
+def rolling_sd(v: FloatArray, width: int) -> FloatArray:
+    """SD (n - 1) over the present values of every window of ``width`` consecutive points
+    (windows starting at each point that fit in the series); NaN where fewer than two."""
+    if len(v) < width:
+        return np.array([], dtype=np.float64)
+    present = ~np.isnan(v)
+    x = np.where(present, v, 0.0)
+    # centre on the overall mean before summing squares: keeps the one-pass variance stable
+    x = np.where(present, x - (x[present].mean() if present.any() else 0.0), 0.0)
+    c1 = np.concatenate(([0.0], np.cumsum(x)))
+    c2 = np.concatenate(([0.0], np.cumsum(x * x)))
+    cn = np.concatenate(([0], np.cumsum(present)))
+    n = (cn[width:] - cn[:-width]).astype(np.float64)
+    s1 = c1[width:] - c1[:-width]
+    s2 = c2[width:] - c2[:-width]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = (s2 - s1 * s1 / n) / (n - 1)
+    return np.where(n > 1, np.sqrt(np.maximum(var, 0.0)), np.nan)
+
+
 def sd_measures(grid: DayGrid) -> dict[str, float | None]:
-    """Rodbard's SD components on the days x time-of-day matrix (iglu ``sd_measures``):
-    ``sdw`` mean within-day SD; ``sdhhmm`` SD of the time-of-day means; ``sdwsh`` mean SD within
-    1-hour windows of the series; ``sddm`` SD of the daily means; ``sdb`` mean over time points
-    of the between-day SD; ``sdbdm`` the same after removing each day's mean."""
+    """Rodbard's SD components on the days x time-of-day matrix (iglu sd_measures.Rd), each over
+    what is present (R's ``na.rm = TRUE``):
+    ``sdw`` mean of the daily SDs; ``sdhhmm`` SD of the time-of-day means; ``sdwsh`` mean SD of
+    the hour-long windows (60 / dt0 points) starting at every grid point; ``sddm`` SD of the
+    daily means; ``sdb`` mean over time points of the SD across days; ``sdbdm`` the same after
+    subtracting each day's mean."""
     m = grid.values
-    present = ~np.isnan(m)
-    days = m[present.sum(axis=1) > 1]
-    times = present.sum(axis=0) > 1
-    if len(days) < 2 or not times.any():
-        return dict.fromkeys(SD_KEYS)
+    day_means = _row_mean(m)
+    centred = m - day_means[:, None]
     hour = max(round(60 / grid.dt0), 2)
-    flat = m.reshape(-1)
-    windows = flat[: len(flat) // hour * hour].reshape(-1, hour)
-    windows = windows[(~np.isnan(windows)).sum(axis=1) > 1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns give NaN
-        day_means = np.nanmean(days, axis=1)
-        centred = m - np.nanmean(m, axis=1, keepdims=True)
-        return {
-            "sdw": float(np.mean(np.nanstd(days, axis=1, ddof=1))),
-            "sdhhmm": float(np.nanstd(np.nanmean(m[:, times], axis=0), ddof=1)),
-            "sdwsh": float(np.mean(np.nanstd(windows, axis=1, ddof=1))) if len(windows) else None,
-            "sddm": float(np.std(day_means, ddof=1)),
-            "sdb": float(np.nanmean(np.nanstd(m[:, times], axis=0, ddof=1))),
-            "sdbdm": float(np.nanmean(np.nanstd(centred[:, times], axis=0, ddof=1))),
-        }
+    return {
+        "sdw": _mean_or_none(_row_sd(m)),
+        "sdhhmm": _sd_or_none(_row_mean(m.T)),
+        "sdwsh": _mean_or_none(rolling_sd(m.reshape(-1), hour)),
+        "sddm": _sd_or_none(day_means),
+        "sdb": _mean_or_none(_row_sd(m.T)),
+        "sdbdm": _mean_or_none(_row_sd(centred.T)),
+    }
+
+
+def hourly_auc(grid: DayGrid) -> float | None:
+    """iglu ``auc`` (auc.Rd): the area under the grid trace for every clock hour by the
+    trapezoidal rule, (dt0 / 60) x (g[k - 1] + g[k]) / 2 summed over the hour's dt0 steps whose
+    two ends are both present (NA omitted); the hours with data averaged per day, then the daily
+    averages over days (mg/dL x h; a constant 100 mg/dL gives 100). Each step belongs to the hour
+    it lies in (the step ending at 01:00 is part of 00:00-01:00). How iglu assigns the step that
+    ends on the hour, and whether it bridges missing points inside an hour, is not in its manual:
+    unverified against iglu output."""
+    per_hour = round(60 / grid.dt0)
+    if per_hour < 1 or 60 % grid.dt0:
+        return None
+    flat = grid.values.reshape(-1)
+    previous = np.concatenate(([np.nan], flat[:-1]))
+    steps = ((previous + flat) / 2 * (grid.dt0 / 60)).reshape(-1, 24, per_hour)
+    has = ~np.isnan(steps)
+    area = np.where(has.any(axis=2), np.where(has, steps, 0.0).sum(axis=2), np.nan)
+    return _mean_or_none(_row_mean(area))
 
 
 def reading_stats(
@@ -148,7 +208,7 @@ def reading_stats(
     """Days, active percent, ADRR and quantiles of one subject's sorted readings."""
     span = float((local[-1] - local[0]).astype("timedelta64[s]").astype(np.float64)) / 60.0
     f = np.log(gl) ** 1.084 - 5.381
-    risk = 22.77 * f * f
+    risk = RISK_FACTOR * f * f
     day = local.astype("datetime64[D]").astype(np.int64)
     starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
     lr = np.maximum.reduceat(np.where(f < 0, risk, 0.0), starts)

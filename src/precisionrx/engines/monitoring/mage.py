@@ -1,16 +1,27 @@
-"""MAGE by the moving-average crossing algorithm (Fernandes et al., J Diabetes Sci Technol 2022),
-the method iglu >= 3 uses by default.
+"""MAGE by the moving-average crossing algorithm (Fernandes et al., J Diabetes Sci Technol 2022,
+doi 10.1177/19322968211061165), the method iglu >= 3 uses by default (``mage(version = "ma")``).
 
-On the day grid built with ``inter_gap`` = 180 min, per segment of consecutive readings (split at
-missing stretches): trailing moving averages of 5 (short) and 32 (long) points (fewer at the
-start of a segment); the places where short - long changes sign split the segment into
-intervals; each interval contributes its glucose maximum (short above long) or minimum (below),
-giving alternating peaks and nadirs. Excursions are the differences between consecutive turning
-points; those larger than one SD of the segment's glucose count. ``mage`` (direction "avg") is
-the mean of the mean ascending and the mean descending counted excursion; ``mage_plus`` and
-``mage_minus`` are those two; segments are combined weighted by their length.
-This follows the published description; it has not been compared with iglu's own output here
-(no R available), so it is marked unverified in docs/cli/monitor.md.
+Steps, as iglu's MAGE vignette and mage.Rd describe them:
+1. The readings are put on the day grid with dt0 = 5 minutes and inter_gap = 45 minutes
+   (grid.py); the trace is split into segments at missing stretches longer than ``max_gap`` =
+   180 minutes, and each segment is handled on its own (shorter holes stay missing inside it).
+2. Trailing (right-aligned) moving averages of ``short_ma`` = 5 and ``long_ma`` = 32 points;
+   the first window-1 positions take the first complete average. Where short - long changes
+   sign is a crossing; the first and last points are crossings too.
+3. Between crossings cp_i and cp_i+1 lies one turning point: the glucose maximum where the
+   short average is above the long one (a peak), else the minimum (a nadir), searched from the
+   previous turning point (exclusive) to cp_i+1 (inclusive), so peaks and nadirs alternate.
+4. Half-excursions between turning points count when larger than the SD of the segment's
+   glucose. The search accumulates: the start of a rise (fall) is the lowest nadir (highest
+   peak) since the last counted turning point, and a counted half-excursion is extended while
+   a later turning point of the same kind goes further; it is recorded once the next
+   half-excursion in the other direction also exceeds the SD, or at the end of the segment.
+5. ``mage_plus`` is the mean of the counted rises, ``mage_minus`` of the counted falls, and
+   ``mage`` (iglu's default direction "avg") their mean; ``mage_service`` uses the direction of
+   the first counted half-excursion and ``mage_max`` the larger. Segment values are combined
+   weighted by segment length (grid points).
+Not compared with iglu's own output on this machine (no R; the Fernandes manual-MAGE set is not
+in the shared data): marked unverified in docs/cli/monitor.md.
 """
 
 from __future__ import annotations
@@ -21,54 +32,146 @@ import numpy.typing as npt
 from precisionrx.engines.monitoring.grid import DayGrid
 
 FloatArray = npt.NDArray[np.float64]
-SHORT, LONG = 5, 32
+SHORT_MA, LONG_MA = 5, 32
+MAX_GAP = 180.0
+MAGE_DT0 = 5.0
+KEYS = ("mage", "mage_plus", "mage_minus", "mage_service", "mage_max")
 
 
-def _trailing_mean(v: FloatArray, k: int) -> FloatArray:
-    c = np.concatenate(([0.0], np.cumsum(v)))
+def trailing_mean(v: FloatArray, k: int) -> FloatArray:
+    """Right-aligned mean of the present values in each window of k points; the first k - 1
+    positions take the first complete window's value (or the running mean when the series is
+    shorter than k)."""
+    present = ~np.isnan(v)
+    c = np.concatenate(([0.0], np.cumsum(np.where(present, v, 0.0))))
+    n = np.concatenate(([0], np.cumsum(present)))
     idx = np.arange(1, len(v) + 1)
     lo = np.maximum(idx - k, 0)
-    return (c[idx] - c[lo]) / (idx - lo)
+    count = n[idx] - n[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(count > 0, (c[idx] - c[lo]) / count, np.nan)
+    if len(v) >= k:
+        out[: k - 1] = out[k - 1]
+    return out
 
 
-def _segment(g: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Counted ascending and descending excursions of one contiguous segment (vectorised)."""
-    empty = np.array([], dtype=np.float64)
-    if len(g) < 3:
-        return empty, empty
-    sign = np.sign(_trailing_mean(g, SHORT) - _trailing_mean(g, LONG))
-    nonzero = np.flatnonzero(sign)
-    if not len(nonzero):
-        return empty, empty
-    # zero differences keep the previous side (the first side for leading zeros)
-    last = np.maximum.accumulate(np.where(sign != 0, np.arange(len(sign)), 0))
-    sign = sign[last]
-    sign[: nonzero[0]] = sign[nonzero[0]]
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(sign) != 0) + 1))
-    highs = np.maximum.reduceat(g, starts)
-    lows = np.minimum.reduceat(g, starts)
-    points = np.where(sign[starts] > 0, highs, lows)
-    steps = np.diff(points)
-    counted = steps[np.abs(steps) > np.std(g, ddof=1)]
-    return counted[counted > 0], -counted[counted < 0]
+def crossings(delta: FloatArray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """Crossing indexes (first and last point included) and, per interval between consecutive
+    crossings, the sign of short - long on it (+1: a peak lies there, -1: a nadir)."""
+    last = len(delta) - 1
+    usable = np.flatnonzero(~np.isnan(delta) & (delta != 0))
+    if not len(usable) or last < 1:
+        return np.array([0, max(last, 0)], dtype=np.int64), np.array([1], dtype=np.int8)
+    signs = np.sign(delta[usable]).astype(np.int8)
+    change = np.flatnonzero(signs[1:] != signs[:-1]) + 1
+    inner = usable[change]
+    kinds = np.concatenate((signs[:1], signs[change]))
+    if len(inner) and inner[-1] == last:  # a crossing on the last point opens no interval
+        inner, kinds = inner[:-1], kinds[:-1]
+    return np.concatenate(([0], inner, [last])).astype(np.int64), kinds
 
 
-def mage(grid: DayGrid) -> dict[str, float | None]:
-    flat = grid.values.reshape(-1)
+def turning_points(
+    g: FloatArray, cross: npt.NDArray[np.int64], kinds: npt.NDArray[np.int8]
+) -> FloatArray:
+    """Alternating peak / nadir glucose values between the crossings (step 3)."""
+    values: list[float] = []
+    kind_of: list[int] = []
+    previous = -1
+    for i, kind in enumerate(kinds.tolist()):
+        left = int(cross[i]) if i == 0 else previous + 1
+        window = g[left : int(cross[i + 1]) + 1]
+        if not len(window) or np.isnan(window).all():
+            continue  # the whole interval fell in a hole of the grid
+        at = int(np.nanargmax(window) if kind > 0 else np.nanargmin(window))
+        value = float(window[at])
+        if kind_of and kind_of[-1] == kind:  # after a skipped interval: keep one, the extreme
+            if (value > values[-1]) == (kind > 0):
+                values[-1], previous = value, left + at
+            continue
+        values.append(value)
+        kind_of.append(kind)
+        previous = left + at
+    return np.asarray(values, dtype=np.float64)
+
+
+def half_excursions(v: FloatArray, sd: float) -> list[float]:
+    """Signed counted half-excursions (+ rise, - fall) over alternating turning points (step 4)."""
+    out: list[float] = []
+    start = 0  # first turning point that may begin the next counted half-excursion
+    left: tuple[int, int] | None = None
+    for j in range(1, len(v)):
+        if left is None:
+            candidates = np.arange(start + ((j - start) % 2 == 0), j, 2)  # other kind than j
+            if not len(candidates):
+                continue
+            k = int(candidates[np.argmax(np.abs(v[j] - v[candidates]))])
+            if abs(v[j] - v[k]) > sd:
+                left = (k, j)
+            continue
+        s, p = left
+        if (j - p) % 2 == 0:
+            if abs(v[j] - v[s]) >= abs(v[p] - v[s]):
+                left = (s, j)  # the same excursion goes further
+        elif abs(v[j] - v[p]) > sd:
+            out.append(float(v[p] - v[s]))
+            left = (p, j)
+    if left is not None:
+        out.append(float(v[left[1]] - v[left[0]]))
+    return out
+
+
+def segment_mage(
+    g: FloatArray, short_ma: int = SHORT_MA, long_ma: int = LONG_MA
+) -> dict[str, float | None]:
+    """MAGE of one contiguous segment (missing points allowed inside)."""
+    present = g[~np.isnan(g)]
+    if len(present) < 3:
+        return dict.fromkeys(KEYS)
+    sd = float(np.std(present, ddof=1))
+    delta = trailing_mean(g, short_ma) - trailing_mean(g, long_ma)
+    cross, kinds = crossings(delta)
+    steps = half_excursions(turning_points(g, cross, kinds), sd)
+    rises = [s for s in steps if s > 0]
+    falls = [-s for s in steps if s < 0]
+    plus = float(np.mean(rises)) if rises else None
+    minus = float(np.mean(falls)) if falls else None
+    both = [x for x in (plus, minus) if x is not None]
+    service = None if not steps else (plus if steps[0] > 0 else minus)
+    return {
+        "mage": float(np.mean(both)) if both else None,
+        "mage_plus": plus,
+        "mage_minus": minus,
+        "mage_service": service,
+        "mage_max": max(both) if both else None,
+    }
+
+
+def segments(flat: FloatArray, dt0: float, max_gap: float = MAX_GAP) -> list[tuple[int, int]]:
+    """[start, end) of the stretches between missing runs longer than ``max_gap`` minutes (a run
+    of r missing points is a gap of (r + 1) dt0 minutes between readings)."""
     present = ~np.isnan(flat)
-    padded = np.concatenate(([False], present, [False]))
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    totals: dict[str, float] = {"mage": 0.0, "mage_plus": 0.0, "mage_minus": 0.0}
-    weights: dict[str, float] = {"mage": 0.0, "mage_plus": 0.0, "mage_minus": 0.0}
-    for start, end in zip(edges[::2], edges[1::2], strict=True):
-        plus, minus = _segment(flat[start:end])
-        n = float(end - start)
-        means = [float(np.mean(x)) for x in (plus, minus) if len(x)]
-        parts = {"mage": float(np.mean(means)) if means else None,
-                 "mage_plus": float(np.mean(plus)) if len(plus) else None,
-                 "mage_minus": float(np.mean(minus)) if len(minus) else None}  # fmt: skip
-        for key, value in parts.items():
+    idx = np.flatnonzero(present)
+    if not len(idx):
+        return []
+    gaps = np.diff(idx) * dt0
+    cut = np.flatnonzero(gaps > max_gap)
+    starts = np.concatenate(([idx[0]], idx[cut + 1]))
+    ends = np.concatenate((idx[cut] + 1, [idx[-1] + 1]))
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def mage(
+    grid: DayGrid, short_ma: int = SHORT_MA, long_ma: int = LONG_MA
+) -> dict[str, float | None]:
+    """MAGE of a subject from its 5-minute, 45-minute-gap day grid."""
+    flat = grid.values.reshape(-1)
+    totals = dict.fromkeys(KEYS, 0.0)
+    weights = dict.fromkeys(KEYS, 0.0)
+    for start, end in segments(flat, grid.dt0):
+        part = segment_mage(flat[start:end], short_ma, long_ma)
+        for key, value in part.items():
             if value is not None:
-                totals[key] += value * n
-                weights[key] += n
-    return {k: (totals[k] / weights[k] if weights[k] else None) for k in totals}
+                totals[key] += value * (end - start)
+                weights[key] += end - start
+    return {k: (totals[k] / weights[k] if weights[k] else None) for k in KEYS}

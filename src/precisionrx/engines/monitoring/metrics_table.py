@@ -10,31 +10,32 @@ import polars as pl
 from precisionrx.engines.monitoring.cgm_metrics import METRIC_COLUMNS, summary_metrics
 from precisionrx.engines.monitoring.episodes import episodes
 from precisionrx.engines.monitoring.grid import (
-    INTER_GAP,
-    day_grids,
+    day_grid,
     grid_metrics,
+    hourly_auc,
     reading_stats,
     sd_measures,
 )  # fmt: skip
-from precisionrx.engines.monitoring.mage import mage
-
-MAGE_INTER_GAP = 180.0  # iglu's mage_ma interpolates across gaps of up to 180 minutes
+from precisionrx.engines.monitoring.mage import MAGE_DT0, mage
 
 
 def _one(part: pl.DataFrame) -> dict[str, Any]:
     if not part["time_utc"].is_sorted():
         part = part.sort("time_utc")
     local, gl = part["local"].to_numpy(), part["gl"].to_numpy()
-    grid, wide = day_grids(local, gl, (INTER_GAP, MAGE_INTER_GAP))
+    grid = day_grid(local, gl)
+    mage_grid = grid if grid.dt0 == MAGE_DT0 else day_grid(local, gl, dt0=MAGE_DT0)
     found = episodes(grid)
     return {
         "id": part["id"][0],
         **reading_stats(local, gl, grid.dt0),
         **grid_metrics(grid),
         **sd_measures(grid),
-        **mage(wide),
+        "auc": hourly_auc(grid),
+        **mage(mage_grid),
         **{f"{k}_per_day": v["per_day"] for k, v in found.items()},
         **{f"{k}_mean_duration": v["mean_duration"] for k, v in found.items()},
+        **{f"{k}_mean_glucose": v["mean_glucose"] for k, v in found.items()},
     }
 
 

@@ -454,3 +454,35 @@ def test_hourly_auc() -> None:
     line = np.full((1, 288), np.nan)
     line[0, 11:24] = np.linspace(100, 160, 13)  # 01:00 .. 02:00
     assert hourly_auc(DayGrid(line, 5.0, np.datetime64("2024-01-01"))) == pytest.approx(130.0)
+
+
+def test_agp_png_pages_and_gap_breaks(tmp_path: Path) -> None:
+    from matplotlib.image import imread
+
+    from precisionrx.engines.monitoring.agp import split_at_gaps
+
+    # A daily profile is cut where readings are more than 20 minutes apart.
+    pieces = split_at_gaps([(0, 100.0), (5, 101.0), (60, 140.0), (65, 150.0)])
+    assert [len(p) for p in pieces] == [2, 2]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from precisionrx.cli import main; main()", "monitor", "agp",
+             *args], capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    one = tmp_path / "agp.png"
+    proc = run(str(DEXCOM), "--tz", "America/Los_Angeles", "-o", str(one))
+    assert proc.returncode == 0, proc.stderr
+    assert one.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pixels = imread(one)  # US letter at 110 dpi
+    assert pixels.shape[:2] == (1210, 935)
+    green = np.all(np.abs(pixels[..., :3] - np.array([0x3A, 0xA6, 0x55]) / 255) < 0.01, axis=-1)
+    assert green.sum() > 1000  # the in-range band of the time-in-ranges bar is drawn
+    # Several subjects: one page each, named after the subject; all drawn before any is written.
+    many = tmp_path / "pages" / "agp.png"
+    proc = run(str(IGLU), "--tz", "Etc/GMT+5", "-o", str(many))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in many.parent.iterdir()) == [
+        f"agp-Subject_{i}.png" for i in range(1, 6)
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 
@@ -115,31 +115,67 @@ def alerts_command(
 def agp_command(
     files: Annotated[list[Path], typer.Argument(help="CGM exports.")],
     tz: Annotated[str | None, typer.Option("--tz", help="IANA zone of naive times.")] = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path(
-        "agp.html"
-    ),
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o", "--output", help="agp.html (all subjects) or agp.png (one page per subject)."
+        ),
+    ] = Path("agp.html"),
 ) -> None:
     """The one-page Ambulatory Glucose Profile (statistics, ranges, modal day, daily profiles)."""
 
-    from precisionrx.engines.monitoring.agp import agp_data, agp_svg, daily_svg
-    from precisionrx.report.html import _load, render
-    from precisionrx.report.output import write_atomic
+    from precisionrx.engines.monitoring.agp import agp_data
     from precisionrx.report.pgx_json import DECISION_SUPPORT
 
     frame, caveats = load_cgm(files, tz)
-    agps = []
-    for subject in frame["id"].unique(maintain_order=True).to_list():
-        a = agp_data(frame, subject)
+    agps = [agp_data(frame, s) for s in frame["id"].unique(maintain_order=True).to_list()]
+    if output.suffix.lower() == ".png":
+        _write_agp_png(agps, caveats, output, DECISION_SUPPORT)
+    else:
+        _write_agp_html(agps, caveats, output, DECISION_SUPPORT)
+
+
+def _write_agp_html(
+    agps: list[dict[str, Any]], caveats: list[str], output: Path, notice: str
+) -> None:
+    from precisionrx.engines.monitoring.agp import agp_svg, daily_svg
+    from precisionrx.report.html import _load, render
+    from precisionrx.report.output import write_atomic
+
+    for a in agps:
         a["profile_svg"] = agp_svg(a)
         for d in a["daily"]:
             d["svg"] = daily_svg(d)
-        agps.append(a)
     html = render(
         "agp.html.j2",
-        {"agps": agps, "caveats": caveats, "notice": DECISION_SUPPORT, "css": _load("base.css")},
+        {"agps": agps, "caveats": caveats, "notice": notice, "css": _load("base.css")},
     )
     write_atomic(output, html)
     typer.echo(f"wrote {output} ({len(agps)} subjects)", err=True)
+
+
+def _write_agp_png(
+    agps: list[dict[str, Any]], caveats: list[str], output: Path, notice: str
+) -> None:
+    """One page per subject: OUTPUT itself for one subject, OUTPUT-<subject>.png for several.
+    Every page is drawn before any file is written."""
+    import re
+
+    from precisionrx.report.agp_png import agp_png
+    from precisionrx.report.output import write_atomic_with
+
+    pages: dict[Path, bytes] = {}
+    for a in agps:
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", str(a["subject"])).strip("_") or "subject"
+        path = output if len(agps) == 1 else output.with_name(f"{output.stem}-{slug}.png")
+        pages[path] = agp_png(a, notice, caveats)
+    for path, data in pages.items():
+
+        def write(fh: BinaryIO, data: bytes = data) -> None:
+            fh.write(data)
+
+        write_atomic_with(path, write)
+    typer.echo(f"wrote {', '.join(str(p) for p in pages)}", err=True)
 
 
 @monitor_app.command("vitals")

@@ -13,15 +13,22 @@ from typing import Any
 import polars as pl
 
 from precisionrx.engines.monitoring.cgm_metrics import summary_metrics
+from precisionrx.engines.monitoring.grid import median_interval, reading_stats
 
 PERCENTILES = (5, 25, 50, 75, 95)
 BIN_MINUTES = 15
+#: daily profiles break their line where readings are further apart than this (the alert
+#: engine's sensor-gap limit)
+GAP_MINUTES = 20
 
 
 def agp_data(frame: pl.DataFrame, subject: str) -> dict[str, Any]:
     """Everything the AGP page shows for one subject (``id, time_utc, local, gl``)."""
     sub = frame.filter(pl.col("id") == subject).sort("time_utc")
     stats = summary_metrics(sub).row(0, named=True)
+    local = sub["local"].to_numpy()
+    span = reading_stats(local, sub["gl"].to_numpy(), median_interval(local))
+    stats.update(days=span["days"], active_percent=span["active_percent"])
     minute = pl.col("local").dt.hour().cast(pl.Int32) * 60 + pl.col("local").dt.minute()
     binned = (
         sub.with_columns((minute // BIN_MINUTES).alias("bin"))
@@ -107,12 +114,29 @@ def agp_svg(data: dict[str, Any], width: int = 720, height: int = 260) -> str:
     return "".join(parts)
 
 
+def split_at_gaps(
+    points: list[tuple[int, float]], gap_minutes: int = GAP_MINUTES
+) -> list[list[tuple[int, float]]]:
+    """The day's (minute, glucose) points in pieces, cut where readings are more than
+    ``gap_minutes`` apart, so a profile never draws a line across missing data."""
+    pieces: list[list[tuple[int, float]]] = []
+    for point in points:
+        if not pieces or point[0] - pieces[-1][-1][0] > gap_minutes:
+            pieces.append([])
+        pieces[-1].append(point)
+    return pieces
+
+
 def daily_svg(day: dict[str, Any], width: int = 170, height: int = 70) -> str:
-    pts = " ".join(f"{round(width * m / 1440, 1)},{_y(g, 2, height - 4)}" for m, g in day["points"])
+    lines = "".join(
+        '<polyline points="'
+        + " ".join(f"{round(width * m / 1440, 1)},{_y(g, 2, height - 4)}" for m, g in piece)
+        + '" fill="none" stroke="#123f7a" stroke-width="1"/>'
+        for piece in split_at_gaps(day["points"])
+    )
     y1, y2 = _y(180, 2, height - 4), _y(70, 2, height - 4)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
         f'aria-label="glucose on {day["date"]}"><rect x="0" y="{y1}" width="{width}" '
-        f'height="{y2 - y1}" fill="#e3f1e3"/><polyline points="{pts}" fill="none" '
-        'stroke="#123f7a" stroke-width="1"/></svg>'
+        f'height="{y2 - y1}" fill="#e3f1e3"/>{lines}</svg>'
     )

@@ -295,6 +295,11 @@ def test_episodes_by_the_2023_definitions() -> None:
     assert ep["hyper_level2"]["count"] == 1 and ep["hyper_extended"]["count"] == 1
     assert ep["hyper_level1"]["count"] == 1
     assert ep["hypo_level1"]["per_day"] == pytest.approx(3 / (286 * 5 / 1440), rel=1e-3)
+    # level 1 only (never below 54): 12-15 and 100-130; mean glucose of each episode's points
+    assert ep["hypo_level1_excl"]["count"] == 2
+    assert ep["hypo_level1_excl"]["mean_duration"] == pytest.approx((15 + 150) / 2)
+    assert ep["hypo_level2"]["mean_glucose"] == pytest.approx((4 * 50 + 2 * 80 + 4 * 52) / 10)
+    assert ep["hyper_level1_excl"]["count"] == 0  # the one hyper episode went above 250
 
 
 def test_libreview_and_nightscout_exports(tmp_path: Path) -> None:
@@ -486,3 +491,50 @@ def test_agp_png_pages_and_gap_breaks(tmp_path: Path) -> None:
     assert sorted(p.name for p in many.parent.iterdir()) == [
         f"agp-Subject_{i}.png" for i in range(1, 6)
     ]
+
+
+def test_plan_uses_gmi_only_without_a_laboratory_hba1c(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from precisionrx.io.patient_file import read_patient_file
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.plan.builder import build_plan
+
+    start = datetime(2024, 6, 1)
+    rows = [
+        f"{start + timedelta(minutes=5 * i):%Y-%m-%d %H:%M:%S},{180.0}" for i in range(15 * 288)
+    ]
+    (tmp_path / "cgm.csv").write_text("time,gl\n" + "\n".join(rows) + "\n")
+    labs = [
+        {"name": "total cholesterol", "value": 200, "unit": "mg/dL"},
+        {"name": "HDL cholesterol", "value": 45, "unit": "mg/dL"},
+        {"name": "systolic blood pressure", "value": 138, "unit": "mm[Hg]"},
+        {"name": "eGFR", "value": 85, "unit": "mL/min/1.73m2"},
+        {"name": "BMI", "value": 27, "unit": "kg/m2"},
+    ]
+
+    def plan_for(measurements: list[dict[str, object]]) -> dict[str, object]:
+        (tmp_path / "p.json").write_text(json.dumps({
+            "id": "gmi-1", "demographics": {"sex_at_birth": "male", "age_years": 55},
+            "measurements": measurements,
+            "monitoring": [{"kind": "cgm", "path": "cgm.csv", "timezone": "UTC"}],
+        }))  # fmt: skip
+        plan = build_plan(read_patient_file(tmp_path / "p.json"), KnowledgeBase())
+        assert plan.cardio is not None and plan.monitoring is not None
+        return plan.model_dump(mode="json")
+
+    gmi = 3.31 + 0.02392 * 180  # 7.6 %
+    without = plan_for(labs)
+    assert without["monitoring"]["gmi_for_risk"] == pytest.approx(gmi)
+    text = json.dumps(without["cardio"])
+    assert "gmi_used_as_hba1c" in text and f"GMI {gmi:.1f} %" in text
+    with_lab = plan_for([*labs, {"name": "HbA1c", "value": 5.4, "unit": "%"}])
+    assert "gmi_used_as_hba1c" not in json.dumps(with_lab["cardio"])
+
+    # The HbA1c-augmented PREVENT variant runs in both, with 7.6 % vs 5.4 %: higher risk.
+    def ten_year(plan: dict[str, object]) -> float:
+        rows = plan["cardio"]["risk"]  # type: ignore[index]
+        return next(r["risk"] for r in rows if r["model"].startswith("prevent")
+                    and r["horizon_years"] == 10 and r["risk"] is not None)  # fmt: skip
+
+    assert ten_year(without) > ten_year(with_lab)

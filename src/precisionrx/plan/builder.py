@@ -59,10 +59,12 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
     vitals, vitals_findings = vitals_section(record)
     findings += vitals_findings
     home = (vitals or {}).get("home_blood_pressure") or {}
-    cardio = cardio_section(kb, record, pgx, home_sbp=home.get("mean_sbp"))
+    monitoring, monitoring_findings = monitoring_section(kb, record)
+    cardio = cardio_section(
+        kb, record, pgx, home_sbp=home.get("mean_sbp"), gmi=(monitoring or {}).get("gmi_for_risk")
+    )
     if cardio is not None:
         engines.append("cardio")
-    monitoring, monitoring_findings = monitoring_section(kb, record)
     if monitoring is not None or vitals is not None:
         engines.append("monitoring")
         findings += monitoring_findings

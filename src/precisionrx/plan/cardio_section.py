@@ -65,12 +65,13 @@ def _chol_mgdl(value: tuple[float, str] | None) -> float:
 
 
 def inputs_from_record(
-    record: PatientRecord, home_sbp: float | None = None
+    record: PatientRecord, home_sbp: float | None = None, gmi: float | None = None
 ) -> tuple[RiskInputs, list[Caveat], float | None]:
     """Risk inputs for one person; returns also LDL-C in mmol/L when recorded.
 
     ``home_sbp`` (mean of home readings, ESH protocol) is used only when the record has no
-    office systolic pressure, and said so.
+    office systolic pressure, and ``gmi`` (the CGM's Glucose Management Indicator, from >= 14
+    days at >= 70 % wear) only when it has no laboratory HbA1c in %; each use is said.
     """
     caveats: list[Caveat] = []
     d = record.demographics
@@ -91,6 +92,18 @@ def inputs_from_record(
     bmi = _measure(record, "bmi", "body mass")
     egfr = _measure(record, "egfr")
     hba1c = _measure(record, "hba1c")
+    if (hba1c is None or hba1c[1] != "%") and gmi is not None:
+        hba1c = (gmi, "%")
+        caveats.append(
+            Caveat(
+                code="gmi_used_as_hba1c",
+                kind=CaveatKind.NOTE,
+                message=f"no laboratory HbA1c recorded: the CGM's GMI {gmi:.1f} % (last 14 "
+                "days) stood in for it in the HbA1c-augmented equations; GMI and HbA1c differ "
+                "by 0.5 %-points or more in about half of people (Bergenstal 2018), so confirm "
+                "with a laboratory HbA1c",
+            )
+        )
     treated = any(a in meds for a in ANTIHYPERTENSIVES)
     smoking = (record.lifestyle.smoking or "").lower()
     diabetes = any("diabetes" in c.name.lower() for c in record.conditions)
@@ -135,6 +148,7 @@ def cardio_section(
     record: PatientRecord,
     pgx: list[SampleResult],
     home_sbp: float | None = None,
+    gmi: float | None = None,
 ) -> dict[str, Any] | None:
     """Risk rows, prevention options and statin PGx notes; None when the record has no CV data."""
     if record.demographics.sex_at_birth == "unknown" or record.demographics.age_years is None:
@@ -160,7 +174,7 @@ def cardio_section(
             "basis": "not applicable",
         }
     ckb = CardioKb.load(kb.root / "cardio")
-    x, caveats, ldl_mmol = inputs_from_record(record, home_sbp)
+    x, caveats, ldl_mmol = inputs_from_record(record, home_sbp, gmi)
     blocks = model_blocks(ckb, x, ["prevent", "pce", "score2", "qrisk3"])
     rows = [r for b in blocks for r in b.to_dicts()]
     base = next(

@@ -4,8 +4,10 @@ consensus targets, the AGP, and findings for changes that matter.
 Findings (each with the numbers behind it): time in range 70-180 down by >= 5 percentage points
 (a 5-point change is clinically meaningful, Battelino 2019); readings < 70 mg/dL between 00:00 and
 06:00 local time in the last 14 days when there were none before ("nocturnal lows appeared");
-any consensus target not met in the last 14 days. GMI is shown next to HbA1c but never used as
-HbA1c by the risk equations (the two can differ by more than 0.5 %-points).
+any consensus target not met in the last 14 days. ``gmi_for_risk``: the last 14 days' GMI when
+those days meet the consensus data sufficiency (>= 14 days, >= 70 % active), for the cardiovascular
+equations to use only when the record has no laboratory HbA1c (the cardio section says so: the
+two can differ by more than 0.5 %-points).
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def monitoring_section(
         "changes": changes,
         "consensus": consensus,
         "agp": agp,
-        "gmi_note": "GMI estimates HbA1c from CGM; it is shown, not used as HbA1c in risk "
-        "equations",
+        "gmi_for_risk": current["gmi"] if consensus.get("sufficient_data") else None,
+        "gmi_note": "GMI estimates HbA1c from CGM; the risk equations use it only when no "
+        "laboratory HbA1c is recorded, and say so",
         "caveats": data.caveats,
     }, findings

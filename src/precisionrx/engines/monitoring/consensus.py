@@ -5,8 +5,10 @@ Targets per population from kb/data/monitoring/cgm_consensus_targets.csv:
   above_250 < 5;
 - ``older_high_risk``: in_range_70_180 > 50, below_70 < 1, above_250 < 10;
 - ``pregnancy`` (T1D): in_range_63_140 > 70, below_63 < 4, below_54 < 1, above_140 < 25;
-and for everyone CV <= 36 (stable glycaemia). Data sufficiency: >= 14 days and >= 70 % active;
-with less data the targets are still evaluated but flagged ``sufficient_data: false``.
+and for everyone CV <= 36 (stable glycaemia). Data sufficiency: >= 14 days of wear and >= 70 %
+active; the wear period is first to last reading plus one reading interval (dt0), since each
+reading stands for dt0 minutes: 14 whole days of 5-minute readings span 14 days - 5 minutes.
+With less data the targets are still evaluated but flagged ``sufficient_data: false``.
 """
 
 from __future__ import annotations
@@ -56,7 +58,10 @@ def assess(row: dict[str, Any], rows: list[dict[str, str]], population: str) -> 
             {"metric": metric, "target": f"{op} {threshold:g}", "value": value, "met": ok}
         )
     days, active = row.get("days"), row.get("active_percent")
-    sufficient = bool(days is not None and days >= 14 and active is not None and active >= 70)
+    worn = None if days is None else days + float(row.get("dt0") or 0.0) / 1440.0
+    sufficient = bool(
+        worn is not None and worn >= 14 - 1e-9 and active is not None and active >= 70
+    )
     return {
         "population": population,
         "sufficient_data": sufficient,

@@ -46,15 +46,24 @@ def _runs(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArr
 
 
 def _summary(
-    values: npt.NDArray[np.float64], spans: list[tuple[int, int]], dt0: float, days: float
+    totals: tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]],
+    spans: list[tuple[int, int]],
+    dt0: float,
+    days: float,
 ) -> dict[str, Any]:
-    durations = [(end - start) * dt0 for start, end in spans]
-    glucose = [float(np.nanmean(values[start:end])) for start, end in spans]
+    """Counts, durations and mean glucose of one type's episodes; ``totals`` are the running
+    sums of the present values and their counts (index i = before point i)."""
+    if not spans:
+        return {"count": 0, "per_day": 0.0 if days else None, "mean_duration": None,
+                "mean_glucose": None}  # fmt: skip
+    start, end = np.asarray(spans, dtype=np.int64).T
+    sums, counts = totals
+    glucose = (sums[end] - sums[start]) / (counts[end] - counts[start])
     return {
         "count": len(spans),
         "per_day": round(len(spans) / days, 4) if days else None,
-        "mean_duration": round(float(np.mean(durations)), 2) if spans else None,
-        "mean_glucose": round(float(np.mean(glucose)), 2) if spans else None,
+        "mean_duration": round(float(np.mean(end - start)) * dt0, 2),
+        "mean_glucose": round(float(np.mean(glucose)), 2),
     }
 
 
@@ -87,21 +96,27 @@ def episode_spans(grid: DayGrid) -> dict[str, list[tuple[int, int]]]:
         )
         out[name] = list(zip(ep_start[keep].tolist(), ep_end[keep].tolist(), strict=True))
     for name, (level1, op, threshold) in EXCLUSIVE.items():
+        spans = out[level1]
+        if not spans:
+            out[name] = []
+            continue
+        sign = 1.0 if op == "<" else -1.0  # look for the minimum of sign x glucose
+        padded = np.concatenate((np.where(present, sign * values, np.inf), [np.inf]))
+        lowest = np.minimum.reduceat(padded, np.asarray(spans, dtype=np.int64).reshape(-1))[::2]
         out[name] = [
-            (a, b)
-            for a, b in out[level1]
-            if not (
-                np.nanmin(values[a:b]) < threshold
-                if op == "<"
-                else np.nanmax(values[a:b]) > threshold
-            )
+            span for span, m in zip(spans, lowest, strict=True) if not m < sign * threshold
         ]
     return out
 
 
 def episodes(grid: DayGrid) -> dict[str, dict[str, Any]]:
     values = grid.values.reshape(-1)
-    days = (~np.isnan(values)).sum() * grid.dt0 / 1440.0
+    present = ~np.isnan(values)
+    days = present.sum() * grid.dt0 / 1440.0
+    totals = (
+        np.concatenate(([0.0], np.cumsum(np.where(present, values, 0.0)))),
+        np.concatenate(([0], np.cumsum(present))),
+    )
     return {
-        name: _summary(values, spans, grid.dt0, days) for name, spans in episode_spans(grid).items()
+        name: _summary(totals, spans, grid.dt0, days) for name, spans in episode_spans(grid).items()
     }

@@ -71,53 +71,114 @@ def crossings(delta: FloatArray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.
     return np.concatenate(([0], inner, [last])).astype(np.int64), kinds
 
 
+def _first_extremes(
+    high: FloatArray,
+    low: FloatArray,
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
+    peak: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.int64]:
+    """Index of the first maximum (peak windows) or minimum (nadir windows) of each window
+    [left, right); the windows may overlap."""  # fmt: skip
+    lengths = right - left
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    window = np.repeat(np.arange(len(left)), lengths)
+    within = np.arange(int(lengths.sum())) - offsets[window]
+    where = left[window] + within
+    values = np.where(peak[window], high[where], -low[where])
+    best = np.maximum.reduceat(values, offsets)
+    first = np.minimum.reduceat(np.where(values == best[window], within, len(values)), offsets)
+    return left + first
+
+
+def _turning_indexes_loop(
+    high: FloatArray, low: FloatArray, cross: list[int], kinds: list[int]
+) -> list[int]:
+    """Step 3 one interval at a time (used when an interval holds no reading at all)."""
+    found: list[int] = []
+    kind_of: list[int] = []
+    previous = -1
+    for i, kind in enumerate(kinds):
+        left = cross[i] if i == 0 else previous + 1
+        right = cross[i + 1] + 1
+        if right <= left:
+            continue
+        at = left + int(np.argmax(high[left:right]) if kind > 0 else np.argmin(low[left:right]))
+        if not np.isfinite(high[at]):
+            continue  # the whole interval fell in a hole of the grid
+        if kind_of and kind_of[-1] == kind:  # after a skipped interval: keep one, the extreme
+            if (high[at] > high[found[-1]]) == (kind > 0):
+                found[-1] = previous = at
+            continue
+        found.append(at)
+        kind_of.append(kind)
+        previous = at
+    return found
+
+
 def turning_points(
     g: FloatArray, cross: npt.NDArray[np.int64], kinds: npt.NDArray[np.int8]
 ) -> FloatArray:
-    """Alternating peak / nadir glucose values between the crossings (step 3)."""
-    values: list[float] = []
-    kind_of: list[int] = []
-    previous = -1
-    for i, kind in enumerate(kinds.tolist()):
-        left = int(cross[i]) if i == 0 else previous + 1
-        window = g[left : int(cross[i + 1]) + 1]
-        if not len(window) or np.isnan(window).all():
-            continue  # the whole interval fell in a hole of the grid
-        at = int(np.nanargmax(window) if kind > 0 else np.nanargmin(window))
-        value = float(window[at])
-        if kind_of and kind_of[-1] == kind:  # after a skipped interval: keep one, the extreme
-            if (value > values[-1]) == (kind > 0):
-                values[-1], previous = value, left + at
-            continue
-        values.append(value)
-        kind_of.append(kind)
-        previous = left + at
-    return np.asarray(values, dtype=np.float64)
+    """Alternating peak / nadir glucose values between the crossings (step 3).
+
+    Each window runs from just after the previous turning point to the next crossing, so it
+    depends on the previous window's answer; the windows are solved all at once, starting from
+    [cp_i, cp_i+1], and re-solved with the left edges the answers give until nothing moves
+    (the fixed point is the sequential answer: each pass settles at least one more window)."""
+    high = np.where(np.isnan(g), -np.inf, g)  # missing points never win a max / min
+    low = np.where(np.isnan(g), np.inf, g)
+    peak = kinds > 0
+    right = cross[1:] + 1
+    left = cross[:-1].copy()
+    at = _first_extremes(high, low, left, right, peak)
+    for _ in range(256):
+        if not np.isfinite(high[at]).all():
+            break
+        moved = np.concatenate((cross[:1], at[:-1] + 1))
+        redo = np.flatnonzero(moved != left)  # only windows whose left edge moved
+        if not len(redo):
+            return g[at]
+        left[redo] = moved[redo]
+        at[redo] = _first_extremes(high, low, left[redo], right[redo], peak[redo])
+    found = _turning_indexes_loop(high, low, cross.tolist(), kinds.tolist())
+    return g[np.asarray(found, dtype=np.int64)]
 
 
-def half_excursions(v: FloatArray, sd: float) -> list[float]:
-    """Signed counted half-excursions (+ rise, - fall) over alternating turning points (step 4)."""
+def half_excursions(turning: FloatArray, sd: float) -> list[float]:
+    """Signed counted half-excursions (+ rise, - fall) over alternating turning points (step 4).
+
+    Until the first one counts, a rise is measured from the lowest earlier nadir and a fall from
+    the highest earlier peak (accumulation); afterwards a turning point of the same kind as the
+    end of the pending half-excursion extends it when it goes further, and one of the other
+    kind records it when the new half-excursion also exceeds the SD."""
+    v = turning.tolist()
     out: list[float] = []
-    start = 0  # first turning point that may begin the next counted half-excursion
+    if len(v) < 2:
+        return out
+    rising = v[1] > v[0]  # kind of the turning point at index 1: peak after a nadir
+    lowest = (v[0], 0) if rising else (float("inf"), -1)  # extreme nadir / peak seen so far
+    highest = (float("-inf"), -1) if rising else (v[0], 0)
     left: tuple[int, int] | None = None
     for j in range(1, len(v)):
+        peak = (j % 2 == 1) == rising
         if left is None:
-            candidates = np.arange(start + ((j - start) % 2 == 0), j, 2)  # other kind than j
-            if not len(candidates):
-                continue
-            k = int(candidates[np.argmax(np.abs(v[j] - v[candidates]))])
-            if abs(v[j] - v[k]) > sd:
-                left = (k, j)
+            start = lowest if peak else highest
+            if start[1] >= 0 and abs(v[j] - start[0]) > sd and (v[j] > start[0]) == peak:
+                left = (start[1], j)
+            elif peak and v[j] > highest[0]:
+                highest = (v[j], j)
+            elif not peak and v[j] < lowest[0]:
+                lowest = (v[j], j)
             continue
         s, p = left
         if (j - p) % 2 == 0:
             if abs(v[j] - v[s]) >= abs(v[p] - v[s]):
                 left = (s, j)  # the same excursion goes further
         elif abs(v[j] - v[p]) > sd:
-            out.append(float(v[p] - v[s]))
+            out.append(v[p] - v[s])
             left = (p, j)
     if left is not None:
-        out.append(float(v[left[1]] - v[left[0]]))
+        out.append(v[left[1]] - v[left[0]])
     return out
 
 

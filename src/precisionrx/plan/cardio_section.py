@@ -74,47 +74,35 @@ def inputs_from_record(
     days at >= 70 % wear) only when it has no laboratory HbA1c in %; each use is said.
     """
     caveats: list[Caveat] = []
+
+    def note(code: str, message: str) -> None:
+        caveats.append(Caveat(code=code, kind=CaveatKind.NOTE, message=message))
+
     d = record.demographics
     meds = " ".join(m.name.lower() for m in record.medications)
     sbp = _measure(record, "systolic", "sbp")
     if sbp is None and home_sbp is not None:
         sbp = (home_sbp, "mm[Hg]")
-        caveats.append(
-            Caveat(
-                code="home_bp_used",
-                kind=CaveatKind.NOTE,
-                message=f"no office blood pressure recorded: the home mean systolic "
-                f"{home_sbp:.0f} mmHg was used (home readings run lower than office readings; "
-                "the equations were derived with office values)",
-            )
-        )
+        note("home_bp_used", f"no office blood pressure recorded: the home mean systolic "
+             f"{home_sbp:.0f} mmHg was used (home readings run lower than office readings; the "
+             "equations were derived with office values)")  # fmt: skip
     ldl = _measure(record, "ldl")
     bmi = _measure(record, "bmi", "body mass")
     egfr = _measure(record, "egfr")
     hba1c = _measure(record, "hba1c")
     if (hba1c is None or hba1c[1] != "%") and gmi is not None:
         hba1c = (gmi, "%")
-        caveats.append(
-            Caveat(
-                code="gmi_used_as_hba1c",
-                kind=CaveatKind.NOTE,
-                message=f"no laboratory HbA1c recorded: the CGM's GMI {gmi:.1f} % (last 14 "
-                "days) stood in for it in the HbA1c-augmented equations; GMI and HbA1c differ "
-                "by 0.5 %-points or more in about half of people (Bergenstal 2018), so confirm "
-                "with a laboratory HbA1c",
-            )
-        )
+        note("gmi_used_as_hba1c", f"no laboratory HbA1c recorded: the CGM's GMI {gmi:.1f} % "
+             "(last 14 days) stood in for it in the HbA1c-augmented equations; GMI and HbA1c "
+             "differ by 0.5 %-points or more in about half of people (Bergenstal 2018), so "
+             "confirm with a laboratory HbA1c")  # fmt: skip
     treated = any(a in meds for a in ANTIHYPERTENSIVES)
     smoking = (record.lifestyle.smoking or "").lower()
     diabetes = any("diabetes" in c.name.lower() for c in record.conditions)
     if not treated and any("hypertension" in c.name.lower() for c in record.conditions):
-        caveats.append(
-            Caveat(
-                code="bp_treatment_unknown",
-                kind=CaveatKind.NOTE,
-                message="hypertension recorded but no antihypertensive recognised: "
-                "untreated assumed",
-            )
+        note(
+            "bp_treatment_unknown",
+            "hypertension recorded but no antihypertensive recognised: untreated assumed",
         )
     x = RiskInputs(
         ids=[record.id],

@@ -538,3 +538,14 @@ def test_plan_uses_gmi_only_without_a_laboratory_hba1c(tmp_path: Path) -> None:
                     and r["horizon_years"] == 10 and r["risk"] is not None)  # fmt: skip
 
     assert ten_year(without) > ten_year(with_lab)
+
+
+def test_worker_processes_give_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from precisionrx.engines.monitoring import metrics_table as mt
+
+    frame = read_cgm(IGLU, "Etc/GMT+5").frame
+    here = mt.subject_rows(frame)
+    monkeypatch.setattr(mt, "PROCESS_READINGS", 0)  # force the worker-process path
+    there = mt.subject_rows(frame, workers=2)
+    assert [r["id"] for r in there] == [r["id"] for r in here]
+    assert there == here

@@ -1,4 +1,4 @@
-"""CGM summary metrics per subject, with iglu 4.3's names and definitions (polars, vectorised).
+"""CGM summary metrics per subject, with iglu 4.3's names and definitions (numpy per subject).
 
 All on the readings as recorded (mg/dL), per subject:
 - ``mean``, ``sd`` (n - 1), ``cv`` = 100 sd / mean (iglu mean_glu, sd_glu, cv_glu);
@@ -30,6 +30,11 @@ The time-dependent metrics (grid.py, mage.py, episodes.py) use iglu's day-by-day
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 RANGES = {"in_range_70_180": (70, 180), "in_range_70_140": (70, 140), "in_range_63_140": (63, 140)}
@@ -51,62 +56,64 @@ METRIC_COLUMNS = [
 QUANTILE_COLUMNS = ("q25", "median", "q75", "iqr", "mad")
 
 
+def reading_metrics(gl: npt.NDArray[np.float64]) -> dict[str, Any]:
+    """Every reading-level metric above (except the quantiles) of one subject's readings."""
+    n = len(gl)
+    mean = float(gl.mean())
+    sd = float(gl.std(ddof=1)) if n > 1 else float("nan")
+    ln = np.log(gl)
+    f = ln**1.084 - 5.381
+    risk = f * f
+    log10 = ln / math.log(10)
+    with np.errstate(invalid="ignore", divide="ignore"):  # gl <= 18 has no GRADE (NaN)
+        grade = 425 * (np.log10(log10 - math.log10(18)) + 0.16) ** 2
+    grade_sum = float(grade.sum())
+
+    def pct(mask: npt.NDArray[np.bool_]) -> float:
+        return 100.0 * np.count_nonzero(mask) / n
+
+    out: dict[str, Any] = {
+        "n_readings": n, "mean": mean, "sd": sd, "cv": 100 * sd / mean,
+        "gmi": 3.31 + 0.02392 * mean, "gmi_mmol_mol": 12.71 + 4.70587 * mean / MGDL_PER_MMOL,
+        "ea1c": (46.7 + mean) / 28.7,
+        **{name: pct((gl >= lo) & (gl <= hi)) for name, (lo, hi) in RANGES.items()},
+        **{f"below_{t}": pct(gl < t) for t in BELOW},
+        **{f"above_{t}": pct(gl > t) for t in ABOVE},
+        "lbgi": RISK_FACTOR * float(risk[f < 0].sum()) / n,
+        "hbgi": RISK_FACTOR * float(risk[f > 0].sum()) / n,
+        "j_index": 0.001 * (mean + sd) ** 2,
+        "m_value": 1000 * float(np.mean(np.abs(log10 - math.log10(90)) ** 3)),
+        "hyper_index": float(np.sum((gl[gl > 140] - 140) ** 1.1)) / (30 * n),
+        "hypo_index": float(np.sum((80 - gl[gl < 80]) ** 2)) / (30 * n),
+        "grade": grade_sum / n,
+        "grade_hypo": 100 * float(grade[gl < 80].sum()) / grade_sum,
+        "grade_eugly": 100 * float(grade[(gl >= 70) & (gl <= 140)].sum()) / grade_sum,
+        "grade_hyper": 100 * float(grade[gl > 140].sum()) / grade_sum,
+        "min": float(gl.min()), "max": float(gl.max()),
+    }  # fmt: skip
+    out["igc"] = out["hyper_index"] + out["hypo_index"]
+    hypo = out["below_54"] + 0.8 * (out["below_70"] - out["below_54"])
+    hyper = out["above_250"] + 0.5 * (out["above_180"] - out["above_250"])
+    gri = min(3.0 * hypo + 1.6 * hyper, 100.0)
+    out.update(gri=gri, gri_hypo=hypo, gri_hyper=hyper)
+    out["gri_zone"] = next((z for upper, z in GRI_ZONES if gri < upper), "E")
+    out["cogi"] = (
+        0.5 * out["in_range_70_180"]
+        + 0.35 * 100 * (1 - min(max(out["below_70"], 0.0), 15.0) / 15)
+        + 0.15 * 100 * (1 - (min(max(sd, 18.0), 108.0) - 18) / 90)
+    )
+    # undefined values (one reading has no SD; GRADE needs gl > 18) are missing, not NaN
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in out.items()}
+
+
 def summary_metrics(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per subject id (METRIC_COLUMNS except the quantiles) from ``id, time_utc, gl``."""
-    g = pl.col("gl")
-    f = pl.col("_f")
-    frame = frame.with_columns(
-        (g.log().pow(1.084) - 5.381).alias("_f"),
-        (425 * ((g / 18).log10().log10() + 0.16).pow(2)).alias("_grade"),
-    )
-    aggs = [
-        pl.len().alias("n_readings"),
-        pl.col("time_utc").min().alias("first"),
-        pl.col("time_utc").max().alias("last"),
-        g.mean().alias("mean"),
-        g.std(ddof=1).alias("sd"),
-        *((g.is_between(lo, hi, closed="both").mean() * 100).alias(name)
-          for name, (lo, hi) in RANGES.items()),
-        *((g < t).mean().mul(100).alias(f"below_{t}") for t in BELOW),
-        *((g > t).mean().mul(100).alias(f"above_{t}") for t in ABOVE),
-        (pl.when(f < 0).then(f.pow(2)).otherwise(0.0).sum() * RISK_FACTOR / pl.len()).alias("lbgi"),
-        (pl.when(f > 0).then(f.pow(2)).otherwise(0.0).sum() * RISK_FACTOR / pl.len()).alias("hbgi"),
-        ((g / 90).log10().abs().pow(3).mean() * 1000).alias("m_value"),
-        (pl.when(g > 140).then((g - 140).pow(1.1)).otherwise(0.0).sum() / (pl.len() * 30))
-        .alias("hyper_index"),
-        (pl.when(g < 80).then((80 - g).pow(2)).otherwise(0.0).sum() / (pl.len() * 30))
-        .alias("hypo_index"),
-        pl.col("_grade").mean().alias("grade"),
-        (pl.col("_grade").filter(g < 80).sum() / pl.col("_grade").sum() * 100).alias("grade_hypo"),
-        (pl.col("_grade").filter(g.is_between(70, 140)).sum() / pl.col("_grade").sum() * 100)
-        .alias("grade_eugly"),
-        (pl.col("_grade").filter(g > 140).sum() / pl.col("_grade").sum() * 100)
-        .alias("grade_hyper"),
-        g.min().alias("min"),
-        g.max().alias("max"),
+    """One row per subject id (METRIC_COLUMNS except the quantiles) from ``id, time_utc, gl``,
+    subjects in order of first appearance."""
+    rows = [
+        {"id": part["id"][0], "first": part["time_utc"].min(), "last": part["time_utc"].max(),
+         **reading_metrics(part["gl"].to_numpy())}
+        for part in frame.partition_by("id", maintain_order=True)
     ]  # fmt: skip
-    out = frame.group_by("id", maintain_order=True).agg(aggs)
-    hypo = pl.col("below_54") + 0.8 * (pl.col("below_70") - pl.col("below_54"))
-    hyper = pl.col("above_250") + 0.5 * (pl.col("above_180") - pl.col("above_250"))
-    gri = pl.min_horizontal(3.0 * hypo + 1.6 * hyper, pl.lit(100.0))
-    zone = pl.lit("E")
-    for upper, name in reversed(GRI_ZONES):
-        zone = pl.when(gri < upper).then(pl.lit(name)).otherwise(zone)
-    out = out.with_columns(
-        (100 * pl.col("sd") / pl.col("mean")).alias("cv"),
-        (3.31 + 0.02392 * pl.col("mean")).alias("gmi"),
-        (12.71 + 4.70587 * pl.col("mean") / MGDL_PER_MMOL).alias("gmi_mmol_mol"),
-        ((46.7 + pl.col("mean")) / 28.7).alias("ea1c"),
-        (0.001 * (pl.col("mean") + pl.col("sd")).pow(2)).alias("j_index"),
-        gri.alias("gri"),
-        (pl.col("hyper_index") + pl.col("hypo_index")).alias("igc"),
-        (
-            0.5 * pl.col("in_range_70_180")
-            + 0.35 * (100 * (1 - pl.col("below_70").clip(0, 15) / 15))
-            + 0.15 * (100 * (1 - (pl.col("sd").clip(18, 108) - 18) / 90))
-        ).alias("cogi"),
-        hypo.alias("gri_hypo"),
-        hyper.alias("gri_hyper"),
-        zone.alias("gri_zone"),
-    )
-    return out.select([c for c in METRIC_COLUMNS if c not in QUANTILE_COLUMNS])
+    columns = [c for c in METRIC_COLUMNS if c not in QUANTILE_COLUMNS]
+    out = pl.DataFrame(rows, infer_schema_length=None)
+    return out.with_columns(pl.col("id").cast(frame["id"].dtype)).select(columns)

@@ -133,3 +133,26 @@ def test_alerts_cli(tmp_path: Path) -> None:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert bad.returncode == 2 and "cannot be set below 55" in bad.stderr
+
+
+def test_alert_thresholds_follow_the_patients_consensus_targets(tmp_path: Path) -> None:
+    path = tmp_path / "cgm.csv"
+    # two readings only: too few for a trend (no predicted low); 84 mg/dL in 5 min < 20/min
+    rows = [f"p,2024-03-01 08:{5 * i:02d}:00,{v}" for i, v in enumerate([150, 66])]
+    path.write_text("id,time,gl\n" + "\n".join(rows) + "\n")
+
+    def types(*options: str) -> list[tuple[str, float]]:
+        proc = subprocess.run(
+            [sys.executable, "-c", "from precisionrx.cli import main; main()", "monitor",
+             "alerts", str(path), "--tz", "UTC", "--rate", "20", *options],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return [(a["type"], a["threshold"]) for a in json.loads(proc.stdout)["alerts"]]
+
+    # Adults (default): low 70, high 250 -> 66 is low, 150 is not high.
+    assert types() == [("low", 70.0)]
+    # Pregnancy targets 63-140 (Battelino 2019): 150 is high, 66 is not low.
+    assert types("--population", "pregnancy") == [("high", 140.0)]
+    # An explicit threshold overrides the targets.
+    assert types("--population", "pregnancy", "--high", "160") == []

@@ -84,8 +84,20 @@ def metrics_command(
 def alerts_command(
     files: Annotated[list[Path], typer.Argument(help="CGM exports to replay.")],
     tz: Annotated[str | None, typer.Option("--tz", help="IANA zone of naive times.")] = None,
-    low: Annotated[float, typer.Option("--low", help="Low threshold, mg/dL.")] = 70.0,
-    high: Annotated[float, typer.Option("--high", help="High threshold, mg/dL.")] = 250.0,
+    population: Annotated[
+        str,
+        typer.Option(
+            "--population",
+            help="Patient's consensus targets (adult, older_high_risk, pregnancy): set the "
+            "low / high thresholds.",
+        ),
+    ] = "adult",
+    low: Annotated[
+        float | None, typer.Option("--low", help="Low threshold, mg/dL (overrides the targets).")
+    ] = None,
+    high: Annotated[
+        float | None, typer.Option("--high", help="High threshold, mg/dL (overrides the targets).")
+    ] = None,
     urgent_low: Annotated[
         float, typer.Option("--urgent-low", help="Urgent low (>= 55 mg/dL; cannot be lowered).")
     ] = 55.0,
@@ -94,11 +106,23 @@ def alerts_command(
 ) -> None:
     """Replay the alert rules over recorded readings: {"alerts": [...]} in time order."""
     from precisionrx.engines.monitoring.alerts import AlertConfig, Reading, replay
+    from precisionrx.engines.monitoring.consensus import POPULATIONS, alert_thresholds, load_targets
     from precisionrx.errors import InputError
+    from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.output import json_lines
 
+    if population not in POPULATIONS:
+        raise InputError(f"--population must be one of {', '.join(POPULATIONS)}")
+    target_low, target_high = alert_thresholds(
+        load_targets(KnowledgeBase().root / "monitoring"), population
+    )
     try:
-        config = AlertConfig(urgent_low=urgent_low, low=low, high=high, rate=rate)
+        config = AlertConfig(
+            urgent_low=urgent_low,
+            low=target_low if low is None else low,
+            high=target_high if high is None else high,
+            rate=rate,
+        )
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     frame, _ = load_cgm(files, tz)

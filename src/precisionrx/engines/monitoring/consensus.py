@@ -46,6 +46,18 @@ def _targets_for(rows: list[dict[str, str]], population: str) -> list[tuple[str,
     return out
 
 
+def alert_thresholds(rows: list[dict[str, str]], population: str) -> tuple[float, float]:
+    """Low and high alert thresholds from a population's consensus targets: the highest
+    time-below-range level (adult 70, pregnancy 63 mg/dL) and the highest time-above-range
+    level (adult and older / high-risk 250, pregnancy 140 mg/dL)."""
+    levels: dict[str, list[float]] = {"below": [], "above": []}
+    for metric, _, _ in _targets_for(rows, population):
+        side, _, level = metric.partition("_")
+        if side in levels:
+            levels[side].append(float(level))
+    return max(levels["below"]), max(levels["above"])
+
+
 def assess(row: dict[str, Any], rows: list[dict[str, str]], population: str) -> dict[str, Any]:
     checks = []
     for metric, op, threshold in _targets_for(rows, population):

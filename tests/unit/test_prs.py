@@ -167,6 +167,12 @@ def test_fast_gt_reader_matches_htslib(tmp_path: Path) -> None:
     gz.write_bytes(gzip.compress(path.read_bytes()))
     small_blocks = read_gt_sites(gz, 7, points, chunk_size=100)  # lines split across reads
     assert small_blocks is not None and np.array_equal(small_blocks.gt, fast.gt)
+    # A plain file is memory-mapped: small pieces, and no newline at the end of the file.
+    bare = tmp_path / "bare.vcf"
+    bare.write_text("\n".join(lines))
+    for chunk in (100, 1 << 20):
+        mapped = read_gt_sites(bare, 7, points, chunk_size=chunk)
+        assert mapped is not None and np.array_equal(mapped.gt, fast.gt)
     at = {(r["chrom"], r["at_pos"]): r for r in fast.table.iter_rows(named=True)}
     assert set(at) == points
     with VcfFile(path) as f:
@@ -176,6 +182,15 @@ def test_fast_gt_reader_matches_htslib(tmp_path: Path) -> None:
         site = at[(c, p)]
         assert np.array_equal(fast.gt[site["row"]].T, recs[0].genotypes[:, :2])
         assert site["ref"] == "A" and site["alt"] == "G" and site["pos"] == p
+    # Split multi-allelic records: two lines at one position give two rows (more rows than
+    # wanted positions: the preallocated matrix grows, also with lines split across reads).
+    split = [*lines, "1\t100\t.\tA\tT\t.\tPASS\t.\tGT\t" + "\t".join(["0/1"] * 7)]
+    path.write_text("\n".join(split) + "\n")
+    for chunk in (100, 32 << 20):
+        twice = read_gt_sites(path, 7, {("1", 100)}, chunk_size=chunk)
+        assert twice is not None and twice.table["alt"].to_list() == ["G", "T"]
+        assert np.array_equal(twice.gt[0], fast.gt[at[("1", 100)]["row"]])
+        assert (twice.gt[1] == np.array([[0] * 7, [1] * 7])).all()
     # Anything but GT-only, 3-character calls falls back (None).
     path.write_text(
         "\n".join([*lines[:3], "1\t100\t.\tA\tG\t.\tPASS\t.\tGT:DP\t" + "\t".join(["0/1:3"] * 7)])

@@ -12,13 +12,16 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+if TYPE_CHECKING:
+    import polars as pl
+
 from precisionrx.errors import GenomeBuildMismatch, MissingSampleError, VcfFormatError
-from precisionrx.io.vcf_fastgt import GenotypeSites, read_gt_sites
+from precisionrx.io.vcf_fastgt import GenotypeSites, point_set, read_gt_sites
 
 #: chr1 length identifies the build when the header declares contigs.
 CHR1_LENGTH = {248956422: "GRCh38", 249250621: "GRCh37"}
@@ -315,8 +318,9 @@ class VcfFile:
         desc = header.get("Description")
         return str(desc).strip('"') if desc is not None else None
 
-    def genotype_sites(self, points: set[tuple[str, int]]) -> GenotypeSites:
-        """Sites at (bare chrom, pos) points as one genotype matrix (see GenotypeSites).
+    def genotype_sites(self, points: set[tuple[str, int]] | pl.DataFrame) -> GenotypeSites:
+        """Sites at (bare chrom, pos) points as one genotype matrix (see GenotypeSites); the
+        points as a set or as a polars table with ``chrom`` and ``pos`` columns.
 
         Large GT-only text VCFs take the numpy fast path; everything else goes through htslib.
         """
@@ -334,7 +338,7 @@ class VcfFile:
         rows: dict[int, int] = {}
         arrays: list[npt.NDArray[np.int8]] = []
         entries: list[tuple[int, str, int, int, str, str, bool]] = []
-        for (chrom, at_pos), recs in self.records_at(points).items():
+        for (chrom, at_pos), recs in self.records_at(point_set(points)).items():
             for rec in recs:
                 if id(rec) not in rows:
                     rows[id(rec)] = len(arrays)

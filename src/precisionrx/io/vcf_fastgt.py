@@ -13,6 +13,7 @@ anything else returns None and the caller falls back to htslib.
 from __future__ import annotations
 
 import gzip
+import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,9 +64,20 @@ def _decode(chars: npt.NDArray[np.uint8]) -> Int8Array | None:
     return values
 
 
-def _keys(points: set[tuple[str, int]]) -> set[bytes]:
+def point_keys(points: set[tuple[str, int]] | pl.DataFrame) -> set[bytes]:
     """``CHROM<TAB>POS`` prefixes (bare chromosome names) of the wanted lines."""
-    return {b"%s\t%d" % (chrom.encode(), pos) for chrom, pos in points}
+    if isinstance(points, set):
+        return {b"%s\t%d" % (chrom.encode(), pos) for chrom, pos in points}
+    import polars as pl
+
+    key = (pl.col("chrom") + "\t" + pl.col("pos").cast(pl.Utf8)).cast(pl.Binary)
+    return set(points.select(key).to_series().to_list())
+
+
+def point_set(points: set[tuple[str, int]] | pl.DataFrame) -> set[tuple[str, int]]:
+    if isinstance(points, set):
+        return points
+    return set(zip(points["chrom"].to_list(), points["pos"].to_list(), strict=True))
 
 
 #: (data, begin, last): lines from ``begin`` up to the newline at ``last`` in ``data``.
@@ -73,12 +85,20 @@ Block = tuple[Any, int, int]
 
 
 def _blocks(path: Path, chunk_size: int) -> Iterator[Block]:
-    """Blocks of whole lines from large reads (plain or gzip) without re-copying them: a line
-    split across two reads becomes its own small block."""
+    """Blocks of whole lines. A plain file is memory-mapped (no copy: the blocks are ranges
+    of the map); a gzip file is read in large pieces, a line split across two reads becoming
+    its own small block."""
     with path.open("rb") as fh:
         compressed = fh.read(2) == b"\x1f\x8b"
+        if not compressed:
+            if fh.seek(0, 2) == 0:
+                return
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    if not compressed:
+        yield from _mapped_blocks(mapped, chunk_size)
+        return
     carry = b""
-    with gzip.open(path, "rb") if compressed else path.open("rb") as fh:
+    with gzip.open(path, "rb") as fh:
         while True:
             block = fh.read(chunk_size)
             if not block:
@@ -98,8 +118,24 @@ def _blocks(path: Path, chunk_size: int) -> Iterator[Block]:
             carry = block[last + 1 :]
 
 
-def _genotypes(data: bytes, last: int, picked: list[int], n_samples: int) -> Int8Array | None:
-    """(lines, 2, samples) allele indexes of the genotype blocks starting at ``picked``."""
+def _mapped_blocks(mapped: mmap.mmap, chunk_size: int) -> Iterator[Block]:
+    size = len(mapped)
+    begin = 0
+    while begin < size:
+        end = begin + chunk_size
+        last = mapped.rfind(b"\n", begin, end) if end < size else -1
+        if last < 0:  # the last piece, or a line longer than a chunk
+            last = mapped.find(b"\n", min(end, size - 1))
+        if last < 0:  # no newline at the end of the file
+            yield bytes(mapped[begin:]) + b"\n", 0, size - begin
+            return
+        yield mapped, begin, last
+        begin = last + 1
+
+
+def _genotypes(data: bytes, last: int, picked: list[int], n_samples: int, out: Int8Array) -> bool:
+    """Allele indexes of the genotype blocks starting at ``picked`` written into ``out``
+    (lines, 2, samples); False when a cell is not a 3-character call."""
     width = 4 * n_samples
     arr = np.frombuffer(data, dtype=np.uint8, count=last + 1)
     cells = np.empty((len(picked), width), dtype=np.uint8)
@@ -107,19 +143,16 @@ def _genotypes(data: bytes, last: int, picked: list[int], n_samples: int) -> Int
         cells[i] = arr[gt_start : gt_start + width]
     grid = cells.reshape(len(picked), n_samples, 4)
     if (grid[:, :-1, 3] != 9).any() or (grid[:, :, 1] == 9).any():
-        return None  # a cell is not 3 characters wide
-    decoded = np.empty((len(picked), 2, n_samples), dtype=np.int8)
+        return False  # a cell is not 3 characters wide
     for allele, column in ((0, 0), (1, 2)):
         values = _decode(grid[:, :, column])
         if values is None:
-            return None
-        decoded[:, allele, :] = values
-    return decoded
+            return False
+        out[:, allele, :] = values
+    return True
 
 
-def _sites_from_heads(
-    heads: list[bytes], grids: list[Int8Array], n_samples: int
-) -> GenotypeSites | None:
+def _sites_from_heads(heads: list[bytes], gt: Int8Array, n_samples: int) -> GenotypeSites | None:
     """Parse the first nine columns of the picked lines in one go (polars) into GenotypeSites."""
     if not heads:
         return GenotypeSites.empty(n_samples)
@@ -144,11 +177,14 @@ def _sites_from_heads(
         "alt",
         pl.lit(False).alias("block"),
     )
-    return GenotypeSites(sites, np.concatenate(grids))
+    return GenotypeSites(sites, gt)
 
 
 def read_gt_sites(
-    path: Path, n_samples: int, points: set[tuple[str, int]], chunk_size: int = 32 << 20
+    path: Path,
+    n_samples: int,
+    points: set[tuple[str, int]] | pl.DataFrame,
+    chunk_size: int = 32 << 20,
 ) -> GenotypeSites | None:
     """Sites at the points from a GT-only VCF (plain or gzip), or None if the file is not one.
 
@@ -159,25 +195,35 @@ def read_gt_sites(
     """
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    wanted = _keys(points)
+    wanted = point_keys(points)
     width = 4 * n_samples  # "0/1\t" per sample; the last cell ends with the newline
     heads: list[bytes] = []
-    pending: list[Future[Int8Array | None]] = []
+    pending: list[Future[bool]] = []
+    # Every wanted line is one row at most (a position can match one line per allele set, so
+    # the bound grows when needed); rows are decoded straight into their place.
+    gt = np.empty((len(wanted), 2, n_samples), dtype=np.int8)
     # Two helper threads decode genotype blocks (numpy releases the GIL) while this thread
     # reads and scans the next block.
     with ThreadPoolExecutor(max_workers=2) as pool:
         for data, begin, last in _blocks(path, chunk_size):
+            row = len(heads)
             picked = _scan(data, begin, last, wanted, width, heads)
             if picked is None:
                 return None
-            if picked:
-                pending.append(pool.submit(_genotypes, data, last, picked, n_samples))
-                if len(pending) > 3:  # bound the blocks held in memory
-                    pending[-4].result()
-        grids = [f.result() for f in pending]
-    if any(g is None for g in grids):
+            if not picked:
+                continue
+            if len(heads) > len(gt):
+                for f in pending:  # the helpers write into gt: let them finish first
+                    f.result()
+                gt = np.concatenate((gt, np.empty_like(gt[: max(len(gt), len(picked))])))
+            target = gt[row : row + len(picked)]
+            pending.append(pool.submit(_genotypes, data, last, picked, n_samples, target))
+            if len(pending) > 3:  # bound the blocks held in memory
+                pending[-4].result()
+        done = [f.result() for f in pending]
+    if not all(done):
         return None
-    return _sites_from_heads(heads, [g for g in grids if g is not None], n_samples)
+    return _sites_from_heads(heads, gt[: len(heads)], n_samples)
 
 
 def _scan(

@@ -345,9 +345,10 @@ def check_build(sf: ScoreFile, vcf: VcfFile) -> None:
         )
 
 
-def _points(sf: ScoreFile) -> set[tuple[str, int]]:
+def _points(sf: ScoreFile) -> pl.DataFrame:
+    """The (chrom, pos) positions to read, one row each."""
     wanted = sf.table.filter(pl.col("pos").is_not_null() & pl.col("unsupported").is_null())
-    return set(zip(wanted["chrom"].to_list(), wanted["pos"].to_list(), strict=True))
+    return wanted.select("chrom", "pos").unique()
 
 
 def raw_sums(
@@ -355,7 +356,7 @@ def raw_sums(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], Matched, pl.DataFrame]:
     """Per-sample sums and missing-call counts, the matched variants and the match log."""
     points = _points(sf)
-    sites = vcf.genotype_sites(points) if points else GenotypeSites.empty(len(vcf.samples))
+    sites = vcf.genotype_sites(points) if points.height else GenotypeSites.empty(len(vcf.samples))
     m, log = match_table(sf, sites, keep_ambiguous, keep_multiallelic)
     n = len(vcf.samples)
     if not len(m):

@@ -155,6 +155,15 @@ def test_monitor_metrics_cli(tmp_path: Path) -> None:
     bad = subprocess.run([*run[:-2], "--tz", "Nowhere/Zone"], capture_output=True, text=True,
                          check=False)  # fmt: skip
     assert bad.returncode == InputError.exit_code and "Traceback" not in bad.stderr
+    assert {"mage", "modd", "conga", "adrr", "active_percent", "auc", "sd_roc"} <= set(header)
+    # iglu's parameters are options; CONGA(1) differs from CONGA(24); bad windows are errors.
+    one = subprocess.run([*run, "--format", "json", "--conga-hours", "1"], capture_output=True,
+                         text=True, check=False)  # fmt: skip
+    default = json.loads(out.read_text())["subjects"]
+    assert [s["conga"] for s in json.loads(one.stdout)["subjects"]] != [s["conga"] for s in default]
+    swapped = subprocess.run([*run, "--mage-short", "40"], capture_output=True, text=True,
+                             check=False)  # fmt: skip
+    assert swapped.returncode == InputError.exit_code and "short < long" in swapped.stderr
 
 
 def test_day_grid_metrics_by_hand() -> None:
@@ -175,6 +184,12 @@ def test_day_grid_metrics_by_hand() -> None:
     assert m["mag"] == pytest.approx(20 / (575 * 5 / 60))
     assert m["gvp"] == pytest.approx(((math.hypot(5, 20) + 574 * 5) / (575 * 5) - 1) * 100)
     assert m["cv_mean"] == pytest.approx(0.0) and m["cv_sd"] == pytest.approx(0.0)
+    # CONGA(1): 564 one-hour differences, the 12 across the step are 20; 5-minute ROC: one
+    # step of 4 mg/dL/min among 575; MODD with a 2-day lag has no pair on this grid.
+    other = grid_metrics(grid, conga_hours=1, modd_days=2, roc_minutes=5)
+    assert other["conga"] == pytest.approx(statistics.stdev([20.0] * 12 + [0.0] * 552))
+    assert other["sd_roc"] == pytest.approx(statistics.stdev([4.0] + [0.0] * 574))
+    assert other["modd"] is None
     # A 60-minute gap (> 45) stays missing on the grid instead of being interpolated.
     cut = np.r_[0:100, 112:576]
     gapped = day_grid(times[cut], gl[cut])

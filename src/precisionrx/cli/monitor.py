@@ -46,20 +46,37 @@ def metrics_command(
         str,
         typer.Option("--population", help="Consensus targets: adult, older_high_risk, pregnancy."),
     ] = "adult",
+    conga_hours: Annotated[
+        float, typer.Option("--conga-hours", help="CONGA(n): hours apart (iglu default 24).")
+    ] = 24.0,
+    modd_lag: Annotated[int, typer.Option("--modd-lag", help="MODD lag in days.")] = 1,
+    roc_minutes: Annotated[
+        float, typer.Option("--roc-minutes", help="Time lag of the rate of change (SD of ROC).")
+    ] = 15.0,
+    mage_short: Annotated[
+        int, typer.Option("--mage-short", help="MAGE short moving-average window (points).")
+    ] = 5,
+    mage_long: Annotated[
+        int, typer.Option("--mage-long", help="MAGE long moving-average window (points).")
+    ] = 32,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
     """One row (CSV) or object (JSON) of CGM metrics per subject id, with iglu's metric names."""
     import polars as pl
 
     from precisionrx.engines.monitoring.consensus import POPULATIONS, assess, load_targets
-    from precisionrx.engines.monitoring.metrics_table import metrics_table
+    from precisionrx.engines.monitoring.metrics_table import MetricOptions, metrics_table
     from precisionrx.errors import InputError
     from precisionrx.kb.registry import KnowledgeBase
 
     if population not in POPULATIONS:
         raise InputError(f"--population must be one of {', '.join(POPULATIONS)}")
+    try:
+        options = MetricOptions(conga_hours, modd_lag, roc_minutes, mage_short, mage_long)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
     frame, caveats = load_cgm(files, tz)
-    table = metrics_table(frame).with_columns(
+    table = metrics_table(frame, options).with_columns(
         pl.col("first").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
         pl.col("last").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
     )

@@ -83,14 +83,18 @@ def _lagged(v: FloatArray, lag: int) -> FloatArray:
     return v[lag:] - v[:-lag]
 
 
-def grid_metrics(grid: DayGrid, conga_hours: float = 24.0) -> dict[str, float | None]:
+def grid_metrics(
+    grid: DayGrid, conga_hours: float = 24.0, modd_days: int = 1, roc_minutes: float = 15.0
+) -> dict[str, float | None]:
+    """MODD (lag ``modd_days``), CONGA(``conga_hours``), SD of the ``roc_minutes`` rate of
+    change, MAG, GVP and the daily-CV measures (iglu defaults: 1 day, 24 h, 15 min)."""
     flat = grid.values.reshape(-1)
     per_day = grid.values.shape[1]
-    day = _lagged(flat, per_day)
+    day = _lagged(flat, per_day * modd_days)
     day = day[~np.isnan(day)]
     conga = _lagged(flat, round(conga_hours * 60 / grid.dt0))
     conga = conga[~np.isnan(conga)]
-    roc = _lagged(flat, round(15 / grid.dt0)) / 15.0
+    roc = _lagged(flat, round(roc_minutes / grid.dt0)) / roc_minutes
     roc = roc[~np.isnan(roc)]
     step = np.diff(flat)
     step = step[~np.isnan(step)]

@@ -5,6 +5,7 @@ subject by subject with numpy (on worker processes for large inputs)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from precisionrx.engines.monitoring.grid import (
     reading_stats,
     sd_measures,
 )  # fmt: skip
-from precisionrx.engines.monitoring.mage import MAGE_DT0, mage
+from precisionrx.engines.monitoring.mage import LONG_MA, MAGE_DT0, SHORT_MA, mage
 
 #: From this many readings the subjects go to worker processes (the per-subject work is partly
 #: Python, so threads would share one core); below it the start-up would cost more than it saves.
@@ -31,8 +32,30 @@ PROCESS_READINGS = 2_000_000
 Arrays = tuple[Any, npt.NDArray[np.datetime64], npt.NDArray[np.datetime64], FloatArray]
 
 
+@dataclass(frozen=True)
+class MetricOptions:
+    """The parameters iglu lets the user set, with iglu's defaults: CONGA(n) hours, MODD lag in
+    days, the SD-of-ROC time lag in minutes, and MAGE's short and long moving-average windows."""
+
+    conga_hours: float = 24.0
+    modd_days: int = 1
+    roc_minutes: float = 15.0
+    mage_short: int = SHORT_MA
+    mage_long: int = LONG_MA
+
+    def __post_init__(self) -> None:
+        if not 0 < self.mage_short < self.mage_long:
+            raise ValueError("MAGE windows need 0 < short < long")
+        if self.conga_hours <= 0 or self.modd_days < 1 or self.roc_minutes <= 0:
+            raise ValueError("CONGA hours, MODD lag and ROC minutes must be positive")
+
+
 def subject_metrics(
-    subject: Any, utc: npt.NDArray[np.datetime64], local: npt.NDArray[np.datetime64], gl: FloatArray
+    subject: Any,
+    utc: npt.NDArray[np.datetime64],
+    local: npt.NDArray[np.datetime64],
+    gl: FloatArray,
+    options: MetricOptions = MetricOptions(),  # frozen: safe to share
 ) -> dict[str, Any]:
     """Every metric of one subject from its time-sorted UTC instants, local times and glucose."""
     grid = day_grid(local, gl)
@@ -44,10 +67,10 @@ def subject_metrics(
         "last": utc[-1].astype("datetime64[us]").item(),
         **reading_metrics(gl),
         **reading_stats(local, gl, grid.dt0),
-        **grid_metrics(grid),
+        **grid_metrics(grid, options.conga_hours, options.modd_days, options.roc_minutes),
         **sd_measures(grid),
         "auc": hourly_auc(grid),
-        **mage(mage_grid),
+        **mage(mage_grid, options.mage_short, options.mage_long),
         **{f"{k}_per_day": v["per_day"] for k, v in found.items()},
         **{f"{k}_mean_duration": v["mean_duration"] for k, v in found.items()},
         **{f"{k}_mean_glucose": v["mean_glucose"] for k, v in found.items()},
@@ -62,19 +85,23 @@ def _subject_arrays(frame: pl.DataFrame) -> Iterator[Arrays]:
         yield part["id"][0], utc, part["local"].to_numpy(), part["gl"].to_numpy()
 
 
-def _subject_metrics_args(args: Arrays) -> dict[str, Any]:
-    return subject_metrics(*args)
+def _subject_metrics_args(args: tuple[Arrays, MetricOptions]) -> dict[str, Any]:
+    arrays, options = args
+    return subject_metrics(*arrays, options)
 
 
-def subject_rows(frame: pl.DataFrame, workers: int | None = None) -> list[dict[str, Any]]:
+def subject_rows(
+    frame: pl.DataFrame, workers: int | None = None, options: MetricOptions | None = None
+) -> list[dict[str, Any]]:
     """Per-subject metrics, in the frame's subject order; large inputs on worker processes
     (``workers``: default the machine's cores), small ones in this process."""
     import os
 
-    jobs = _subject_arrays(frame)
+    options = options or MetricOptions()
+    jobs = ((arrays, options) for arrays in _subject_arrays(frame))
     workers = workers or os.cpu_count() or 1
     if frame.height < PROCESS_READINGS or workers < 2 or frame["id"].n_unique() < 2:
-        return [subject_metrics(*job) for job in jobs]
+        return [_subject_metrics_args(job) for job in jobs]
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
@@ -83,9 +110,10 @@ def subject_rows(frame: pl.DataFrame, workers: int | None = None) -> list[dict[s
         return list(pool.map(_subject_metrics_args, jobs, chunksize=4))
 
 
-def metrics_table(frame: pl.DataFrame) -> pl.DataFrame:
+def metrics_table(frame: pl.DataFrame, options: MetricOptions | None = None) -> pl.DataFrame:
     """One row per subject (in order of first appearance), METRIC_COLUMNS first."""
-    table = pl.DataFrame(subject_rows(frame), infer_schema_length=None).with_columns(
+    rows = subject_rows(frame, options=options)
+    table = pl.DataFrame(rows, infer_schema_length=None).with_columns(
         pl.col("id").cast(frame["id"].dtype),
         pl.col("first", "last").dt.replace_time_zone("UTC"),
     )

@@ -564,3 +564,27 @@ def test_worker_processes_give_the_same_rows(monkeypatch: pytest.MonkeyPatch) ->
     there = mt.subject_rows(frame, workers=2)
     assert [r["id"] for r in there] == [r["id"] for r in here]
     assert there == here
+
+
+def test_tiny_inputs_give_missing_values_not_errors(tmp_path: Path) -> None:
+    # one reading (no SD), two readings, a constant trace, and a reading below 18 mg/dL (no
+    # GRADE): every command still answers, with missing values instead of NaN or a crash.
+    path = tmp_path / "edge.csv"
+    path.write_text(
+        "id,time,gl\na,2024-01-01 08:00:00,120\nb,2024-01-01 08:00:00,120\n"
+        "b,2024-01-01 08:05:00,130\nc,2024-01-01 08:00:00,100\nc,2024-01-01 08:05:00,100\n"
+        "c,2024-01-01 08:10:00,100\nd,2024-01-01 08:00:00,15\nd,2024-01-01 12:00:00,300\n"
+    )
+    base = [sys.executable, "-c", "from precisionrx.cli import main; main()", "monitor"]
+    out = tmp_path / "m.json"
+    for command in (["metrics", str(path), "--tz", "UTC", "--format", "json", "-o", str(out)],
+                    ["agp", str(path), "--tz", "UTC", "-o", str(tmp_path / "a.html")],
+                    ["agp", str(path), "--tz", "UTC", "-o", str(tmp_path / "a.png")]):  # fmt: skip
+        proc = subprocess.run([*base, *command], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    rows = {s["id"]: s for s in json.loads(text)["subjects"]}
+    assert rows["a"]["sd"] is None and rows["a"]["cv"] is None and rows["a"]["mean"] == 120
+    assert rows["c"]["sd"] == 0 and rows["d"]["grade"] is None
+    assert "–" in (tmp_path / "a.html").read_text()  # the CV of subject a cannot be shown

@@ -59,11 +59,14 @@ def monitoring_section(
     assert current is not None
     consensus = assess(current, load_targets(kb.root / "monitoring"), "adult")
     findings: list[Finding] = []
-    changes: dict[str, float] = {}
+    changes: dict[str, float | None] = {}
     if previous is not None:
         keys = ("in_range_70_180", "below_70", "below_54", "mean", "gmi", "cv")
-        changes = {k: current[k] - previous[k] for k in keys}
-        if changes["in_range_70_180"] <= -TIR_DROP:
+        changes = {
+            k: None if current[k] is None or previous[k] is None else current[k] - previous[k]
+            for k in keys
+        }
+        if changes["in_range_70_180"] is not None and changes["in_range_70_180"] <= -TIR_DROP:
             findings.append(Finding(
                 domain="monitoring",
                 title=f"Time in range fell {-changes['in_range_70_180']:.0f} points",

@@ -12,13 +12,20 @@ def _load(name: str) -> str:
     return resources.files("precisionrx.report").joinpath("templates", name).read_text("utf-8")
 
 
+def number(value: Any, pattern: str = "%.1f") -> str:
+    """A number for a report cell; a dash for a value that could not be computed (None)."""
+    return "–" if value is None else pattern % value
+
+
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FunctionLoader(_load),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["num"] = number
+    return env
 
 
 def render(template: str, context: dict[str, Any]) -> str:

@@ -201,6 +201,10 @@ def test_day_grid_metrics_by_hand() -> None:
     assert row["adrr"] == pytest.approx(risk[0] + risk[1])
     # 3 readings over 2 hours at a 60-minute interval: 3 of 3 expected.
     assert row["active_percent"] == pytest.approx(100.0) and row["days"] == pytest.approx(2 / 24)
+    # iglu's documented example (active_percent.Rd): a 5-minute meter at 0, 5, 10, 15 minutes
+    # with the reading at 5 missing is 75 % active.
+    times = np.array([datetime(2024, 1, 1, 8, m) for m in (0, 10, 15)], dtype="datetime64[us]")
+    assert reading_stats(times, np.array([100.0, 110, 120]), 5.0)["active_percent"] == 75.0
 
 
 def test_consensus_targets() -> None:

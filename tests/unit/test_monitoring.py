@@ -592,3 +592,21 @@ def test_tiny_inputs_give_missing_values_not_errors(tmp_path: Path) -> None:
     assert rows["a"]["sd"] is None and rows["a"]["cv"] is None and rows["a"]["mean"] == 120
     assert rows["c"]["sd"] == 0 and rows["d"]["grade"] is None
     assert "–" in (tmp_path / "a.html").read_text()  # the CV of subject a cannot be shown
+
+
+def test_mage_turning_points_solved_at_once_equal_the_sequential_search() -> None:
+    from precisionrx.engines.monitoring import mage as m
+
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        g = 150 + np.cumsum(rng.normal(0, 6, int(rng.integers(40, 600))))
+        if trial % 2:
+            g[rng.random(len(g)) < 0.08] = np.nan  # scattered holes
+        if trial % 3 == 0:
+            g[20 : 20 + int(rng.integers(5, 36))] = np.nan  # a long hole inside the segment
+        delta = m.trailing_mean(g, m.SHORT_MA) - m.trailing_mean(g, m.LONG_MA)
+        cross, kinds = m.crossings(delta)
+        high = np.where(np.isnan(g), -np.inf, g)
+        low = np.where(np.isnan(g), np.inf, g)
+        sequential = g[m._turning_indexes_loop(high, low, cross.tolist(), kinds.tolist())]
+        assert np.array_equal(m.turning_points(g, cross, kinds), sequential), trial

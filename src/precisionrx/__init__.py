@@ -7,11 +7,7 @@ The package has no import-time side effects. Public entry points:
 - :func:`precisionrx.plan.builder.build_plan` — the end-to-end treatment plan.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("precisionrx")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+#: The one place the version is written (pyproject.toml reads it: [tool.hatch.version]).
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

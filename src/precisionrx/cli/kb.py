@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from precisionrx.cli import kb_app
 from precisionrx.errors import KbIntegrityError
-from precisionrx.kb.registry import list_kbs, verify_kbs
+
+# rich and the registry are imported inside the commands: every other command starts faster.
 
 
 @kb_app.command("list")
 def kb_list() -> None:
     """Show every packaged knowledge base with version, date, licence and sha256."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from precisionrx.kb.registry import list_kbs
+
     table = Table(title="precisionrx knowledge bases")
     for col in ("name", "version", "date", "license", "sha256"):
         table.add_column(col)
@@ -25,6 +29,8 @@ def kb_list() -> None:
 @kb_app.command("verify")
 def kb_verify() -> None:
     """Recompute the sha256 of every knowledge-base file; exit non-zero on any mismatch."""
+    from precisionrx.kb.registry import list_kbs, verify_kbs
+
     problems = verify_kbs()
     infos = list_kbs()
     if problems:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress, TaskID
 
 from precisionrx.cli import app, emit
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 #: Runs with more sample results than this list genotypes only unless recommendations are asked for.
 AUTO_RECOMMEND_MAX = 50
@@ -81,6 +83,8 @@ def pgx_command(
     meds = read_medications(medications) if medications is not None else None
     results = []
     show = not quiet and output is not None
+    from rich.progress import Progress
+
     with Progress(transient=True, disable=not show) as progress:
         for path in vcf:
             task = progress.add_task(f"{path.name}", total=len(kb.genes))

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from precisionrx.cli import app
 
@@ -42,6 +40,9 @@ def _run(patient: Path, out_dir: Path, formats: list[PlanFormat]) -> None:
 
         files[out_dir / "plan.fhir.json"] = render_bundle(kb, plan.pgx)
     write_all_atomic(files)
+    from rich.console import Console
+    from rich.markup import escape
+
     console = Console(stderr=False, width=110)
     console.print(f"[bold]Treatment plan for {plan.patient.id}[/bold] — decision support only")
     for f in plan.findings:

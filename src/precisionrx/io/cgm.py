@@ -121,6 +121,14 @@ def _times(text: pl.Series, tz: str, path: Path, line0: int = 2) -> pl.Series:
     return utc
 
 
+def _no_readings(path: Path) -> InputError:
+    return InputError(
+        "no glucose readings in the file (nothing to compute)",
+        path=path,
+        hint="check that it is a CGM export with at least one glucose value",
+    )
+
+
 def _csv(path: Path, zone: str, caveats: list[str]) -> tuple[pl.Series, pl.Series, pl.Series]:
     """Dexcom Clarity, ``id,time,gl`` or ``time,value,unit`` CSV."""
     units: pl.Series | str
@@ -148,6 +156,8 @@ def _csv(path: Path, zone: str, caveats: list[str]) -> tuple[pl.Series, pl.Serie
             "unrecognised CGM file: expected a Dexcom Clarity or LibreView export, Nightscout "
             "entries JSON, or id,time,gl / time,value,unit columns", path=path, record="header",
         )  # fmt: skip
+    if times.len() == 0:
+        raise _no_readings(path)
     return ids, _times(times, zone, path), _glucose(values, units, path, caveats)
 
 
@@ -168,6 +178,8 @@ def _libreview(path: Path, zone: str, caveats: list[str]) -> tuple[pl.Series, pl
             "columns", path=path, record="line 2",
         )  # fmt: skip
     hist = frame.filter(pl.col(cols["Record Type"]).str.strip_chars() == "0")
+    if hist.height == 0:
+        raise _no_readings(path)
     scans = frame.height - hist.height
     if scans:
         caveats.append(f"{scans} LibreView records other than historic readings (scans, "
@@ -336,6 +348,8 @@ def read_cgm(path: str | Path, tz: str | None = None) -> CgmData:
     out = pl.DataFrame({"id": ids.cast(pl.Utf8), "time_utc": utc, "gl": gl}).drop_nulls(
         ["time_utc", "gl"]
     )
+    if out.height == 0:
+        raise _no_readings(path)
     before = out.height
     out = out.unique(subset=["id", "time_utc"], keep="first", maintain_order=True).sort(
         "id", "time_utc"

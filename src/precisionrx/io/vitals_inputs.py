@@ -108,8 +108,25 @@ def _omh(items: list[Any], path: Path, out: HealthExport) -> None:
 
 
 def read_vitals(path: str | Path) -> HealthExport:
-    """Vitals from an Apple Health export, FHIR or Open mHealth JSON, or an NN-interval CSV."""
+    """Vitals from an Apple Health export, FHIR or Open mHealth JSON, or an NN-interval CSV.
+
+    A file with none of them (no heart rate, HRV, blood pressure, steps, sleep, NN intervals
+    or glucose) is an error: there would be nothing to report."""
     path = Path(path)
+    out = _read_any(path)
+    streams = (out.glucose, out.heart_rate, out.resting_hr, out.hrv_sdnn, out.steps, out.sleep,
+               out.blood_pressure, out.rr_ms)  # fmt: skip
+    if not any(streams):
+        raise InputError(
+            f"no vitals in the file ({out.skipped} other record"
+            f"{'' if out.skipped == 1 else 's'} skipped)",
+            path=path,
+            hint="heart rate, HRV, blood pressure, steps, sleep or NN intervals are read",
+        )
+    return out
+
+
+def _read_any(path: Path) -> HealthExport:
     if not path.is_file():
         raise InputError("vitals file not found", path=path)
     head = path.read_bytes()[:2048]
@@ -132,7 +149,10 @@ def read_vitals(path: str | Path) -> HealthExport:
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"unexpected structure ({exc})", path=path) from exc
         return out
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not a UTF-8 text file ({exc.reason})", path=path) from exc
     header = [h.strip().lower() for h in lines[0].split(",")] if lines else []
     col = next((header.index(c) for c in ("rr_ms", "nn_ms") if c in header), None)
     if col is None:

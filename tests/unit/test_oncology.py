@@ -389,3 +389,12 @@ def test_malformed_tumour_vcf_is_a_clean_error(tmp_path: Path) -> None:
     proc = _run("tumor", str(bad), "-o", str(tmp_path / "o.json"))
     assert proc.returncode != 0 and "Traceback" not in proc.stderr and "bad.vcf" in proc.stderr
     assert not (tmp_path / "o.json").exists()
+
+
+def test_civic_export_that_is_not_text_is_an_input_error(tmp_path: Path) -> None:
+    from precisionrx.kb.oncology_sources import civic_rows
+
+    path = tmp_path / "civic.tsv"
+    path.write_bytes(b"gene\tvariant\xff\xfe\n")
+    with pytest.raises(InputError, match="not a UTF-8 text file"):
+        civic_rows(path, {}, "test")

@@ -286,3 +286,8 @@ def test_dlcn_bands_and_lpa_units() -> None:
     assert lpa_status(60, "nmol/L")["status"] == "not a risk enhancer"  # never converted
     assert lpa_status(500, "nmol/L")["eas_2022"].startswith("very high")
     assert lpa_status(10, "g/L")["status"] == "unknown unit"
+
+
+def test_a_header_only_table_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no rows to score"):
+        read_risk_table(write(tmp_path, ""))

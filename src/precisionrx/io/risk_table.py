@@ -178,6 +178,8 @@ def read_risk_table(path: str | Path) -> RiskInputs:
     for required in ("age", "sex"):
         if required not in frame.columns:
             raise InputError(f"missing required column {required!r}", path=path, record="header")
+    if frame.height == 0:
+        raise InputError("no rows to score (the table has a header only)", path=path)
     values = _numbers(frame, path, offset)
     sex = _choice(frame, "sex", ["female", "male", "f", "m"], "", path, offset)
     flags = {}

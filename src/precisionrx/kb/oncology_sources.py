@@ -81,6 +81,15 @@ def _gene_and_variant(r: dict[str, str]) -> tuple[str, str]:
 
 
 def civic_rows(path: Path, disease_map: dict[str, str], version: str) -> list[dict[str, str]]:
+    try:
+        return _civic_rows(path, disease_map, version)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not a UTF-8 text file ({exc.reason})", path=path) from exc
+    except FileNotFoundError as exc:
+        raise InputError("file not found", path=path) from exc
+
+
+def _civic_rows(path: Path, disease_map: dict[str, str], version: str) -> list[dict[str, str]]:
     out = []
     with path.open(encoding="utf-8") as fh:
         reader = csv.DictReader(fh, delimiter="\t")

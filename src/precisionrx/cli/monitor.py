@@ -29,6 +29,10 @@ def load_cgm(files: list[Path], tz: str | None) -> tuple[Any, list[str]]:
     return pl.concat(frames), caveats
 
 
+#: Inputs from this size on show a progress bar while the metrics are computed.
+PROGRESS_READINGS = 1_000_000
+
+
 class MetricsFormat(StrEnum):
     csv = "csv"
     json = "json"
@@ -76,7 +80,14 @@ def metrics_command(
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     frame, caveats = load_cgm(files, tz)
-    table = metrics_table(frame, options).with_columns(
+    from rich.progress import Progress
+
+    # a progress bar on stderr when the result goes to a file and there is real work
+    show = output is not None and frame.height >= PROGRESS_READINGS
+    with Progress(transient=True, disable=not show) as bar:
+        task = bar.add_task("CGM metrics", total=frame["id"].n_unique())
+        computed = metrics_table(frame, options, progress=lambda: bar.advance(task))
+    table = computed.with_columns(
         pl.col("first").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
         pl.col("last").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
     )

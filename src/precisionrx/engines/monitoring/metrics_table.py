@@ -4,7 +4,7 @@ subject by subject with numpy (on worker processes for large inputs)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,28 +91,46 @@ def _subject_metrics_args(args: tuple[Arrays, MetricOptions]) -> dict[str, Any]:
 
 
 def subject_rows(
-    frame: pl.DataFrame, workers: int | None = None, options: MetricOptions | None = None
+    frame: pl.DataFrame,
+    workers: int | None = None,
+    options: MetricOptions | None = None,
+    progress: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Per-subject metrics, in the frame's subject order; large inputs on worker processes
-    (``workers``: default the machine's cores), small ones in this process."""
+    (``workers``: default the machine's cores), small ones in this process. ``progress`` is
+    called once per finished subject."""
     import os
 
     options = options or MetricOptions()
     jobs = ((arrays, options) for arrays in _subject_arrays(frame))
     workers = workers or os.cpu_count() or 1
+    rows: list[dict[str, Any]] = []
     if frame.height < PROCESS_READINGS or workers < 2 or frame["id"].n_unique() < 2:
-        return [_subject_metrics_args(job) for job in jobs]
+        results: Iterator[dict[str, Any]] = map(_subject_metrics_args, jobs)
+        for row in results:
+            rows.append(row)
+            if progress is not None:
+                progress()
+        return rows
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     # spawn, not fork: the parent runs polars' thread pool, which must not be forked
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        return list(pool.map(_subject_metrics_args, jobs, chunksize=4))
+        for row in pool.map(_subject_metrics_args, jobs, chunksize=4):
+            rows.append(row)
+            if progress is not None:
+                progress()
+    return rows
 
 
-def metrics_table(frame: pl.DataFrame, options: MetricOptions | None = None) -> pl.DataFrame:
+def metrics_table(
+    frame: pl.DataFrame,
+    options: MetricOptions | None = None,
+    progress: Callable[[], None] | None = None,
+) -> pl.DataFrame:
     """One row per subject (in order of first appearance), METRIC_COLUMNS first."""
-    rows = subject_rows(frame, options=options)
+    rows = subject_rows(frame, options=options, progress=progress)
     table = pl.DataFrame(rows, infer_schema_length=None).with_columns(
         pl.col("id").cast(frame["id"].dtype),
         pl.col("first", "last").dt.replace_time_zone("UTC"),

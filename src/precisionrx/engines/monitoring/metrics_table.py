@@ -100,24 +100,24 @@ def subject_rows(
     (``workers``: default the machine's cores), small ones in this process. ``progress`` is
     called once per finished subject."""
     import os
+    from contextlib import ExitStack
 
     options = options or MetricOptions()
     jobs = ((arrays, options) for arrays in _subject_arrays(frame))
     workers = workers or os.cpu_count() or 1
     rows: list[dict[str, Any]] = []
-    if frame.height < PROCESS_READINGS or workers < 2 or frame["id"].n_unique() < 2:
+    with ExitStack() as stack:
         results: Iterator[dict[str, Any]] = map(_subject_metrics_args, jobs)
-        for row in results:
-            rows.append(row)
-            if progress is not None:
-                progress()
-        return rows
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
+        if frame.height >= PROCESS_READINGS and workers > 1 and frame["id"].n_unique() > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            from multiprocessing import get_context
 
-    # spawn, not fork: the parent runs polars' thread pool, which must not be forked
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        for row in pool.map(_subject_metrics_args, jobs, chunksize=4):
+            # spawn, not fork: the parent runs polars' thread pool, which must not be forked
+            pool = stack.enter_context(
+                ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+            )
+            results = pool.map(_subject_metrics_args, jobs, chunksize=4)
+        for row in results:
             rows.append(row)
             if progress is not None:
                 progress()

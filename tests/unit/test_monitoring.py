@@ -108,6 +108,15 @@ def test_time_zones_and_daylight_saving(tmp_path: Path) -> None:
     utc = [str(t) for t in data.frame["time_utc"]]
     assert utc[0].startswith("2021-11-07 04:55:00") and utc[1].startswith("2021-11-07 05:30:00")
     assert utc[2].startswith("2021-11-07 11:00:00")  # explicit offset wins over --tz
+    # A device exporting local time writes the repeated hour twice: the second 01:30 is the
+    # later instant (EST), so no reading is lost; another subject's 01:30 is its own first.
+    twice = tmp_path / "twice.csv"
+    twice.write_text("id,time,gl\na,2021-11-07 01:30:00,110\na,2021-11-07 01:55:00,111\n"
+                     "a,2021-11-07 01:30:00,112\nb,2021-11-07 01:30:00,90\n")  # fmt: skip
+    frame = read_cgm(twice, "America/New_York").frame
+    got = {(r["id"], r["gl"]): str(r["time_utc"])[:16] for r in frame.iter_rows(named=True)}
+    assert got == {("a", 110.0): "2021-11-07 05:30", ("a", 111.0): "2021-11-07 05:55",
+                   ("a", 112.0): "2021-11-07 06:30", ("b", 90.0): "2021-11-07 05:30"}  # fmt: skip
     gap = tmp_path / "gap.csv"
     gap.write_text("id,time,gl\na,2021-03-14 02:30:00,100\n")  # does not exist in New York
     with pytest.raises(InputError, match="daylight-saving gap") as err:
@@ -610,3 +619,34 @@ def test_mage_turning_points_solved_at_once_equal_the_sequential_search() -> Non
         low = np.where(np.isnan(g), np.inf, g)
         sequential = g[m._turning_indexes_loop(high, low, cross.tolist(), kinds.tolist())]
         assert np.array_equal(m.turning_points(g, cross, kinds), sequential), trial
+
+
+def test_a_trace_across_the_autumn_clock_change_is_not_folded(tmp_path: Path) -> None:
+    from datetime import UTC, timedelta
+    from zoneinfo import ZoneInfo
+
+    # Three days of a smooth daily sine across 2026-10-25 (London clocks go back at 02:00 BST),
+    # written in local wall-clock time as a device does: 01:00-01:55 appears twice.
+    london = ZoneInfo("Europe/London")
+    first = datetime(2026, 10, 24, 0, 10, tzinfo=london).astimezone(UTC)  # on both grids
+    n = 3 * 288 + 12  # the extra hour
+    rows = []
+    for i in range(n):
+        t = first + timedelta(minutes=5 * i)
+        gl = 140 + 50 * math.sin(2 * math.pi * i / 288)
+        rows.append(f"{t.astimezone(london):%Y-%m-%d %H:%M:%S},{gl:.1f}")
+    path = tmp_path / "dst.csv"
+    path.write_text("time,gl\n" + "\n".join(rows) + "\n")
+    row = metrics_table(read_cgm(path, "Europe/London").frame).row(0, named=True)
+    assert row["n_readings"] == n  # the repeated hour is kept
+    assert row["days"] == pytest.approx((n - 1) * 5 / 1440)  # real elapsed time
+    assert row["active_percent"] == pytest.approx(100.0)
+    # The same instants written in UTC: the grid-based metrics see the same real-time trace
+    # (a trace folded back onto itself by the repeated local hour would not).
+    utc_rows = [f"{first + timedelta(minutes=5 * i):%Y-%m-%d %H:%M:%S},{r.split(',')[1]}"
+                for i, r in enumerate(rows)]  # fmt: skip
+    as_utc = tmp_path / "utc.csv"
+    as_utc.write_text("time,gl\n" + "\n".join(utc_rows) + "\n")
+    ref = metrics_table(read_cgm(as_utc, "UTC").frame).row(0, named=True)
+    for name in ("mag", "gvp", "sd_roc", "modd", "conga", "mage"):
+        assert row[name] == pytest.approx(ref[name], rel=1e-9), name

@@ -91,8 +91,14 @@ def _glucose(
     return mgdl
 
 
-def _times(text: pl.Series, tz: str, path: Path, line0: int = 2) -> pl.Series:
-    """UTC instants from ISO text; naive times are wall-clock in ``tz``."""
+def _times(
+    text: pl.Series, tz: str, path: Path, line0: int = 2, ids: pl.Series | None = None
+) -> pl.Series:
+    """UTC instants from ISO text; naive times are wall-clock in ``tz``.
+
+    A wall-clock time that occurs twice (the hour repeated when clocks go back) is the earlier
+    instant the first time it appears for a subject and the later instant the second time, as
+    a device exporting local time writes the two hours one after the other."""
     t = text.str.strip_chars().str.replace("T", " ")
     has_offset = t.str.contains(r"([+-]\d{2}:?\d{2}|Z)$")
     naive = pl.select(
@@ -105,7 +111,20 @@ def _times(text: pl.Series, tz: str, path: Path, line0: int = 2) -> pl.Series:
             pl.coalesce([with_z.str.to_datetime(fmt + "%:z", strict=False, time_unit="us")
                          .dt.convert_time_zone("UTC") for fmt in FORMATS])
         ).to_series()  # fmt: skip
-    local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    subject = ids if ids is not None and len(ids) == len(naive) else pl.Series([0] * len(naive))
+    local = (
+        pl.DataFrame({"id": subject, "naive": naive})
+        .select(
+            pl.col("naive").dt.replace_time_zone(
+                tz,
+                ambiguous=pl.when(pl.int_range(pl.len()).over("id", "naive") > 0)
+                .then(pl.lit("latest"))
+                .otherwise(pl.lit("earliest")),
+                non_existent="null",
+            )
+        )
+        .to_series()
+    )
     utc = pl.select(
         pl.when(has_offset).then(aware).otherwise(local.dt.convert_time_zone("UTC"))
     ).to_series()
@@ -158,7 +177,7 @@ def _csv(path: Path, zone: str, caveats: list[str]) -> tuple[pl.Series, pl.Serie
         )  # fmt: skip
     if times.len() == 0:
         raise _no_readings(path)
-    return ids, _times(times, zone, path), _glucose(values, units, path, caveats)
+    return ids, _times(times, zone, path, ids=ids), _glucose(values, units, path, caveats)
 
 
 def _libreview(path: Path, zone: str, caveats: list[str]) -> tuple[pl.Series, pl.Series, pl.Series]:
@@ -200,7 +219,7 @@ def _libreview(path: Path, zone: str, caveats: list[str]) -> tuple[pl.Series, pl
     unit = "mmol/L" if "mmol" in gcol else "mg/dL"
     ids = pl.Series([path.stem] * hist.height)
     gl = _glucose(hist[cols[gcol]], unit, path, caveats, line0=3)
-    return ids, _times(iso.fill_null(""), zone, path, line0=3), gl
+    return ids, _times(iso.fill_null(""), zone, path, line0=3, ids=ids), gl
 
 
 FHIR_GLUCOSE = {"99504-3": "mg/dL", "105272-9": "mmol/L"}  # HL7 CGM IG 1.0.0 sensor readings

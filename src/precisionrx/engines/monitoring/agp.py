@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from precisionrx.engines.monitoring.cgm_metrics import summary_metrics
-from precisionrx.engines.monitoring.grid import median_interval, reading_stats
+from precisionrx.engines.monitoring.grid import grid_clock, median_interval, reading_stats
 
 PERCENTILES = (5, 25, 50, 75, 95)
 BIN_MINUTES = 15
@@ -27,7 +27,8 @@ def agp_data(frame: pl.DataFrame, subject: str) -> dict[str, Any]:
     sub = frame.filter(pl.col("id") == subject).sort("time_utc")
     stats = summary_metrics(sub).row(0, named=True)
     local = sub["local"].to_numpy()
-    span = reading_stats(local, sub["gl"].to_numpy(), median_interval(local))
+    clock = grid_clock(sub["time_utc"].to_numpy(), local)
+    span = reading_stats(local, sub["gl"].to_numpy(), median_interval(clock), clock)
     stats.update(days=span["days"], active_percent=span["active_percent"])
     minute = pl.col("local").dt.hour().cast(pl.Int32) * 60 + pl.col("local").dt.minute()
     binned = (

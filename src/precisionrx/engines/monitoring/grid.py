@@ -206,11 +206,27 @@ def hourly_auc(grid: DayGrid) -> float | None:
     return _mean_or_none(_row_mean(area))
 
 
+def grid_clock(
+    utc: npt.NDArray[np.datetime64], local: npt.NDArray[np.datetime64]
+) -> npt.NDArray[np.datetime64]:
+    """The time axis of a subject's day grid: the UTC instants shifted by the first reading's
+    offset from UTC. It keeps increasing when clocks go back (local wall-clock time repeats an
+    hour, which would fold the trace onto itself) and starts aligned with local midnight; like
+    iglu's grid on R date-times, it steps in real time across a daylight-saving change."""
+    shifted: npt.NDArray[np.datetime64] = utc + (local[0] - utc[0])
+    return shifted
+
+
 def reading_stats(
-    local: npt.NDArray[np.datetime64], gl: FloatArray, dt0: float
+    local: npt.NDArray[np.datetime64],
+    gl: FloatArray,
+    dt0: float,
+    clock: npt.NDArray[np.datetime64] | None = None,
 ) -> dict[str, float]:
-    """Days, active percent, ADRR and quantiles of one subject's sorted readings."""
-    span = float((local[-1] - local[0]).astype("timedelta64[s]").astype(np.float64)) / 60.0
+    """Days, active percent, ADRR and quantiles of one subject's sorted readings; the span is
+    real elapsed time (``clock``, see grid_clock), the ADRR days are local calendar days."""
+    elapsed = local if clock is None else clock
+    span = float((elapsed[-1] - elapsed[0]).astype("timedelta64[s]").astype(np.float64)) / 60.0
     f = np.log(gl) ** 1.084 - 5.381
     risk = RISK_FACTOR * f * f
     day = local.astype("datetime64[D]").astype(np.int64)

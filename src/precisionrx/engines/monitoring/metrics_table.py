@@ -17,6 +17,7 @@ from precisionrx.engines.monitoring.episodes import episodes
 from precisionrx.engines.monitoring.grid import (
     FloatArray,
     day_grid,
+    grid_clock,
     grid_metrics,
     hourly_auc,
     reading_stats,
@@ -58,15 +59,16 @@ def subject_metrics(
     options: MetricOptions = MetricOptions(),  # frozen: safe to share
 ) -> dict[str, Any]:
     """Every metric of one subject from its time-sorted UTC instants, local times and glucose."""
-    grid = day_grid(local, gl)
-    mage_grid = grid if grid.dt0 == MAGE_DT0 else day_grid(local, gl, dt0=MAGE_DT0)
+    clock = grid_clock(utc, local)
+    grid = day_grid(clock, gl)
+    mage_grid = grid if grid.dt0 == MAGE_DT0 else day_grid(clock, gl, dt0=MAGE_DT0)
     found = episodes(grid)
     return {
         "id": subject,
         "first": utc[0].astype("datetime64[us]").item(),  # naive datetime, in UTC
         "last": utc[-1].astype("datetime64[us]").item(),
         **reading_metrics(gl),
-        **reading_stats(local, gl, grid.dt0),
+        **reading_stats(local, gl, grid.dt0, clock),
         **grid_metrics(grid, options.conga_hours, options.modd_days, options.roc_minutes),
         **sd_measures(grid),
         "auc": hourly_auc(grid),

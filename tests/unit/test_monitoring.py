@@ -497,6 +497,8 @@ def test_agp_png_pages_and_gap_breaks(tmp_path: Path) -> None:
     # A daily profile is cut where readings are more than 20 minutes apart.
     pieces = split_at_gaps([(0, 100.0), (5, 101.0), (60, 140.0), (65, 150.0)])
     assert [len(p) for p in pieces] == [2, 2]
+    repeated = split_at_gaps([(60, 100.0), (115, 101.0), (60, 102.0), (65, 103.0)][1:])
+    assert [len(p) for p in repeated] == [1, 2]  # 01:55 then 01:00 again: a new piece
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -119,10 +119,12 @@ def split_at_gaps(
     points: list[tuple[int, float]], gap_minutes: int = GAP_MINUTES
 ) -> list[list[tuple[int, float]]]:
     """The day's (minute, glucose) points in pieces, cut where readings are more than
-    ``gap_minutes`` apart, so a profile never draws a line across missing data."""
+    ``gap_minutes`` apart or the minute of the day goes back (clocks going back repeat an
+    hour), so a profile never draws a line across missing data or backwards."""
     pieces: list[list[tuple[int, float]]] = []
     for point in points:
-        if not pieces or point[0] - pieces[-1][-1][0] > gap_minutes:
+        # a new piece after a gap, or when the clock went back (the repeated autumn hour)
+        if not pieces or not 0 <= point[0] - pieces[-1][-1][0] <= gap_minutes:
             pieces.append([])
         pieces[-1].append(point)
     return pieces

@@ -9,8 +9,10 @@ import statistics
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -652,3 +654,30 @@ def test_a_trace_across_the_autumn_clock_change_is_not_folded(tmp_path: Path) ->
     ref = metrics_table(read_cgm(as_utc, "UTC").frame).row(0, named=True)
     for name in ("mag", "gvp", "sd_roc", "modd", "conga", "mage"):
         assert row[name] == pytest.approx(ref[name], rel=1e-9), name
+
+
+def test_metrics_as_a_fhir_bundle_with_the_cgm_ig_codes(
+    tmp_path: Path, fhir_resources: Callable[[dict[str, Any]], list[dict[str, Any]]]
+) -> None:
+    out = tmp_path / "cgm.fhir.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", "monitor", "metrics",
+         str(IGLU), "--tz", "Etc/GMT+5", "--format", "fhir", "-o", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    bundle = json.loads(out.read_text())
+    resources = fhir_resources(bundle)
+    table = metrics_table(read_cgm(IGLU, "Etc/GMT+5").frame)
+    row = table.row(0, named=True)
+    mine = [r for r in resources if r["subject"].get("display") == row["id"]]
+    by_code = {r["code"]["coding"][0]["code"]: r for r in mine}
+    assert len(mine) == 11 and len(by_code["107931-8"]["hasMember"]) == 10  # panel + members
+    assert by_code["97507-8"]["valueQuantity"]["value"] == pytest.approx(row["mean"], abs=1e-4)
+    assert by_code["97506-0"]["valueQuantity"]["value"] == pytest.approx(row["gmi"], abs=1e-4)
+    low = row["below_70"] - row["below_54"]
+    assert by_code["104641-6"]["valueQuantity"]["value"] == pytest.approx(low, abs=1e-4)
+    ranges = ("104642-4", "104641-6", "97510-2", "104640-8", "104639-0")
+    assert sum(by_code[c]["valueQuantity"]["value"] for c in ranges) == pytest.approx(100, abs=1e-3)
+    urls = {e["fullUrl"] for e in bundle["entry"]}
+    assert all(m["reference"] in urls for m in by_code["107931-8"]["hasMember"])

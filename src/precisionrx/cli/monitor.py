@@ -36,6 +36,7 @@ PROGRESS_READINGS = 1_000_000
 class MetricsFormat(StrEnum):
     csv = "csv"
     json = "json"
+    fhir = "fhir"
 
 
 @monitor_app.command("metrics")
@@ -101,6 +102,10 @@ def metrics_command(
     )
     if fmt is MetricsFormat.csv:
         text = table.write_csv()
+    elif fmt is MetricsFormat.fhir:
+        from precisionrx.report.cgm_fhir import render_cgm_bundle
+
+        text = render_cgm_bundle(subjects)
     else:
         text = json.dumps({"subjects": subjects, "caveats": caveats}, indent=1) + "\n"
     for c in caveats:

@@ -29,6 +29,29 @@ def load_cgm(files: list[Path], tz: str | None) -> tuple[Any, list[str]]:
     return pl.concat(frames), caveats
 
 
+#: ``--population`` of metrics and alerts: the consensus targets to assess (metrics) or to take
+#: the low / high alert thresholds from (alerts).
+PopulationOption = Annotated[
+    str,
+    typer.Option(
+        "--population",
+        help="Consensus targets: adult, older_high_risk, pregnancy (alerts: they set the low / "
+        "high thresholds).",
+    ),
+]
+
+
+def consensus_targets(population: str) -> list[dict[str, str]]:
+    """The packaged consensus-target rows, after checking the population name (exit 2)."""
+    from precisionrx.engines.monitoring.consensus import POPULATIONS, load_targets
+    from precisionrx.errors import InputError
+    from precisionrx.kb.registry import KnowledgeBase
+
+    if population not in POPULATIONS:
+        raise InputError(f"--population must be one of {', '.join(POPULATIONS)}")
+    return load_targets(KnowledgeBase().root / "monitoring")
+
+
 #: Inputs from this size on show a progress bar while the metrics are computed.
 PROGRESS_READINGS = 1_000_000
 
@@ -47,10 +70,7 @@ def metrics_command(
         typer.Option("--tz", help="IANA zone of times without an offset (e.g. Europe/London)."),
     ] = None,
     fmt: Annotated[MetricsFormat, typer.Option("--format")] = MetricsFormat.csv,
-    population: Annotated[
-        str,
-        typer.Option("--population", help="Consensus targets: adult, older_high_risk, pregnancy."),
-    ] = "adult",
+    population: PopulationOption = "adult",
     conga_hours: Annotated[
         float, typer.Option("--conga-hours", help="CONGA(n): hours apart (iglu default 24).")
     ] = 24.0,
@@ -69,13 +89,11 @@ def metrics_command(
     """One row (CSV) or object (JSON) of CGM metrics per subject id, with iglu's metric names."""
     import polars as pl
 
-    from precisionrx.engines.monitoring.consensus import POPULATIONS, assess, load_targets
+    from precisionrx.engines.monitoring.consensus import assess
     from precisionrx.engines.monitoring.metrics_table import MetricOptions, metrics_table
     from precisionrx.errors import InputError
-    from precisionrx.kb.registry import KnowledgeBase
 
-    if population not in POPULATIONS:
-        raise InputError(f"--population must be one of {', '.join(POPULATIONS)}")
+    targets = consensus_targets(population)
     try:
         options = MetricOptions(conga_hours, modd_lag, roc_minutes, mage_short, mage_long)
     except ValueError as exc:
@@ -92,7 +110,6 @@ def metrics_command(
         pl.col("first").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
         pl.col("last").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
     )
-    targets = load_targets(KnowledgeBase().root / "monitoring")
     subjects = table.to_dicts()
     for row in subjects:
         row["consensus"] = assess(row, targets, population)
@@ -117,14 +134,7 @@ def metrics_command(
 def alerts_command(
     files: Annotated[list[Path], typer.Argument(help="CGM exports to replay.")],
     tz: Annotated[str | None, typer.Option("--tz", help="IANA zone of naive times.")] = None,
-    population: Annotated[
-        str,
-        typer.Option(
-            "--population",
-            help="Patient's consensus targets (adult, older_high_risk, pregnancy): set the "
-            "low / high thresholds.",
-        ),
-    ] = "adult",
+    population: PopulationOption = "adult",
     low: Annotated[
         float | None, typer.Option("--low", help="Low threshold, mg/dL (overrides the targets).")
     ] = None,
@@ -139,16 +149,11 @@ def alerts_command(
 ) -> None:
     """Replay the alert rules over recorded readings: {"alerts": [...]} in time order."""
     from precisionrx.engines.monitoring.alerts import AlertConfig, Reading, replay
-    from precisionrx.engines.monitoring.consensus import POPULATIONS, alert_thresholds, load_targets
+    from precisionrx.engines.monitoring.consensus import alert_thresholds
     from precisionrx.errors import InputError
-    from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.output import json_lines
 
-    if population not in POPULATIONS:
-        raise InputError(f"--population must be one of {', '.join(POPULATIONS)}")
-    target_low, target_high = alert_thresholds(
-        load_targets(KnowledgeBase().root / "monitoring"), population
-    )
+    target_low, target_high = alert_thresholds(consensus_targets(population), population)
     try:
         config = AlertConfig(
             urgent_low=urgent_low,

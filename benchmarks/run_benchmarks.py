@@ -3,7 +3,7 @@
 
     python benchmarks/make_wgs_vcf.py        # 4.2 M-record single-sample VCF (bgzip + tabix)
     python benchmarks/make_cohort_vcf.py     # 3,103-sample 1KGP cohort VCF
-    python benchmarks/run_benchmarks.py [--repeat 3] [--pypgx]
+    python benchmarks/run_benchmarks.py [--repeat 3] [--pypgx] [--cyp2d6-concordance]
 
 Each command is run as a fresh process (imports, knowledge-base load and output included);
 the median wall time of the repeats is reported.
@@ -17,6 +17,7 @@ import platform
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -77,6 +78,12 @@ def main() -> None:
         default=None,
         help="sample list for PyPGx (it is too slow for all 3,103 samples)",
     )
+    ap.add_argument(
+        "--cyp2d6-concordance",
+        action="store_true",
+        help="CYP2D6 against PyPGx 0.27 on 500 seeded 1KGP panel samples "
+        "(benchmarks/compare_pypgx.py cyp2d6; PyPGx results cached in data/pypgx)",
+    )
     args = ap.parse_args()
     exe = shutil.which("precisionrx") or "precisionrx"
     print(
@@ -105,6 +112,8 @@ def main() -> None:
                 print(f"PyPGx 0.27, {len(PYPGX_GENES)} genes, {n} samples: {total:.1f} s")
                 t = timed([exe, "pgx", str(cohort), "-o", str(out / "c7.json"), "--quiet"], 1)
                 print(f"precisionrx same run for comparison (20 genes): {t:.2f} s")
+    if args.cyp2d6_concordance:
+        subprocess.run([sys.executable, str(HERE / "compare_pypgx.py"), "cyp2d6"], check=True)
 
 
 if __name__ == "__main__":

@@ -303,6 +303,11 @@ def test_ambiguity_keeps_all_ties(
     assert "*1/*4" in gc.diplotypes and "*1/*6" in gc.diplotypes
     assert "ambiguous_diplotype" in codes(gc)
     assert gc.diplotype_probabilities is None
+    # Each candidate keeps its own phenotype (*4 increased, *6 decreased function).
+    assert {c.diplotype: c.phenotype for c in gc.diplotype_calls} == {
+        "*1/*4": "Rapid Metabolizer",
+        "*1/*6": "Intermediate Metabolizer",
+    }
 
 
 def test_rank_diplotypes_by_panel_frequency(kb: KnowledgeBase) -> None:

@@ -36,7 +36,12 @@ def pgx_command(
         list[str] | None, typer.Option("--sample", help="Sample id (repeat); default: all.")
     ] = None,
     outside_calls: Annotated[
-        Path | None, typer.Option("--outside-calls", help="PharmCAT-format outside-call TSV.")
+        list[Path] | None,
+        typer.Option(
+            "--outside-calls",
+            help="PharmCAT-format outside-call TSV (repeatable; a gene given several times "
+            "is an ambiguous call).",
+        ),
     ] = None,
     genome_build: Annotated[Build, typer.Option("--genome-build")] = Build.GRCh38,
     medications: Annotated[
@@ -71,12 +76,12 @@ def pgx_command(
 ) -> None:
     """Call star-allele diplotypes and phenotypes for every CPIC pharmacogene."""
     from precisionrx.engines.pgx.caller import CallOptions, call_vcf
-    from precisionrx.io.outside_calls import read_outside_calls
+    from precisionrx.io.outside_calls import read_outside_call_files
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.pgx_json import pgx_document, render_json, render_tsv
 
     kb = KnowledgeBase()
-    outside = read_outside_calls(outside_calls) if outside_calls else []
+    outside = read_outside_call_files(outside_calls or [])
     from precisionrx.engines.pgx.recommender import prescribe
     from precisionrx.io.medications import read_medications
 

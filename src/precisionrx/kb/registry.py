@@ -131,6 +131,13 @@ class KnowledgeBase:
             self._definitions[gene] = load_definition(path)
         return self._definitions[gene]
 
+    def raw_definition(self, gene: str) -> GeneDefinition:
+        """The packaged definition with no exemption applied (for the allele audit)."""
+        path = self.root / "pharmcat" / "definitions" / f"{gene}.json"
+        if not path.is_file():
+            raise KbNotFound(f"no allele definition for gene {gene}", path=path)
+        return load_definition(path, apply_exemptions=False)
+
     def phenotypes(self, gene: str) -> PhenotypeTable | None:
         if gene not in self._phenotypes:
             path = self.root / "pharmcat" / "phenotypes" / f"{gene}.json"

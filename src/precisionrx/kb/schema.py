@@ -71,7 +71,11 @@ class NamedAllele:
 
 @dataclass(frozen=True, slots=True)
 class Exemptions:
-    ignored_positions: frozenset[int] = frozenset()
+    #: Variants PharmCAT excludes (exemptions.json ``ignoredPositions``). Each is one variant,
+    #: matched on position AND alleles, never on the position alone: G6PD's Villeurbanne
+    #: deletion (g.154532991_154532993delGGT, written CGGT>C at 154532990) shares its VCF
+    #: position with rs5030869 (C>T, Chatham), which stays a defining variant.
+    ignored_positions: tuple[DefinedPosition, ...] = ()
     extra_positions: tuple[DefinedPosition, ...] = ()
     required_positions: frozenset[int] = frozenset()
     ignored_alleles: frozenset[str] = frozenset()
@@ -125,32 +129,55 @@ def _position(raw: dict[str, Any]) -> DefinedPosition:
     )
 
 
-def load_definition(path: Path) -> GeneDefinition:
-    """Load one gene's definition, applying the exemptions (ignored positions and alleles)."""
+def same_variant(a: DefinedPosition, b: DefinedPosition) -> bool:
+    """Two definitions describe the same variant: same position and HGVS, or same alleles."""
+    if a.position != b.position or a.chromosome != b.chromosome:
+        return False
+    if a.hgvs and b.hgvs:
+        return a.hgvs == b.hgvs
+    return a.ref == b.ref and set(a.alts) == set(b.alts)
+
+
+def load_definition(path: Path, apply_exemptions: bool = True) -> GeneDefinition:
+    """Load one gene's definition, applying the exemptions (ignored variants and alleles).
+
+    ``apply_exemptions=False`` keeps every variant and named allele as packaged (the allele
+    audit writes VCFs from these raw definitions, including alleles the calling drops).
+    """
     try:
         raw = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise KbIntegrityError("allele definition unreadable", path=path) from exc
     ex = raw.get("exemptions", {})
-    ignored_pos = frozenset(int(p) for p in ex.get("ignored_positions", []))
+    try:
+        ignored = tuple(_position(p) for p in ex.get("ignored_positions", []))
+    except (KeyError, TypeError) as exc:
+        raise KbIntegrityError(
+            "ignored_positions must list whole variants (position, ref, alts)", path=path
+        ) from exc
     ignored_alleles = frozenset(ex.get("ignored_alleles", []))
-    keep = [i for i, v in enumerate(raw["variants"]) if int(v["position"]) not in ignored_pos]
-    positions = tuple(_position(raw["variants"][i]) for i in keep)
+    variants = [_position(v) for v in raw["variants"]]
+    keep = [
+        i
+        for i, v in enumerate(variants)
+        if not (apply_exemptions and any(same_variant(v, ig) for ig in ignored))
+    ]
+    positions = tuple(variants[i] for i in keep)
     ref_row = next(a for a in raw["named_alleles"] if a["reference"])
     ref_alleles = [ref_row["alleles"][i] for i in keep]
     alleles = []
     for a in raw["named_alleles"]:
-        if a["name"] in ignored_alleles:
+        if apply_exemptions and a["name"] in ignored_alleles:
             continue
         defined = tuple(a["alleles"][i] for i in keep)
-        if not a["reference"] and all(d is None for d in defined):
-            continue  # defined only at ignored positions
+        if apply_exemptions and not a["reference"] and all(d is None for d in defined):
+            continue  # defined only at ignored variants (listed by the allele audit)
         accepts = tuple(
             _expand(d if d is not None else r) for d, r in zip(defined, ref_alleles, strict=True)
         )
         alleles.append(NamedAllele(a["name"], defined, accepts, bool(a["reference"])))
     exemptions = Exemptions(
-        ignored_positions=ignored_pos,
+        ignored_positions=ignored,
         extra_positions=tuple(_position(p) for p in ex.get("extra_positions", [])),
         required_positions=frozenset(int(p) for p in ex.get("required_positions", [])),
         ignored_alleles=ignored_alleles,

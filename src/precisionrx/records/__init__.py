@@ -14,6 +14,7 @@ from precisionrx.records.patient import (
     PatientRecord,
 )
 from precisionrx.records.pgx import (
+    DiplotypeCall,
     DrugRecommendation,
     EffectivePhenotype,
     GeneCall,
@@ -28,6 +29,7 @@ __all__ = [
     "CaveatKind",
     "Condition",
     "Demographics",
+    "DiplotypeCall",
     "DrugRecommendation",
     "EffectivePhenotype",
     "FamilyHistoryItem",

@@ -20,6 +20,17 @@ class PositionSummary(BaseModel):
     reference_filled: int = 0
 
 
+class DiplotypeCall(BaseModel):
+    """One candidate diplotype with its own phenotype: every top-scoring candidate is listed."""
+
+    diplotype: str | None
+    probability: float | None = None
+    phenotype: str | None = None
+    activity_score: str | None = None
+    allele_functions: list[str] = Field(default_factory=list)
+    lookup_key: str | None = None
+
+
 class GeneCall(BaseModel):
     """One gene's diplotype and phenotype for one sample."""
 
@@ -27,6 +38,9 @@ class GeneCall(BaseModel):
     called: bool
     diplotypes: list[str] = Field(default_factory=list)
     diplotype_probabilities: list[float] | None = None
+    #: When tied candidates' results differ: one entry each (order of ``diplotypes``), each with
+    #: its own phenotype and activity score. Empty otherwise (the fields below hold the result).
+    diplotype_calls: list[DiplotypeCall] = Field(default_factory=list)
     phenotype: str | None = None
     activity_score: str | None = None
     allele_functions: list[str] = Field(default_factory=list)

@@ -44,7 +44,7 @@ def render_json(results: list[SampleResult], kb: KnowledgeBase) -> str:
 TSV_COLUMNS = [
     "input", "sample", "gene", "called", "diplotypes", "diplotype_probabilities", "phenotype",
     "activity_score", "source", "positions_found", "positions_total", "positions_missing",
-    "reference_filled", "caveats",
+    "reference_filled", "caveats", "diplotype_phenotypes", "diplotype_activity_scores",
 ]  # fmt: skip
 
 
@@ -67,6 +67,11 @@ def render_tsv(results: list[SampleResult]) -> str:
                 ";".join(g.positions.missing),
                 str(g.positions.reference_filled),
                 ";".join(c.code for c in g.caveats),
+                # Each tied diplotype's own phenotype / activity score, in `diplotypes` order.
+                ";".join(c.phenotype or "" for c in g.diplotype_calls) or g.phenotype or "",
+                ";".join(c.activity_score or "" for c in g.diplotype_calls)
+                or g.activity_score
+                or "",
             ]
             lines.append("\t".join(x.replace("\t", " ") for x in row))
     return "\n".join(lines) + "\n"

@@ -21,16 +21,18 @@ from precisionrx.engines.pgx.cohort import (
 )
 from precisionrx.engines.pgx.frequencies import rank_diplotypes
 from precisionrx.engines.pgx.matcher import (
+    PARTIAL_FALLBACK_GENES,
     CompiledGene,
     MatchResult,
     allele_sort_key,
     compile_gene,
     diplotype_name,
     match_sample,
+    partial_match,
 )
 from precisionrx.engines.pgx.observe import HAPLOID, GeneObservations, observe
 from precisionrx.engines.pgx.outside import outside_gene_call
-from precisionrx.engines.pgx.phenotyper import Phenotype, phenotype_for
+from precisionrx.engines.pgx.phenotyper import GeneSummary, Phenotype, phenotype_for, summarise
 from precisionrx.engines.pgx.variant_genes import (
     VariantListCall,
     call_variant_list,
@@ -39,6 +41,7 @@ from precisionrx.engines.pgx.variant_genes import (
 )
 from precisionrx.errors import GenomeBuildMismatch
 from precisionrx.io.outside_calls import OutsideCall
+from precisionrx.io.outside_calls import by_gene as outside_by_gene
 from precisionrx.io.vcf import VcfFile
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.kb.schema import (
@@ -48,7 +51,14 @@ from precisionrx.kb.schema import (
     DefinedPosition,
     GeneDefinition,
 )
-from precisionrx.records import Caveat, CaveatKind, GeneCall, PositionSummary, SampleResult
+from precisionrx.records import (
+    Caveat,
+    CaveatKind,
+    DiplotypeCall,
+    GeneCall,
+    PositionSummary,
+    SampleResult,
+)
 
 SLCO1B1_RS4149056 = "rs4149056"
 SLCO1B1_FALLBACK = {  # CPIC statin guideline 2022 (PMID 35152405): c.521T>C genotype
@@ -132,13 +142,14 @@ def fill_missing_as_reference(obs: GeneObservations) -> None:
 def apply_outside_calls(
     kb: KnowledgeBase, res: SampleResult, outside: Sequence[OutsideCall]
 ) -> None:
-    by_gene = {g.gene: i for i, g in enumerate(res.genes)}
-    for oc in outside:
-        gc = outside_gene_call(kb, oc)
-        if oc.gene in by_gene:
-            old = res.genes[by_gene[oc.gene]]
+    """Outside calls override the VCF per gene; a gene given several times is ambiguous."""
+    index = {g.gene: i for i, g in enumerate(res.genes)}
+    for gene, lines in outside_by_gene(outside).items():
+        gc = outside_gene_call(kb, lines)
+        if gene in index:
+            old = res.genes[index[gene]]
             gc.positions = old.positions
-            res.genes[by_gene[oc.gene]] = gc
+            res.genes[index[gene]] = gc
         else:
             res.genes.append(gc)
 
@@ -419,6 +430,22 @@ def _sample_call(
                 f"{_label_list(result.partial)}",
             )
         )
+    if not result.pairs and gene in PARTIAL_FALLBACK_GENES:
+        fallback = partial_match(defn, comp, obs, s, force_haploid)
+        if fallback.pairs:
+            result = fallback
+            extra = _label_list(result.undocumented) if result.undocumented else "none"
+            caveats.append(
+                Caveat(
+                    code="partial_match",
+                    kind=CaveatKind.AMBIGUITY,
+                    message=f"no combination of named {gene} alleles matches every variant "
+                    "exactly (novel haplotype, or an allele defined at positions absent from "
+                    "the input); listed: the diplotypes whose alleles carry all their own "
+                    "defining variants and explain the most of the sample's variants, most "
+                    f"likely first. Variants left unexplained: {extra}",
+                )
+            )
     if not result.pairs:
         return no_call(
             "no_match",
@@ -435,7 +462,16 @@ def _sample_call(
             )
         )
     pairs = result.pairs
-    pairs, probs = rank_diplotypes(pairs, kb.haplotype_counts.get(gene), kb.no_frequency(gene))
+    if len(pairs) > 1:
+        names_ = {x for pair in pairs for x in pair if x is not None}
+        pairs, probs = rank_diplotypes(
+            pairs,
+            kb.haplotype_counts.get(gene),
+            kb.no_frequency(gene),
+            _unobserved(defn, present, names_),
+        )
+    else:
+        probs = [1.0]
     names = [diplotype_name(a, b) for a, b in pairs]
     if len(names) > 1 and defn.exemptions.unphased_priorities:
         for members, pick in defn.exemptions.unphased_priorities:
@@ -450,14 +486,32 @@ def _sample_call(
                 )
                 names, pairs, probs = [pick], [pairs[names.index(pick)]], None
                 break
-    phenos = [phenotype_for(kb, gene, [a] if b is None else [a, b]) for a, b in pairs]
-    top = phenos[0]
+    phenos = [_phenotype(kb, gene, (a,) if b is None else (a, b)) for a, b in pairs]
+    calls: list[DiplotypeCall] = []
+    if len({_result_key(gene, p) for p in phenos}) > 1:
+        # Tied candidates with different results: each is listed with its own phenotype.
+        shown: list[float | None] = list(probs) if probs else [None] * len(names)
+        calls = [
+            _diplotype_call(gene, n, p, pr) for n, p, pr in zip(names, phenos, shown, strict=True)
+        ]
+        summary_ = summarise(calls)
+    else:
+        one = phenos[0]
+        same_functions = len({tuple(p.functions) for p in phenos}) == 1
+        summary_ = GeneSummary(
+            one.phenotype,
+            one.activity_score if gene in ACTIVITY_SCORE_GENES else None,
+            one.lookup_key,
+            list(one.functions) if same_functions else [],
+        )
     if len(names) > 1:
         distinct = sorted({p.phenotype or "n/a" for p in phenos})
-        text = "; ".join(
+        listed = [
             f"{n} ({p.phenotype}{', p=' + format(pr, '.2f') if probs else ''})"
             for n, p, pr in zip(names, phenos, probs or [0.0] * len(names), strict=True)
-        )
+        ]
+        more = len(listed) - MAX_LISTED
+        text = "; ".join(listed[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
         differs = " — their phenotypes differ" if len(distinct) > 1 else ""
         caveats.append(
             Caveat(
@@ -467,16 +521,18 @@ def _sample_call(
                 f"{text}{differs}",
             )
         )
-    caveats += [Caveat(code="phenotype_note", message=n) for n in top.notes]
+    notes = dict.fromkeys(n for p in phenos for n in p.notes)
+    caveats += [Caveat(code="phenotype_note", message=n) for n in notes]
     gc = GeneCall(
         gene=gene,
         called=True,
         diplotypes=names,
         diplotype_probabilities=probs,
-        phenotype=top.phenotype,
-        activity_score=top.activity_score if gene in ACTIVITY_SCORE_GENES else None,
-        allele_functions=top.functions,
-        lookup_key=top.lookup_key,
+        diplotype_calls=calls,
+        phenotype=summary_.phenotype,
+        activity_score=summary_.activity_score,
+        allele_functions=summary_.functions,
+        lookup_key=summary_.lookup_key,
         phased=result.phased,
         positions=summary,
         variants=variants,
@@ -484,6 +540,59 @@ def _sample_call(
     )
     _missing_caveat(gc, defn)
     return gc
+
+
+def _result_key(gene: str, p: Phenotype) -> tuple[str | None, str | None, str | None]:
+    """What a candidate contributes to the result: candidates are listed one by one (in
+    ``diplotype_calls``) only when these differ; otherwise the gene-level fields hold it."""
+    return (p.phenotype, p.activity_score if gene in ACTIVITY_SCORE_GENES else None, p.lookup_key)
+
+
+_PHENOTYPES: dict[tuple[str, str, tuple[str, ...]], Phenotype] = {}
+
+
+def _phenotype(kb: KnowledgeBase, gene: str, alleles: tuple[str, ...]) -> Phenotype:
+    """``phenotype_for``, memoised (cohorts repeat the same diplotypes; results are read-only)."""
+    key = (str(kb.root), gene, alleles)
+    if key not in _PHENOTYPES:
+        if len(_PHENOTYPES) > 100_000:
+            _PHENOTYPES.clear()
+        _PHENOTYPES[key] = phenotype_for(kb, gene, list(alleles))
+    return _PHENOTYPES[key]
+
+
+_DEFINING: dict[tuple[str, str], dict[str, npt.NDArray[np.intp]]] = {}
+
+
+def _unobserved(
+    defn: GeneDefinition, present: npt.NDArray[np.bool_], names: set[str]
+) -> dict[str, int]:
+    """Per allele: defining non-reference cells at positions the input lacks."""
+    key = (defn.gene, defn.version)
+    if key not in _DEFINING:
+        ref = defn.reference_allele.defined
+        _DEFINING[key] = {
+            a.name: np.asarray(
+                [j for j, d in enumerate(a.defined) if d is not None and d != ref[j]],
+                dtype=np.intp,
+            )
+            for a in defn.alleles
+        }
+    cols = _DEFINING[key]
+    return {n: int((~present[cols[n]]).sum()) for n in names if n in cols}
+
+
+def _diplotype_call(
+    gene: str, name: str | None, pheno: Phenotype, probability: float | None
+) -> DiplotypeCall:
+    return DiplotypeCall(
+        diplotype=name,
+        probability=probability,
+        phenotype=pheno.phenotype,
+        activity_score=pheno.activity_score if gene in ACTIVITY_SCORE_GENES else None,
+        allele_functions=pheno.functions,
+        lookup_key=pheno.lookup_key,
+    )
 
 
 _ALLELES_AT: dict[tuple[str, str, frozenset[str]], list[str]] = {}
@@ -546,7 +655,8 @@ def _variant_list_call(
             diplotype = "Reference/" + diplotype.removesuffix("/Reference")
         phased = True
     else:
-        diplotype = f"{a}/{b}"
+        # Same order as phased calls: "Reference" first (PharmCAT writes Reference/<variant>).
+        diplotype = f"Reference/{a}" if b == "Reference" and a != "Reference" else f"{a}/{b}"
         phased = False
         caveats.append(
             Caveat(

@@ -23,25 +23,34 @@ from precisionrx.kb.registry import KnowledgeBase
 def haplotype_matches(
     comp: CompiledGene, obs: GeneObservations, n_pos: int
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
-    """(n_samples*2, n_alleles) match matrix and per-haplotype allele scores."""
+    """(n_samples*2, n_alleles) match matrix and per-haplotype allele scores.
+
+    Identical haplotypes (same alleles at the same present positions) are matched once: a
+    cohort has far fewer distinct haplotypes than haplotypes.
+    """
     n = obs.codes.shape[0]
     codes = obs.codes[:, :n_pos, :].transpose(0, 2, 1).reshape(n * 2, n_pos)
     present = np.repeat(obs.present[:, :n_pos], 2, axis=0)
+    key = np.ascontiguousarray(np.where(present, codes, np.int16(-100)).astype(np.int16))
+    rows = key.view(np.dtype((np.void, key.dtype.itemsize * max(n_pos, 1)))).reshape(-1)
+    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    codes, present = codes[first], present[first]
     safe = np.clip(codes, 0, comp.accepts.shape[2] - 1)
     cols = np.arange(n_pos)
     n_alleles = comp.accepts.shape[0]
-    match = np.zeros((n * 2, n_alleles), dtype=bool)
+    match = np.zeros((len(first), n_alleles), dtype=bool)
     bad_code = codes < 0
     for a in range(n_alleles):
         ok = comp.accepts[a][cols, safe]
         ok |= ~present
         ok &= ~(bad_code & present)
         match[:, a] = ok.all(axis=1)
-    scores = present.astype(np.int64) @ comp.defined.T.astype(np.int64)
+    scores = present.astype(np.int64) @ comp.scoring.T.astype(np.int64)
     eligible = scores > 0
     eligible[:, comp.reference_index] = True
     match &= eligible
-    return match, scores
+    return match[inverse], scores[inverse]
 
 
 def best_alleles(

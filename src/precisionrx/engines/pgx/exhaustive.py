@@ -1,11 +1,19 @@
-"""Exhaustive self-check: every pair of named alleles, written as a VCF, called back.
+"""Exhaustive self-check: every named allele, and every pair of them, called back from a VCF.
 
-For each gene a multi-sample VCF is written with one sample per allele pair (phased, then
-unphased) at every allele-defining position, and called through the normal VCF path.
-A pair passes when the phased call is exactly that diplotype and the unphased call's
-candidate set contains it. Pairs that cannot pass are listed with the reason, e.g. two
-definitions that are identical at the defined positions. Used by the committed ledger
-test (tests/generated) and ``tools/exhaustive_ledger.py``.
+Pair suite: for each gene a multi-sample VCF is written with one sample per allele pair
+(phased, then unphased) at every allele-defining position, and called through the normal
+VCF path. A pair passes when the phased call is exactly that diplotype and the unphased
+call's candidate set contains it. Pairs that cannot pass are listed with the reason, e.g.
+two definitions that are identical at the defined positions.
+
+Allele audit: every named allele of the *packaged* definition, before any exemption is
+applied (so an allele the loader would drop is still written), as a VCF sample written from
+its own definition: heterozygous with the reference (unphased and phased), homozygous and,
+for chrX genes, hemizygous (haploid GT, sample recorded as male). The allele (or a twin with
+an identical definition) must be in the call. Alleles PharmCAT documents as not called are
+listed with the documented reason; any other allele that does not come back is a failure.
+
+Both are used by the committed ledger test (tests/generated) and ``tools/exhaustive_ledger.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from precisionrx.engines.pgx.caller import VARIANT_LIST, CallOptions, call_vcf
 from precisionrx.engines.pgx.matcher import diplotype_name
 from precisionrx.io.synthetic import allele_sequence
 from precisionrx.kb.registry import KnowledgeBase
-from precisionrx.kb.schema import GeneDefinition, NamedAllele
+from precisionrx.kb.schema import CHRX_GENES, GeneDefinition, NamedAllele
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +129,145 @@ def _reason(a: str, b: str, got: list[str], same: dict[str, list[str]], called: 
     if not called:
         return "not called"
     return "a higher-scoring or different pair explains the same genotypes"
+
+
+#: Alleles and variants PharmCAT documents as not called (pharmcat-docs
+#: Gene-Definition-Exceptions.md, "G6PD"; exemptions.json ``ignoredAlleles`` and
+#: ``ignoredPositions``). The audit lists each with this reason; nothing else may fail.
+DOCUMENTED_EXCLUSIONS: dict[tuple[str, str], str] = {
+    ("G6PD", "Mediterranean Haplotype"): "PharmCAT exclusion (Gene-Definition-Exceptions, "
+    "G6PD): rs2230037's reference base in this haplotype (G) differs from GRCh38 (A); "
+    "carriers are called 'Mediterranean, Dallas, Panama, Sassari, Cagliari, Birmingham' "
+    "(same function: deficient)",
+    ("G6PD", "g.154532439A>G"): "PharmCAT exclusion (Gene-Definition-Exceptions, G6PD): "
+    "rs2230037, the position exclusive to the Mediterranean Haplotype, is ignored because its "
+    "reference base in that haplotype differs from GRCh38",
+    ("G6PD", "g.154532991_154532993delGGT"): "PharmCAT exclusion (Gene-Definition-Exceptions, "
+    "G6PD): the Villeurbanne deletion shares its left-aligned VCF position with rs5030869 "
+    "(Chatham); the deletion is ignored, Chatham is still called",
+}
+
+AUDIT_MODES = ("het_unphased", "het_phased", "hom", "hemizygous")
+
+
+@dataclass(frozen=True, slots=True)
+class AlleleRow:
+    gene: str
+    allele: str
+    mode: str
+    got: str
+    reason: str
+
+    @property
+    def explained(self) -> bool:
+        """A twin, a documented rule or a documented exclusion: never a calling failure."""
+        return not self.reason.startswith("NOT CALLED")
+
+
+def _audit_samples(defn: GeneDefinition) -> list[tuple[str, str, str | None, str]]:
+    """(mode, allele, second allele or None for haploid, GT separator) per audit sample."""
+    ref = defn.reference_allele.name
+    modes = [m for m in AUDIT_MODES if m != "hemizygous" or defn.gene in CHRX_GENES]
+    out: list[tuple[str, str, str | None, str]] = []
+    for a in defn.alleles:
+        for mode in modes:
+            if mode == "het_unphased":
+                out.append((mode, a.name, ref, "/"))
+            elif mode == "het_phased":
+                out.append((mode, a.name, ref, "|"))
+            elif mode == "hom":
+                out.append((mode, a.name, a.name, "/"))
+            else:
+                out.append((mode, a.name, None, ""))
+    return out
+
+
+def write_audit_vcf(
+    defn: GeneDefinition, samples: list[tuple[str, str, str | None, str]], path: Path
+) -> None:
+    by_name = {a.name: a for a in defn.alleles}
+    ref = defn.reference_allele
+    chrom = defn.chromosome
+    lines = [
+        "##fileformat=VCFv4.2",
+        f"##contig=<ID={chrom}>",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
+        + "\t".join(f"A{i}" for i in range(len(samples))),
+    ]
+    for j, pos in enumerate(defn.positions):
+        alleles = [pos.ref, *pos.alts]
+        gts = []
+        for _mode, a, b, sep in samples:
+            x = _seq(defn, ref, by_name[a], j)
+            ys = [] if b is None else [_seq(defn, ref, by_name[b], j)]
+            for seq in (x, *ys):
+                if seq not in alleles:
+                    alleles.append(seq)
+            gts.append(sep.join(str(alleles.index(q)) for q in (*ys, x)))
+        alts = ",".join(alleles[1:]) or "."
+        lines.append(
+            f"{chrom}\t{pos.position}\t{pos.rsid or '.'}\t{pos.ref}\t{alts}\t.\tPASS\t.\tGT\t"
+            + "\t".join(gts)
+        )
+    path.write_text("\n".join(lines) + "\n")
+
+
+def audit_gene(kb: KnowledgeBase, gene: str, workdir: Path) -> tuple[int, list[AlleleRow]]:
+    """Return (named alleles audited, ledger rows) for one gene.
+
+    Rows: alleles returned only as a twin or under a documented rule (explained), alleles
+    excluded by PharmCAT (explained, with the documented reason), and failures
+    (``NOT CALLED`` reasons), which the ledger test rejects.
+    """
+    raw = kb.raw_definition(gene)
+    ref = raw.reference_allele.name
+    same = identical_definitions(raw)
+    samples = _audit_samples(raw)
+    path = workdir / f"{gene}.audit.vcf"
+    write_audit_vcf(raw, samples, path)
+    males = {f"A{i}": "male" for i, s in enumerate(samples) if s[0] == "hemizygous"}
+    options = CallOptions(genes=[gene], sex=males, default_sex="female")
+    results = call_vcf(path, kb, None, options)
+    rows: list[AlleleRow] = []
+    for (mode, a, b, _sep), res in zip(samples, results, strict=True):
+        got = res.genes[0].diplotypes
+        want = a if b is None else expected_name(gene, a, b, ref)
+        if want in got:
+            continue
+        twins = [t for t in same.get(a, []) if t != a]
+        twin_names = {
+            t if b is None else expected_name(gene, t, t if b == a else b, ref) for t in twins
+        }
+        shown = " | ".join(got)
+        if twin_names & set(got):
+            reason = f"definition identical to {', '.join(sorted(twins))}"
+        elif a == "c.1129-5923C>G" and any("(HapB3)" in g for g in got):
+            reason = "intronic c.1129-5923C>G is reported as HapB3 (PharmCAT HapB3 rule)"
+        elif (gene, a) in DOCUMENTED_EXCLUSIONS:
+            reason = DOCUMENTED_EXCLUSIONS[(gene, a)]
+        else:
+            reason = "NOT CALLED from its own definition"
+        rows.append(AlleleRow(gene, a, mode, shown, reason))
+    defn = kb.definition(gene)
+    excluded = sorted(defn.exemptions.ignored_alleles) + [
+        ig.hgvs or f"{ig.chromosome}:{ig.position} {ig.ref}>{','.join(ig.alts)}"
+        for ig in defn.exemptions.ignored_positions
+    ]
+    for name in excluded:
+        if any(r.allele == name for r in rows):
+            continue
+        reason = DOCUMENTED_EXCLUSIONS.get(
+            (gene, name), "NOT CALLED: PharmCAT exemption without a documented reason"
+        )
+        if name in defn.exemptions.ignored_alleles:
+            mode = "excluded_allele"
+        else:
+            mode = "excluded_variant"
+            reason = DOCUMENTED_EXCLUSIONS.get(
+                (gene, name),
+                "PharmCAT exemptions.json ignoredPositions: this variant is ignored; the "
+                "defining variants at the same position are still read",
+            )
+        rows.append(AlleleRow(gene, name, mode, "", reason))
+    return len(raw.alleles), rows

@@ -19,17 +19,27 @@ def rank_diplotypes(
     pairs: list[tuple[str, str | None]],
     counts: dict[str, int] | None,
     no_frequency: frozenset[str] = frozenset(),
+    unobserved: dict[str, int] | None = None,
 ) -> tuple[list[tuple[str, str | None]], list[float] | None]:
-    """Order tied diplotypes most likely first; probabilities sum to 1.
+    """Order tied diplotypes most likely first (the full list is kept); probabilities sum to 1.
 
     Returns no probabilities when the gene has no panel data or any candidate allele has
-    defining positions absent from the panel (its frequency is unknown).
+    defining positions absent from the panel (its frequency is unknown). The candidates are
+    then still ordered: first by how many of their defining variants sit at positions the
+    input lacks (``unobserved``: an allele that needs an extra, unseen variant is the less
+    likely explanation, e.g. CYP2D6 *10 before *37 when *37's own variant is missing), then
+    by the panel counts (pseudocount for unseen alleles), ties kept in order.
     """
     if len(pairs) == 1:
         return pairs, [1.0]
+    unseen = unobserved or {}
+
+    def extra(pair: tuple[str, str | None]) -> int:
+        return sum(unseen.get(x, 0) for x in pair if x is not None)
+
+    if not counts:
+        return sorted(pairs, key=extra), None
     names = {x for pair in pairs for x in pair if x is not None}
-    if not counts or names & no_frequency:
-        return pairs, None
     total = sum(counts.values()) + PSEUDOCOUNT * max(len(counts), 1)
 
     def freq(a: str) -> float:
@@ -43,6 +53,9 @@ def rank_diplotypes(
             weights.append(freq(a) * freq(b) * (1.0 if a == b else 2.0))
     w = np.asarray(weights)
     probs = w / w.sum()
+    if names & no_frequency:
+        order = sorted(range(len(pairs)), key=lambda i: (extra(pairs[i]), -probs[i], i))
+        return [pairs[i] for i in order], None
     order = sorted(range(len(pairs)), key=lambda i: (-probs[i], i))
     return [pairs[i] for i in order], [round(float(probs[i]), 4) for i in order]
 

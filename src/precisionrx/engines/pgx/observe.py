@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from precisionrx.engines.pgx.normalizer import match_allele
+from precisionrx.engines.pgx.normalizer import edit_of, match_allele
 from precisionrx.io.vcf import VcfRecord
 from precisionrx.kb.schema import DefinedPosition, GeneDefinition
 
@@ -91,6 +91,12 @@ def observe(
     rec_pos = [r.pos for r in sorted_recs]
     # gVCF blocks can start far before a position: keep them in their own list.
     block_recs = [r for r in sorted_recs if r.is_ref_block]
+    # ALT alleles that are a variant PharmCAT ignores (matched on position and alleles) say
+    # nothing about the defining variant written at the same position: they count as unknown.
+    # Edits are taken relative to the defining position, so this holds on GRCh37 input too.
+    ignored_vars = [
+        (ig.position, ig.ref, alt) for ig in defn.exemptions.ignored_positions for alt in ig.alts
+    ]
 
     for j, (pos, qpos) in enumerate(zip(positions, input_positions, strict=True)):
         if qpos is None:
@@ -98,6 +104,11 @@ def observe(
         cands = _candidates(defn, j, pos) if j < len(defn.positions) else [pos.ref, *pos.alts]
         applying: list[tuple[VcfRecord, list[int]]] = []
         blocks: list[VcfRecord] = [b for b in block_recs if b.pos <= qpos <= b.end]
+        ignored = {
+            edit_of(p, ref, alt, pos.position)
+            for p, ref, alt in ignored_vars
+            if abs(p - pos.position) <= NEAR_WINDOW
+        }
         lo = bisect_left(rec_pos, qpos - NEAR_WINDOW)
         for rec in sorted_recs[lo:]:
             if rec.pos > qpos + len(pos.ref) + NEAR_WINDOW:
@@ -105,9 +116,17 @@ def observe(
             if rec.is_ref_block:
                 continue
             exact = rec.pos == qpos
+            skip = [
+                bool(ignored) and edit_of(rec.pos, rec.ref, a, qpos) in ignored for a in rec.alts
+            ]
+            if skip and all(skip):
+                continue  # only ignored variants in this record: not evidence for position j
             mapping = [0]
             hit = False
-            for alt in rec.alts:
+            for alt, ignored_alt in zip(rec.alts, skip, strict=True):
+                if ignored_alt:
+                    mapping.append(MISSING)
+                    continue
                 got = match_allele(rec.pos, rec.ref, alt, qpos, pos.ref, cands)
                 if got is None:
                     mapping.append(-99)  # undocumented at this position

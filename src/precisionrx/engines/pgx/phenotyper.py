@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.records import DiplotypeCall
 
 #: Single-position genes: the lookup key is the phenotype of the rs genotype.
 SINGLE_POSITION_GENES = frozenset({"ABCG2", "VKORC1", "IFNL3"})
@@ -139,3 +140,40 @@ def reference_phenotype(kb: KnowledgeBase, gene: str) -> str | None:
     except KnowledgeBaseError:
         return None
     return phenotype_for(kb, gene, [ref, ref]).phenotype
+
+
+#: Joins the phenotypes (or activity scores) of tied diplotypes that differ.
+ALTERNATIVES = " or "
+
+
+@dataclass
+class GeneSummary:
+    """Gene-level fields of a call made of one or several tied diplotypes."""
+
+    phenotype: str | None
+    activity_score: str | None
+    lookup_key: str | None
+    functions: list[str]
+
+
+def summarise(calls: list[DiplotypeCall]) -> GeneSummary:
+    """One value when every candidate agrees; otherwise all of them, none presented alone.
+
+    Phenotypes and activity scores that differ are joined with " or " in the candidates'
+    order; the lookup key is then null (each candidate's key is on its ``DiplotypeCall``, and
+    recommendations are made for each), and so are the allele functions when they differ.
+    """
+
+    def distinct(values: list[str | None]) -> list[str]:
+        return list(dict.fromkeys(v for v in values if v is not None))
+
+    phenos = distinct([c.phenotype for c in calls])
+    scores = distinct([c.activity_score for c in calls])
+    keys = distinct([c.lookup_key for c in calls])
+    funcs = {tuple(c.allele_functions) for c in calls}
+    return GeneSummary(
+        phenotype=ALTERNATIVES.join(phenos) if phenos else None,
+        activity_score=ALTERNATIVES.join(scores) if scores else None,
+        lookup_key=keys[0] if len(keys) == 1 else None,
+        functions=list(next(iter(funcs))) if len(funcs) == 1 else [],
+    )

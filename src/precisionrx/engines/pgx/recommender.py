@@ -53,7 +53,8 @@ class GeneOption:
 @dataclass
 class Context:
     options: dict[str, list[GeneOption]] = field(default_factory=dict)
-    conversions: dict[str, EffectivePhenotype] = field(default_factory=dict)
+    #: Phenoconversions, one per (gene, candidate phenotype) that a modulator changes.
+    conversions: list[EffectivePhenotype] = field(default_factory=list)
     notes: list[Caveat] = field(default_factory=list)
 
 
@@ -66,8 +67,21 @@ def _counts(diplotype: str) -> tuple[tuple[str, float], ...]:
 
 
 def gene_options(kb: KnowledgeBase, call: GeneCall) -> list[GeneOption]:
+    """One option per candidate diplotype, each with its own phenotype and activity score."""
     if not call.called:
         return []
+    if call.diplotype_calls:
+        return [
+            GeneOption(
+                call.gene,
+                c.diplotype,
+                c.phenotype,
+                c.activity_score,
+                tuple(c.allele_functions),
+                _counts(c.diplotype) if c.diplotype else (),
+            )
+            for c in call.diplotype_calls
+        ]
     if len(call.diplotypes) <= 1:
         dip = call.diplotypes[0] if call.diplotypes else None
         return [
@@ -138,11 +152,18 @@ def build_context(kb: KnowledgeBase, result: SampleResult, co_medications: set[s
     ctx = Context()
     mods = modulators_for(co_medications, kb.prescribing)
     for call in result.genes:
-        conv, notes = effective_phenotype(call, mods)
-        ctx.notes += notes
-        if conv is not None:
-            ctx.conversions[call.gene] = conv
-        ctx.options[call.gene] = [_apply_conversion(o, conv) for o in gene_options(kb, call)]
+        options = []
+        for opt in gene_options(kb, call):
+            # Each candidate of a tied call is converted on its own phenotype and score.
+            view = call.model_copy(
+                update={"phenotype": opt.phenotype, "activity_score": opt.activity_score}
+            )
+            conv, notes = effective_phenotype(view, mods)
+            ctx.notes += [n for n in notes if n not in ctx.notes]
+            if conv is not None and conv not in ctx.conversions:
+                ctx.conversions.append(conv)
+            options.append(_apply_conversion(opt, conv))
+        ctx.options[call.gene] = options
     return ctx
 
 
@@ -224,41 +245,71 @@ def _recommend_drug(kb: KnowledgeBase, drug: str, ctx: Context) -> list[DrugReco
             for gene in genes:
                 found: list[GeneOption | None] = list(ctx.options.get(gene) or [])
                 choices.append(found or [None])
-            matched: list[tuple[GuidelineRecommendation, dict[str, GeneOption | None]]] = []
-            for combo in itertools.product(*choices):
-                by_gene: dict[str, GeneOption | None] = dict(zip(genes, combo, strict=True))
+            combos = [dict(zip(genes, combo, strict=True)) for combo in itertools.product(*choices)]
+            matched: list[tuple[GuidelineRecommendation, list[dict[str, GeneOption | None]]]] = []
+            for by_gene in combos:
                 for r in prs:
-                    fits = all(
+                    if not all(
                         value_matches(gn, key, by_gene.get(gn)) for gn, key in r.lookup.items()
-                    )
-                    if fits and all(r is not m for m, _ in matched):
-                        matched.append((r, by_gene))
+                    ):
+                        continue
+                    entry = next((m for m in matched if m[0] is r), None)
+                    if entry is None:
+                        matched.append((r, [by_gene]))
+                    else:
+                        entry[1].append(by_gene)
             if not matched:
                 out.append(_unmatched(g, drug, population, genes, ctx, currency))
                 continue
-            ambiguous = len(matched) > 1
-            out.extend(_to_record(g, drug, r, bg, ambiguous, currency) for r, bg in matched)
+            # A recommendation that only some of the candidate results lead to (tied
+            # diplotypes with different phenotypes) applies conditionally: it says which.
+            multi = frozenset(gn for gn, ch in zip(genes, choices, strict=True) if len(ch) > 1)
+            out.extend(
+                _to_record(g, drug, r, bgs, len(bgs) < len(combos), currency, multi)
+                for r, bgs in matched
+            )
     return out
+
+
+def _describe(option: GeneOption) -> str:
+    what = option.phenotype or ""
+    if option.activity_score is not None:
+        what = f"{what}, activity score {option.activity_score}".lstrip(", ")
+    if option.diplotype:
+        return f"{option.diplotype} ({what})" if what else option.diplotype
+    return what or "no result"
 
 
 def _to_record(
     g: Guideline,
     drug: str,
     r: GuidelineRecommendation,
-    by_gene: dict[str, GeneOption | None],
-    ambiguous: bool,
+    combos: list[dict[str, GeneOption | None]],
+    conditional: bool,
     currency: list[Caveat],
+    ambiguous_genes: frozenset[str] = frozenset(),
 ) -> DrugRecommendation:
-    converted = [o.converted for o in by_gene.values() if o is not None and o.converted is not None]
+    converted: list[EffectivePhenotype] = []
+    for by_gene in combos:
+        for o in by_gene.values():
+            if o is not None and o.converted is not None and o.converted not in converted:
+                converted.append(o.converted)
     caveats = list(currency)
-    if ambiguous:
-        dips = "; ".join(f"{k} {o.diplotype}" for k, o in by_gene.items() if o and o.diplotype)
+    if conditional:
+        per_gene: dict[str, list[str]] = {}
+        for by_gene in combos:
+            for gene, o in by_gene.items():
+                if o is not None and gene in ambiguous_genes:
+                    per_gene.setdefault(gene, [])
+                    if _describe(o) not in per_gene[gene]:
+                        per_gene[gene].append(_describe(o))
+        dips = "; ".join(f"{gene} {' or '.join(d)}" for gene, d in per_gene.items())
         caveats.append(
             Caveat(
                 code="ambiguous_recommendation",
                 kind=CaveatKind.AMBIGUITY,
-                message=f"the genotype is ambiguous and possible recommendations differ; this one "
-                f"applies if {dips}",
+                message="the genotype is ambiguous and the possible recommendations differ; "
+                f"this one applies if {dips}",
             )
         )
     caveats.extend(
@@ -450,7 +501,7 @@ def _prescribe(
         resolved.extend(ResolvedMedication(d, None, None) for d in sorted(asked - pkb.drugs))
     recommendations: list[DrugRecommendation] = []
     by_drug: dict[str, list[DrugRecommendation]] = {}
-    conversions: dict[tuple[str, tuple[str, ...]], EffectivePhenotype] = {}
+    conversions: dict[tuple[str, str, tuple[str, ...]], EffectivePhenotype] = {}
     contexts: dict[frozenset[str], Context] = {}
     for drug in targets:
         co = frozenset(med_drugs - {drug})
@@ -460,8 +511,9 @@ def _prescribe(
         recs = recommend_drug(kb, drug, ctx)
         by_drug[drug] = recs
         recommendations += recs
-        for conv in ctx.conversions.values():
-            conversions[(conv.gene, tuple(conv.caused_by))] = conv
+        for conv in ctx.conversions:
+            key = (conv.gene, conv.genotype_phenotype or "", tuple(conv.caused_by))
+            conversions[key] = conv
     result.recommendations = recommendations
     result.effective_phenotypes = list(conversions.values())
     if medications is None:

@@ -141,13 +141,14 @@ def warfarin_guidance(
     def estimate(coef: dict[str, float]) -> dict[str, Any]:
         if not missing:
             w = dose(coef)
-            return {"weekly_dose_mg": round(w, 1), "daily_dose_mg": round(w / 7, 2)}
+            # Unrounded: JSON keeps the model's float; views round it (docs/cli/pgx.md).
+            return {"weekly_dose_mg": w, "daily_dose_mg": w / 7}
         lows = {k: ASSUMED_RANGE[k][0] for k in missing}
         highs = {k: ASSUMED_RANGE[k][1] for k in missing}
         a, b = dose(coef, **lows), dose(coef, **highs)
         return {
             "weekly_dose_mg": None,
-            "weekly_dose_range_mg": [round(min(a, b), 1), round(max(a, b), 1)],
+            "weekly_dose_range_mg": [min(a, b), max(a, b)],
         }
 
     if missing:

@@ -44,7 +44,8 @@ def main() -> None:
     ms = lat / 1e6
     print(
         f"{len(readings)} readings, {n_alerts} alerts: mean {ms.mean() * 1000:.1f} us, "
-        f"p99 {np.percentile(ms, 99) * 1000:.1f} us, max {ms.max():.3f} ms per reading"
+        f"p99 {np.percentile(ms, 99) * 1000:.1f} us, max {ms.max():.3f} ms per reading, "
+        f"{int((ms > 1).sum())} over 1 ms"
     )
 
 

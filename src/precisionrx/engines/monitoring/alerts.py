@@ -6,9 +6,21 @@ every threshold except the urgent low can be personalised):
   snoozed: it repeats on every qualifying reading.
 - ``low``: reading < ``low`` (default 70); ``high``: reading > ``high`` (default 250). Each repeats
   at most every ``repeat_minutes`` (default 30) while the condition lasts.
-- ``predicted_low``: not yet below the urgent-low threshold, but the straight-line trend of the
-  readings of the last 15 minutes (least squares, >= 3 readings spanning >= 10 minutes, no gap)
-  reaches it within 20 minutes (Dexcom "Urgent Low Soon": predicted <= 55 within 20 min).
+- ``predicted_low``: either of two forecasts goes below the target within ``predict_minutes``
+  (20; Dexcom "Urgent Low Soon" looks 20 minutes ahead and Nightscout's ar2 plugin names its
+  event from the +20-minute point), whichever fires first:
+  Nightscout's AR2 forecast (see :func:`ar2_forecast`) from the last two readings, at most
+  ``trend_minutes`` (15) apart, when the last reading is below the one before; or the linear
+  trend (see :func:`linear_forecast`): the least-squares line through the readings of the last
+  ``trend_minutes`` (>= 3 readings spanning >= 10 minutes, no gap), when it falls. AR2 pulls its
+  forecast back towards 140 mg/dL, so on a steady fast fall the line crosses first; from two
+  readings only AR2 can fire. The target is the low threshold while the reading is at or above
+  it. Below it the ``low`` alert already says so and only a forecast below the urgent low (Dexcom
+  Urgent Low Soon, predicted <= 55 within 20 min) raises ``predicted_low``, with threshold 55;
+  below the urgent low, ``urgent_low`` alone. Readings further apart (a gap, stale data) give no
+  forecast. Value: the lowest forecast point within the horizon of the model that fired (the
+  lower if both, AR2 on a tie); readings: that model's inputs (two for AR2, the window of >= 3
+  for the linear trend, so the count says which model fired).
 - ``rapid_rise`` / ``rapid_fall``: rate between two consecutive readings at most 15 minutes
   apart >= 3 mg/dL/min (Dexcom rise/fall alert setting).
 - ``stale_15`` / ``stale_30``: no reading for 15 / 30 minutes (Nightscout warn / urgent),
@@ -17,15 +29,17 @@ every threshold except the urgent low can be personalised):
   the gap is reported, never interpolated.
 Glucose alarms fire only for readings less than 10 minutes old when they are processed
 (Nightscout); a replay processes each reading at its own time unless an arrival time is given.
-Every alert carries the readings that triggered it.
+Every alert carries the readings that triggered it. Values are not rounded (machine-readable
+output keeps full precision).
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 URGENT_LOW = 55.0
@@ -33,6 +47,21 @@ ALERT_TYPES = (
     "urgent_low", "low", "high", "predicted_low", "rapid_rise", "rapid_fall", "stale_15",
     "stale_30", "sensor_gap",
 )  # fmt: skip
+#: Fields of an alert, in the order of the JSON object and of the CSV columns.
+ALERT_FIELDS = ("subject", "time", "type", "value", "threshold", "readings")
+
+#: Nightscout 15.0.7 ar2 plugin (lib/plugins/ar2.js; research notes monitoring.md section 4 and
+#: kb cgm_alert_reference.csv, verified): an AR(2) model of x = ln(bg / 140),
+#: x[t + 1] = -0.723 x[t - 1] + 1.716 x[t], in 5-minute steps, each point 140 e^x kept within
+#: 36-400 mg/dL.
+AR2_COEFFICIENTS = (-0.723, 1.716)
+AR2_CENTRE = 140.0
+AR2_STEP_MINUTES = 5.0
+AR2_RANGE = (36.0, 400.0)
+#: The linear trend of ``predicted_low`` (the rule before AR2, kept beside it): a least-squares line
+#: through at least this many readings of the last ``trend_minutes``, spanning at least this long.
+LINEAR_MIN_READINGS = 3
+LINEAR_MIN_SPAN_MINUTES = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +78,8 @@ class AlertConfig:
     low: float = 70.0
     high: float = 250.0
     rate: float = 3.0  # mg/dL/min for rapid rise / fall
-    predict_minutes: float = 20.0
-    trend_minutes: float = 15.0
+    predict_minutes: float = 20.0  # forecast horizon of predicted_low (Dexcom Urgent Low Soon)
+    trend_minutes: float = 15.0  # the most two readings may be apart for a rate or a forecast
     repeat_minutes: float = 30.0
     fresh_minutes: float = 10.0
     stale_minutes: tuple[float, float] = (15.0, 30.0)
@@ -75,19 +104,83 @@ class Alert:
     def as_dict(self) -> dict[str, Any]:
         return {
             "subject": self.subject,
-            "time": self.time.isoformat().replace("+00:00", "Z"),
+            "time": _iso(self.time),
             "type": self.type,
             "value": self.value,
             "threshold": self.threshold,
-            "readings": [
-                {"time": r.time.isoformat().replace("+00:00", "Z"), "value": r.value}
-                for r in self.readings
-            ],
+            "readings": [{"time": _iso(r.time), "value": r.value} for r in self.readings],
         }
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
 
 
 def _minutes(a: datetime, b: datetime) -> float:
     return (b - a).total_seconds() / 60.0
+
+
+def ar2_forecast(previous: Reading, current: Reading, steps: int) -> list[float]:
+    """Nightscout's AR2 forecast (mg/dL) ``steps`` x 5 minutes ahead of ``current``.
+
+    The reading five minutes before ``current`` is taken on the straight line through the two
+    readings (Nightscout scales the delta to 5 minutes when the previous reading is more than 9
+    minutes old; here every interval is scaled, so 1-minute sensors are not under-forecast),
+    kept within 36-400 mg/dL, and the AR(2) recursion runs in log space from it.
+    """
+    lo, hi = AR2_RANGE
+    elapsed = _minutes(previous.time, current.time)
+    before = current.value - (current.value - previous.value) * AR2_STEP_MINUTES / elapsed
+    a, b = AR2_COEFFICIENTS
+    x_prev = math.log(min(max(before, lo), hi) / AR2_CENTRE)
+    x = math.log(current.value / AR2_CENTRE)
+    out = []
+    for _ in range(steps):
+        x_prev, x = x, a * x_prev + b * x
+        out.append(min(max(AR2_CENTRE * math.exp(x), lo), hi))
+    return out
+
+
+def linear_forecast(window: Sequence[Reading], minutes: float) -> float | None:
+    """Least-squares line through ``window`` (time order), evaluated ``minutes`` after its last
+    reading, kept within 36-400 mg/dL like AR2's points; None for fewer than 3 readings, a span
+    under 10 minutes, or a line that does not fall (only a fall can forecast a low, and a falling
+    line is lowest at the end of the horizon)."""
+    return _falling_line([(_posix(w.time), w) for w in window], minutes)
+
+
+def _posix(t: datetime) -> float:
+    """Seconds since the epoch; a naive time is taken as UTC (not the machine's zone)."""
+    return t.timestamp() if t.tzinfo is not None else t.replace(tzinfo=UTC).timestamp()
+
+
+def _falling_line(points: Sequence[tuple[float, Reading]], minutes: float) -> float | None:
+    """:func:`linear_forecast` on (POSIX seconds, reading) pairs (the engine's window)."""
+    n = len(points)
+    if n < LINEAR_MIN_READINGS:
+        return None
+    last, current = points[-1][0], points[-1][1].value
+    if last - points[0][0] < LINEAR_MIN_SPAN_MINUTES * 60.0:
+        return None
+    sx = sy = sxx = sxy = 0.0
+    falls = False
+    before = points[0][1].value
+    for t, w in points:
+        x = (t - last) / 60.0  # minutes before the last reading
+        y = w.value - current  # relative to the last reading: 0 on a flat trace
+        falls = falls or w.value < before
+        before = w.value
+        sx += x
+        sy += y
+        sxx += x * x
+        sxy += x * y
+    if not falls:
+        return None  # readings that never fall: no fall, whatever the rounding of the sums
+    slope = (n * sxy - sx * sy) / (n * sxx - sx * sx)
+    if slope >= 0:
+        return None
+    lo, hi = AR2_RANGE
+    return min(max(current + (sy + slope * (n * minutes - sx)) / n, lo), hi)
 
 
 class AlertEngine:
@@ -101,7 +194,9 @@ class AlertEngine:
         """``on_alert`` (optional) is called with every alert as it is raised (callback API)."""
         self.config = config or AlertConfig()
         self.on_alert = on_alert
-        self._recent: dict[str, deque[Reading]] = {}
+        self._last: dict[str, Reading] = {}
+        # the linear trend's window per subject: (POSIX seconds, reading), oldest first
+        self._recent: dict[str, deque[tuple[float, Reading]]] = {}
         self._last_fired: dict[tuple[str, str], datetime] = {}
         self._stale_done: dict[str, set[str]] = {}
 
@@ -115,10 +210,9 @@ class AlertEngine:
     def tick(self, subject: str, now: datetime) -> list[Alert]:
         """Stale-data alerts for ``subject`` at clock time ``now``."""
         cfg = self.config
-        recent = self._recent.get(subject)
-        if not recent:
+        last = self._last.get(subject)
+        if last is None:
             return []
-        last = recent[-1]
         done = self._stale_done.setdefault(subject, set())
         out = []
         for minutes, kind in zip(cfg.stale_minutes, ("stale_15", "stale_30"), strict=True):
@@ -138,21 +232,27 @@ class AlertEngine:
     def _feed(self, r: Reading) -> list[Alert]:
         cfg = self.config
         out: list[Alert] = []
-        recent = self._recent.setdefault(r.subject, deque())
-        previous = recent[-1] if recent else None
+        previous = self._last.get(r.subject)
         if previous is not None and r.time <= previous.time:
             return out  # duplicate or out-of-order (backfilled) reading: no alarms
+        dt = 0.0
         if previous is not None:
             out += self.tick(r.subject, r.time)  # staleness reached before this reading
-            gap = _minutes(previous.time, r.time)
-            if gap > cfg.gap_minutes:
-                out.append(Alert(r.subject, r.time, "sensor_gap", round(gap, 1),
-                                 cfg.gap_minutes, [previous, r]))  # fmt: skip
-                recent.clear()  # never bridge a gap
+            dt = _minutes(previous.time, r.time)
+            if dt > cfg.gap_minutes:
+                out.append(Alert(r.subject, r.time, "sensor_gap", dt, cfg.gap_minutes,
+                                 [previous, r]))  # fmt: skip
         self._stale_done[r.subject] = set()
-        recent.append(r)
-        while recent and _minutes(recent[0].time, r.time) > cfg.trend_minutes:
-            recent.popleft()
+        self._last[r.subject] = r
+        recent = self._recent.get(r.subject)
+        if recent is None:
+            recent = self._recent[r.subject] = deque()
+        elif dt > cfg.gap_minutes:
+            recent.clear()  # never bridge a sensor gap
+        now = _posix(r.time)
+        recent.append((now, r))
+        while now - recent[0][0] > cfg.trend_minutes * 60.0:
+            recent.popleft()  # nor stale data: only the readings of the last trend_minutes
         arrived = r.received or r.time
         if _minutes(r.time, arrived) >= cfg.fresh_minutes:
             return out  # too old to alarm on
@@ -164,45 +264,58 @@ class AlertEngine:
                 out.append(Alert(r.subject, r.time, "low", v, cfg.low, [r]))
         elif v > cfg.high and self._fire(r.subject, "high", r.time, cfg.repeat_minutes):
             out.append(Alert(r.subject, r.time, "high", v, cfg.high, [r]))
-        if previous is not None and previous in recent:
-            dt = _minutes(previous.time, r.time)
-            if 0 < dt <= cfg.trend_minutes:
-                rate = (v - previous.value) / dt
-                if rate >= cfg.rate and self._fire(
-                    r.subject, "rapid_rise", r.time, cfg.repeat_minutes
-                ):
-                    out.append(Alert(r.subject, r.time, "rapid_rise", round(rate, 3), cfg.rate,
-                                     [previous, r]))  # fmt: skip
-                if rate <= -cfg.rate and self._fire(r.subject, "rapid_fall", r.time,
-                                                    cfg.repeat_minutes):  # fmt: skip
-                    out.append(Alert(r.subject, r.time, "rapid_fall", round(rate, 3), -cfg.rate,
-                                     [previous, r]))  # fmt: skip
+        if previous is None or not 0 < dt <= cfg.trend_minutes:
+            return out  # no rate and no forecast across a gap
+        rate = (v - previous.value) / dt
+        if rate >= cfg.rate and self._fire(r.subject, "rapid_rise", r.time, cfg.repeat_minutes):
+            out.append(Alert(r.subject, r.time, "rapid_rise", rate, cfg.rate, [previous, r]))
+        if rate <= -cfg.rate and self._fire(r.subject, "rapid_fall", r.time, cfg.repeat_minutes):
+            out.append(Alert(r.subject, r.time, "rapid_fall", rate, -cfg.rate, [previous, r]))
+        # already below the low threshold: only a coming urgent low is news
+        target = cfg.low if v >= cfg.low else cfg.urgent_low
         if v >= cfg.urgent_low:
-            predicted = self._predict(list(recent))
-            if (
-                predicted is not None
-                and predicted < cfg.urgent_low
-                and self._fire(r.subject, "predicted_low", r.time, cfg.repeat_minutes)
-            ):
-                out.append(Alert(r.subject, r.time, "predicted_low", round(predicted, 1),
-                                 cfg.urgent_low, list(recent)))  # fmt: skip
+            predicted = self._predict(previous, r, recent)
+            if predicted is not None:
+                lowest, inputs = predicted
+                if lowest < target and self._fire(
+                    r.subject, f"predicted_low {target}", r.time, cfg.repeat_minutes
+                ):
+                    out.append(Alert(r.subject, r.time, "predicted_low", lowest, target,
+                                     inputs))  # fmt: skip
         return out
 
-    def _predict(self, window: list[Reading]) -> float | None:
-        """Least-squares line through the window, evaluated ``predict_minutes`` ahead."""
+    def _predict(
+        self, previous: Reading, r: Reading, recent: deque[tuple[float, Reading]]
+    ) -> tuple[float, list[Reading]] | None:
+        """The lower of the AR2 and linear-trend forecasts (lowest point within the horizon) with
+        the readings it came from; AR2 on a tie; None when neither forecasts a fall."""
         cfg = self.config
-        if len(window) < 3 or _minutes(window[0].time, window[-1].time) < 10:
-            return None
-        t0 = window[0].time
-        xs = [_minutes(t0, w.time) for w in window]
-        ys = [w.value for w in window]
-        n = len(xs)
-        mx, my = sum(xs) / n, sum(ys) / n
-        sxx = sum((x - mx) ** 2 for x in xs)
-        if sxx == 0:
-            return None
-        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
-        return my + slope * (xs[-1] + cfg.predict_minutes - mx)
+        best: tuple[float, list[Reading]] | None = None
+        if r.value < previous.value:  # AR2: only a falling pair can forecast a low
+            steps = int(cfg.predict_minutes // AR2_STEP_MINUTES)
+            best = (min(ar2_forecast(previous, r, steps), default=r.value), [previous, r])
+        line = _falling_line(recent, cfg.predict_minutes)
+        if line is not None and (best is None or line < best[0]):
+            best = (line, [w for _, w in recent])
+        return best
+
+
+def alerts_csv(alerts: Iterable[Alert]) -> str:
+    """One CSV row per alert, columns :data:`ALERT_FIELDS`: the JSON object's fields, numbers
+    unrounded (shortest round-trip repr), missing values empty, ``readings`` the JSON array of
+    ``{"time", "value"}`` objects written compactly."""
+    import csv
+    import io
+    import json
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(ALERT_FIELDS)
+    for alert in alerts:
+        row = alert.as_dict()
+        row["readings"] = json.dumps(row["readings"], separators=(",", ":"))
+        writer.writerow(["" if row[k] is None else row[k] for k in ALERT_FIELDS])
+    return buffer.getvalue()
 
 
 def replay(readings: Iterable[Reading], config: AlertConfig | None = None) -> list[Alert]:

@@ -61,9 +61,9 @@ def _summary(
     glucose = (sums[end] - sums[start]) / (counts[end] - counts[start])
     return {
         "count": len(spans),
-        "per_day": round(len(spans) / days, 4) if days else None,
-        "mean_duration": round(float(np.mean(end - start)) * dt0, 2),
-        "mean_glucose": round(float(np.mean(glucose)), 2),
+        "per_day": len(spans) / days if days else None,
+        "mean_duration": float(np.mean(end - start)) * dt0,
+        "mean_glucose": float(np.mean(glucose)),
     }
 
 

@@ -12,7 +12,8 @@ between readings, missing outside the readings and inside any gap longer than ``
 - ``mag``: sum |g(t) - g(t - dt0)| / hours, over consecutive grid points with data (iglu 4.3
   divides by hours, issue #184); ``gvp``: (sum sqrt(dt0^2 + dg^2) / sum dt0 - 1) x 100 (Peyser
   2018); ``cv_mean`` / ``cv_sd``: mean and SD of the daily CVs on the grid (iglu cv_measures);
-- the SD components (sd_measures) and the hourly AUC (hourly_auc), see those functions.
+- the SD components (sd_measures) and the hourly AUC (hourly_auc, iglu 4.3.0's output
+  reproduced exactly), see those functions.
 On the readings (reading_stats): ``adrr``: mean over local calendar days of (max daily LR +
 max daily HR), risk 10 x 1.509^2 f^2, f = ln(gl)^1.084 - 5.381 (Kovatchev 2006); ``active_percent``:
 readings / ((last - first) / dt0 + 1) x 100, capped at 100 (active_percent.Rd: readings at 0, 10
@@ -21,7 +22,9 @@ type 7.
 Sources: iglu 4.3.0 reference manual (CGMS2DayByDay.Rd, modd.Rd, conga.Rd, sd_roc.Rd, mag.Rd,
 gvp.Rd, cv_measures.Rd, sd_measures.Rd, auc.Rd, adrr.Rd, active_percent.Rd). The manual gives the
 definitions, not iglu's code or output; no R here to compare numbers, so the grid metrics are
-marked "definition checked, output unverified" in docs/cli/monitor.md.
+marked "definition checked, output unverified" in docs/cli/monitor.md, except ``auc`` (and
+through it the grid): it is compared with iglu 4.3.0's own output for its 5-subject example data
+(R 4.4.3 through iglu-py 1.1.1, as recorded in the iglu-python 0.4.3 test suite), see the tests.
 """
 
 from __future__ import annotations
@@ -188,22 +191,29 @@ def sd_measures(grid: DayGrid) -> dict[str, float | None]:
 
 
 def hourly_auc(grid: DayGrid) -> float | None:
-    """iglu ``auc`` (auc.Rd): the area under the grid trace for every clock hour by the
-    trapezoidal rule, (dt0 / 60) x (g[k - 1] + g[k]) / 2 summed over the hour's dt0 steps whose
-    two ends are both present (NA omitted); the hours with data averaged per day, then the daily
-    averages over days (mg/dL x h; a constant 100 mg/dL gives 100). Each step belongs to the hour
-    it lies in (the step ending at 01:00 is part of 00:00-01:00). How iglu assigns the step that
-    ends on the hour, and whether it bridges missing points inside an hour, is not in its manual:
-    unverified against iglu output."""
-    per_hour = round(60 / grid.dt0)
-    if per_hour < 1 or 60 % grid.dt0:
-        return None
+    """iglu 4.3 ``auc``: the hourly average area under the grid trace (mg/dL x h per hour, so
+    mg/dL; a constant 100 mg/dL gives 100).
+
+    auc.Rd: trapezoids (dt0 / 60) x (g[k] + g[k + 1]) / 2, NA omitted, and "hourly average" =
+    the summed area / the hours those trapezoids cover (dt0 / 60 each), i.e. the mean of
+    (g[k] + g[k + 1]) / 2 over the trapezoids with both ends present. Which grid points form a
+    trapezoid is iglu's: it labels the row-wise flattened grid (day 1 00:05, 00:10, ...) with the
+    dates recycled (``rep(actual_dates, 1440 / dt0)``: date 1, 2, ..., n, 1, 2, ... for n grid
+    days, not each date 1440 / dt0 times), takes the trapezoids within each label in order, then
+    pools every label's trapezoids into one area / hours. So g[k] and g[k + 1] of a trapezoid
+    are grid points n x dt0 apart (adjacent points for a one-day grid) and the result is the
+    mean of (g[i] + g[i + n]) / 2 over every i where both are present. This reproduces iglu
+    4.3.0's output exactly (tests: the 5-subject example data, iglu's values to 1e-12); the
+    per-calendar-day reading of the manual ("hourly average per 24-hour period, then the mean
+    over periods") gives values 1-2 % away from iglu's on that data. None without any trapezoid.
+    """
     flat = grid.values.reshape(-1)
-    previous = np.concatenate(([np.nan], flat[:-1]))
-    steps = ((previous + flat) / 2 * (grid.dt0 / 60)).reshape(-1, 24, per_hour)
-    has = ~np.isnan(steps)
-    area = np.where(has.any(axis=2), np.where(has, steps, 0.0).sum(axis=2), np.nan)
-    return _mean_or_none(_row_mean(area))
+    lag = grid.values.shape[0]  # grid days
+    if lag >= len(flat):
+        return None
+    pairs = flat[:-lag] + flat[lag:]
+    pairs = pairs[~np.isnan(pairs)]
+    return float(pairs.mean() / 2) if len(pairs) else None
 
 
 def grid_clock(

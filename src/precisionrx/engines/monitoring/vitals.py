@@ -78,8 +78,8 @@ def home_bp(readings: list[tuple[Any, float, float]]) -> dict[str, Any]:
     return {
         "n": len(kept),
         "days": len(days),
-        "mean_sbp": round(sbp, 1),
-        "mean_dbp": round(dbp, 1),
+        "mean_sbp": sbp,
+        "mean_dbp": dbp,
         "acc_aha_2017": acc_aha_2017(sbp, dbp),
         "esh_2023": esh_2023(sbp, dbp),
         "home_hypertension_135_85": sbp >= 135 or dbp >= 85,
@@ -95,8 +95,8 @@ def activity(minute_steps: FloatArray, days: float) -> dict[str, Any]:
     per_week = (moderate + 2 * vigorous) / weeks
     return {
         "steps_per_day": float(steps.sum() / days) if days else None,
-        "moderate_minutes_per_week": round(moderate / weeks, 1),
-        "vigorous_minutes_per_week": round(vigorous / weeks, 1),
+        "moderate_minutes_per_week": moderate / weeks,
+        "vigorous_minutes_per_week": vigorous / weeks,
         "who_2020_met": per_week >= 150,
         "source": "WHO 2020 guidelines; cadence cut-points Tudor-Locke 2018",
     }
@@ -104,7 +104,7 @@ def activity(minute_steps: FloatArray, days: float) -> dict[str, Any]:
 
 def sleep(asleep_minutes: float, in_bed_minutes: float, nights: int) -> dict[str, Any]:
     return {
-        "sleep_hours_per_night": round(asleep_minutes / 60 / nights, 2) if nights else None,
-        "efficiency": round(100 * asleep_minutes / in_bed_minutes, 1) if in_bed_minutes else None,
+        "sleep_hours_per_night": asleep_minutes / 60 / nights if nights else None,
+        "efficiency": 100 * asleep_minutes / in_bed_minutes if in_bed_minutes else None,
         "nights": nights,
     }

@@ -113,7 +113,19 @@ def build_pharmcat(shared: Path) -> None:
                 "variants": variants,
                 "named_alleles": alleles,
                 "exemptions": {
-                    "ignored_positions": [p["position"] for p in ex.get("ignoredPositions", [])],
+                    # Kept whole: an ignored position is one variant (position AND alleles),
+                    # e.g. the G6PD Villeurbanne deletion left-aligned onto rs5030869's base.
+                    "ignored_positions": [
+                        {
+                            "chromosome": p["chromosome"],
+                            "position": p["position"],
+                            "rsid": p.get("rsid"),
+                            "ref": p["ref"],
+                            "alts": p["alts"],
+                            "hgvs": p.get("chromosomeHgvsName"),
+                        }
+                        for p in ex.get("ignoredPositions", [])
+                    ],
                     "extra_positions": [
                         {
                             "chromosome": p["chromosome"],
@@ -468,7 +480,7 @@ def _variant_kind(protein: str, exon: str, vclass: str) -> str:
 
 
 def _moalmanac_rows(path: Path) -> list[dict[str, str]]:
-    from precisionrx.kb.oncology_sources import BIOMARKER_COLUMNS
+    from precisionrx.kb.oncology_sources import BIOMARKER_COLUMNS, drug_name
     from precisionrx.records.notation import codon, gene_symbol, protein_change, residues
 
     out = []
@@ -487,7 +499,8 @@ def _moalmanac_rows(path: Path) -> list[dict[str, str]]:
         row.update(
             source="moalmanac", source_id=str(r.get("assertion_id", "")),
             tumor_code=r.get("oncotree_code") or "", tumor_name=r.get("oncotree_term") or "",
-            therapy=r.get("therapy_name") or "", therapy_type=r.get("therapy_type") or "",
+            therapy=" + ".join(drug_name(d) for d in (r.get("therapy_name") or "").split(" + ")),
+            therapy_type=r.get("therapy_type") or "",
             response=response, evidence_level=r.get("predictive_implication") or "",
             strength=MOA_STRENGTH.get(r.get("predictive_implication") or "", "weak"),
             approval="FDA-Approved" if r.get("predictive_implication") == "FDA-Approved" else "",
@@ -533,11 +546,41 @@ def _moalmanac_rows(path: Path) -> list[dict[str, str]]:
     return out
 
 
+def _name_located_changes(rows: list[dict[str, str]]) -> None:
+    """Give coordinate-only rows the protein change other rows name at the same variant.
+
+    CIViC 2018 names ABL1 T315I "BCR-ABL T334I" (isoform 1b numbering) and gives its GRCh37
+    coordinates; MOAlmanac names the same coordinates (9:133748283 C>T) ABL1 p.T315I. The
+    shared coordinates make the CIViC item matchable by protein too, so annotated input
+    without coordinates reaches it.
+    """
+    named: dict[tuple[str, str, str, str, str], dict[str, str]] = {}
+    for r in rows:
+        if r["kind"] == "protein" and r["protein"] and r["pos"]:
+            named.setdefault((r["gene"], r["chrom"], r["pos"], r["ref"], r["alt"]), r)
+    for r in rows:
+        if r["kind"] != "genomic":
+            continue
+        other = named.get((r["gene"], r["chrom"], r["pos"], r["ref"], r["alt"]))
+        if other is not None:
+            r.update(kind="protein", protein=other["protein"], codon=other["codon"],
+                     aa_start=other["aa_start"], aa_end=other["aa_end"])  # fmt: skip
+
+
 def build_oncology(shared: Path) -> None:
     """MOAlmanac (primary) and CIViC 2018-05 in one biomarker table; OncoTree subset; TMB/MSI."""
     import shutil
 
     sys.path.insert(0, str(ROOT / "src"))
+    from collections import Counter
+
+    from precisionrx.engines.oncology.knowledge import (
+        LIFTOVER_COLUMNS,
+        LIFTOVER_REPORT_COLUMNS,
+        coordinate_key,
+        lift_rows,
+    )
+    from precisionrx.kb.liftover import chain_file_name, read_chain
     from precisionrx.kb.oncology_sources import BIOMARKER_COLUMNS, civic_rows, read_disease_map
 
     src = shared / "data" / "oncology"
@@ -551,12 +594,56 @@ def build_oncology(shared: Path) -> None:
         disease_map,
         "2018-05-18",
     )
+    _name_located_changes(rows)
+    with (curated / "oncology_supplementary_evidence.tsv").open(encoding="utf-8") as fh:
+        rows += list(csv.DictReader((x for x in fh if not x.startswith("#")), delimiter="\t"))
+    # GRCh38 coordinates of the (GRCh37) biomarker variants, by the packaged Ensembl chains
+    # (run the genome step first); failures are listed in liftover_report.tsv.
+    genome = OUT / "genome"
+    forward = read_chain(genome / chain_file_name("GRCh37", "GRCh38"), source_build="GRCh37",
+                         target_build="GRCh38")  # fmt: skip
+    back = read_chain(genome / chain_file_name("GRCh38", "GRCh37"), source_build="GRCh38",
+                      target_build="GRCh37")  # fmt: skip
+    failures = lift_rows(rows, forward, back)
     with (out / "biomarkers.tsv").open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, BIOMARKER_COLUMNS, delimiter="\t", lineterminator="\n")
+        w = csv.DictWriter(
+            fh, BIOMARKER_COLUMNS + LIFTOVER_COLUMNS, delimiter="\t", lineterminator="\n"
+        )
         w.writeheader()
         w.writerows(rows)
+    with (out / "liftover_report.tsv").open("w", newline="", encoding="utf-8") as fh:
+        fh.write(
+            "# GRCh37 biomarker variants not converted to GRCh38 (Ensembl chain "
+            f"{forward.sha256[:12]}); they match GRCh38 input by protein, exon or gene only\n"
+        )
+        w = csv.DictWriter(fh, list(LIFTOVER_REPORT_COLUMNS), delimiter="\t",
+                           lineterminator="\n")  # fmt: skip
+        w.writeheader()
+        w.writerows(failures)
+    lifted = [r for r in rows if r["liftover"]]
+    summary = {
+        "chain": forward.name.rsplit("/", 1)[-1],
+        "chain_sha256": forward.sha256,
+        "round_trip_chain_sha256": back.sha256,
+        "rows_with_coordinates": len(lifted),
+        "rows_converted": sum(r["liftover"] == "ok" for r in lifted),
+        "rows_failed": sum(r["liftover"] != "ok" for r in lifted),
+        "variants_with_coordinates": len({coordinate_key(r) for r in lifted}),
+        "variants_failed": len(failures),
+        "rows_by_method": dict(
+            sorted(Counter(r["liftover_method"] or r["liftover"] for r in lifted).items())
+        ),
+        "reference_bases_checked": False,
+        "report": "liftover_report.tsv",
+    }
+    print(
+        f"oncology: {summary['rows_converted']} of {summary['rows_with_coordinates']} biomarker "
+        f"rows with GRCh37 coordinates converted to GRCh38; {summary['variants_failed']} of "
+        f"{summary['variants_with_coordinates']} distinct variants failed (liftover_report.tsv)"
+    )
     shutil.copyfile(curated / "oncotree_subset.tsv", out / "oncotree_subset.tsv")
     shutil.copyfile(curated / "civic_disease_oncotree.tsv", out / "civic_disease_oncotree.tsv")
+    shutil.copyfile(curated / "oncology_evidence_flags.tsv", out / "evidence_flags.tsv")
     shutil.copyfile(src / "evidence_level_crosswalk.tsv", out / "evidence_level_crosswalk.tsv")
     shutil.copyfile(src / "tmb_msi_reference.json", out / "tmb_msi_reference.json")
     write_about(
@@ -573,6 +660,48 @@ def build_oncology(shared: Path) -> None:
             "CIViC CC0 1.0; curated tables CC0",
             "notice": "MOAlmanac: for research use only; not for diagnostic or clinical use "
             "(Dana-Farber / Broad Institute notice). CIViC snapshot dated 2018-05-18.",
+            "genome_build": "GRCh37 (chrom, pos, ref, alt); GRCh38 (*_grch38, converted)",
+            "inputs": {
+                "genome/" + summary["chain"]: forward.sha256,
+                "genome/" + chain_file_name("GRCh38", "GRCh37"): back.sha256,
+            },
+            "liftover": summary,
+        },
+    )
+
+
+def build_genome(shared: Path) -> None:
+    """Ensembl GRCh37 <-> GRCh38 chain files, checked against SHA256SUMS and parsed."""
+    import shutil
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from precisionrx.kb.liftover import chain_file_name, read_chain
+
+    src = shared / "data" / "genome" / "liftover"
+    out = OUT / "genome"
+    out.mkdir(parents=True, exist_ok=True)
+    sums = {}
+    for line in (src / "SHA256SUMS").read_text().splitlines():
+        if line.strip():
+            digest, name = line.split()
+            sums[name.lstrip("*")] = digest
+    for a, b in (("GRCh37", "GRCh38"), ("GRCh38", "GRCh37")):
+        name = chain_file_name(a, b)
+        if sha256_file(src / name) != sums.get(name):
+            raise SystemExit(f"{src / name}: sha256 differs from SHA256SUMS")
+        shutil.copyfile(src / name, out / name)
+        chain = read_chain(out / name, source_build=a, target_build=b)
+        print(f"genome: {name}: {chain.n_chains} chains, {chain.n_blocks} aligned blocks")
+    write_about(
+        out,
+        {
+            "name": "genome",
+            "source": "Ensembl assembly mapping chain files (ftp.ensembl.org/pub/assembly_mapping/) "
+            "as redistributed in liguowang/CrossMap @ 2fefee44 (chain_files/human/); UCSC chain "
+            "format, Ensembl chromosome names (1..22, X, Y, MT; no chr prefix)",
+            "version": "ensembl-assembly-mapping@crossmap-2fefee44",
+            "license": "Ensembl data: no restrictions on use",
+            "genome_build": "GRCh37<->GRCh38",
         },
     )
 
@@ -605,7 +734,7 @@ def build_monitoring(shared: Path) -> None:
 STEPS = {
     "pharmcat": build_pharmcat, "pypgx": build_pypgx, "frequencies": build_frequencies,
     "guidelines": build_guidelines, "interactions": build_interactions, "cardio": build_cardio,
-    "oncology": build_oncology, "monitoring": build_monitoring,
+    "genome": build_genome, "oncology": build_oncology, "monitoring": build_monitoring,
 }  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -143,8 +144,12 @@ def tumor_command(
     from precisionrx.errors import InputError
     from precisionrx.report.output import json_lines
 
-    if callable_mb <= 0:
-        raise InputError(f"--callable-mb must be positive (got {callable_mb:g})")
+    if not math.isfinite(callable_mb) or callable_mb <= 0:
+        raise InputError(f"--callable-mb must be a positive number (got {callable_mb:g})")
+    if msisensor_score is not None and not (
+        math.isfinite(msisensor_score) and msisensor_score >= 0
+    ):
+        raise InputError(f"--msisensor-score must be a number >= 0 (got {msisensor_score:g})")
     if tmb_scheme not in SCHEMES:
         raise InputError(f"--tmb-scheme must be one of {', '.join(SCHEMES)}")
     if genome_build not in (None, "GRCh37", "GRCh38"):

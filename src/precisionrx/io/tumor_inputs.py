@@ -2,10 +2,9 @@
 
 MAF columns used: Hugo_Symbol, Chromosome, Start_Position, Reference_Allele, Tumor_Seq_Allele2,
 Variant_Classification (required), HGVSp_Short, HGVSc, Exon_Number (or EXON), Consequence,
-t_depth, t_alt_count, Tumor_Sample_Barcode, NCBI_Build. CNA: ``gene`` with ``call``
-(amplification/gain/deletion/loss, or GISTIC 2/1/-1/-2) or ``copy_number`` (absolute; >= 6
-amplification, 0 deep deletion). Fusions: STAR-Fusion ``#FusionName`` (``A--B``), or ``gene1``
-and ``gene2`` columns, or a ``fusion`` column (``A-B``, ``A::B``, ``A fusion``).
+t_depth, t_alt_count, Tumor_Sample_Barcode, NCBI_Build.
+
+CNA and fusion tables: :mod:`precisionrx.io.tumor_tables` (re-exported here).
 """
 
 from __future__ import annotations
@@ -15,12 +14,12 @@ from pathlib import Path
 import polars as pl
 
 from precisionrx.errors import InputError
+from precisionrx.io.tumor_tables import AMPLIFICATION_CN, GISTIC, read_cna, read_fusions
 from precisionrx.records.tumor import MAF_TO_SO, Alteration
 
+__all__ = ["AMPLIFICATION_CN", "GISTIC", "read_cna", "read_fusions", "read_maf", "read_tumor_vcf"]
+
 MAF_REQUIRED = ("Hugo_Symbol", "Variant_Classification")
-#: Absolute copy number thresholds when no call is given (documented in docs/cli/tumor.md).
-AMPLIFICATION_CN = 6.0
-GISTIC = {"2": "amplification", "-2": "deletion", "1": "gain", "-1": "loss"}
 
 
 def _read_table(path: Path, what: str) -> pl.DataFrame:
@@ -88,6 +87,7 @@ def read_maf(path: str | Path) -> tuple[list[Alteration], str | None]:
     depth = _ints(frame, "t_depth", path)
     alt_count = _ints(frame, "t_alt_count", path)
     samples = _text(frame, "Tumor_Sample_Barcode")
+    name = path.name
     out = []
     for i in range(frame.height):
         text = csq[i].replace(",", "&") or MAF_TO_SO.get(classes[i], "")
@@ -100,7 +100,7 @@ def read_maf(path: str | Path) -> tuple[list[Alteration], str | None]:
                 hgvsc=hgvsc[i].split(":")[-1], exon=exons[i].split("/")[0],
                 consequence=terms, consequence_text=text, t_depth=depth[i],
                 t_alt_count=alt_count[i],
-                sample=samples[i], source=f"{path.name} row {i + 1}",
+                sample=samples[i], source=f"{name} row {i + 1}",
             )
         )  # fmt: skip
     builds = {b for b in _text(frame, "NCBI_Build") if b}
@@ -150,85 +150,3 @@ def read_tumor_vcf(path: str | Path) -> tuple[list[Alteration], bool, str | None
                     )
                 )  # fmt: skip
     return out, annotated, build
-
-
-def read_cna(path: str | Path) -> list[Alteration]:
-    from precisionrx.records.notation import gene_symbol
-
-    path = Path(path)
-    frame = _read_table(path, "CNA table")
-    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
-    gene_col = next((c for c in ("gene", "hugo_symbol", "gene_symbol") if c in frame.columns), None)
-    if gene_col is None or not ({"call", "copy_number"} & set(frame.columns)):
-        raise InputError(
-            "CNA table needs a gene column and a call or copy_number column",
-            path=path, record="header",
-        )  # fmt: skip
-    out = []
-    calls = _text(frame, "call")
-    cns = _text(frame, "copy_number")
-    for i, gene in enumerate(_text(frame, gene_col)):
-        call = calls[i].strip().lower()
-        call = GISTIC.get(call, call)
-        cn = None
-        if cns[i]:
-            try:
-                cn = float(cns[i])
-            except ValueError as exc:
-                raise InputError(
-                    f"copy_number {cns[i]!r} is not a number", path=path, record=f"row {i + 1}"
-                ) from exc
-            if cn < 0:
-                raise InputError("copy_number cannot be negative", path=path,
-                                 record=f"row {i + 1}")  # fmt: skip
-        if not call and cn is not None:
-            call = "amplification" if cn >= AMPLIFICATION_CN else "deletion" if cn == 0 else ""
-        if call in ("amp", "amplified"):
-            call = "amplification"
-        if call in ("del", "deep deletion", "homdel", "homozygous deletion"):
-            call = "deletion"
-        if call not in ("amplification", "deletion", "gain", "loss", "neutral", ""):
-            raise InputError(f"unknown CNA call {calls[i]!r}", path=path, record=f"row {i + 1}")
-        if call in ("amplification", "deletion"):
-            out.append(Alteration(kind=call, gene=gene_symbol(gene), copy_number=cn,
-                                  source=f"{path.name} row {i + 1}"))  # fmt: skip
-    return out
-
-
-def read_fusions(path: str | Path) -> list[Alteration]:
-    from precisionrx.records.notation import fusion_pair, gene_symbol
-
-    path = Path(path)
-    frame = _read_table_keep_hash(path)
-    cols = {c.strip().lower().lstrip("#"): c for c in frame.columns}
-    out = []
-    if "fusionname" in cols or "fusion" in cols:
-        names = _text(frame, cols.get("fusionname") or cols["fusion"])
-        for i, name in enumerate(names):
-            pair = fusion_pair(name)
-            if pair is None:
-                raise InputError(f"cannot read fusion {name!r}", path=path, record=f"row {i + 1}")
-            out.append(Alteration(kind="fusion", gene=pair[0], gene2=pair[1] or "",
-                                  source=f"{path.name} row {i + 1}"))  # fmt: skip
-    elif "gene1" in cols and "gene2" in cols:
-        for i, (a, b) in enumerate(
-            zip(_text(frame, cols["gene1"]), _text(frame, cols["gene2"]), strict=True)
-        ):
-            out.append(Alteration(kind="fusion", gene=gene_symbol(a), gene2=gene_symbol(b),
-                                  source=f"{path.name} row {i + 1}"))  # fmt: skip
-    else:
-        raise InputError(
-            "fusion table needs #FusionName (STAR-Fusion), fusion, or gene1 and gene2 columns",
-            path=path, record="header",
-        )  # fmt: skip
-    return out
-
-
-def _read_table_keep_hash(path: Path) -> pl.DataFrame:
-    """STAR-Fusion's header starts with '#': read without treating it as a comment."""
-    if not path.is_file():
-        raise InputError("fusion file not found", path=path)
-    try:
-        return pl.read_csv(path, separator="\t", infer_schema=False, quote_char=None)
-    except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read fusion table ({str(exc)[:120]})", path=path) from exc

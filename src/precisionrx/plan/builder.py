@@ -100,24 +100,49 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
 
 
 def _oncology_findings(report: dict[str, object]) -> list[Finding]:
-    """Tier I/II matched therapies and germline conflicts as plan findings."""
+    """Tier I/II therapy options, expected resistance and germline conflicts as findings.
+
+    Options come from the grouped view after the resistance check
+    (engines/oncology/resolution.py): a drug whose sensitivity evidence this tumour's
+    resistance evidence overrides is never headlined as an option; it gets its own
+    "expected resistance" finding instead.
+    """
+    from precisionrx.engines.oncology.summary import expected_resistance, therapy_options
+
     out: list[Finding] = []
-    matches = report.get("matches") or []
-    assert isinstance(matches, list)
-    done: set[str] = set()
-    for m in sorted(matches, key=lambda m: str(m.get("tier") or "9")):
-        if m.get("tier") not in ("I", "II") or m["alteration"] in done:
-            continue
-        done.add(m["alteration"])
-        best = [t for t in m["therapies"] if t["tier"] == m["tier"]][:3]
-        names = ", ".join(t["drug"] if isinstance(t["drug"], str) else " + ".join(t["drug"])
-                          for t in best)  # fmt: skip
+    rows = report.get("therapy_summary") or []
+    assert isinstance(rows, list)
+    options: dict[str, list[dict[str, object]]] = {}
+    for r in therapy_options(rows):
+        options.setdefault(str(r["alteration"]), []).append(r)
+    for alteration, rs in sorted(options.items(), key=lambda kv: str(kv[1][0]["tier"])):
+        tier = rs[0]["tier"]
+        best = [r for r in rs if r["tier"] == tier][:3]
         out.append(
             Finding(
                 domain="oncology",
-                title=f"{m['alteration']}: Tier {m['tier']} therapy evidence",
-                detail=f"{names} ({m['match_resolution']} match; see the oncology section for "
-                "every therapy, its evidence and resistance markers)",
+                title=f"{alteration}: Tier {tier} therapy evidence",
+                detail=f"{', '.join(_therapy_name(r['drug']) for r in best)} (see the oncology "
+                "section for every therapy, its evidence and resistance markers)",
+                severity="actionable",
+                source="MOAlmanac / CIViC",
+            )
+        )
+    resist: dict[str, list[str]] = {}
+    for r in expected_resistance(rows):
+        names = resist.setdefault(str(r["alteration"]), [])
+        name = _therapy_name(r["drug"])
+        if name not in names:
+            names.append(name)
+    for alteration, names in resist.items():
+        out.append(
+            Finding(
+                domain="oncology",
+                title=f"{alteration}: expected resistance to {', '.join(names[:5])}"
+                + (f" and {len(names) - 5} more" if len(names) > 5 else ""),
+                detail="resistance evidence in this tumour outranks any sensitivity evidence "
+                "for these therapies: not therapy options (see the oncology section for the "
+                "evidence and the overridden sensitivity items)",
                 severity="actionable",
                 source="MOAlmanac / CIViC",
             )
@@ -141,13 +166,20 @@ def _oncology_findings(report: dict[str, object]) -> list[Finding]:
     return out
 
 
+def _therapy_name(drug: object) -> str:
+    return " + ".join(str(d) for d in drug) if isinstance(drug, list) else str(drug)
+
+
 def _pgx_findings(pgx: list[SampleResult], kb: KnowledgeBase) -> list[Finding]:
     out: list[Finding] = []
     for r in pgx:
         for g in r.genes:
-            if not g.called or not g.phenotype or g.phenotype.startswith(NORMAL_PREFIXES):
+            if not g.called or not g.phenotype:
                 continue
-            if g.phenotype == reference_phenotype(kb, g.gene):
+            # Tied diplotypes: a finding when any candidate phenotype is not the normal one.
+            base = reference_phenotype(kb, g.gene)
+            phenos = [c.phenotype for c in g.diplotype_calls if c.phenotype] or [g.phenotype]
+            if all(p.startswith(NORMAL_PREFIXES) or p == base for p in phenos):
                 continue
             dip = " or ".join(g.diplotypes)
             score = f", activity score {g.activity_score}" if g.activity_score else ""

@@ -23,6 +23,9 @@ _THREE = re.compile("|".join(THREE_TO_ONE))
 _SIMPLE = re.compile(r"^([A-Z*])(\d+)([A-Z*]|=|fs|del|dup|ins[A-Z*]+|delins[A-Z*]+)?$")
 _ONE_LETTER = re.compile(r"[A-Z]\d+[A-WYZ=]")  # X (stop) still needs converting
 _REGION = re.compile(r"^([A-Z*])(\d+)_([A-Z*])(\d+)(.*)$")
+_FS_TAIL = re.compile(r"fs(\*|X)?\d*$")
+_FS_RESIDUE = re.compile(r"^([A-Z*]\d+)[A-Z]fs$")
+_X_STOP = re.compile(r"(?<=\d)X$")
 
 
 def gene_symbol(name: str) -> str:
@@ -42,10 +45,12 @@ def protein_change(text: str | None) -> str:
         return ""
     if _ONE_LETTER.fullmatch(t):  # already canonical (most MAF HGVSp_Short values)
         return t
-    t = _THREE.sub(lambda m: THREE_TO_ONE[m.group(0)], t)
-    t = re.sub(r"fs(\*|X)?\d*$", "fs", t)
-    t = re.sub(r"^([A-Z*]\d+)[A-Z]fs$", r"\1fs", t)  # G574Rfs -> G574fs
-    return re.sub(r"(?<=\d)X$", "*", t)  # nonsense written with X
+    if t != t.upper():  # three-letter residues have lower-case letters ("fs" too)
+        t = _THREE.sub(lambda m: THREE_TO_ONE[m.group(0)], t)
+        if "fs" in t:
+            t = _FS_TAIL.sub("fs", t)
+            t = _FS_RESIDUE.sub(r"\1fs", t)  # G574Rfs -> G574fs
+    return _X_STOP.sub("*", t) if t.endswith("X") else t  # nonsense written with X
 
 
 def codon(change: str) -> str:

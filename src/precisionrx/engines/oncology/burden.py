@@ -40,7 +40,7 @@ def tmb(
     counted = sum(
         1 for a in alterations if a.kind == "variant" and pattern.match(a.consequence_text or "")
     )
-    value = round(counted / callable_mb, 4)
+    value = counted / callable_mb  # unrounded in JSON; views round (issue 11 item 6)
     caveats = [
         "TMB depends on the assay, the callable region and the variant filters: compare it "
         "only with values from the same assay; the >= 10 mut/Mb cut-off was set for "

@@ -1,7 +1,8 @@
 """Match tumour alterations to knowledge-base biomarkers in PCGR's order of resolution.
 
 Order (most specific first; each biomarker row is reported once, at the best resolution):
-``genomic`` (chromosome, position, REF, ALT on the biomarker's build) -> ``hgvsp`` (protein
+``genomic`` (chromosome, position, REF, ALT on the input's build: GRCh37 rows are converted to
+GRCh38 at KB build time; unknown build = the biomarker's own) -> ``hgvsp`` (protein
 change) -> ``codon`` (e.g. KRAS G12 for G12C) -> ``aa_region`` (a residue range) -> ``hgvsc``
 -> ``exon`` (exon number + consequence class: EGFR exon 19 deletion = in-frame deletion in exon
 19, exon 20 insertion, MET exon 14 skipping = splice variant in exon 14) -> ``gene_lof``
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from precisionrx.engines.oncology.knowledge import OncologyKb
+from precisionrx.engines.oncology.knowledge import GRCH38_COLUMNS, OncologyKb, coordinate_columns
 from precisionrx.records.notation import codon, residues
 from precisionrx.records.tumor import LOF_TERMS, Alteration
 
@@ -60,10 +61,16 @@ def _class_ok(variant_class: str, alt: Alteration) -> bool:
 
 
 def _variant_resolution(row: dict[str, str], alt: Alteration, build: str | None) -> str | None:
+    # Coordinates on the input's build: the row's own (GRCh37) for GRCh37 input, the converted
+    # GRCh38 columns for GRCh38 input; an unknown build uses the row's own (with a caveat).
+    # Converted coordinates are derived data (REF not re-checked against a reference): when the
+    # variant's own annotation names the row's protein change, the match is reported at
+    # ``hgvsp`` as before conversion existed (docs/methods/oncology.md, "Genome builds").
+    cols = coordinate_columns(row, build) if alt.pos and row["pos"] else None
     if (
-        row["pos"] and alt.pos and row["chrom"] == alt.chrom and int(row["pos"]) == alt.pos
-        and row["ref"] == alt.ref and row["alt"] == alt.alt
-        and (not build or not row["build"] or row["build"] == build)
+        cols and row[cols[0]] == alt.chrom and int(row[cols[1]]) == alt.pos
+        and row[cols[2]] == alt.ref and row[cols[3]] == alt.alt
+        and not (cols is GRCH38_COLUMNS and alt.protein and row["protein"] == alt.protein)
     ):  # fmt: skip
         return "genomic"
     kind = row["kind"]
@@ -106,8 +113,8 @@ def match_alterations(
         found: dict[str, list[dict[str, str]]] = {}
         if alt.kind == "variant":
             candidates = kb.by_gene.get(alt.gene, []) if alt.gene else []
-            if not alt.gene:  # raw VCF: coordinates only
-                candidates = [r for r in kb.rows if r["pos"] and r["chrom"] == alt.chrom]
+            if not alt.gene:  # raw VCF: coordinates only, on the input's build
+                candidates = kb.at_position(build, alt.chrom, alt.pos)
             for row in candidates:
                 if row["kind"] in ("amplification", "deletion", "fusion"):
                     continue

@@ -3,8 +3,10 @@
 JSON fields (docs/cli/tumor.md): ``tumor_type``, ``tmb``, ``msi``, ``alterations``, ``matches``
 (per alteration and match resolution, ``therapies`` with ``drug`` (a name, or a list for a
 combination), ``response`` sensitive|resistant, ``evidence_level``, ``tier``, ``source``,
-``citation``, ``tumor_type_match`` same|other|pan-cancer, ``approval``), ``germline_conflicts``
-and ``caveats``.
+``citation``, ``tumor_type_match`` same|other|pan-cancer, ``approval``, ``overridden_by``),
+``therapy_summary`` (one row per alteration and therapy, engines/oncology/summary.py),
+``germline_conflicts`` and ``caveats``. Sensitivity evidence that resistance evidence in the
+same tumour outranks is marked overridden (engines/oncology/resolution.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 from precisionrx.engines.oncology import burden, tiering
 from precisionrx.engines.oncology.knowledge import OncologyKb
 from precisionrx.engines.oncology.matcher import Match, match_alterations
+from precisionrx.engines.oncology.resolution import resolve
+from precisionrx.engines.oncology.summary import therapy_summary
 from precisionrx.records.tumor import LOF_TERMS, Alteration
 
 MOALMANAC_NOTICE = (
@@ -52,7 +56,10 @@ def _therapy(kb: OncologyKb, row: dict[str, str], tumor_type: str | None) -> dic
         "approval": row["approval"] or None,
         "biomarker": row["alteration"],
     }
-    if row["response"] == "sensitive":
+    entry["flag"] = kb.flag(row)
+    if entry["flag"] is not None:
+        entry["recommendation"] = "disputed: knowledge-base item flagged, not used"
+    elif row["response"] == "sensitive":
         t, _ = tiering.tier(row["strength"], match)
         entry["tier"] = t
         entry["amp_level"] = tiering.amp_level(row["strength"], row["evidence_level"], match)
@@ -66,7 +73,7 @@ def _dedupe(therapies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen = set()
     out = []
     for t in therapies:
-        key = (str(t["drug"]), t["response"], t["evidence_level"], t["source"], t["tumor_type"])
+        key = (str(t["drug"]), t["response"], t["source"], t["source_id"], t["tumor_type"])
         if key not in seen:
             seen.add(key)
             out.append(t)
@@ -82,10 +89,17 @@ def _match_entry(kb: OncologyKb, m: Match, tumor_type: str | None) -> dict[str, 
         "gene": m.gene or None,
         "alteration": m.label,
         "match_resolution": m.resolution,
-        "tier": tiering.best_tier([t["tier"] for t in therapies if t["tier"]]),
-        "resistance": any(t["response"] == "resistant" for t in therapies),
+        "tier": None,  # set once resistance has been resolved across the tumour
+        "resistance": any(t["response"] == "resistant" and not t["flag"] for t in therapies),
         "therapies": therapies,
     }
+
+
+def _alteration_id(m: Match) -> str:
+    """Identity of the alteration a match belongs to (its source record, or the biomarker)."""
+    if m.alteration is None:
+        return m.label
+    return f"{m.alteration.source}|{m.alteration.label}"
 
 
 def _alteration_entry(a: Alteration, best: str | None) -> dict[str, Any]:
@@ -103,10 +117,11 @@ def _alteration_entry(a: Alteration, best: str | None) -> dict[str, Any]:
         "hgvsc": a.hgvsc or None,
         "exon": a.exon or None,
         "consequence": a.consequence_text or None,
-        "vaf": round(a.vaf, 4) if a.vaf is not None else None,
+        "vaf": a.vaf,
         "copy_number": a.copy_number,
         "oncogenic_evidence": evidence,
         "source": a.source,
+        "notes": list(a.notes),
     }
 
 
@@ -141,9 +156,12 @@ def analyse(
             "coordinates only; protein-, exon- and gene-level matching needs annotation"
         )
     if not annotated and build == "GRCh38":
+        failed = kb.liftover.get("variants_failed", 0)
         caveats.append(
-            "knowledge-base coordinates are GRCh37: a GRCh38 VCF without annotation cannot be "
-            "matched at the coordinate level either (annotate it with VEP or SnpEff)"
+            "GRCh38 coordinates of knowledge-base variants were converted from GRCh37 with "
+            f"Ensembl's chain file ({failed} variant(s) did not convert and are listed in "
+            "kb/data/oncology/liftover_report.tsv); reference bases were not re-checked after "
+            "conversion"
         )
     if build is None:
         caveats.append("genome build not stated: coordinate matches assume the biomarker's build")
@@ -152,12 +170,17 @@ def analyse(
     msi = burden.msi(msi_status, msisensor_score)
     matches = match_alterations(kb, alterations, build, msi["high"], tmb["high"])
     entries = [_match_entry(kb, m, code) for m in matches]
+    index = resolve(entries, [_alteration_id(m) for m in matches])
+    for e in entries:
+        e["tier"] = tiering.best_tier([t["tier"] for t in e["therapies"] if t["tier"]])
+    summary = therapy_summary(entries, index)
     best: dict[str, str] = {}
     for m, e in zip(matches, entries, strict=True):
         if m.alteration is not None and e["tier"]:
             key = m.alteration.source
             best[key] = tiering.best_tier([best.get(key, ""), e["tier"]]) or e["tier"]
     alteration_entries = [_alteration_entry(a, best.get(a.source)) for a in alterations]
+    caveats += [f"{a.label}: {note}" for a in alterations for note in a.notes]
     return {
         "tumor_type": {
             "code": code,
@@ -169,6 +192,7 @@ def analyse(
         "msi": msi,
         "alterations": alteration_entries,
         "matches": entries,
+        "therapy_summary": summary,
         "germline_conflicts": [],
         "caveats": caveats,
         "knowledge_base": {
@@ -181,11 +205,11 @@ def analyse(
 
 
 def matched_drugs(report: dict[str, Any]) -> list[str]:
-    """Every drug suggested (sensitivity) in the report, once, lower case."""
+    """Every drug suggested (sensitivity not overridden by resistance), once, lower case."""
     out: list[str] = []
     for m in report["matches"]:
         for t in m["therapies"]:
-            if t["response"] != "sensitive":
+            if t["response"] != "sensitive" or t.get("overridden_by") or t.get("flag"):
                 continue
             names = t["drug"] if isinstance(t["drug"], list) else [t["drug"]]
             out += [n.lower() for n in names if n.lower() not in out]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from precisionrx.errors import (
     GenomeBuildMismatch,
@@ -163,6 +167,13 @@ def test_demo_writes_plan(tmp_path: Path) -> None:
     html = (tmp_path / "d" / "plan.html").read_text()
     assert "Decision support" in html and "pharmcat" in html and "rs12248560" in html
     assert "Treatment plan" in proc.stdout
+    # Full precision in plan.json, rounded in the HTML view only (issue 11, item 6).
+    risk = plan["cardio"]["baseline"]["risk"]
+    assert risk != round(risk, 4) and repr(risk) not in html
+    assert f"{risk * 100:.1f} %" in html
+    for option in plan["cardio"]["prevention"]:
+        nnt = option["nnt"]
+        assert nnt != round(nnt, 1) and f"<td>{nnt:.1f}</td>" in html and repr(nnt) not in html
 
 
 def test_plan_bad_patient_file(tmp_path: Path) -> None:
@@ -296,3 +307,149 @@ def test_pgx_fhir_bundle_validates(
         for c in clop["component"]
     )  # Intermediate metabolizer
     assert any(r["resourceType"] == "Task" for r in resources)
+
+
+# --- usage errors (issue 11, item 8) ------------------------------------------------------------
+
+
+def _command_paths() -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """(every group, every leaf command, leaves with a required parameter), from the click tree of
+    the registered app, so that a new command is covered without editing this file."""
+    import typer.main
+
+    from precisionrx.cli import _register, app
+
+    _register()
+    groups: list[tuple[str, ...]] = []
+    leaves: list[tuple[str, ...]] = []
+    required: list[tuple[str, ...]] = []
+
+    def walk(cmd: Any, path: tuple[str, ...]) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs is not None:
+            groups.append(path)
+            for name, sub in sorted(subs.items()):
+                walk(sub, (*path, name))
+            return
+        leaves.append(path)
+        if any(p.required for p in cmd.params):
+            required.append(path)
+
+    walk(typer.main.get_command(app), ())
+    return groups, leaves, required
+
+
+GROUPS, LEAVES, REQUIRED = _command_paths()
+
+
+def invoke(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``main(args)`` in this process (one interpreter start for the whole table)."""
+    from precisionrx.cli import main
+
+    code = 0
+    try:
+        main(args)
+    except SystemExit as stop:
+        code = int(stop.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_every_command_is_found() -> None:
+    assert {("pgx",), ("risk",), ("prs",), ("kb", "list"), ("monitor", "metrics")} <= set(LEAVES)
+    assert {(), ("kb",), ("monitor",)} <= set(GROUPS)
+    assert {("pgx",), ("risk",), ("prs",), ("kb", "add")} <= set(REQUIRED)
+
+
+@pytest.mark.parametrize("path", GROUPS + LEAVES, ids=lambda p: " ".join(p) or "precisionrx")
+def test_unknown_option_is_a_usage_error(
+    path: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = invoke([*path, "--no-such-option"], capsys)
+    assert code == 2, err
+    assert "Usage: precisionrx" in err and "No such option: --no-such-option" in err
+    assert "internal error" not in err.lower() and "please report" not in err
+    assert "PRX-INT" not in err and out == ""
+
+
+@pytest.mark.parametrize("path", REQUIRED, ids=" ".join)
+def test_missing_argument_is_a_usage_error(
+    path: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = invoke(list(path), capsys)
+    assert code == 2, err
+    assert f"Usage: precisionrx {' '.join(path)}" in err and "Missing" in err
+    assert "please report" not in err and out == ""
+
+
+@pytest.mark.parametrize("path", GROUPS, ids=lambda p: " ".join(p) or "precisionrx")
+def test_bare_group_prints_its_help_as_a_usage_error(
+    path: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = invoke(list(path), capsys)
+    assert code == 2  # click >= 8.2: NoArgsIsHelpError is a UsageError
+    assert "Usage: precisionrx" in err and out == ""
+    assert "please report" not in err
+
+
+def test_bad_option_value_and_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = invoke(["risk", "x.csv", "--format", "xml"], capsys)
+    assert code == 2 and "Usage: precisionrx risk" in err and "--format" in err
+    code, _, err = invoke(["no-such-command"], capsys)
+    assert code == 2 and "No such command" in err and "please report" not in err
+
+
+def test_bare_precisionrx_from_the_entry_point() -> None:
+    proc = run()
+    assert proc.returncode == 2
+    assert proc.stdout == "" and "Usage: precisionrx" in proc.stderr
+    assert "Traceback" not in proc.stderr and "please report" not in proc.stderr
+    proc = run("pgx")
+    assert proc.returncode == 2 and "Usage: precisionrx pgx" in proc.stderr
+    assert "Missing argument" in proc.stderr
+    proc = run("--help")
+    assert proc.returncode == 0 and "Usage: precisionrx" in proc.stdout
+
+
+def test_help_describes_every_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    from precisionrx.cli import app
+
+    code, out, _ = invoke(["--help"], capsys)
+    assert code == 0 and "Usage: precisionrx" in out
+    text = " ".join((app.info.help or "").split())
+    assert "pharmacogenomics with evidence" not in text  # the 0.1 description
+    for top in {p[0] for p in GROUPS + LEAVES if p}:
+        assert re.search(rf"\b{re.escape(top)}\b", text), top
+    for engine in ("pharmacogenomic", "cardiovascular", "polygenic", "tumour", "CGM", "plan"):
+        assert engine in text, engine
+
+
+def test_readme_opening_paragraph_covers_every_engine() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    opening = readme.split("\n## ", 1)[0].split("\n\n", 1)[1].lower()
+    for engine in ("pharmacogenomic", "cardiovascular", "polygenic", "tumour", "monitoring",
+                   "plan"):  # fmt: skip
+        assert engine in opening, engine
+
+
+# --- strict, full-precision JSON (issue 11, item 6) ---------------------------------------------
+
+
+def _no_constants(name: str) -> None:
+    raise AssertionError(f"non-standard JSON constant {name}")
+
+
+@settings(max_examples=300)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=5))
+def test_dumps_writes_shortest_round_trip_floats_and_never_nan(values: list[float]) -> None:
+    from precisionrx.report.output import dumps, json_lines
+
+    doc = {"rows": [{"v": v} for v in values], "nested": {"x": values}}
+    for text in (dumps(doc, indent=1), json_lines(doc)):
+        back = json.loads(text, parse_constant=_no_constants)
+        for got, v in zip(back["nested"]["x"], values, strict=True):
+            if math.isfinite(v):
+                assert got == v and math.copysign(1, got) == math.copysign(1, v)
+                assert repr(v) in text  # Python's shortest round-trip repr, never rounded
+            else:
+                assert got is None

@@ -289,9 +289,40 @@ def test_reference_vcf_gives_empirical_percentile_and_build_mismatch_is_an_error
     assert [s["sum"] for s in scores[:3]] == [s["sum"] for s in scores[3:]]
     # Against itself as the reference: percentiles are the ranks 1/3, 2/3, 3/3.
     by_sum = sorted(scores[:3], key=lambda s: s["sum"])
-    assert [s["percentile"] for s in by_sum] == [33.33, 66.67, 100.0]
+    assert [s["percentile"] for s in by_sum] == [100.0 * k / 3 for k in (1, 2, 3)]  # unrounded
     assert any("3 reference samples" in c for c in scores[0]["caveats"])
     grch37 = tmp_path / "s37.txt"
     grch37.write_text(sf.read_text().replace("GRCh38", "GRCh37"))
     bad = subprocess.run([*run[:6], str(grch37)], capture_output=True, text=True, check=False)
     assert bad.returncode == 4 and "GRCh37" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_prs_output_keeps_full_precision(tmp_path: Path) -> None:
+    """A sum of 0.00014650532 was printed 0.00014651 (8 decimals); Z and percentile were rounded."""
+    weight = 0.00014650532
+    (tmp_path / "g.vcf").write_text(
+        VCF.split("1\t100")[0] + "1\t100\t.\tA\tG\t.\tPASS\t.\tGT\t0/1\t1/1\t0/0\n"
+    )
+    (tmp_path / "s.txt").write_text(
+        SCORE.split("1\t100")[0] + f"1\t100\tG\tA\t{weight}\tFALSE\tFALSE\t0.3\n"
+    )
+    with VcfFile(tmp_path / "g.vcf") as f:
+        res = score(read_scorefile(tmp_path / "s.txt"), f)
+    rows = result_rows(res)
+    # One additive variant: the sum is the weight times the dosage, exactly.
+    assert [r["sum"] for r in rows] == [weight, 2 * weight, 0.0]
+    assert all(r["z"] is not None and r["z"] != round(r["z"], 4) for r in rows)
+    cmd = [sys.executable, "-c", "from precisionrx.cli import main; main()", "prs", "--vcf",
+           str(tmp_path / "g.vcf"), str(tmp_path / "s.txt")]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    scores = json.loads(proc.stdout)["scores"]
+    for field in ("sum", "z", "percentile"):
+        assert [s[field] for s in scores] == [r[field] for r in rows], field  # bit for bit
+    assert scores[0]["sum"] == 0.00014650532
+    tsv = subprocess.run([*cmd, "--format", "tsv"], capture_output=True, text=True, check=False)
+    lines = [ln.split("\t") for ln in tsv.stdout.splitlines()]
+    col = {c: lines[0].index(c) for c in ("sum", "z", "percentile")}
+    for line, r in zip(lines[1:], rows, strict=True):
+        for c, i in col.items():
+            assert float(line[i]) == r[c], c

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -176,7 +179,11 @@ def test_risk_cli_contract(tmp_path: Path) -> None:
         for r in rows
         if r["model"] == "prevent" and r["horizon_years"] == 10 and r["outcome"] == "total_cvd"
     )
-    assert total["risk"] == 0.147
+    # Unrounded (issue 11): the engine's float, which preventr prints as 0.147.
+    x = person()
+    engine = float(prevent.prevent_risk(KB.prevent, x, "base", 10, "total_cvd")[0])
+    assert total["risk"] == engine and total["risk"] != 0.147
+    assert float(prevent.round_half_up(np.array([total["risk"]]))[0]) == 0.147
     pce = next(r for r in rows if r["model"] == "pce")
     assert any(c["code"] == "race_term" for c in pce["caveats"])
     csv_proc = subprocess.run(
@@ -291,3 +298,99 @@ def test_dlcn_bands_and_lpa_units() -> None:
 def test_a_header_only_table_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no rows to score"):
         read_risk_table(write(tmp_path, ""))
+
+
+# --- full precision in machine-readable output (issue 11, item 6) -------------------------------
+
+#: A woman of 45, SBP 130 untreated, TC 4.0 / HDL 1.2 mmol/L, BMI 26, non-smoker, White, no
+#: conditions, Townsend 0, SBP SD 0: QRISK3-2017 gives 0.0127853..., which 4-decimal rounding
+#: printed as 0.0128.
+QROW = "q1,45,female,130,0,4.0,1.2,mmol/L,0,,0,0,90,26,0,1,0,0,0\n"
+
+
+def qrisk3_by_hand(age: float, sbp: float, tc: float, hdl: float, bmi: float) -> float:
+    """ClinRisk's cvd_female_raw (qrisk3.c) for a White non-smoking woman without any of the
+    boolean conditions, term by term in scalar arithmetic, from the packaged coefficients."""
+    coef = json.loads(
+        (KnowledgeBase().root / "cardio" / "qrisk3_2017_coefficients.json").read_text()
+    )["female"]
+    cen, con = coef["centring"], coef["continuous"]
+    dage, dbmi = age / 10, bmi / 10
+    v = {
+        "age_1": dage**-2 - cen["age_1"], "age_2": dage - cen["age_2"],
+        "bmi_1": dbmi**-2 - cen["bmi_1"], "bmi_2": dbmi**-2 * math.log(dbmi) - cen["bmi_2"],
+        "rati": tc / hdl - cen["rati"], "sbp": sbp - cen["sbp"],
+        "sbps5": 0.0 - cen["sbps5"], "town": 0.0 - cen["town"],
+    }  # fmt: skip
+    a = coef["Iethrisk"][1] + coef["Ismoke"][0]
+    a += sum(con[k] * v[k] for k in con)
+    for age_term in ("age_1", "age_2"):
+        for name, c in coef[f"interaction_{age_term}"].items():
+            if name in v:  # every boolean term is 0 for this woman
+                a += c * v[age_term] * v[name]
+    return float(1 - coef["survivor_10yr"] ** math.exp(a))
+
+
+def test_qrisk3_output_is_the_unrounded_algorithm_value(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text(QHEADER + QROW)
+    engine = run_models(KB, read_risk_table(path), ["qrisk3"])["risk"][0]
+    expected = qrisk3_by_hand(45, 130, 4.0, 1.2, 26)
+    assert engine == pytest.approx(expected, rel=1e-12)
+    assert f"{engine:.7f}" == "0.0127853" and engine != round(engine, 4)
+    for fmt in ("csv", "json"):
+        proc = subprocess.run(
+            [sys.executable, "-c", "from precisionrx.cli import main; main()", "risk", str(path),
+             "--models", "qrisk3", "--format", fmt],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        if fmt == "json":
+            printed = json.loads(proc.stdout)["results"][0]["risk"]
+        else:
+            printed = float(proc.stdout.splitlines()[1].split(",")[5])
+        assert printed == engine, (fmt, printed)  # bit for bit, not 0.0128
+
+
+def bits(values: list[float | None]) -> list[int | None]:
+    return [None if v is None else struct.unpack("<Q", struct.pack("<d", v))[0] for v in values]
+
+
+def test_risk_csv_and_json_read_back_equal_the_engine_floats(tmp_path: Path) -> None:
+    rows = "".join(
+        f"p{i},{40 + 3 * i},{'female' if i % 2 else 'male'},{118 + 5 * i},{i % 2},"
+        f"{4.1 + 0.23 * i:.2f},{1.05 + 0.07 * i:.2f},mmol/L,0,,{i % 3 == 0:d},{2 if i % 3 == 0 else 0},"
+        f"{70 + i},{23.3 + 0.7 * i:.1f},0,{1 + i % 9},{i - 3},{i % 4},0\n"
+        for i in range(12)
+    )
+    path = tmp_path / "c.csv"
+    path.write_text(QHEADER + rows)
+    models = "prevent,pce,pce_revised,score2,qrisk3"
+    memory = run_models(KB, read_risk_table(path), models.split(","))
+    want = memory["risk"].to_list()
+    assert any(r is not None and r != round(r, 4) for r in want)
+    out = tmp_path / "o.csv"
+    cmd = [sys.executable, "-c", "from precisionrx.cli import main; main()", "risk", str(path),
+           "--models", models]  # fmt: skip
+    proc = subprocess.run([*cmd, "-o", str(out)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    back = pl.read_csv(out, schema_overrides={"risk": pl.Float64})
+    assert back["id"].to_list() == memory["id"].to_list()
+    assert bits(back["risk"].to_list()) == bits(want)
+    proc = subprocess.run([*cmd, "--format", "json"], capture_output=True, text=True, check=False)
+    got = [r["risk"] for r in json.loads(proc.stdout)["results"]]
+    assert bits(got) == bits(want)
+    assert "NaN" not in proc.stdout and "Infinity" not in proc.stdout
+
+
+def test_prevention_options_keep_full_precision() -> None:
+    from precisionrx.engines.cardio.prevention import load_effects, prevention_options
+
+    effects = load_effects(KnowledgeBase().root / "cardio")
+    opts = {o.option: o for o in prevention_options(effects, 0.20, 4.0, 150, False, True, 0.14)}
+    statin = opts["high-intensity statin"]
+    rr = 0.78 ** (4.0 * 0.5)  # CTT RR per mmol/L, high intensity lowers LDL-C by 50 %
+    assert statin.relative_risk == rr
+    assert statin.treated_risk == 0.20 * rr  # 0.12168, printed as 0.1217 when rounded
+    assert statin.arr == 0.20 - 0.20 * rr
+    assert statin.nnt == 1 / (0.20 - 0.20 * rr)  # 12.768..., printed as 12.8 when rounded

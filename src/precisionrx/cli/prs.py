@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -57,7 +56,10 @@ def prs_command(
 
         log = pl.concat(logs) if logs else pl.DataFrame()
         rows = log.write_ndjson().rstrip("\n").replace("\n", ",\n") if log.height else ""
-        text = '{"scores": ' + json.dumps(scores, indent=1) + ',\n"match_log": [\n'
+        from precisionrx.report.output import dumps
+
+        # polars writes NaN as null and floats as their shortest round-trip digits.
+        text = '{"scores": ' + dumps(scores, indent=1) + ',\n"match_log": [\n'
         text += rows + "\n]}\n"
     else:
         cols = [

@@ -1,8 +1,11 @@
-"""``precisionrx risk``: batch cardiovascular risk from a CSV/JSON table."""
+"""``precisionrx risk``: batch cardiovascular risk from a CSV/JSON table.
+
+Risks are written unrounded: polars writes each float's shortest round-trip digits in CSV and the
+JSON encoder Python's repr, so a value read back is the engine's float bit for bit.
+"""
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -77,5 +80,7 @@ def risk_command(
                 for c in (r["caveats"] or "").split("; ")
                 if c
             ]
-        text = json.dumps({"results": rows}, indent=1) + "\n"
+        from precisionrx.report.output import dumps
+
+        text = dumps({"results": rows}, indent=1) + "\n"
     emit(text, output, f"{n_rows} rows")

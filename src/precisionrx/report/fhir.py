@@ -9,7 +9,6 @@ and fixed codes: HL7 Genomics Reporting IG STU3 (shared research/interop.md §1.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from typing import Any
 
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import SampleResult
+from precisionrx.report.output import dumps
 
 GR = "http://hl7.org/fhir/uv/genomics-reporting"
 LOINC = "http://loinc.org"
@@ -233,4 +233,4 @@ def render_bundle(kb: KnowledgeBase, results: list[SampleResult]) -> str:
         for resource in sample_resources(kb, res, issued)
     ]
     bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": issued, "entry": entries}
-    return json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
+    return dumps(bundle, indent=2, ensure_ascii=False) + "\n"

@@ -144,21 +144,25 @@ def prevent_risks(
 ) -> dict[str, FloatArray]:
     """All outcomes for one horizon, each row with its own variant; terms computed once.
 
-    The linear predictors of all outcomes are one matrix product per variant and sex:
-    (rows x terms) @ (terms x outcomes)."""
+    The linear predictors of all outcomes and both sexes are one matrix product per variant:
+    (rows x terms) @ (terms x [female outcomes, male outcomes]). The term matrix is filled column
+    by column in Fortran order (each column one contiguous copy) and read once."""
     terms = _terms(x, horizon)
     out = {o: np.full(x.n, np.nan) for o in OUTCOMES}
+    k = len(OUTCOMES)
     for variant in variants:
         rows = chosen == variant
         table = coef.tables[(variant, horizon)]
         names = [t for t in table if t in terms]
-        matrix = np.column_stack([terms[t] for t in names])
-        lp = {
-            sex: matrix @ np.array([[table[t].get(f"{sex}_{o}", 0.0) for o in OUTCOMES]
-                                    for t in names])
-            for sex in ("female", "male")
-        }  # fmt: skip
-        risk = 1.0 / (1.0 + np.exp(-np.where(x.female[:, None], lp["female"], lp["male"])))
+        matrix = np.empty((x.n, len(names)), order="F")
+        for j, t in enumerate(names):
+            matrix[:, j] = terms[t]
+        weights = np.array(
+            [[table[t].get(f"{sex}_{o}", 0.0) for sex in ("female", "male") for o in OUTCOMES]
+             for t in names]
+        )  # fmt: skip
+        lp = matrix @ weights
+        risk = 1.0 / (1.0 + np.exp(-np.where(x.female[:, None], lp[:, :k], lp[:, k:])))
         every = bool(rows.all())
         for j, outcome in enumerate(OUTCOMES):
             if every:
@@ -169,6 +173,9 @@ def prevent_risks(
 
 
 def round_half_up(values: FloatArray, digits: int = 3) -> FloatArray:
-    """preventr rounds proportions half up to 3 decimals."""
+    """Round half up as preventr prints its proportions (3 decimals).
+
+    Only for comparing with preventr's printed values: ``precisionrx risk`` and the plan keep the
+    equation's unrounded float."""
     scale = 10.0**digits
     return np.floor(values * scale + 0.5 + 1e-9) / scale

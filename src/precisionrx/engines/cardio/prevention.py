@@ -62,10 +62,10 @@ def _option(name: str, baseline: float, rr: float, mechanism: str, source: str) 
     arr = baseline - treated
     return PreventionOption(
         option=name,
-        relative_risk=round(rr, 4),
-        treated_risk=round(treated, 4),
-        arr=round(arr, 4),
-        nnt=round(1 / arr, 1) if arr > 0 else None,
+        relative_risk=rr,
+        treated_risk=treated,
+        arr=arr,
+        nnt=1 / arr if arr > 0 else None,  # unrounded: the report rounds it for display
         mechanism=mechanism,
         source=source,
     )

@@ -1,7 +1,8 @@
 """Run the selected risk models over a cohort; one output row per id, model, horizon and outcome.
 
 Output columns: id, model, variant, horizon_years, outcome, risk (0-1, or null), category, caveats.
-Inputs outside a model's valid range give no number and a caveat (never an extrapolation).
+Inputs outside a model's valid range give no number and a caveat (never an extrapolation). Risks
+are the equations' floats, never rounded: rounding is for the HTML and console views only.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _frame(
         (variant if isinstance(variant, pl.Series) else pl.lit(variant)).alias("variant"),
         pl.lit(horizon, dtype=pl.Int32).alias("horizon_years"),
         pl.lit(outcome).alias("outcome"),
-        pl.Series("risk", np.round(risk, 4), dtype=pl.Float64).fill_nan(None),
+        pl.Series("risk", risk, dtype=pl.Float64).fill_nan(None),
         (category if isinstance(category, pl.Series) else pl.lit(category)).alias("category"),
         caveats.alias("caveats"),
     )
@@ -112,8 +113,7 @@ def run_prevent(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame) -> list[pl.DataF
             extra = [(x.age > 59, "age_over_59: 30-year risk is not recommended above age 59")]
         caveats = caveat_column(rules + extra)  # the same for every outcome of this horizon
         for outcome in prevent.OUTCOMES:
-            risk = prevent.round_half_up(risks[outcome])
-            risk[invalid] = np.nan
+            risk = np.where(invalid, np.nan, risks[outcome])
             frames.append(
                 _frame(x, ids, "prevent", variant_col, horizon, outcome, risk, "", caveats)
             )

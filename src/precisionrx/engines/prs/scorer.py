@@ -431,24 +431,33 @@ def score(
                        log, percentile)  # fmt: skip
 
 
+def _finite(value: float | np.floating[Any]) -> float | None:
+    """The value as a Python float, or None when it is NaN or infinite (JSON has neither)."""
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
 def result_rows(res: ScoreResult) -> list[dict[str, Any]]:
-    """One row per sample; percentile empirical (reference VCF) or from the normal Z."""
+    """One row per sample; percentile empirical (reference VCF) or from the normal Z.
+
+    Sums, Z and percentiles are the computed floats, never rounded (a non-finite value becomes
+    None): rounding is for the HTML view only."""
     out = []
     for i, s in enumerate(res.samples):
-        z = None if res.z is None else float(res.z[i])
+        z = None if res.z is None else _finite(res.z[i])
         if res.percentile is not None:
-            pct: float | None = round(float(res.percentile[i]), 2)
+            pct = _finite(res.percentile[i])
         else:
-            pct = None if z is None else round(50 * (1 + math.erf(z / math.sqrt(2))), 2)
+            pct = None if z is None else 50 * (1 + math.erf(z / math.sqrt(2)))
         out.append(
             {
                 "pgs_id": res.pgs_id,
                 "sample": s,
-                "sum": None if res.sums is None else round(float(res.sums[i]), 8),
+                "sum": None if res.sums is None else _finite(res.sums[i]),
                 "variants_matched": res.variants_matched,
                 "variants_in_score": res.variants_in_score,
                 "percentile": pct,
-                "z": None if z is None else round(z, 4),
+                "z": z,
                 "caveats": list(res.caveats),
             }
         )

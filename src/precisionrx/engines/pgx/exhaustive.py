@@ -42,6 +42,15 @@ def _seq(defn: GeneDefinition, ref: NamedAllele, allele: NamedAllele, j: int) ->
     return allele_sequence(allele, ref, j, defn.positions[j])
 
 
+def _vcf_header(chrom: str, samples: list[str]) -> list[str]:
+    return [
+        "##fileformat=VCFv4.2",
+        f"##contig=<ID={chrom}>",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples),
+    ]
+
+
 def write_pairs_vcf(
     defn: GeneDefinition, pairs: list[tuple[str, str]], path: Path, phased: bool
 ) -> None:
@@ -49,13 +58,7 @@ def write_pairs_vcf(
     by_name = {a.name: a for a in defn.alleles}
     ref = defn.reference_allele
     chrom = defn.chromosome
-    lines = [
-        "##fileformat=VCFv4.2",
-        f"##contig=<ID={chrom}>",
-        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
-        + "\t".join(f"P{i}" for i in range(len(pairs))),
-    ]
+    lines = _vcf_header(chrom, [f"P{i}" for i in range(len(pairs))])
     for j, pos in enumerate(defn.positions):
         seqs = [(_seq(defn, ref, by_name[a], j), _seq(defn, ref, by_name[b], j)) for a, b in pairs]
         alleles = [pos.ref, *pos.alts]
@@ -188,13 +191,7 @@ def write_audit_vcf(
     by_name = {a.name: a for a in defn.alleles}
     ref = defn.reference_allele
     chrom = defn.chromosome
-    lines = [
-        "##fileformat=VCFv4.2",
-        f"##contig=<ID={chrom}>",
-        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
-        + "\t".join(f"A{i}" for i in range(len(samples))),
-    ]
+    lines = _vcf_header(chrom, [f"A{i}" for i in range(len(samples))])
     for j, pos in enumerate(defn.positions):
         alleles = [pos.ref, *pos.alts]
         gts = []

@@ -12,7 +12,8 @@ code. Clinical uncertainty is never an exception: it is a :class:`~precisionrx.r
     │   ├── MissingSampleError            exit 5   PRX-IN-003
     │   ├── FhirValidationError           exit 6   PRX-IN-004
     │   ├── PatientFileError              exit 7   PRX-IN-005
-    │   └── OutsideCallError              exit 8   PRX-IN-006
+    │   ├── OutsideCallError              exit 8   PRX-IN-006
+    │   └── OutputPathError               exit 9   PRX-IN-007
     ├── KnowledgeBaseError                exit 10  PRX-KB-000
     │   ├── KbNotFound                    exit 11  PRX-KB-001
     │   └── KbIntegrityError              exit 12  PRX-KB-002
@@ -119,6 +120,14 @@ class OutsideCallError(InputError):
     exit_code = 8
 
 
+class OutputPathError(InputError):
+    """An output path that cannot be written (missing or read-only directory, a directory
+    where a file is expected, a name too long, a special file, or one of the inputs)."""
+
+    code = "PRX-IN-007"
+    exit_code = 9
+
+
 class KnowledgeBaseError(PrecisionRxError):
     """The packaged knowledge base is missing or corrupt."""
 
@@ -169,6 +178,7 @@ ALL_ERRORS: tuple[type[PrecisionRxError], ...] = (
     FhirValidationError,
     PatientFileError,
     OutsideCallError,
+    OutputPathError,
     KnowledgeBaseError,
     KbNotFound,
     KbIntegrityError,

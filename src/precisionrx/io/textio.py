@@ -108,8 +108,7 @@ def decode_text(data: bytes, path: str | Path, error: type[InputError] = InputEr
         raise error(
             f"line {line}, column {column}: byte 0x{bad} is not valid {encoding.upper()}",
             path=path,
-            hint="save the file as UTF-8 (for example Latin-1 or Windows-1252 exports must be "
-            "converted)",
+            hint="save it as UTF-8: Latin-1 and Windows-1252 exports must be converted",
         ) from None
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1

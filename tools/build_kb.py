@@ -251,22 +251,47 @@ def build_pypgx(shared: Path) -> None:
 def build_frequencies(shared: Path) -> None:
     """Call every 1KGP panel haplotype and count named-allele frequencies."""
     sys.path.insert(0, str(ROOT / "src"))
-    from precisionrx.engines.pgx.frequencies import panel_haplotype_counts
+    from precisionrx.engines.pgx.frequencies import (
+        panel_haplotype_counts,
+        panel_position_frequencies,
+    )
 
     panel = shared / "data" / "pgx" / "1kgp_panel_grch38"
     out = OUT / "frequencies_1kgp"
     out.mkdir(parents=True, exist_ok=True)
-    genes = panel_haplotype_counts(panel)
+    labels_file = panel / "integrated_call_samples_v3.20130502.ALL.panel"
+    labels = {
+        row["sample"]: row["super_pop"]
+        for row in csv.DictReader(labels_file.open(), delimiter="\t")
+        if row.get("sample") and row.get("super_pop")
+    }
+    genes = panel_haplotype_counts(panel, labels)
     write_json(
         out / "haplotype_counts.json",
         {
-            "format_version": 1,
+            "format_version": 2,
             "source": "1000 Genomes 30x (NYGC) phased panel, 3,103 samples, GRCh38",
             "note": "Counts of panel haplotypes matched to a single named allele by "
             "precisionrx's phased matcher. Sites absent from the panel are missing, so alleles "
-            "defined at such sites get no frequency ('no_frequency'). Global counts: the panel "
-            "has no population labels.",
+            "defined at such sites get no frequency ('no_frequency'). 'counts': every panel "
+            "haplotype; 'populations': the panel samples that carry a 1000 Genomes phase-3 "
+            "super-population label (integrated_call_samples_v3.20130502.ALL.panel: AFR, AMR, "
+            "EAS, EUR, SAS), with the number of labelled haplotypes. Labels describe where "
+            "samples were collected, not a person's ancestry.",
             "genes": genes,
+        },
+    )
+    write_json(
+        out / "position_frequencies.json",
+        {
+            "format_version": 1,
+            "source": "1000 Genomes 30x (NYGC) phased panel, GRCh38, samples with a phase-3 "
+            "super-population label",
+            "note": "Per gene, allele-defining position and super-population: frequency of each "
+            "non-reference allele among labelled haplotypes. Positions absent from the panel "
+            "are monomorphic there and left out. Used to find the positions that define common "
+            "decreased- and no-function alleles (data sufficiency of a call).",
+            "genes": panel_position_frequencies(panel, labels),
         },
     )
     write_about(
@@ -730,6 +755,29 @@ def build_monitoring(shared: Path) -> None:
     )
 
 
+def build_limits(shared: Path) -> None:
+    """Physiological plausibility limits (tools/curated/plausibility_limits.tsv), one table for
+    every reader (src/precisionrx/kb/limits.py)."""
+    import shutil
+
+    out = OUT / "limits"
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(
+        ROOT / "tools" / "curated" / "plausibility_limits.tsv", out / "plausibility.tsv"
+    )
+    write_about(
+        out,
+        {
+            "name": "limits",
+            "source": "precisionrx curated table of physiological plausibility limits; each row "
+            "names its source and whether it is verified (tools/curated/plausibility_limits.tsv)",
+            "version": "2026-12-01",
+            "date": "2026-12-01",
+            "license": "Apache-2.0 (precisionrx)",
+        },
+    )
+
+
 #: Build steps, run in this order.
 STEPS = {
     "pharmcat": build_pharmcat, "pypgx": build_pypgx, "frequencies": build_frequencies,
@@ -747,6 +795,8 @@ def main() -> None:
     for name, step in STEPS.items():  # always in this order, whatever the --only order
         if name in wanted:
             step(args.shared)
+    if "limits" in wanted or wanted == set(STEPS):
+        build_limits(args.shared)
 
 
 if __name__ == "__main__":

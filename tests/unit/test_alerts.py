@@ -360,7 +360,7 @@ def test_alerts_cli(tmp_path: Path) -> None:
         "urgent_low",
     ]
     bad = cli(str(path), "--urgent-low", "40")
-    assert bad.returncode == 2 and "cannot be set below 55" in bad.stderr
+    assert bad.returncode == 2 and "must be in [55, 1000] mg/dL" in bad.stderr
 
 
 def test_alerts_cli_csv_has_the_json_fields(tmp_path: Path) -> None:

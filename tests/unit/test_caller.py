@@ -303,11 +303,15 @@ def test_ambiguity_keeps_all_ties(
     assert "*1/*4" in gc.diplotypes and "*1/*6" in gc.diplotypes
     assert "ambiguous_diplotype" in codes(gc)
     assert gc.diplotype_probabilities is None
-    # Each candidate keeps its own phenotype (*4 increased, *6 decreased function).
+    # Each candidate keeps its own phenotype (*4 increased, *6 decreased function). The
+    # missing 516G>T also leaves *9 (defined by 516G>T alone) possible in place of *1: *6/*9
+    # adds a result (poor); *4/*9 (intermediate, as *1/*6) adds none and is not listed.
     assert {c.diplotype: c.phenotype for c in gc.diplotype_calls} == {
         "*1/*4": "Rapid Metabolizer",
         "*1/*6": "Intermediate Metabolizer",
+        "*6/*9": "Poor Metabolizer",
     }
+    assert "possible_with_missing_positions" in codes(gc)
 
 
 def test_rank_diplotypes_by_panel_frequency(kb: KnowledgeBase) -> None:
@@ -366,7 +370,11 @@ def test_grch37_input(kb: KnowledgeBase, tmp_path: Path) -> None:
     assert cyp3a5.positions.found == 1
     assert cyp3a5.diplotypes == ["*3/*3"]
     assert cyp2c19.positions.found == 1
-    assert any(d.startswith("*2/") or d.endswith("/*2") for d in cyp2c19.diplotypes)
+    # One CYP2C19 position (rs4244285 heterozygous) leaves most positions of the common
+    # decreased/no-function alleles missing: not called, the variant is still listed.
+    assert not cyp2c19.called
+    assert "insufficient_coverage" in [c.code for c in cyp2c19.caveats]
+    assert any(v.startswith("rs4244285") for v in cyp2c19.variants)
 
 
 def test_bcf_input(kb: KnowledgeBase, builder: VcfBuilder, tmp_path: Path) -> None:

@@ -141,7 +141,7 @@ def test_units_duplicates_and_bad_values(tmp_path: Path) -> None:
     for body, needle in [
         ("time,value,unit\n2024-01-01 00:00,abc,mg/dL\n", "not a number"),
         ("time,value,unit\n2024-01-01 00:00,5,mg\n", "unit"),
-        ("time,value,unit\n2024-01-01 00:00,5000,mg/dL\n", "not possible"),
+        ("time,value,unit\n2024-01-01 00:00,5000,mg/dL\n", "line 2: glucose 5000"),
         ("time,value,unit\nyesterday,100,mg/dL\n", "ISO"),
         ("when,glucose\n2024-01-01,100\n", "unrecognised"),
     ]:

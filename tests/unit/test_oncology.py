@@ -201,7 +201,7 @@ def test_maf_reader_and_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="Variant_Classification"):
         read_maf(bad_class)
     bad_pos = maf(tmp_path, "BRAF\t7\tabc\tA\tT\tMissense_Mutation\t\t\t\t\t\tT1\t", name="c.maf")
-    with pytest.raises(InputError, match="row 1"):
+    with pytest.raises(InputError, match="line 3: Start_Position 'abc'"):  # the file's line
         read_maf(bad_pos)
     no_cols = tmp_path / "d.maf"
     no_cols.write_text("gene\tchange\nBRAF\tV600E\n")

@@ -133,13 +133,24 @@ def test_cyp2b6_star1_star34_is_not_a_tie(kb: KnowledgeBase, tmp_path: Path, spa
         b.rows = {k: v for k, v in b.rows.items() if v["id"] in keep}
     (res,) = call_vcf(b.write(tmp_path / "b6.vcf"), kb, None, CallOptions(genes=["CYP2B6"]))
     gc = res.genes[0]
-    assert gc.diplotypes == ["*1/*34"]
-    assert gc.phenotype == "Intermediate Metabolizer" and gc.diplotype_calls == []
+    if not sparse:
+        assert gc.diplotypes == ["*1/*34"]
+        assert gc.phenotype == "Intermediate Metabolizer" and gc.diplotype_calls == []
+        return
+    # With 44 of 48 positions missing the matched *1/*34 still beats *33/*36, but the
+    # alleles those positions define stay possible (never assumed reference): listed, each
+    # with its own phenotype, none presented as the answer.
+    assert "*1/*34" in gc.diplotypes and "*33/*36" not in gc.diplotypes
+    assert len(gc.diplotypes) > 1 and len(gc.diplotype_calls) == len(gc.diplotypes)
+    assert gc.lookup_key is None and " or " in (gc.phenotype or "")
+    assert "possible_with_missing_positions" in [c.code for c in gc.caveats]
 
 
 def _cyp2b6_tie(kb: KnowledgeBase, tmp: Path) -> Path:
     # rs3745274 (516G>T) missing and 785A>G heterozygous: *1/*4 (increased function) and
-    # *1/*6 (decreased function) score the same.
+    # *1/*6 (decreased function) score the same; the missing 516G>T also leaves *9 (516G>T
+    # alone) possible in place of *1: *6/*9 (poor) is listed; *4/*9 (intermediate, a result
+    # *1/*6 already gives) is not.
     b = VcfBuilder(kb).haplotypes("CYP2B6", "*1", "*1", phased=False)
     b.genotype("CYP2B6", "rs2279343", "A/G")
     pos = next(p for p in kb.definition("CYP2B6").positions if p.rsid == "rs3745274")
@@ -154,8 +165,13 @@ def test_tied_diplotypes_each_have_their_phenotype(kb: KnowledgeBase, tmp_path: 
     pheno = {c.diplotype: c.phenotype for c in gc.diplotype_calls}
     assert pheno["*1/*4"] == "Rapid Metabolizer"
     assert pheno["*1/*6"] == "Intermediate Metabolizer"
-    # No single phenotype is presented as the answer: both are named, no lookup key.
-    assert set(gc.phenotype.split(" or ")) == {"Rapid Metabolizer", "Intermediate Metabolizer"}
+    assert pheno["*6/*9"] == "Poor Metabolizer"
+    # No single phenotype is presented as the answer: all are named, no lookup key.
+    assert set(gc.phenotype.split(" or ")) == {
+        "Rapid Metabolizer",
+        "Intermediate Metabolizer",
+        "Poor Metabolizer",
+    }
     assert gc.lookup_key is None
 
 
@@ -164,12 +180,19 @@ def test_tied_recommendations_cover_each_phenotype(kb: KnowledgeBase, tmp_path: 
     prescribe(kb, res, None, ["efavirenz"])
     recs = [r for r in res.recommendations or [] if r.matched]
     keys = {r.lookup_keys["CYP2B6"] for r in recs if r.source == "CPIC"}
-    assert keys == {"Rapid Metabolizer", "Intermediate Metabolizer"}
-    # Each applies only to one candidate, and says which (also DPWG's, which has no RM row).
+    assert keys == {"Rapid Metabolizer", "Intermediate Metabolizer", "Poor Metabolizer"}
+    # Each applies only to some candidates, and says which (also DPWG's, which has no RM row);
+    # each carries the missing-position caveat itself.
+    want = {
+        "Intermediate Metabolizer": "*1/*6",
+        "Rapid Metabolizer": "*1/*4",
+        "Poor Metabolizer": "*6/*9",
+    }
     for r in recs:
         (amb,) = [c for c in r.caveats if c.code == "ambiguous_recommendation"]
-        want = "*1/*6" if r.lookup_keys["CYP2B6"] == "Intermediate Metabolizer" else "*1/*4"
-        assert want in amb.message
+        assert want[r.lookup_keys["CYP2B6"]] in amb.message
+        (gap,) = [c for c in r.caveats if c.code == "missing_positions"]
+        assert "rs3745274" in gap.message
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -188,19 +211,19 @@ def test_tie_in_every_output_format(kb: KnowledgeBase, tmp_path: Path) -> None:
     (gene,) = [
         g for g in json.loads(out.read_text())["results"][0]["genes"] if g["gene"] == "CYP2B6"
     ]
+    expected = {
+        "*1/*4": "Rapid Metabolizer",
+        "*1/*6": "Intermediate Metabolizer",
+        "*6/*9": "Poor Metabolizer",
+    }
     assert [(c["diplotype"], c["phenotype"]) for c in gene["diplotype_calls"]] == [
-        (d, "Rapid Metabolizer" if d == "*1/*4" else "Intermediate Metabolizer")
-        for d in gene["diplotypes"]
+        (d, expected[d]) for d in gene["diplotypes"]
     ]
     tsv = _cli("pgx", str(vcf), "--format", "tsv", "--genotypes-only").stdout.splitlines()
     head = tsv[0].split("\t")
     (row,) = [dict(zip(head, ln.split("\t"), strict=True)) for ln in tsv[1:] if "\tCYP2B6\t" in ln]
     assert row["diplotypes"].split(";") == gene["diplotypes"]
-    assert len(row["diplotype_phenotypes"].split(";")) == 2
-    assert set(row["diplotype_phenotypes"].split(";")) == {
-        "Rapid Metabolizer",
-        "Intermediate Metabolizer",
-    }
+    assert row["diplotype_phenotypes"].split(";") == [expected[d] for d in gene["diplotypes"]]
     html = _cli("pgx", str(vcf), "--format", "html", "--genotypes-only").stdout
     assert "*1/*4 — Rapid Metabolizer" in html and "*1/*6 — Intermediate Metabolizer" in html
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from precisionrx.cli import kb_app
+from precisionrx.cli.options import choice
 from precisionrx.errors import KbIntegrityError
 
 # rich and the registry are imported inside the commands: every other command starts faster.
@@ -42,22 +43,26 @@ def kb_verify() -> None:
 
 @kb_app.command("add")
 def kb_add(
-    name: str = typer.Argument(..., help="Knowledge base to add: civic."),
+    name: str = typer.Argument(
+        ..., help="Knowledge base to add: civic.", callback=choice(lambda: {"civic": "civic"})
+    ),
     path: str = typer.Argument(..., help="The export file (CIViC clinical evidence TSV)."),
 ) -> None:
     """Add a current export of a knowledge base (replaces the packaged CIViC 2018 snapshot)."""
-    from pathlib import Path
-
-    from precisionrx.errors import InputError
+    from precisionrx.errors import InputError, OutputPathError
+    from precisionrx.io.textio import check_input_file
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.kb.user_sources import add_civic, user_kb_dir
 
-    if name.lower() != "civic":
-        raise InputError(f"unknown knowledge base {name!r}: only 'civic' can be added")
-    export = Path(path)
-    if not export.is_file():
-        raise InputError("file not found", path=export)
-    record = add_civic(export, KnowledgeBase().root / "oncology")
+    del name  # checked by its callback: only civic
+    export = check_input_file(path, "CIViC export", InputError)
+    try:
+        record = add_civic(export, KnowledgeBase().root / "oncology")
+    except OSError as exc:  # the user knowledge-base folder cannot be written
+        raise OutputPathError(
+            f"cannot be written: {(exc.strerror or str(exc)).lower()}",
+            path=exc.filename or user_kb_dir() / "civic",
+        ) from None
     typer.echo(
         f"added CIViC export {record['file']} ({record['rows']} evidence rows, "
         f"{record['matchable_rows']} matchable) to {user_kb_dir() / 'civic'}"

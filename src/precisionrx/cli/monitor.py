@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
 import typer
 
 from precisionrx.cli import app, emit
+from precisionrx.cli.options import choice, enum_metavar, enum_parser, number
 
 monitor_app = typer.Typer(
     help="Continuous monitoring: CGM metrics, the AGP page, CGM alert replay and wearable vitals.",
@@ -32,6 +33,35 @@ def load_cgm(files: list[Path], tz: str | None) -> tuple[Any, list[str]]:
     return pl.concat(frames), caveats
 
 
+def populations() -> list[str]:
+    from precisionrx.engines.monitoring.consensus import POPULATIONS
+
+    return list(POPULATIONS)
+
+
+def time_zones() -> dict[str, str]:
+    """IANA zone names known to this system (empty when it has no zone database)."""
+    import zoneinfo
+
+    try:
+        zones = zoneinfo.available_timezones()
+    except (OSError, ValueError):  # pragma: no cover - a broken zone database
+        zones = set()
+    return {z: z for z in sorted(zones | {"UTC"})} if zones else {}
+
+
+def _check_tz(value: str | None) -> str | None:
+    """``--tz``: an IANA zone name (exact case, as the zone database spells it)."""
+    if value is None:
+        return None
+    zones = time_zones()
+    if not zones or value in zones:
+        return value
+    from precisionrx.cli.options import pick
+
+    return pick(value, zones, "an IANA time zone name")
+
+
 #: ``--population`` of metrics and alerts: the consensus targets to assess (metrics) or to take
 #: the low / high alert thresholds from (alerts).
 PopulationOption = Annotated[
@@ -40,8 +70,19 @@ PopulationOption = Annotated[
         "--population",
         help="Consensus targets: adult, older_high_risk, pregnancy (alerts: they set the low / "
         "high thresholds).",
+        callback=choice(populations),
     ),
 ]
+TzOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tz",
+        help="IANA zone of times without an offset (e.g. Europe/London).",
+        callback=_check_tz,
+    ),
+]
+#: A glucose threshold in mg/dL: positive and below any CGM's reading range ceiling.
+GLUCOSE_MAX = 1000.0
 
 
 def consensus_targets(population: str) -> list[dict[str, str]]:
@@ -73,24 +114,49 @@ class AlertsFormat(StrEnum):
 @monitor_app.command("metrics")
 def metrics_command(
     files: Annotated[list[Path], typer.Argument(help="CGM exports (Dexcom Clarity, id,time,gl).")],
-    tz: Annotated[
-        str | None,
-        typer.Option("--tz", help="IANA zone of times without an offset (e.g. Europe/London)."),
-    ] = None,
-    fmt: Annotated[MetricsFormat, typer.Option("--format")] = MetricsFormat.csv,
+    tz: TzOption = None,
+    fmt: Annotated[
+        MetricsFormat,
+        typer.Option(
+            "--format", parser=enum_parser(MetricsFormat), metavar=enum_metavar(MetricsFormat)
+        ),
+    ] = MetricsFormat.csv,
     population: PopulationOption = "adult",
     conga_hours: Annotated[
-        float, typer.Option("--conga-hours", help="CONGA(n): hours apart (iglu default 24).")
+        float,
+        typer.Option(
+            "--conga-hours",
+            help="CONGA(n): hours apart (iglu default 24; > 0).",
+            callback=number(low=0, low_open=True, unit="hours"),
+        ),
     ] = 24.0,
-    modd_lag: Annotated[int, typer.Option("--modd-lag", help="MODD lag in days.")] = 1,
+    modd_lag: Annotated[
+        int,
+        typer.Option("--modd-lag", help="MODD lag in days (>= 1).", callback=number(low=1)),
+    ] = 1,
     roc_minutes: Annotated[
-        float, typer.Option("--roc-minutes", help="Time lag of the rate of change (SD of ROC).")
+        float,
+        typer.Option(
+            "--roc-minutes",
+            help="Time lag of the rate of change (SD of ROC; > 0).",
+            callback=number(low=0, low_open=True, unit="minutes"),
+        ),
     ] = 15.0,
     mage_short: Annotated[
-        int, typer.Option("--mage-short", help="MAGE short moving-average window (points).")
+        int,
+        typer.Option(
+            "--mage-short",
+            help="MAGE short moving-average window (points; >= 1, below --mage-long).",
+            callback=number(low=1),
+        ),
     ] = 5,
     mage_long: Annotated[
-        int, typer.Option("--mage-long", help="MAGE long moving-average window (points).")
+        int,
+        typer.Option(
+            "--mage-long",
+            help="MAGE long moving-average window (points; above --mage-short).",
+            callback=number(low=2),
+        ),
     ] = 32,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
@@ -103,7 +169,9 @@ def metrics_command(
     from precisionrx.engines.monitoring.consensus import assess
     from precisionrx.engines.monitoring.metrics_table import MetricOptions, metrics_table
     from precisionrx.errors import InputError
+    from precisionrx.report.output import check_outputs
 
+    check_outputs([output], files)
     targets = consensus_targets(population)
     try:
         options = MetricOptions(conga_hours, modd_lag, roc_minutes, mage_short, mage_long)
@@ -144,21 +212,48 @@ def metrics_command(
 @monitor_app.command("alerts")
 def alerts_command(
     files: Annotated[list[Path], typer.Argument(help="CGM exports to replay.")],
-    tz: Annotated[str | None, typer.Option("--tz", help="IANA zone of naive times.")] = None,
+    tz: TzOption = None,
     population: PopulationOption = "adult",
     low: Annotated[
-        float | None, typer.Option("--low", help="Low threshold, mg/dL (overrides the targets).")
+        float | None,
+        typer.Option(
+            "--low",
+            help="Low threshold, mg/dL (overrides the targets).",
+            callback=number(low=0, high=GLUCOSE_MAX, low_open=True, unit="mg/dL"),
+        ),
     ] = None,
     high: Annotated[
-        float | None, typer.Option("--high", help="High threshold, mg/dL (overrides the targets).")
+        float | None,
+        typer.Option(
+            "--high",
+            help="High threshold, mg/dL (overrides the targets).",
+            callback=number(low=0, high=GLUCOSE_MAX, low_open=True, unit="mg/dL"),
+        ),
     ] = None,
     urgent_low: Annotated[
-        float, typer.Option("--urgent-low", help="Urgent low (>= 55 mg/dL; cannot be lowered).")
+        float,
+        typer.Option(
+            "--urgent-low",
+            help="Urgent low (>= 55 mg/dL; cannot be lowered).",
+            callback=number(low=55, high=GLUCOSE_MAX, unit="mg/dL"),
+        ),
     ] = 55.0,
-    rate: Annotated[float, typer.Option("--rate", help="Rapid rise/fall, mg/dL/min.")] = 3.0,
+    rate: Annotated[
+        float,
+        typer.Option(
+            "--rate",
+            help="Rapid rise/fall, mg/dL/min (> 0).",
+            callback=number(low=0, low_open=True, unit="mg/dL/min"),
+        ),
+    ] = 3.0,
     fmt: Annotated[
         AlertsFormat,
-        typer.Option("--format", help='json: {"alerts": [...]}; csv: one row per alert.'),
+        typer.Option(
+            "--format",
+            help='json: {"alerts": [...]}; csv: one row per alert.',
+            parser=enum_parser(AlertsFormat),
+            metavar=enum_metavar(AlertsFormat),
+        ),
     ] = AlertsFormat.json,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
@@ -169,8 +264,9 @@ def alerts_command(
     from precisionrx.engines.monitoring.alerts import AlertConfig, Reading, alerts_csv, replay
     from precisionrx.engines.monitoring.consensus import alert_thresholds
     from precisionrx.errors import InputError
-    from precisionrx.report.output import json_lines
+    from precisionrx.report.output import check_outputs, json_lines
 
+    check_outputs([output], files)
     target_low, target_high = alert_thresholds(consensus_targets(population), population)
     try:
         config = AlertConfig(
@@ -197,7 +293,7 @@ def alerts_command(
 @monitor_app.command("agp")
 def agp_command(
     files: Annotated[list[Path], typer.Argument(help="CGM exports.")],
-    tz: Annotated[str | None, typer.Option("--tz", help="IANA zone of naive times.")] = None,
+    tz: TzOption = None,
     output: Annotated[
         Path,
         typer.Option(
@@ -211,12 +307,14 @@ def agp_command(
     """
 
     from precisionrx.engines.monitoring.agp import agp_data
+    from precisionrx.report.output import check_outputs
     from precisionrx.report.pgx_json import DECISION_SUPPORT
 
+    check_outputs([output], files)
     frame, caveats = load_cgm(files, tz)
     agps = [agp_data(frame, s) for s in frame["id"].unique(maintain_order=True).to_list()]
     if output.suffix.lower() == ".png":
-        _write_agp_png(agps, caveats, output, DECISION_SUPPORT)
+        _write_agp_png(agps, caveats, output, DECISION_SUPPORT, files)
     else:
         _write_agp_html(agps, caveats, output, DECISION_SUPPORT)
 
@@ -241,26 +339,31 @@ def _write_agp_html(
 
 
 def _write_agp_png(
-    agps: list[dict[str, Any]], caveats: list[str], output: Path, notice: str
+    agps: list[dict[str, Any]],
+    caveats: list[str],
+    output: Path,
+    notice: str,
+    inputs: list[Path] | None = None,
 ) -> None:
     """One page per subject: OUTPUT itself for one subject, OUTPUT-<subject>.png for several.
-    Every page is drawn before any file is written."""
+    Every page is drawn before any file is written, and the pages are written all or none.
+    Subjects whose names give the same file name get -2, -3 ... after it."""
     import re
 
     from precisionrx.report.agp_png import agp_png
-    from precisionrx.report.output import write_atomic_with
+    from precisionrx.report.output import check_outputs, write_all_atomic
 
     pages: dict[Path, bytes] = {}
     for a in agps:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", str(a["subject"])).strip("_") or "subject"
         path = output if len(agps) == 1 else output.with_name(f"{output.stem}-{slug}.png")
+        n = 1
+        while path in pages:
+            n += 1
+            path = output.with_name(f"{output.stem}-{slug}-{n}.png")
         pages[path] = agp_png(a, notice, caveats)
-    for path, data in pages.items():
-
-        def write(fh: BinaryIO, data: bytes = data) -> None:
-            fh.write(data)
-
-        write_atomic_with(path, write)
+    check_outputs(pages, inputs or [])
+    write_all_atomic(pages)
     typer.echo(f"wrote {', '.join(str(p) for p in pages)}", err=True)
 
 
@@ -278,9 +381,13 @@ def vitals_command(
     """
     from precisionrx.engines.monitoring.vitals import activity, home_bp, hrv_time_domain, sleep
     from precisionrx.io.vitals_inputs import read_vitals
+    from precisionrx.report.output import check_outputs
 
+    check_outputs([output], [export])
     h = read_vitals(export)
     doc: dict[str, Any] = {"source": str(export), "records_skipped": h.skipped}
+    if h.caveats:  # implausible readings the reader dropped, named by file and record
+        doc["caveats"] = list(h.caveats)
     if h.resting_hr:
         by_day: dict[Any, list[float]] = {}
         for t, v in h.resting_hr:

@@ -9,9 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from precisionrx.cli import app, emit
+from precisionrx.cli.options import choices_each, enum_metavar, enum_parser
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.progress import TaskID
+
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.records import Medication
 
 #: Runs with more sample results than this list genotypes only unless recommendations are asked for.
 AUTO_RECOMMEND_MAX = 50
@@ -29,6 +35,33 @@ class Build(StrEnum):
     GRCh37 = "GRCh37"
 
 
+def guideline_drugs() -> dict[str, str]:
+    """Accepted ``--drug`` values: guideline drug names, and brand names for them."""
+    from precisionrx.kb.registry import KnowledgeBase
+
+    pkb = KnowledgeBase().prescribing
+    names = {d: d for d in sorted(pkb.drugs)}
+    names.update({b: g for b, g in sorted(pkb.brands.items()) if g in pkb.drugs and b not in names})
+    return names
+
+
+def medication_reader(kb: KnowledgeBase) -> Callable[[Path], list[Medication]]:
+    """``read_medications`` that requires at least one medication the guideline data knows."""
+    from precisionrx.engines.pgx.medications import resolve
+    from precisionrx.io.medications import read_medications
+
+    pkb = kb.prescribing
+    extra = {m.drug for m in pkb.modulators}
+
+    def known(med: Medication) -> bool:
+        return resolve(med, pkb, extra).drug is not None
+
+    def read(path: Path) -> list[Medication]:
+        return read_medications(path, recognised=known)
+
+    return read
+
+
 @app.command("pgx")
 def pgx_command(
     vcf: Annotated[list[Path], typer.Argument(help="VCF/BCF file(s), plain or bgzipped.")],
@@ -43,16 +76,27 @@ def pgx_command(
             "is an ambiguous call).",
         ),
     ] = None,
-    genome_build: Annotated[Build, typer.Option("--genome-build")] = Build.GRCh38,
+    genome_build: Annotated[
+        Build,
+        typer.Option("--genome-build", parser=enum_parser(Build), metavar=enum_metavar(Build)),
+    ] = Build.GRCh38,
     medications: Annotated[
         Path | None, typer.Option("--medications", help="Medication list (used by prescribing).")
     ] = None,
-    fmt: Annotated[PgxFormat, typer.Option("--format")] = PgxFormat.json,
+    fmt: Annotated[
+        PgxFormat,
+        typer.Option("--format", parser=enum_parser(PgxFormat), metavar=enum_metavar(PgxFormat)),
+    ] = PgxFormat.json,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     drug: Annotated[
         list[str] | None,
-        typer.Option("--drug", help="Recommend for this drug too (repeatable), e.g. warfarin."),
+        typer.Option(
+            "--drug",
+            help="Recommend for this drug too (repeatable), e.g. warfarin; a generic name with "
+            "guideline data (a misspelled name is an error).",
+            callback=choices_each(guideline_drugs, "a drug with guideline data"),
+        ),
     ] = None,
     genotypes_only: Annotated[
         bool,
@@ -76,16 +120,19 @@ def pgx_command(
 ) -> None:
     """Call star-allele diplotypes and phenotypes for every CPIC pharmacogene."""
     from precisionrx.engines.pgx.caller import CallOptions, call_vcf
+    from precisionrx.engines.pgx.outside import check_outside_calls
     from precisionrx.io.outside_calls import read_outside_call_files
     from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.report.output import check_outputs
     from precisionrx.report.pgx_json import pgx_document, render_json, render_tsv
 
+    check_outputs([output], [*vcf, *(outside_calls or []), medications])
     kb = KnowledgeBase()
     outside = read_outside_call_files(outside_calls or [])
+    check_outside_calls(kb, outside)
     from precisionrx.engines.pgx.recommender import prescribe
-    from precisionrx.io.medications import read_medications
 
-    meds = read_medications(medications) if medications is not None else None
+    meds = medication_reader(kb)(medications) if medications is not None else None
     results = []
     show = not quiet and output is not None
     from rich.progress import Progress

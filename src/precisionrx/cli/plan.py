@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from precisionrx.cli import app
+from precisionrx.cli.options import enum_metavar, enum_parser
 
 
 class PlanFormat(StrEnum):
@@ -18,27 +19,49 @@ class PlanFormat(StrEnum):
     fhir = "fhir"
 
 
+#: The file each format is written to, in the output folder.
+FILE_NAMES = {
+    PlanFormat.json: "plan.json",
+    PlanFormat.html: "plan.html",
+    PlanFormat.fhir: "plan.fhir.json",
+}
+
+
 def _run(patient: Path, out_dir: Path, formats: list[PlanFormat]) -> None:
+    """Build the plan and write every requested file, all of them or none."""
+    formats = list(dict.fromkeys(formats))
     from precisionrx.io.patient_file import read_patient_file
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.plan.builder import build_plan
     from precisionrx.report.html import _load, render
-    from precisionrx.report.output import write_all_atomic
+    from precisionrx.report.output import check_output_path, check_outputs, write_all_atomic
 
+    if out_dir.exists() and not out_dir.is_dir():
+        from precisionrx.errors import OutputPathError
+
+        raise OutputPathError(
+            "is a file: the output (-o) of this command is a folder", path=out_dir
+        )
+    check_output_path(out_dir / "plan.json")  # the folder's parents, name length
+    outputs = [out_dir / FILE_NAMES[f] for f in formats]
+    check_outputs(outputs, [patient])
+    record = read_patient_file(patient)  # reading only; the data files it names are inputs too
+    check_outputs(
+        outputs, [g.path for g in record.genomic_inputs] + [m.path for m in record.monitoring]
+    )
     kb = KnowledgeBase()
-    record = read_patient_file(patient)
     plan = build_plan(record, kb)
     files: dict[Path, str] = {}
     if PlanFormat.json in formats:
-        files[out_dir / "plan.json"] = plan.model_dump_json(indent=2) + "\n"
+        files[out_dir / FILE_NAMES[PlanFormat.json]] = plan.model_dump_json(indent=2) + "\n"
     if PlanFormat.html in formats:
-        files[out_dir / "plan.html"] = render(
+        files[out_dir / FILE_NAMES[PlanFormat.html]] = render(
             "plan.html.j2", {"plan": plan.model_dump(mode="json"), "css": _load("base.css")}
         )
     if PlanFormat.fhir in formats:
         from precisionrx.report.fhir import render_bundle
 
-        files[out_dir / "plan.fhir.json"] = render_bundle(kb, plan.pgx)
+        files[out_dir / FILE_NAMES[PlanFormat.fhir]] = render_bundle(kb, plan.pgx)
     write_all_atomic(files)
     from rich.console import Console
     from rich.markup import escape
@@ -66,7 +89,12 @@ def plan_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")] = Path(),
     fmt: Annotated[
         list[PlanFormat] | None,
-        typer.Option("--format", help="json, html and/or fhir (default json and html)."),
+        typer.Option(
+            "--format",
+            help="json, html and/or fhir (default json and html).",
+            parser=enum_parser(PlanFormat),
+            metavar=enum_metavar(PlanFormat),
+        ),
     ] = None,
 ) -> None:
     """Build a personalised treatment plan (plan.json + plan.html)."""

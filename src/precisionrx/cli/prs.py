@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from precisionrx.cli import app, emit
+from precisionrx.cli.options import enum_metavar, enum_parser, number
 
 
 class PrsFormat(StrEnum):
@@ -21,11 +22,21 @@ class PrsFormat(StrEnum):
 def prs_command(
     scorefiles: Annotated[list[Path], typer.Argument(help="PGS Catalog scoring file(s).")],
     vcf: Annotated[Path, typer.Option("--vcf", help="VCF/BCF with the genotypes.")],
-    fmt: Annotated[PrsFormat, typer.Option("--format")] = PrsFormat.json,
+    fmt: Annotated[
+        PrsFormat,
+        typer.Option("--format", parser=enum_parser(PrsFormat), metavar=enum_metavar(PrsFormat)),
+    ] = PrsFormat.json,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
     keep_ambiguous: Annotated[bool, typer.Option("--keep-ambiguous")] = False,
     keep_multiallelic: Annotated[bool, typer.Option("--keep-multiallelic")] = False,
-    min_overlap: Annotated[float, typer.Option("--min-overlap")] = 0.75,
+    min_overlap: Annotated[
+        float,
+        typer.Option(
+            "--min-overlap",
+            help="Smallest share of the score's variants that must match, in (0, 1].",
+            callback=number(low=0, high=1, low_open=True),
+        ),
+    ] = 0.75,
     reference: Annotated[
         Path | None,
         typer.Option(
@@ -38,7 +49,9 @@ def prs_command(
     from precisionrx.engines.prs.scorer import check_build, result_rows, score
     from precisionrx.io.pgs_scorefile import read_scorefile
     from precisionrx.io.vcf import VcfFile
+    from precisionrx.report.output import check_outputs
 
+    check_outputs([output], [*scorefiles, vcf, reference])
     scores = []
     logs = []
     with contextlib.ExitStack() as stack:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, BinaryIO
 import typer
 
 from precisionrx.cli import app, emit
+from precisionrx.cli.options import enum_metavar, enum_parser, pick
 
 COLUMNS = ["id", "model", "variant", "horizon_years", "outcome", "risk", "category", "caveats"]
 
@@ -30,6 +31,16 @@ def write_csv_atomic(path: Path, blocks: list[Any]) -> None:
     write_atomic_with(path, write)
 
 
+def check_models(value: str) -> str:
+    """``--models`` as a comma list of known models (a usage error with a suggestion)."""
+    from precisionrx.engines.cardio.runner import MODELS
+
+    wanted = [m.strip() for m in value.split(",") if m.strip()]
+    if not wanted:
+        raise typer.BadParameter(f"no model given: choose from {', '.join(MODELS)}")
+    return ",".join(pick(m, MODELS) for m in wanted)
+
+
 class RiskFormat(StrEnum):
     csv = "csv"
     json = "json"
@@ -43,22 +54,25 @@ def risk_command(
     models: Annotated[
         str,
         typer.Option(
-            "--models", help="Comma list: prevent,pce,pce_revised,score2,qrisk3,ada,findrisc."
+            "--models",
+            help="Comma list: prevent,pce,pce_revised,score2,qrisk3,ada,findrisc.",
+            callback=check_models,
         ),
     ] = "prevent",
-    fmt: Annotated[RiskFormat, typer.Option("--format")] = RiskFormat.csv,
+    fmt: Annotated[
+        RiskFormat,
+        typer.Option("--format", parser=enum_parser(RiskFormat), metavar=enum_metavar(RiskFormat)),
+    ] = RiskFormat.csv,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
     """Compute risk-equation results per id, model, horizon and outcome."""
-    from precisionrx.engines.cardio.runner import MODELS, CardioKb, model_blocks
-    from precisionrx.errors import InputError
+    from precisionrx.engines.cardio.runner import CardioKb, model_blocks
     from precisionrx.io.risk_table import read_risk_table
     from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.report.output import check_outputs
 
-    wanted = [m.strip().lower() for m in models.split(",") if m.strip()]
-    unknown = [m for m in wanted if m not in MODELS]
-    if unknown:
-        raise InputError(f"unknown model(s) {', '.join(unknown)}; available: {', '.join(MODELS)}")
+    check_outputs([output], [table])
+    wanted = [m for m in models.split(",") if m]
     kb = CardioKb.load(KnowledgeBase().root / "cardio")
     blocks = model_blocks(kb, read_risk_table(table), wanted)
     n_rows = sum(b.height for b in blocks)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,6 +9,32 @@ from typing import Annotated, Any
 import typer
 
 from precisionrx.cli import app, emit
+from precisionrx.cli.options import choice, enum_metavar, enum_parser, number
+
+#: ``--msi`` values and the spellings accepted for them.
+MSI_STATUSES = {
+    "MSI-H": "MSI-H", "MSIH": "MSI-H", "MSI-HIGH": "MSI-H", "MSI_H": "MSI-H",
+    "MSI-L": "MSI-L", "MSIL": "MSI-L", "MSI-LOW": "MSI-L", "MSI_L": "MSI-L",
+    "MSS": "MSS",
+}  # fmt: skip
+GENOME_BUILDS = {"GRCh37": "GRCh37", "hg19": "GRCh37", "GRCh38": "GRCh38", "hg38": "GRCh38"}
+
+
+def tumor_types() -> dict[str, str]:
+    """OncoTree codes of the packaged oncology knowledge base (the subset it ships)."""
+    import csv
+
+    from precisionrx.kb.registry import KnowledgeBase
+
+    path = KnowledgeBase().root / "oncology" / "oncotree_subset.tsv"
+    with path.open(encoding="utf-8") as fh:
+        return {r["code"]: r["code"] for r in csv.DictReader(fh, delimiter="\t")}
+
+
+def tmb_schemes() -> list[str]:
+    from precisionrx.engines.oncology.burden import SCHEMES
+
+    return list(SCHEMES)
 
 
 class TumorFormat(StrEnum):
@@ -47,13 +72,13 @@ def tumor_report(
     from precisionrx.engines.oncology.knowledge import OncologyKb
     from precisionrx.engines.oncology.report import analyse, matched_drugs
     from precisionrx.errors import InputError
+    from precisionrx.io.textio import check_input_file
     from precisionrx.io.tumor_inputs import read_cna, read_fusions, read_maf, read_tumor_vcf
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.kb.user_sources import added_civic
     from precisionrx.report.pgx_json import DECISION_SUPPORT
 
-    if not input_path.is_file():
-        raise InputError("tumour input not found", path=input_path)
+    check_input_file(input_path, "tumour input", InputError)
     annotated = True
     if _is_maf(input_path):
         alterations, build = read_maf(input_path)
@@ -80,14 +105,14 @@ def tumor_report(
         annotated,
     )  # fmt: skip
     if germline_vcf is not None:
+        from precisionrx.cli.pgx import medication_reader
         from precisionrx.engines.pgx.caller import CallOptions, call_vcf
-        from precisionrx.io.medications import read_medications
         from precisionrx.records import PatientRecord
 
         results = call_vcf(
             germline_vcf, kb, [germline_sample] if germline_sample else None, CallOptions()
         )
-        current = read_medications(medications) if medications is not None else []
+        current = medication_reader(kb)(medications) if medications is not None else []
         patient = PatientRecord(id=germline_sample or "patient", medications=tuple(current))
         drugs = matched_drugs(report)
         report["germline_conflicts"] = germline_conflicts(kb, results, drugs, patient=patient)
@@ -106,23 +131,44 @@ def tumor_report(
 def tumor_command(
     input_path: Annotated[Path, typer.Argument(help="MAF, or VCF annotated by VEP or SnpEff.")],
     tumor_type: Annotated[
-        str | None, typer.Option("--tumor-type", help="OncoTree code, e.g. LUAD, MEL, COADREAD.")
+        str | None,
+        typer.Option(
+            "--tumor-type",
+            help="OncoTree code of the shipped subset, e.g. LUAD, MEL, COADREAD (or a tissue: "
+            "LUNG, BREAST).",
+            callback=choice(tumor_types, "an OncoTree code of the shipped subset"),
+        ),
     ] = None,
     cna: Annotated[Path | None, typer.Option("--cna", help="Copy-number table (TSV).")] = None,
     fusions: Annotated[Path | None, typer.Option("--fusions", help="Fusion table (TSV).")] = None,
     msi: Annotated[
-        str | None, typer.Option("--msi", help="MSI status: MSI-H, MSI-L or MSS.")
+        str | None,
+        typer.Option(
+            "--msi", help="MSI status: MSI-H, MSI-L or MSS.", callback=choice(lambda: MSI_STATUSES)
+        ),
     ] = None,
     msisensor_score: Annotated[
-        float | None, typer.Option("--msisensor-score", help="MSIsensor score (% unstable).")
+        float | None,
+        typer.Option(
+            "--msisensor-score",
+            help="MSIsensor score (% unstable, 0-100).",
+            callback=number(low=0, high=100),
+        ),
     ] = None,
     callable_mb: Annotated[
-        float, typer.Option("--callable-mb", help="Callable coding megabases for TMB.")
+        float,
+        typer.Option(
+            "--callable-mb",
+            help="Callable coding megabases for TMB (> 0).",
+            callback=number(low=0, low_open=True, unit="Mb"),
+        ),
     ] = 34.0,
     tmb_scheme: Annotated[
         str,
         typer.Option(
-            "--tmb-scheme", help="coding_and_silent (default), coding_non_silent, missense_only."
+            "--tmb-scheme",
+            help="coding_and_silent (default), coding_non_silent, missense_only.",
+            callback=choice(tmb_schemes),
         ),
     ] = "coding_and_silent",
     germline_vcf: Annotated[
@@ -134,26 +180,25 @@ def tumor_command(
         typer.Option("--medications", help="Current medications (phenoconversion in the check)."),
     ] = None,
     genome_build: Annotated[
-        str | None, typer.Option("--genome-build", help="GRCh37 or GRCh38 (default: from input).")
+        str | None,
+        typer.Option(
+            "--genome-build",
+            help="GRCh37 or GRCh38 (default: from input).",
+            callback=choice(lambda: GENOME_BUILDS),
+        ),
     ] = None,
-    fmt: Annotated[TumorFormat, typer.Option("--format")] = TumorFormat.json,
+    fmt: Annotated[
+        TumorFormat,
+        typer.Option(
+            "--format", parser=enum_parser(TumorFormat), metavar=enum_metavar(TumorFormat)
+        ),
+    ] = TumorFormat.json,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
     """Match tumour alterations to therapies with AMP/ASCO/CAP tiers, TMB, MSI and PGx checks."""
-    from precisionrx.engines.oncology.burden import SCHEMES
-    from precisionrx.errors import InputError
-    from precisionrx.report.output import json_lines
+    from precisionrx.report.output import check_outputs, json_lines
 
-    if not math.isfinite(callable_mb) or callable_mb <= 0:
-        raise InputError(f"--callable-mb must be a positive number (got {callable_mb:g})")
-    if msisensor_score is not None and not (
-        math.isfinite(msisensor_score) and msisensor_score >= 0
-    ):
-        raise InputError(f"--msisensor-score must be a number >= 0 (got {msisensor_score:g})")
-    if tmb_scheme not in SCHEMES:
-        raise InputError(f"--tmb-scheme must be one of {', '.join(SCHEMES)}")
-    if genome_build not in (None, "GRCh37", "GRCh38"):
-        raise InputError("--genome-build must be GRCh37 or GRCh38")
+    check_outputs([output], [input_path, cna, fusions, germline_vcf, medications])
     report = tumor_report(
         input_path, tumor_type, cna, fusions, msi, msisensor_score, callable_mb, tmb_scheme,
         germline_vcf, germline_sample, genome_build, medications,

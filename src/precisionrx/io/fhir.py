@@ -4,15 +4,26 @@ A resource that fails validation is reported in ``PatientRecord.input_warnings``
 skipped; the Bundle itself and its Patient must be valid. Genomic files are referenced by
 a ``DocumentReference`` whose attachment ``url`` is a file path (``file://`` or relative)
 and whose ``contentType`` or ``type.text`` says VCF.
+
+The file is read through :mod:`precisionrx.io.textio` (regular file, UTF-8/UTF-16, BOM). A JSON
+list, a bare resource (a Patient without its Bundle), an ``entry`` that is not a list, or a
+``NaN``/``Infinity`` token (not JSON, RFC 8259) is a FhirValidationError naming the problem.
+
+:func:`read_bundle_data` is the one entry point for FHIR patient data (``read_bundle``, the
+patient file of ``plan``, medication lists): a non-finite Observation value is a
+FhirValidationError naming the entry, and the record is checked against the plausibility
+limits there (``check_plausible``, io/patient_file.py: PatientFileError naming the field).
 """
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
 from precisionrx.errors import FhirValidationError
+from precisionrx.io.patient_file import check_plausible
+from precisionrx.io.textio import load_json, read_text
 from precisionrx.records import (
     Allergy,
     Condition,
@@ -38,13 +49,8 @@ SUPPORTED = {
 
 def read_bundle(path: str | Path) -> PatientRecord:
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise FhirValidationError("file not found", path=path) from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FhirValidationError(f"not valid JSON ({exc})", path=path) from exc
-    return read_bundle_data(data, path)
+    text = read_text(path, "FHIR Bundle", FhirValidationError)
+    return read_bundle_data(load_json(text, path, FhirValidationError), path)
 
 
 def _validate(resource: dict[str, Any]) -> Any:
@@ -63,9 +69,36 @@ def _text(concept: Any) -> tuple[str | None, str | None, str | None]:
 
 
 def read_bundle_data(data: Any, path: Path, require_patient: bool = True) -> PatientRecord:
-    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
-        raise FhirValidationError("not a FHIR Bundle (resourceType must be 'Bundle')", path=path)
+    if isinstance(data, list):
+        raise FhirValidationError(
+            f"a JSON list of {len(data)} item(s), not a FHIR Bundle",
+            path=path,
+            hint='wrap the resources in a Bundle: {"resourceType": "Bundle", "entry": '
+            '[{"resource": ...}]}',
+        )
+    if not isinstance(data, dict):
+        raise FhirValidationError(
+            f"a JSON {type(data).__name__}, not a FHIR Bundle (an object with resourceType "
+            "'Bundle')",
+            path=path,
+        )
+    rtype = data.get("resourceType")
+    if rtype != "Bundle":
+        what = f"a bare FHIR {rtype} resource" if isinstance(rtype, str) else "a JSON object "
+        raise FhirValidationError(
+            f"{what}{'' if isinstance(rtype, str) else 'without resourceType'}, not a FHIR "
+            "Bundle (resourceType must be 'Bundle')",
+            path=path,
+            hint='wrap the resource in a Bundle: {"resourceType": "Bundle", "entry": '
+            '[{"resource": ...}]}',
+        )
     entries = data.get("entry") or []
+    if not isinstance(entries, list):
+        raise FhirValidationError(
+            f"Bundle.entry must be a list (got a JSON {type(entries).__name__})",
+            path=path,
+            record="entry",
+        )
     warnings: list[str] = []
     patient = None
     conditions: list[Condition] = []
@@ -107,6 +140,12 @@ def read_bundle_data(data: Any, path: Path, require_patient: bool = True) -> Pat
             name, code, system = _text(model.code)
             q = getattr(model, "valueQuantity", None)
             if name and q is not None and q.value is not None:
+                if not math.isfinite(float(q.value)):
+                    raise FhirValidationError(
+                        f"valueQuantity.value {q.value} is not a finite number",
+                        path=path,
+                        record=where,
+                    )
                 measurements.append(
                     Measurement(
                         name=name,
@@ -167,7 +206,7 @@ def read_bundle_data(data: Any, path: Path, require_patient: bool = True) -> Pat
     if patient.name:
         n = patient.name[0]
         name = n.text or " ".join([*(n.given or []), n.family or ""]).strip() or None
-    return PatientRecord(
+    record = PatientRecord(
         id=patient.id or "patient",
         name=name,
         demographics=Demographics(
@@ -183,3 +222,5 @@ def read_bundle_data(data: Any, path: Path, require_patient: bool = True) -> Pat
         genomic_inputs=tuple(genomic),
         input_warnings=tuple(warnings),
     )
+    check_plausible(record, path)
+    return record

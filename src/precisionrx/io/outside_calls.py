@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from precisionrx.errors import OutsideCallError
+from precisionrx.io.textio import read_text
 
 MAX_FIELDS = 4
 
@@ -42,16 +43,9 @@ def _strip_gene_prefix(gene: str, diplotype: str) -> str:
 
 
 def read_outside_calls(path: str | Path) -> list[OutsideCall]:
-    """Read one outside-call file (UTF-8)."""
+    """Read one outside-call file (a regular text file: UTF-8, or UTF-16 with its mark)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise OutsideCallError("file not found", path=path) from exc
-    except UnicodeDecodeError as exc:
-        raise OutsideCallError("not UTF-8 text", path=path) from exc
-    except OSError as exc:
-        raise OutsideCallError(f"cannot be read ({exc.strerror})", path=path) from exc
+    text = read_text(path, "outside-call list", OutsideCallError)
     calls: list[OutsideCall] = []
     for n, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip() or raw.startswith("#"):

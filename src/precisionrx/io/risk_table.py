@@ -5,11 +5,17 @@ hdl_chol, chol_unit (mg/dL|mmol/L), diabetes, smoker, egfr, bmi, statin, hba1c, 
 race (white|black|other; PCE only), region (low|moderate|high|very_high) or country (ISO code),
 plus the QRISK3 and diabetes-score columns (docs/cli/risk.md). Booleans are 1/0 or true/false.
 Impossible values (negative or non-physiological) are errors naming the row and column; values
-outside a model's validated range are caveats in that model's output.
+outside a model's validated range are caveats in that model's output. The physiological limits
+of age, SBP, cholesterol (checked in mg/dL after the unit conversion), eGFR, BMI and HbA1c come
+from the knowledge base's plausibility table (kb/data/limits/plausibility.tsv), the same table the
+patient file is checked against; the other columns are codes with their own ranges here. An id
+given twice is an error naming both lines. Blank flags are read as 0 (no) and said on each
+result that uses them (``default_input`` caveats, engines/cardio/runner.py).
 """
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -18,17 +24,53 @@ import numpy.typing as npt
 import polars as pl
 
 from precisionrx.errors import InputError
+from precisionrx.io.textio import check_fields, read_text
+from precisionrx.kb.limits import Limit, load_limits
 from precisionrx.records.risk_inputs import MGDL_PER_MMOL, FloatArray, RiskInputs
 
 TRUE = {"1", "true", "yes", "y", "t"}
 FALSE = {"0", "false", "no", "n", "f", ""}
-#: Physiologically impossible bounds: outside them the row is an input error.
+#: Columns checked against the plausibility table: column -> (measurement, unit).
+#: Cholesterol is checked in mg/dL after the unit conversion (read_risk_table).
+PLAUSIBLE = {
+    "age": ("age", "year"), "sbp": ("systolic_bp", "mm[Hg]"), "egfr": ("egfr", "mL/min/1.73m2"),
+    "bmi": ("bmi", "kg/m2"), "hba1c": ("hba1c", "%"),
+}  # fmt: skip
+#: Ranges of the code and score columns (and UACR, SBP SD, waist): outside them the row is an
+#: input error. total_chol / hdl_chol must only be positive here (the limits apply in mg/dL).
 IMPOSSIBLE = {
-    "age": (0, 130), "sbp": (40, 300), "total_chol": (0.5, 1000), "hdl_chol": (0.1, 500),
-    "egfr": (0, 250), "bmi": (8, 100), "hba1c": (2, 25), "uacr": (0, 100000), "sdi_decile": (1, 10),
+    "total_chol": (0, float("inf")), "hdl_chol": (0, float("inf")),
+    "uacr": (0, 100000), "sdi_decile": (1, 10),
     "qrisk3_ethnicity": (1, 9), "townsend": (-15, 25), "sbp_sd": (0, 100), "diabetes_type": (1, 2),
     "smoking_category": (0, 4), "waist_cm": (20, 300), "family_history_diabetes": (0, 2),
 }  # fmt: skip
+
+
+def _limit(col: str) -> tuple[float, float]:
+    """(min, max) of a column: the plausibility table's row, or IMPOSSIBLE."""
+    if col in PLAUSIBLE:
+        row = load_limits().get(*PLAUSIBLE[col])
+        lo = row.min if row.min is not None else float("-inf")
+        hi = row.max if row.max is not None else float("inf")
+        return lo, hi
+    return IMPOSSIBLE[col]
+
+
+def _check_limit(
+    values: FloatArray, limit: Limit, col: str, path: Path, offset: int, unit: str = ""
+) -> None:
+    """InputError naming the first row whose (non-missing) value is outside ``limit``."""
+    lo = limit.min if limit.min is not None else float("-inf")
+    hi = limit.max if limit.max is not None else float("inf")
+    out = ~np.isnan(values) & ((values < lo) | (values > hi))
+    if out.any():
+        j = int(np.flatnonzero(out)[0])
+        raise InputError(
+            f"column {col}: {values[j]:g}{unit} is not a possible value "
+            f"(expected {limit.range_text}; kb limits/plausibility.tsv)",
+            path=path,
+            record=f"row {j + offset}",
+        )
 
 
 NUMERIC = ("age", "sbp", "total_chol", "hdl_chol", "egfr", "bmi", "hba1c", "uacr", "sdi_decile")
@@ -54,11 +96,10 @@ EXTRA_ANSWERS = (
 
 
 def _frame(path: Path) -> pl.DataFrame:
-    if not path.is_file():
-        raise InputError("risk input file not found", path=path)
+    text = read_text(path, "risk input")
     try:
         if path.suffix.lower() == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(text)
             if isinstance(data, dict):
                 data = data.get("rows", data.get("patients"))
             if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -68,10 +109,15 @@ def _frame(path: Path) -> pl.DataFrame:
                 for r in data
             ]
             return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
-        frame = pl.read_csv(path, infer_schema=False, truncate_ragged_lines=False)
+        if text.endswith("\n\n"):  # trailing blank lines (spreadsheet exports) are not rows
+            text = text.rstrip("\n") + "\n"
+        check_fields(text, path)
+        frame = pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=False)
     except InputError:
         raise
     except (ValueError, UnicodeDecodeError, pl.exceptions.PolarsError) as exc:
+        if path.suffix.lower() != ".json":
+            check_fields(text, path, exact=True)  # a row longer than the header, named
         raise InputError(
             f"cannot read risk table ({exc.__class__.__name__}: {str(exc)[:120]})", path=path
         ) from exc
@@ -117,12 +163,14 @@ def _numbers(frame: pl.DataFrame, path: Path, offset: int) -> dict[str, FloatArr
             arr = num.fill_null(float("nan")).to_numpy().astype(np.float64)
         else:
             arr = quick[col].to_numpy().astype(np.float64)
-        lo, hi = IMPOSSIBLE[col]
+        lo, hi = _limit(col)
         out = ~np.isnan(arr) & ((arr < lo) | (arr > hi))
         if out.any():
             j = int(np.flatnonzero(out)[0])
+            source = "; kb limits/plausibility.tsv" if col in PLAUSIBLE else ""
             raise InputError(
-                f"column {col}: {arr[j]:g} is not a possible value (expected {lo:g}-{hi:g})",
+                f"column {col}: {arr[j]:g} is not a possible value (expected {lo:g}-{hi:g}"
+                f"{source})",
                 path=path,
                 record=f"row {j + offset}",
             )
@@ -170,6 +218,24 @@ def _flag(frame: pl.DataFrame, col: str, keep_blank: bool, path: Path, offset: i
     return flag
 
 
+def _no_duplicate_ids(ids: pl.Series, path: Path, offset: int) -> None:
+    """InputError naming the first id given twice and both of its rows."""
+    if ids.n_unique() == ids.len():
+        return
+    frame = pl.DataFrame({"id": ids.alias("id")}).with_row_index("row")
+    dup = frame.filter(pl.col("id").is_duplicated())
+    if dup.height:
+        first = dup.filter(pl.col("id") == dup["id"][0])
+        a, b = int(first["row"][0]) + offset, int(first["row"][1]) + offset
+        what = "line" if offset == 2 else "row"
+        raise InputError(
+            f"id {dup['id'][0]!r} is given twice ({what}s {a} and {b}); each id must be unique",
+            path=path,
+            record=f"{what} {b}",
+            hint="a blank id is numbered by its row, which may collide with a given id",
+        )
+
+
 def read_risk_table(path: str | Path) -> RiskInputs:
     """Read and validate the whole table with column operations (fast for millions of rows)."""
     path = Path(path)
@@ -186,20 +252,38 @@ def read_risk_table(path: str | Path) -> RiskInputs:
     for col in FLAGS + EXTRA_FLAGS + EXTRA_ANSWERS:
         # Flags default to 0 when empty; diabetes-score answers stay "not given" (NaN).
         flags[col] = _flag(frame, col, col in EXTRA_ANSWERS, path, offset)
+    defaulted: dict[str, tuple[npt.NDArray[np.bool_], str]] = {}
+    for col in FLAGS + EXTRA_FLAGS:
+        blank = (
+            (_column(frame, col).fill_null("") == "").to_numpy()
+            if col in frame.columns
+            else np.ones(frame.height, dtype=bool)
+        )
+        if blank.any():
+            defaulted[col] = (blank, "0 (no) used")
+    race_blank = (_column(frame, "race").fill_null("") == "").to_numpy()
+    if race_blank.any():
+        defaulted["race"] = (race_blank, "'other' used")
     unit = _choice(frame, "chol_unit", ["mg/dl", "mmol/l"], "mg/dl", path, offset)
     factor = np.where((unit == "mmol/l").to_numpy(), MGDL_PER_MMOL, 1.0)
     total = values["total_chol"] * factor
     hdl = values["hdl_chol"] * factor
+    limits = load_limits()
+    _check_limit(total, limits.get("total_cholesterol", "mg/dL"), "total_chol", path, offset,
+                 " mg/dL")  # fmt: skip
+    _check_limit(hdl, limits.get("hdl_cholesterol", "mg/dL"), "hdl_chol", path, offset, " mg/dL")
     bad_hdl = hdl >= total
     if bad_hdl.any():
         raise InputError(
             "hdl_chol must be lower than total_chol", path=path, record=_first_row(bad_hdl, offset)
         )
     n = frame.height
-    ids = (
+    id_series = (
         _column(frame, "id").replace("", None)
-        .fill_null(pl.Series(np.arange(1, n + 1)).cast(pl.Utf8)).to_list()
+        .fill_null(pl.Series(np.arange(1, n + 1)).cast(pl.Utf8))
     )  # fmt: skip
+    _no_duplicate_ids(id_series, path, offset)
+    ids = id_series.to_list()
     race = _column(frame, "race").str.to_lowercase().replace("", None).fill_null("other").to_list()
     region = (
         _column(frame, "region").replace("", None)
@@ -213,4 +297,5 @@ def read_risk_table(path: str | Path) -> RiskInputs:
         sdi_decile=values["sdi_decile"], race=race, region=region,
         extra={**{c: values[c] for c in EXTRA_NUMERIC},
                **{c: flags[c] for c in EXTRA_FLAGS + EXTRA_ANSWERS}},
+        defaulted=defaulted,
     )  # fmt: skip

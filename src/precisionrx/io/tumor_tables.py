@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from precisionrx.errors import InputError, InternalError
+from precisionrx.io.textio import check_input_file, read_text
 from precisionrx.records.notation import gene_symbol
 from precisionrx.records.tumor import Alteration
 
@@ -77,17 +78,27 @@ def _lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
     """Every line of a text table as (1-based number, text without the line end).
 
     Reads gzip (by its magic bytes) and plain text, LF, CRLF or CR line ends, and drops a UTF-8
-    byte-order mark. NUL bytes or invalid UTF-8 outside comment lines are an error naming the line.
+    byte-order mark; UTF-16 text is decoded by :func:`~precisionrx.io.textio.read_text`. The
+    path must be a regular file (not a directory, FIFO or device). NUL bytes or invalid UTF-8
+    outside comment lines are an error naming the line.
     """
-    if not path.is_file():
-        raise InputError(f"{what} file not found", path=path)
+    check_input_file(path, what, InputError)
     try:
         with path.open("rb") as probe:
-            magic = probe.read(2)
+            head = probe.read(4096)
     except OSError as exc:
         raise InputError(f"cannot open the {what} file ({exc.strerror})", path=path) from exc
-    if magic in (b"\xff\xfe", b"\xfe\xff"):
-        raise InputError(f"the {what} file is UTF-16 text", path=path, hint="save it as UTF-8")
+    magic = head[:2]
+    if magic != b"\x1f\x8b" and (magic in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head):
+        # UTF-16/32 (with or without a byte-order mark) is read by the shared decoder; what it
+        # cannot decode is binary data, named by its line below.
+        try:
+            decoded = read_text(path, what, InputError)
+        except InputError:
+            pass
+        else:
+            yield from enumerate(decoded.removesuffix("\n").split("\n"), start=1)
+            return
     gz = magic == b"\x1f\x8b"
     number = 0
     try:

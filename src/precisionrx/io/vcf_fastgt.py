@@ -7,7 +7,9 @@ a haploid call. Scorers index it with row numbers instead of stacking per-record
 
 The fast path applies when every record's FORMAT is exactly ``GT`` and every call is three
 characters (``0/1``, ``1|0``, ``./.``) with single-digit allele indexes (biobank-style files);
-anything else returns None and the caller falls back to htslib.
+anything else returns None and the caller falls back to htslib. An allele index beyond the
+record's ALT alleles (``0/5`` with one ALT) makes that call missing (``-1``) and is named in
+``GenotypeSites.invalid``, as on the htslib path.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import gzip
 import mmap
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,15 +36,22 @@ Int8Array = npt.NDArray[np.int8]
 SITE_COLUMNS = ("row", "chrom", "pos", "at_pos", "ref", "alt", "block")
 
 
+def invalid_call_note(chrom: str, pos: int, sample: str, problem: str) -> str:
+    """The message naming an invalid genotype call that was treated as missing."""
+    return f"invalid genotype at {chrom}:{pos} (sample {sample}): {problem}; treated as missing"
+
+
 @dataclass
 class GenotypeSites:
     """Selected sites: ``table`` has one row per (record, requested position) with columns
     ``row`` (index into ``gt``), ``chrom`` (bare), ``pos`` (the record's POS), ``at_pos`` (the
     requested position: equal to ``pos``, or covered by a gVCF reference block), ``ref``,
-    ``alt`` (comma-joined ALT alleles) and ``block`` (gVCF reference block)."""
+    ``alt`` (comma-joined ALT alleles) and ``block`` (gVCF reference block). ``invalid`` names
+    the calls made missing because they were invalid (:func:`invalid_call_note`)."""
 
     table: pl.DataFrame
     gt: Int8Array
+    invalid: list[str] = field(default_factory=list)
 
     @classmethod
     def empty(cls, n_samples: int) -> GenotypeSites:
@@ -180,11 +189,50 @@ def _sites_from_heads(heads: list[bytes], gt: Int8Array, n_samples: int) -> Geno
     return GenotypeSites(sites, gt)
 
 
+def _invalidate(sites: GenotypeSites, header: list[str]) -> None:
+    """Calls with an allele index beyond their record's ALT alleles become missing (named)."""
+    if not sites.table.height:
+        return
+    import polars as pl
+
+    alt = sites.table["alt"]
+    n_alts = (
+        pl.select(pl.when(alt == ".").then(0).otherwise(alt.str.count_matches(",") + 1))
+        .to_series()
+        .to_numpy()
+        .clip(0, 127)
+        .astype(np.int8)
+    )
+    gt = sites.gt
+    # Row maxima in int8 (no copy of the matrix); only the flagged rows are looked at.
+    flagged = np.flatnonzero(gt.max(axis=(1, 2)) > n_alts)
+    if not len(flagged):
+        return
+    sub = gt[flagged]  # (flagged sites, 2, samples)
+    bad = (sub > n_alts[flagged, None, None]).any(axis=1)  # (flagged sites, samples)
+    local, cols = np.nonzero(bad)
+    rows = flagged[local]
+    chroms, poss = sites.table["chrom"].to_list(), sites.table["pos"].to_list()
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        a, b = int(gt[r, 0, c]), int(gt[r, 1, c])
+        n = int(n_alts[r])
+        text = f"{'.' if a < 0 else a}/{'.' if b < 0 else b}"
+        problem = (
+            f"GT {text} has allele index {max(a, b)} but the record has {n} ALT "
+            f"{'allele' if n == 1 else 'alleles'}"
+        )
+        name = header[c] if c < len(header) else str(c + 1)
+        sites.invalid.append(invalid_call_note(chroms[r], poss[r], name, problem))
+    gt[rows, 0, cols] = -1
+    gt[rows, 1, cols] = -1
+
+
 def read_gt_sites(
     path: Path,
     n_samples: int,
     points: set[tuple[str, int]] | pl.DataFrame,
     chunk_size: int = 32 << 20,
+    samples: list[str] | None = None,
 ) -> GenotypeSites | None:
     """Sites at the points from a GT-only VCF (plain or gzip), or None if the file is not one.
 
@@ -223,7 +271,10 @@ def read_gt_sites(
         done = [f.result() for f in pending]
     if not all(done):
         return None
-    return _sites_from_heads(heads, gt[: len(heads)], n_samples)
+    sites = _sites_from_heads(heads, gt[: len(heads)], n_samples)
+    if sites is not None:
+        _invalidate(sites, samples or [str(i + 1) for i in range(n_samples)])
+    return sites
 
 
 def _scan(

@@ -7,7 +7,9 @@ Into the same structure as the Apple Health reader (io/apple_health.HealthExport
 - Open mHealth: heart-rate, blood-pressure, step-count, sleep-duration and rr-interval points
   (bare bodies or header + body).
 - NN intervals: a CSV with an ``rr_ms`` (or ``nn_ms``) column, one interval per row.
-Anything else in the file is counted as skipped.
+Anything else in the file is counted as skipped. Readings outside the knowledge base's
+plausibility table (heart rate, blood pressure, NN interval) or dated implausibly are dropped
+with an ``implausible_reading`` caveat naming the file and the records (io/apple_health.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from precisionrx.errors import InputError
-from precisionrx.io.apple_health import HealthExport
+from precisionrx.io.apple_health import HealthExport, Plausibility
+from precisionrx.io.textio import check_input_file, read_text
 
 
 def _when(text: str | None, path: Path, where: str) -> datetime:
@@ -33,7 +36,7 @@ def _when(text: str | None, path: Path, where: str) -> datetime:
     return t
 
 
-def _fhir(items: list[Any], path: Path, out: HealthExport) -> None:
+def _fhir(items: list[Any], path: Path, out: HealthExport, check: Plausibility) -> None:
     obs: list[Any] = []
     for item in items:
         if isinstance(item, dict) and item.get("resourceType") == "Bundle":
@@ -59,7 +62,9 @@ def _fhir(items: list[Any], path: Path, out: HealthExport) -> None:
                 if "8462-4" in ccodes and isinstance(v, (int, float)):
                     parts["dbp"] = float(v)
             if len(parts) == 2:
-                out.blood_pressure.append((_when(when, path, where), parts["sbp"], parts["dbp"]))
+                t = _when(when, path, where)
+                if check.when(t, where) and check.pressure(parts["sbp"], parts["dbp"], where):
+                    out.blood_pressure.append((t, parts["sbp"], parts["dbp"]))
             continue
         target = {"8867-4": out.heart_rate, "40443-4": out.resting_hr}
         code = next((c for c in codes if c in target or c == "41950-7"), None)
@@ -69,13 +74,15 @@ def _fhir(items: list[Any], path: Path, out: HealthExport) -> None:
         if not isinstance(value, (int, float)):
             raise InputError("Observation without a numeric valueQuantity", path=path, record=where)
         t = _when(when, path, where)
+        if not check.when(t, where):
+            continue
         if code == "41950-7":
             out.steps.append((t, t + timedelta(days=1), float(value)))
-        else:
+        elif check.value("heart_rate", float(value), where):
             target[code].append((t, float(value)))
 
 
-def _omh(items: list[Any], path: Path, out: HealthExport) -> None:
+def _omh(items: list[Any], path: Path, out: HealthExport, check: Plausibility) -> None:
     for k, item in enumerate(items):
         body = item.get("body", item) if isinstance(item, dict) else {}
         frame = body.get("effective_time_frame") or {}
@@ -83,13 +90,19 @@ def _omh(items: list[Any], path: Path, out: HealthExport) -> None:
         where = f"data point {k + 1}"
         start = frame.get("date_time") or interval.get("start_date_time")
         if "rr_interval" in body:
-            out.rr_ms.append(float(body["rr_interval"]["value"]))
+            rr = float(body["rr_interval"]["value"])
+            if check.value("rr_ms", rr, where):
+                out.rr_ms.append(rr)
         elif "heart_rate" in body:
-            out.heart_rate.append((_when(start, path, where), float(body["heart_rate"]["value"])))
+            t, hr = _when(start, path, where), float(body["heart_rate"]["value"])
+            if check.when(t, where) and check.value("heart_rate", hr, where):
+                out.heart_rate.append((t, hr))
         elif "systolic_blood_pressure" in body:
             sbp = float(body["systolic_blood_pressure"]["value"])
             dbp = float(body["diastolic_blood_pressure"]["value"])
-            out.blood_pressure.append((_when(start, path, where), sbp, dbp))
+            t = _when(start, path, where)
+            if check.when(t, where) and check.pressure(sbp, dbp, where):
+                out.blood_pressure.append((t, sbp, dbp))
         elif "step_count" in body:
             end = interval.get("end_date_time") or start
             out.steps.append((_when(start, path, where), _when(end, path, where),
@@ -121,38 +134,39 @@ def read_vitals(path: str | Path) -> HealthExport:
             f"no vitals in the file ({out.skipped} other record"
             f"{'' if out.skipped == 1 else 's'} skipped)",
             path=path,
-            hint="heart rate, HRV, blood pressure, steps, sleep or NN intervals are read",
+            hint="heart rate, HRV, blood pressure, steps, sleep or NN intervals are read"
+            + (f"; {'; '.join(out.caveats)}" if out.caveats else ""),
         )
     return out
 
 
 def _read_any(path: Path) -> HealthExport:
-    if not path.is_file():
-        raise InputError("vitals file not found", path=path)
-    head = path.read_bytes()[:2048]
+    check_input_file(path, "vitals")
+    with path.open("rb") as fh:
+        head = fh.read(2048)
     if b"<HealthData" in head:
         from precisionrx.io.apple_health import read_apple_health
 
         return read_apple_health(path)
     out = HealthExport()
-    if head.lstrip().startswith((b"[", b"{")):
+    check = Plausibility(path)
+    text = read_text(path, "vitals")
+    if text.lstrip().startswith(("[", "{")):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = json.loads(text)
+        except ValueError as exc:
             raise InputError(f"not valid JSON ({exc})", path=path) from exc
         items = data if isinstance(data, list) else [data]
         try:
             if items and isinstance(items[0], dict) and "resourceType" in items[0]:
-                _fhir(items, path, out)
+                _fhir(items, path, out, check)
             else:
-                _omh(items, path, out)
+                _omh(items, path, out, check)
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"unexpected structure ({exc})", path=path) from exc
+        check.finish(out)
         return out
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not a UTF-8 text file ({exc.reason})", path=path) from exc
+    lines = text.splitlines()
     header = [h.strip().lower() for h in lines[0].split(",")] if lines else []
     col = next((header.index(c) for c in ("rr_ms", "nn_ms") if c in header), None)
     if col is None:
@@ -164,8 +178,7 @@ def _read_any(path: Path) -> HealthExport:
             value = float(cells[col])
         except (ValueError, IndexError) as exc:
             raise InputError("NN interval is not a number", path=path, record=f"line {n}") from exc
-        if not 200 <= value <= 3000:
-            raise InputError(f"NN interval {value:g} ms is not possible (200-3000)", path=path,
-                             record=f"line {n}")  # fmt: skip
-        out.rr_ms.append(value)
+        if check.value("rr_ms", value, f"line {n}"):
+            out.rr_ms.append(value)
+    check.finish(out)
     return out

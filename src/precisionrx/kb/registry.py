@@ -165,6 +165,28 @@ class KnowledgeBase:
         """1KGP panel counts of haplotypes matched to each named allele, per gene."""
         return {g: dict(v["counts"]) for g, v in self._frequency_data.items()}
 
+    def population_frequencies(self, gene: str) -> dict[str, dict[str, float]]:
+        """Per 1KGP super-population: named-allele frequencies among its panel haplotypes."""
+        pops = self._frequency_data.get(gene, {}).get("populations", {})
+        return {
+            pop: {a: k / v["haplotypes"] for a, k in v["counts"].items()}
+            for pop, v in pops.items()
+            if v["haplotypes"]
+        }
+
+    @cached_property
+    def _position_frequency_data(self) -> dict[str, Any]:
+        path = self.root / "frequencies_1kgp" / "position_frequencies.json"
+        if not path.is_file():
+            return {}
+        data: dict[str, Any] = json.loads(path.read_text())
+        return dict(data["genes"])
+
+    def position_frequencies(self, gene: str) -> dict[str, dict[str, dict[str, float]]]:
+        """Per allele-defining position label and 1KGP super-population: the frequency of each
+        non-reference allele in the panel (positions absent from the panel are left out)."""
+        return dict(self._position_frequency_data.get(gene, {}))
+
     def no_frequency(self, gene: str) -> frozenset[str]:
         """Alleles with defining positions absent from the panel: frequency unknown."""
         return frozenset(self._frequency_data.get(gene, {}).get("no_frequency", []))

@@ -71,7 +71,9 @@ def inputs_from_record(
 
     ``home_sbp`` (mean of home readings, ESH protocol) is used only when the record has no
     office systolic pressure, and ``gmi`` (the CGM's Glucose Management Indicator, from >= 14
-    days at >= 70 % wear) only when it has no laboratory HbA1c in %; each use is said.
+    days at >= 70 % wear) only when it has no laboratory HbA1c in %; each use is said, in the
+    section's caveats and on every risk row that uses the input (``RiskInputs.defaulted``), as
+    is a smoking status that was not recorded (non-smoker assumed).
     """
     caveats: list[Caveat] = []
 
@@ -81,6 +83,7 @@ def inputs_from_record(
     d = record.demographics
     meds = " ".join(m.name.lower() for m in record.medications)
     sbp = _measure(record, "systolic", "sbp")
+    home_used = sbp is None and home_sbp is not None
     if sbp is None and home_sbp is not None:
         sbp = (home_sbp, "mm[Hg]")
         note("home_bp_used", f"no office blood pressure recorded: the home mean systolic "
@@ -90,6 +93,7 @@ def inputs_from_record(
     bmi = _measure(record, "bmi", "body mass")
     egfr = _measure(record, "egfr")
     hba1c = _measure(record, "hba1c")
+    gmi_used = (hba1c is None or hba1c[1] != "%") and gmi is not None
     if (hba1c is None or hba1c[1] != "%") and gmi is not None:
         hba1c = (gmi, "%")
         note("gmi_used_as_hba1c", f"no laboratory HbA1c recorded: the CGM's GMI {gmi:.1f} % "
@@ -125,6 +129,13 @@ def inputs_from_record(
         race=["other"],
         region=[d.country or ""],
     )
+    one = np.ones(1, dtype=bool)
+    if record.lifestyle.smoking is None:
+        x.defaulted["smoker"] = (one, "0 (non-smoker) used")
+    if home_used:
+        x.defaulted["sbp"] = (one, f"home mean systolic {home_sbp:.0f} mmHg used")
+    if gmi_used:
+        x.defaulted["hba1c"] = (one, f"the CGM's GMI {gmi:.1f} % used")
     ldl_mmol = None
     if ldl is not None:
         ldl_mmol = ldl[0] if ldl[1].lower().startswith("mmol") else ldl[0] / MGDL_PER_MMOL

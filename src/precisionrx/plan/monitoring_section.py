@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from precisionrx.engines.monitoring.agp import agp_data, agp_svg
-from precisionrx.engines.monitoring.consensus import assess, load_targets
+from precisionrx.engines.monitoring.consensus import assess, load_targets, sufficiency
 from precisionrx.engines.monitoring.metrics_table import metrics_table
 from precisionrx.io.cgm import read_cgm
 from precisionrx.kb.registry import KnowledgeBase
@@ -82,11 +82,15 @@ def monitoring_section(
                 severity="actionable", source=stream.path,
             ))  # fmt: skip
     missed = [c for c in consensus["checks"] if c["met"] is False]
+    caveats = list(data.caveats)
+    if not consensus.get("sufficient_data"):
+        caveats.append(sufficiency(current)[1])
     if missed:
+        short = "" if consensus.get("sufficient_data") else " (insufficient data: see caveats)"
         findings.append(Finding(
             domain="monitoring", title="CGM targets not met",
             detail="; ".join(f"{c['metric']} {c['value']:.1f} (target {c['target']})"
-                             for c in missed),
+                             for c in missed) + short,
             severity="info", source="Battelino 2019 consensus targets",
         ))  # fmt: skip
     agp = agp_data(frame.filter(pl.col("time_utc") > cut), record.id)
@@ -104,5 +108,5 @@ def monitoring_section(
         "gmi_for_risk": current["gmi"] if consensus.get("sufficient_data") else None,
         "gmi_note": "GMI estimates HbA1c from CGM; the risk equations use it only when no "
         "laboratory HbA1c is recorded, and say so",
-        "caveats": data.caveats,
+        "caveats": caveats,
     }, findings

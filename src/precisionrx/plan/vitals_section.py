@@ -48,4 +48,6 @@ def vitals_section(record: PatientRecord) -> tuple[dict[str, Any] | None, list[F
         end = h.blood_pressure[-1][0]
         recent = [(t, s, d) for t, s, d in h.blood_pressure if t > end - PERIOD]
         out["home_blood_pressure"] = home_bp(recent)
+    if h.caveats:  # implausible readings dropped by the reader
+        out["caveats"] = list(h.caveats)
     return out, findings

@@ -1,5 +1,12 @@
 """The patient record: one person's clinical, lifestyle, genomic and monitoring inputs.
 
+Every model is strict about its keys (``extra="forbid"``): a misspelt key such as
+``medicatons`` is an error, never a silently dropped list. Numbers must be finite
+(``allow_inf_nan=False``): a YAML ``.nan`` or ``.inf`` is an error, never a value that every
+comparison silently lets through. Plausibility of the values
+(measurements, ages, dates) is checked by the reader against the knowledge base's limits
+table (io/patient_file.py, kb/limits.py), since records do not depend on the knowledge base.
+
 >>> p = PatientRecord(id="p1", demographics=Demographics(sex_at_birth="female", age_years=54))
 >>> PatientRecord.model_validate_json(p.model_dump_json()) == p
 True
@@ -15,7 +22,7 @@ SexAtBirth = Literal["female", "male", "unknown"]
 
 
 class Demographics(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     sex_at_birth: SexAtBirth = "unknown"
     age_years: float | None = Field(default=None, ge=0, le=130)
@@ -26,7 +33,7 @@ class Demographics(BaseModel):
 
 
 class Condition(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str
     code: str | None = None
@@ -36,7 +43,7 @@ class Condition(BaseModel):
 
 
 class Medication(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str
     rxnorm: str | None = None
@@ -45,7 +52,7 @@ class Medication(BaseModel):
 
 
 class Allergy(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     substance: str
     reaction: str | None = None
@@ -55,7 +62,7 @@ class Allergy(BaseModel):
 class Measurement(BaseModel):
     """A lab value or vital sign with its unit (UCUM where known)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str
     value: float
@@ -66,7 +73,7 @@ class Measurement(BaseModel):
 
 
 class Lifestyle(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     smoking: str | None = None
     alcohol_units_per_week: float | None = Field(default=None, ge=0)
@@ -75,7 +82,7 @@ class Lifestyle(BaseModel):
 
 
 class FamilyHistoryItem(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     relation: str
     condition: str
@@ -85,7 +92,7 @@ class FamilyHistoryItem(BaseModel):
 class GenomicInput(BaseModel):
     """A genomic file belonging to the patient (paths are resolved by the reader)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     kind: Literal[
         "germline_vcf", "tumor_vcf", "maf", "outside_calls", "cna", "fusions", "pgs_scorefile"
@@ -100,7 +107,7 @@ class GenomicInput(BaseModel):
 
 
 class MonitoringStream(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     kind: str
     path: str
@@ -108,7 +115,7 @@ class MonitoringStream(BaseModel):
 
 
 class PatientRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     id: str
     name: str | None = None

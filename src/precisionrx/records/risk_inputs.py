@@ -37,6 +37,10 @@ class RiskInputs:
     region: list[str] = field(default_factory=list)
     #: QRISK3 and other optional columns by name (NaN = not given).
     extra: dict[str, FloatArray] = field(default_factory=dict)
+    #: Inputs that were not given but defaulted or imputed, by input name: (rows, what was
+    #: used), e.g. ``"smoker": (mask, "0 (non-smoker) used")``. Every result that uses the input
+    #: says so in its caveats (engines/cardio/runner.py).
+    defaulted: dict[str, tuple[npt.NDArray[np.bool_], str]] = field(default_factory=dict)
 
     @property
     def n(self) -> int:

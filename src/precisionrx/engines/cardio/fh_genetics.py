@@ -17,6 +17,8 @@ SNPs; entries with ``verify: true`` are reported as unverified). Classification,
 An FH-causing variant sets the DLCN "DNA" item (8 points). Two FH-causing alleles (or one
 homozygous) raise the possibility of homozygous/compound heterozygous FH.
 A raw VCF without IDs or annotations cannot be interpreted here: that is said as a caveat.
+An invalid genotype call in the gene regions (``0/x``, an allele index beyond the ALT alleles, a
+record without GT; see :mod:`precisionrx.io.vcf`) is treated as missing and named in a caveat.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ NULL_TERMS = {
     "start_lost", "transcript_ablation",
 }  # fmt: skip
 FH_CAUSING = {"pathogenic", "likely_pathogenic", "likely_pathogenic_predicted_null"}
+#: Invalid genotype calls named in the caveat (the rest are counted).
+MAX_INVALID_LISTED = 10
 
 
 @dataclass
@@ -234,4 +238,14 @@ def fh_from_vcf(path: Path, sample: str | None, build: str, folder: Path) -> FhG
     with VcfFile(path, [sample] if sample else None) as vcf:
         records = vcf.annotated(regions, [*INFO_KEYS, "CLNDN"])
         fmt = csq_fields(vcf.info_description("CSQ"))
-    return interpret(records, 0, knowledge, fmt)
+        invalid = [n for ar in records for n in ar.record.invalid_notes(vcf.samples, False)]
+    result = interpret(records, 0, knowledge, fmt)
+    if invalid:
+        more = len(invalid) - MAX_INVALID_LISTED
+        result.caveats.append(
+            f"{len(invalid)} invalid genotype call(s) in the FH/Lp(a) gene regions were treated "
+            f"as missing (a variant there may be unreported): "
+            + "; ".join(invalid[:MAX_INVALID_LISTED])
+            + (f"; and {more} more" if more > 0 else "")
+        )
+    return result

@@ -3,6 +3,9 @@
 Output columns: id, model, variant, horizon_years, outcome, risk (0-1, or null), category, caveats.
 Inputs outside a model's valid range give no number and a caveat (never an extrapolation). Risks
 are the equations' floats, never rounded: rounding is for the HTML and console views only.
+An input that was not given and was defaulted or imputed (``RiskInputs.defaulted``: blank flags
+read as 0, race read as 'other', a home SBP or the CGM's GMI standing in) is named in the caveats
+of every result of a model that uses it: ``default_input: smoker not given, 0 (no) used``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,29 @@ from precisionrx.engines.cardio import diabetes, pooled_cohort, prevent, qrisk3,
 from precisionrx.engines.cardio.inputs import RiskInputs
 
 MODELS = ("prevent", "pce", "pce_revised", "score2", "qrisk3", "ada", "findrisc")
+#: The defaultable inputs each model's equation uses (engines/cardio/<model>.py).
+MODEL_INPUTS: dict[str, tuple[str, ...]] = {
+    "prevent": ("sbp", "bp_treated", "diabetes", "smoker", "statin", "hba1c"),
+    "pce": ("sbp", "bp_treated", "diabetes", "smoker", "race"),
+    "score2": ("sbp", "diabetes", "smoker"),
+    "qrisk3": ("sbp", "bp_treated", "diabetes", "smoker", "af", "ra", "ckd", "migraine", "sle",
+               "smi", "atypical_antipsychotic", "corticosteroids", "erectile_dysfunction",
+               "family_history_chd"),
+    "ada": ("bp_treated", "diabetes"),
+    "findrisc": ("bp_treated", "diabetes"),
+}  # fmt: skip
+MODEL_INPUTS["pce_revised"] = MODEL_INPUTS["pce"]
+
+
+def default_rules(x: RiskInputs, model: str) -> Rules:
+    """One ``default_input`` caveat per defaulted input the model uses (imputed values, such as
+    a home SBP, say what stood in for the missing input)."""
+    rules: Rules = []
+    for name in MODEL_INPUTS.get(model, ()):
+        if name in x.defaulted:
+            mask, used = x.defaulted[name]
+            rules.append((mask, f"default_input: {name} not given, {used}"))
+    return rules
 
 
 @dataclass
@@ -105,6 +131,7 @@ def run_prevent(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame) -> list[pl.DataF
         }.get(name, name)
         rules.append((mask, f"out_of_range: {label} missing or outside {lo:g}-{hi:g}"))
         invalid |= mask
+    rules += default_rules(x, "prevent")
     present = [v for v in prevent.VARIANTS if (variant == v).any()]
     for horizon in prevent.HORIZONS:
         risks = prevent.prevent_risks(kb.prevent, x, present, variant, horizon)
@@ -140,6 +167,7 @@ def run_pce(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame, revised: bool) -> li
             "race_term: the PCE use self-reported race ('other' uses the white equations)",
         ),
     ]
+    rules += default_rules(x, "pce")
     risk = np.where(bad, np.nan, risk)
     category = pl.Series("category", pooled_cohort.acc_aha_category(risk), dtype=pl.Utf8)
     name = "pce_revised" if revised else "pce"
@@ -158,6 +186,7 @@ def run_score2(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame) -> list[pl.DataFr
         (young, "out_of_range: SCORE2 is for ages 40-69 (SCORE2-OP from 70)"),
         (old_range, "out_of_range: SCORE2-OP was derived up to age 89"),
     ]
+    rules += default_rules(x, "score2")
     risk = np.where(no_region | young | old_range, np.nan, risk)
     variant = pl.Series("variant", np.where(x.age >= 70, "score2_op", "score2"), dtype=pl.Utf8)
     category = pl.Series("category", score2.esc_category(risk, x.age), dtype=pl.Utf8)
@@ -192,9 +221,10 @@ def run_qrisk3(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame) -> list[pl.DataFr
         (missing, "out_of_range: SBP, BMI and cholesterol are required"),
         (smoke_missing, "missing_input: smoker=1 needs smoking_category 1-4"),
         (dm_type_missing, "missing_input: diabetes=1 needs diabetes_type 1 or 2"),
-        (np.isnan(eth), "default_input: qrisk3_ethnicity not given; White/not stated (1) used"),
-        (np.isnan(ex.get("townsend", nan)), "default_input: townsend not given; 0 used"),
-        (np.isnan(ex.get("sbp_sd", nan)), "default_input: sbp_sd not given; 0 used"),
+        (np.isnan(eth), "default_input: qrisk3_ethnicity not given, White/not stated (1) used"),
+        (np.isnan(ex.get("townsend", nan)), "default_input: townsend not given, 0 used"),
+        (np.isnan(ex.get("sbp_sd", nan)), "default_input: sbp_sd not given, 0 used"),
+        *default_rules(x, "qrisk3"),
     ]
     category = pl.Series(
         "category",
@@ -235,9 +265,10 @@ def run_diabetes_score(
         (result.too_young, f"out_of_range: for adults aged {table['min_age']} and over"),
     ]
     rules += [
-        (mask & ~result.not_applicable, f"missing_input: {item} not given; no score")
+        (mask & ~result.not_applicable, f"missing_input: {item} not given, no score")
         for item, mask in result.missing.items()
     ]
+    rules += [(m & ~result.not_applicable, t) for m, t in default_rules(x, model)]
     if "derivation_age" in table:
         lo, hi = table["derivation_age"]
         outside = ~np.isnan(points) & ((x.age < lo) | (x.age > hi))

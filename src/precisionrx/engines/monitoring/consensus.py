@@ -8,7 +8,8 @@ Targets per population from kb/data/monitoring/cgm_consensus_targets.csv:
 and for everyone CV <= 36 (stable glycaemia). Data sufficiency: >= 14 days of wear and >= 70 %
 active; the wear period is first to last reading plus one reading interval (dt0), since each
 reading stands for dt0 minutes: 14 whole days of 5-minute readings span 14 days - 5 minutes.
-With less data the targets are still evaluated but flagged ``sufficient_data: false``.
+With less data the targets are still evaluated but flagged ``sufficient_data: false``, and
+every check carries a ``caveat`` (``insufficient_data: ...``) saying so on that metric.
 """
 
 from __future__ import annotations
@@ -58,6 +59,28 @@ def alert_thresholds(rows: list[dict[str, str]], population: str) -> tuple[float
     return max(levels["below"]), max(levels["above"])
 
 
+#: Consensus data sufficiency (Battelino 2019): days of wear and % of possible readings.
+MIN_DAYS, MIN_ACTIVE = 14.0, 70.0
+
+
+def sufficiency(row: dict[str, Any]) -> tuple[bool, str]:
+    """Whether a subject's metrics meet the consensus wear threshold, and the caveat text
+    (``insufficient_data: ...``) to attach to each metric when they do not."""
+    days, active = row.get("days"), row.get("active_percent")
+    worn = None if days is None else days + float(row.get("dt0") or 0.0) / 1440.0
+    sufficient = bool(
+        worn is not None and worn >= MIN_DAYS - 1e-9 and active is not None and active >= MIN_ACTIVE
+    )
+    shown_days = "unknown" if worn is None else f"{worn:.1f}"
+    shown_active = "unknown" if active is None else f"{active:.0f} %"
+    why = (
+        f"insufficient_data: {shown_days} days at {shown_active} of possible readings, below the "
+        f"consensus {MIN_DAYS:g} days and {MIN_ACTIVE:g} % (Battelino 2019); this value may not "
+        "represent the usual glucose pattern"
+    )
+    return sufficient, why
+
+
 def assess(row: dict[str, Any], rows: list[dict[str, str]], population: str) -> dict[str, Any]:
     checks = []
     for metric, op, threshold in _targets_for(rows, population):
@@ -69,11 +92,10 @@ def assess(row: dict[str, Any], rows: list[dict[str, str]], population: str) -> 
         checks.append(
             {"metric": metric, "target": f"{op} {threshold:g}", "value": value, "met": ok}
         )
-    days, active = row.get("days"), row.get("active_percent")
-    worn = None if days is None else days + float(row.get("dt0") or 0.0) / 1440.0
-    sufficient = bool(
-        worn is not None and worn >= 14 - 1e-9 and active is not None and active >= 70
-    )
+    sufficient, why = sufficiency(row)
+    if not sufficient:
+        for c in checks:
+            c["caveat"] = why
     return {
         "population": population,
         "sufficient_data": sufficient,

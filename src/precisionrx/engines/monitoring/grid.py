@@ -19,6 +19,9 @@ max daily HR), risk 10 x 1.509^2 f^2, f = ln(gl)^1.084 - 5.381 (Kovatchev 2006);
 readings / ((last - first) / dt0 + 1) x 100, capped at 100 (active_percent.Rd: readings at 0, 10
 and 15 of a 5-minute meter are 75 % active); ``days``: (last - first) in days; quantiles as R
 type 7.
+Bounded resources: the grid has ndays x 1440 / dt0 points, so a subject whose readings span
+more than the plausibility table's ``cgm_span`` (3,660 days) is refused (EngineError here; the
+CGM reader refuses it earlier, naming the file); implausible dates are dropped by the reader.
 Sources: iglu 4.3.0 reference manual (CGMS2DayByDay.Rd, modd.Rd, conga.Rd, sd_roc.Rd, mag.Rd,
 gvp.Rd, cv_measures.Rd, sd_measures.Rd, auc.Rd, adrr.Rd, active_percent.Rd). The manual gives the
 definitions, not iglu's code or output; no R here to compare numbers, so the grid metrics are
@@ -36,6 +39,8 @@ import numpy as np
 import numpy.typing as npt
 
 from precisionrx.engines.monitoring.cgm_metrics import RISK_FACTOR
+from precisionrx.errors import EngineError
+from precisionrx.kb.limits import load_limits
 
 FloatArray = npt.NDArray[np.float64]
 INTER_GAP = 45.0
@@ -46,6 +51,13 @@ class DayGrid:
     values: FloatArray  # (ndays, points per day), NaN where missing
     dt0: float  # minutes
     first_day: np.datetime64
+
+
+def max_grid_days() -> int:
+    """The longest grid, in days: the plausibility table's ``cgm_span`` plus the partial days
+    at both ends (so memory is bounded by a constant, whatever the timestamps)."""
+    span = load_limits().get("cgm_span").max
+    return int(span) + 2 if span is not None else 3662
 
 
 def median_interval(local: npt.NDArray[np.datetime64]) -> float:
@@ -69,6 +81,14 @@ def day_grid(
     offset = float((local[0] - start).astype("timedelta64[s]").astype(np.float64)) / 60.0
     ndays = math.ceil((minutes[-1] if len(minutes) else 0.0) / 1440.0 + 1)
     per_day = round(1440 / step)
+    max_days = max_grid_days()
+    if ndays > max_days:
+        # the readers refuse such spans (io/cgm.py); this guards direct callers: the grid's
+        # memory grows with the span, not with the readings
+        raise EngineError(
+            f"CGM readings span {ndays:,} days, over the {max_days:,}-day limit of the day grid",
+            hint="split the record by period (docs/errors.md, Validation limits)",
+        )
     grid_minutes = step * np.arange(1, ndays * per_day + 1)  # from local midnight of day 1
     t = minutes + offset
     values = np.interp(grid_minutes, t, gl, left=np.nan, right=np.nan)

@@ -11,13 +11,17 @@ Rounded to 4 decimals. TMB-high at >= 10 mut/Mb (FDA pembrolizumab, KEYNOTE-158,
 Default callable size 34 Mb (PCGR's coding exome size); smaller values mean a panel.
 MSI: ``--msi`` MSI-H / MSS (or MSI-L), or an MSIsensor score (>= 10 MSI-H, 3-10 indeterminate,
 < 3 MSS; MSK-IMPACT cut-offs as recalled in tmb_msi_reference.json, not re-verified).
+A callable size or MSIsensor score that is NaN, infinite or out of range is an InputError
+whatever the input route (CLI option or patient file): a NaN score never becomes "MSS".
 """
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
+from precisionrx.errors import InputError
 from precisionrx.records.tumor import Alteration
 
 SCHEMES = {
@@ -36,6 +40,10 @@ MSISENSOR_LOW = 3.0
 def tmb(
     alterations: list[Alteration], callable_mb: float, scheme: str = "coding_and_silent"
 ) -> dict[str, Any]:
+    if not math.isfinite(callable_mb) or callable_mb <= 0:
+        raise InputError(
+            f"callable size must be a positive number of megabases (got {callable_mb})"
+        )
     pattern = re.compile(SCHEMES[scheme])
     counted = sum(
         1 for a in alterations if a.kind == "variant" and pattern.match(a.consequence_text or "")
@@ -71,6 +79,8 @@ def msi(status: str | None, msisensor_score: float | None) -> dict[str, Any]:
         s = {"MSIH": "MSI-H", "MSI-HIGH": "MSI-H", "MSIL": "MSI-L", "MSI-LOW": "MSI-L"}.get(s, s)
         return {"status": s, "source": "input (--msi)", "high": s == "MSI-H", "caveats": []}
     if msisensor_score is not None:
+        if not math.isfinite(msisensor_score) or msisensor_score < 0:
+            raise InputError(f"MSIsensor score must be a number >= 0 (got {msisensor_score})")
         if msisensor_score >= MSISENSOR_HIGH:
             s = "MSI-H"
         elif msisensor_score >= MSISENSOR_LOW:

@@ -19,6 +19,13 @@ from precisionrx.engines.pgx.cohort import (
     haplotype_matches,
     single_block_phased,
 )
+from precisionrx.engines.pgx.coverage import (
+    MAX_POSSIBLE,
+    common_alleles,
+    coverage_key,
+    insufficient,
+    possible_pairs,
+)
 from precisionrx.engines.pgx.frequencies import rank_diplotypes
 from precisionrx.engines.pgx.matcher import (
     PARTIAL_FALLBACK_GENES,
@@ -96,11 +103,23 @@ def call_vcf(
     options = options or CallOptions()
     genes = list(options.genes or kb.genes)
     with VcfFile(path, samples) as vcf:
-        vcf.check_build(options.genome_build)
         same_build = options.genome_build == "GRCh38"
         plans = [_gene_plan(kb, g, same_build) for g in genes]
+        # Header first; without a declared build, the records at allele-defining positions.
+        from precisionrx.engines.pgx.observe import build_markers
+
+        markers = build_markers([p.defn for p in plans], kb.dual_build)
+        vcf.check_build(options.genome_build)
         regions = [p.region for p in plans]
-        fetched = vcf.fetch(regions)
+        # No declared build: the marker positions are read in the same pass as the genes
+        # (no second pass over the file), and those records decide.
+        declared = vcf.declared_build() is not None
+        extra = [] if declared else vcf.marker_regions(markers, skip=regions)
+        fetched = vcf.fetch(regions + extra)
+        if extra:
+            seen = [r for recs in fetched for r in recs]
+            vcf.check_build_from_data(options.genome_build, markers, seen)
+            fetched = fetched[: len(regions)]
         results = [
             SampleResult(input=str(path), sample=s, genome_build=options.genome_build)
             for s in vcf.samples
@@ -241,6 +260,8 @@ def _pattern_key(obs: GeneObservations, s: int) -> bytes:
             obs.phase_set[s].tobytes(),
             obs.ref_filled[s].tobytes(),
             obs.samples[s].encode() if obs.gene in CHRX_GENES else b"",
+            # Invalid calls name the sample in their caveat: such samples are not shared.
+            "\n".join(obs.notes_for(obs.samples[s])).encode() if obs.notes else b"",
         )
     )
 
@@ -324,6 +345,11 @@ def _sample_call(
         reference_filled=int(obs.ref_filled[s, :n_pos].sum()),
     )
     caveats: list[Caveat] = []
+    invalid = obs.notes_for(obs.samples[s]) if obs.notes else []
+    if invalid:
+        beyond = len(invalid) - MAX_LISTED
+        text = "; ".join(invalid[:MAX_LISTED]) + (f" and {beyond} more" if beyond > 0 else "")
+        caveats.append(Caveat(code="invalid_genotype", message=text))
     if obs.assumed is not None and obs.assumed[s, :n_pos].any():
         assumed = [p.label for j, p in enumerate(defn.positions) if obs.assumed[s, j]]
         caveats.append(
@@ -434,7 +460,7 @@ def _sample_call(
         fallback = partial_match(defn, comp, obs, s, force_haploid)
         if fallback.pairs:
             result = fallback
-            extra = _label_list(result.undocumented) if result.undocumented else "none"
+            unexplained = _label_list(result.undocumented) if result.undocumented else "none"
             caveats.append(
                 Caveat(
                     code="partial_match",
@@ -443,7 +469,7 @@ def _sample_call(
                     "exactly (novel haplotype, or an allele defined at positions absent from "
                     "the input); listed: the diplotypes whose alleles carry all their own "
                     "defining variants and explain the most of the sample's variants, most "
-                    f"likely first. Variants left unexplained: {extra}",
+                    f"likely first. Variants left unexplained: {unexplained}",
                 )
             )
     if not result.pairs:
@@ -461,7 +487,47 @@ def _sample_call(
                 "the call is the single allele",
             )
         )
-    pairs = result.pairs
+    pairs = list(result.pairs)
+    extra: list[tuple[str, str | None]] = []
+    if gene not in VARIANT_LIST:
+
+        def result_of(pair: tuple[str, str | None]) -> object:
+            a, b = pair
+            return _result_key(gene, _phenotype(kb, gene, (a,) if b is None else (a, b)))
+
+        extra = possible_pairs(defn, present, pairs, result_of, common_alleles(kb, defn))
+    key = coverage_key(kb, defn)
+    lacking = insufficient(key, present) if extra else []
+    if lacking:  # the result is open and most of what would settle it is missing
+        labels = [defn.positions[j].label for j in lacking]
+        return no_call(
+            "insufficient_coverage",
+            f"not called: insufficient coverage — {len(labels)} of the {len(key.columns)} "
+            f"positions that define the common decreased- and no-function {gene} alleles "
+            f"({_label_list(list(key.alleles))}) are missing: {_label_list(labels)}",
+        )
+    if extra:
+        called_alleles = {x for pair in pairs for x in pair if x is not None}
+        added = sorted(
+            {x for pair in extra for x in pair if x is not None} - called_alleles,
+            key=allele_sort_key,
+        )
+        called_names = ", ".join(diplotype_name(a, b) for a, b in pairs)
+        representatives = _one_per_result(kb, defn, pairs, extra, result_of)
+        at_least = "" if len(extra) < MAX_POSSIBLE else "at least "
+        kept = ", ".join(diplotype_name(a, b) for a, b in representatives)
+        caveats.append(
+            Caveat(
+                code="possible_with_missing_positions",
+                kind=CaveatKind.AMBIGUITY,
+                message=f"missing positions ({_label_list(missing)}) leave other {gene} alleles "
+                f"possible ({_label_list(added)}): besides {called_names}, matched at the "
+                f"positions present, {at_least}{len(extra)} diplotype(s) with another result "
+                f"cannot be excluded; the most frequent one per possible result is listed "
+                f"({kept}); a missing position is never assumed reference",
+            )
+        )
+        pairs = pairs + representatives
     if len(pairs) > 1:
         names_ = {x for pair in pairs for x in pair if x is not None}
         pairs, probs = rank_diplotypes(
@@ -513,12 +579,16 @@ def _sample_call(
         more = len(listed) - MAX_LISTED
         text = "; ".join(listed[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
         differs = " — their phenotypes differ" if len(distinct) > 1 else ""
+        fit = (
+            "are possible with the positions present"
+            if extra
+            else "fit the unphased genotypes equally well"
+        )
         caveats.append(
             Caveat(
                 code="ambiguous_diplotype",
                 kind=CaveatKind.AMBIGUITY,
-                message=f"{len(names)} diplotypes fit the unphased genotypes equally well: "
-                f"{text}{differs}",
+                message=f"{len(names)} diplotypes {fit}: {text}{differs}",
             )
         )
     notes = dict.fromkeys(n for p in phenos for n in p.notes)
@@ -540,6 +610,29 @@ def _sample_call(
     )
     _missing_caveat(gc, defn)
     return gc
+
+
+def _one_per_result(
+    kb: KnowledgeBase,
+    defn: GeneDefinition,
+    pairs: list[tuple[str, str | None]],
+    extra: list[tuple[str, str | None]],
+    result_of: Callable[[tuple[str, str | None]], object],
+) -> list[tuple[str, str | None]]:
+    """Of the diplotypes the missing positions leave possible, the most frequent one for each
+    result (phenotype, activity score, lookup key) that the matched ``pairs`` do not give: what
+    a clinician must see is every possible result, not every diplotype behind it."""
+    gene = defn.gene
+    given = {result_of(p) for p in pairs}
+    ranked, _ = rank_diplotypes(extra, kb.haplotype_counts.get(gene), kb.no_frequency(gene), None)
+    out: list[tuple[str, str | None]] = []
+    seen: set[object] = set()
+    for pair in ranked:
+        key = result_of(pair)
+        if key not in given and key not in seen:
+            seen.add(key)
+            out.append(pair)
+    return out
 
 
 def _result_key(gene: str, p: Phenotype) -> tuple[str | None, str | None, str | None]:
@@ -669,6 +762,11 @@ def _variant_list_call(
         )
     pheno: Phenotype = phenotype_for(kb, gene, [a, b])
     caveats += [Caveat(code="phenotype_note", message=n) for n in pheno.notes]
+    if gene == "DPYD":
+        present = obs.present[s, : len(defn.positions)]
+        open_ = _dpyd_possible(kb, defn, present, call, activity, (a, b))
+        if open_ is not None:
+            return _open_variant_list(kb, defn, summary, caveats, variants, diplotype, open_)
     return GeneCall(
         gene=gene,
         called=True,
@@ -679,6 +777,116 @@ def _variant_list_call(
         allele_functions=pheno.functions,
         lookup_key=pheno.lookup_key,
         phased=phased,
+        positions=summary,
+        variants=variants,
+        caveats=caveats,
+    )
+
+
+@dataclass
+class _OpenResult:
+    """DPYD key variants at missing positions and the diplotypes they leave possible."""
+
+    key: list[str]
+    missing: list[str]
+    pairs: list[tuple[str, str]]
+
+
+def _dpyd_possible(
+    kb: KnowledgeBase,
+    defn: GeneDefinition,
+    present: npt.NDArray[np.bool_],
+    call: VariantListCall,
+    activity: dict[str, str | None],
+    called: tuple[str, str],
+) -> _OpenResult | None:
+    """DPYD diplotypes that key variants at missing positions leave possible (docs/methods/pgx.md
+    §2a). Key variants: the AMP/CAP tier-1 DPYD alleles the definitions carry (PharmCAT
+    exemptions, ``amp1_alleles``); a variant is missing when none of its defining positions is
+    present (HapB3 is read from either of its two). Each missing one may be carried on one or
+    both copies, or with another missing one; the phenotype takes the two lowest values."""
+    ref = defn.reference_allele.defined
+    names = {a.name: a for a in defn.alleles}
+    key = [v for v in defn.exemptions.amp1_alleles if v in names]
+    missing = [
+        v
+        for v in key
+        if not any(
+            present[j] for j, d in enumerate(names[v].defined) if d is not None and d != ref[j]
+        )
+    ]
+    if not missing:
+        return None
+    preferred = defn.exemptions.amp1_alleles
+    base = _result_key("DPYD", phenotype_for(kb, "DPYD", list(called)))
+    hypotheses = [[v] for v in missing] + [[v, v] for v in missing]
+    hypotheses += [[v, w] for i, v in enumerate(missing) for w in missing[i + 1 :]]
+    pairs: list[tuple[str, str]] = []
+    for extra in hypotheses:
+        hyp = VariantListCall(strands=None, found=[*call.found, *extra])
+        pair = lowest_two(hyp, activity, preferred)
+        result = _result_key("DPYD", phenotype_for(kb, "DPYD", list(pair)))
+        if pair not in pairs and pair != called and result != base:
+            pairs.append(pair)
+    if not pairs:
+        return None
+    return _OpenResult(key, missing, pairs)
+
+
+def _open_variant_list(
+    kb: KnowledgeBase,
+    defn: GeneDefinition,
+    summary: PositionSummary,
+    caveats: list[Caveat],
+    variants: list[str],
+    diplotype: str,
+    open_: _OpenResult,
+) -> GeneCall:
+    """A DPYD result that missing key variants leave open: every possible one listed, or
+    not called when most key variants are missing."""
+    gene = defn.gene
+    if 2 * len(open_.missing) > len(open_.key):
+        caveats.append(
+            Caveat(
+                code="insufficient_coverage",
+                message=f"not called: insufficient coverage — {len(open_.missing)} of the "
+                f"{len(open_.key)} AMP tier-1 {gene} variants are at missing positions: "
+                f"{_label_list(open_.missing)}",
+            )
+        )
+        return GeneCall(
+            gene=gene, called=False, positions=summary, variants=variants, caveats=caveats
+        )
+
+    def name(pair: tuple[str, str]) -> str:
+        x, y = pair
+        return f"Reference/{x}" if y == "Reference" and x != "Reference" else f"{x}/{y}"
+
+    names = [diplotype] + [name(p) for p in open_.pairs]
+    phenos = [phenotype_for(kb, gene, dip.split("/")) for dip in names]
+    calls = [_diplotype_call(gene, n, p, None) for n, p in zip(names, phenos, strict=True)]
+    summary_ = summarise(calls)
+    caveats.append(
+        Caveat(
+            code="possible_with_missing_positions",
+            kind=CaveatKind.AMBIGUITY,
+            message=f"{gene} variant(s) {_label_list(open_.missing)} are at missing positions: "
+            f"besides {diplotype}, matched at the positions present, "
+            f"{_label_list(names[1:])} cannot be excluded and are listed; a missing position "
+            "is never assumed reference",
+        )
+    )
+    return GeneCall(
+        gene=gene,
+        called=True,
+        diplotypes=names,
+        diplotype_probabilities=None,
+        diplotype_calls=calls,
+        phenotype=summary_.phenotype,
+        activity_score=summary_.activity_score,
+        allele_functions=summary_.functions,
+        lookup_key=summary_.lookup_key,
+        phased=False,
         positions=summary,
         variants=variants,
         caveats=caveats,

@@ -80,7 +80,11 @@ def single_block_phased(obs: GeneObservations, n_pos: int) -> npt.NDArray[np.boo
 
 
 def haplotype_alleles_from_panel(
-    kb: KnowledgeBase, gene: str, path: Path, complete: set[str] | None = None
+    kb: KnowledgeBase,
+    gene: str,
+    path: Path,
+    complete: set[str] | None = None,
+    samples: list[str] | None = None,
 ) -> Iterator[list[str]]:
     """Best named alleles of each haplotype of a fully phased panel.
 
@@ -90,6 +94,8 @@ def haplotype_alleles_from_panel(
     """
     defn = kb.definition(gene)
     with VcfFile(path) as vcf:
+        if samples is not None:  # haplotype h belongs to samples[h // 2]
+            samples.extend(vcf.samples)
         chrom = defn.chromosome.removeprefix("chr")
         (records,) = vcf.fetch([(chrom, defn.start - 50, defn.end + 50)])
         obs = observe(

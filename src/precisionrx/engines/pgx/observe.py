@@ -4,6 +4,10 @@ The result is vectorised across samples: allele codes ``(n_samples, n_positions,
 a per-position allele table (code 0 is always the definition's reference allele). Codes:
 ``-1`` unknown haplotype allele (``.``), ``-3`` no second haplotype (haploid call).
 A position with no data at all is *missing* (``present`` False): never silently reference.
+An invalid call (allele index beyond the ALT alleles, more than two alleles, malformed GT; see
+:mod:`precisionrx.io.vcf`) arrives as missing and is named in ``GeneObservations.notes``, one
+line per record and sample: ``invalid genotype at CHROM:POS (sample NAME): PROBLEM; treated as
+missing``.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from precisionrx.engines.pgx.normalizer import edit_of, match_allele
-from precisionrx.io.vcf import VcfRecord
+from precisionrx.io.vcf import BuildMarkers, VcfRecord
 from precisionrx.kb.schema import DefinedPosition, GeneDefinition
+from precisionrx.kb.supplementary import DualBuildMap
 
 MISSING = -1
 HAPLOID = -3
@@ -41,7 +46,13 @@ class GeneObservations:
     input_positions: list[int | None] = field(default_factory=list)
     #: Positions filled as reference on request (not observed); None when not used.
     assumed: npt.NDArray[np.bool_] | None = None
+    #: Invalid calls treated as missing, one line per record and sample (see the module doc).
     notes: list[str] = field(default_factory=list)
+
+    def notes_for(self, sample: str) -> list[str]:
+        """The notes naming ``sample``."""
+        tag = f"(sample {sample}):"
+        return [n for n in self.notes if tag in n]
 
     def allele(self, j: int, code: int) -> str | None:
         if code < 0:
@@ -50,6 +61,26 @@ class GeneObservations:
 
     def is_undocumented(self, j: int, code: int) -> bool:
         return code >= 0 and self.allele_table[j][code].startswith(UNDOCUMENTED_PREFIX)
+
+
+def build_markers(defns: Sequence[GeneDefinition], dual: DualBuildMap) -> BuildMarkers:
+    """Allele-defining positions as build markers: GRCh38 (the definitions' coordinates and
+    REF) and GRCh37 (the dual-build table's coordinates of the same positions, same REF)."""
+    to37: dict[tuple[str, int], int] = {}
+    for (chrom, p37), p38 in dual.to38.items():
+        to37.setdefault((chrom, p38), p37)
+    m38: dict[tuple[str, int], frozenset[str]] = {}
+    m37: dict[tuple[str, int], frozenset[str]] = {}
+    for defn in defns:
+        chrom = defn.chromosome.removeprefix("chr")
+        for pos in defn.positions:
+            if not pos.ref or not set(pos.ref) <= set("ACGTN"):
+                continue
+            m38[(chrom, pos.position)] = frozenset({pos.ref})
+            at37 = to37.get((chrom, pos.position))
+            if at37 is not None:
+                m37[(chrom, at37)] = frozenset({pos.ref})
+    return {"GRCh38": m38, "GRCh37": m37}
 
 
 def _candidates(defn: GeneDefinition, j: int, pos: DefinedPosition) -> list[str]:
@@ -84,6 +115,7 @@ def observe(
     phase_set = np.zeros((n, m), dtype=np.int64)
     tables: list[list[str]] = [[p.ref] for p in positions]
     mismatches: list[str] = []
+    used: dict[int, VcfRecord] = {}  # records that spoke about a position (by id)
     by_pos: dict[int, list[VcfRecord]] = {}
     for rec in records:
         by_pos.setdefault(rec.pos, []).append(rec)
@@ -148,6 +180,8 @@ def observe(
             elif hit:
                 mapping = [MISSING if c == -99 else c for c in mapping]
                 applying.append((rec, mapping))
+        used.update((id(rec), rec) for rec, _ in applying)
+        used.update((id(blk), blk) for blk in blocks)
         if mapping_conflicts := _combine(codes, present, phased, phase_set, j, applying):
             tables[j].append(f"{UNDOCUMENTED_PREFIX}conflict")
             code = len(tables[j]) - 1
@@ -176,6 +210,7 @@ def observe(
         phase_set=phase_set,
         ref_mismatches=mismatches,
         input_positions=list(input_positions),
+        notes=[note for rec in used.values() for note in rec.invalid_notes(samples)],
     )
 
 

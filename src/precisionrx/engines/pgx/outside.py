@@ -14,6 +14,11 @@ Rules from PharmCAT's outside-call format (pharmcat-docs Outside-Call-Format.md)
   ``*07:02``); CYP2D6 copy numbers above CPIC's bins are translated (``*1x5`` -> ``*1x≥3``).
 - A gene given on several lines (or in several files) is an ambiguous call: every line is a
   candidate with its own phenotype, and recommendations are made for each.
+- A line that cannot be used is an :class:`~precisionrx.errors.OutsideCallError` naming the
+  file and line, never a result that overrides the VCF call: a gene the knowledge base does
+  not know (the nearest gene symbol is suggested), a diplotype that is not one or two alleles
+  separated by ``/``, or an allele not in the gene's definitions or phenotype table (HLA: an
+  allele written ``*NN:NN``).
 
 CPIC's activity-score table is the score -> phenotype assignment of the packaged PharmCAT
 phenotype table (e.g. CYP2D6: 0 Poor, 0.25-1.0 Intermediate, 1.25-2.25 Normal, >2.25
@@ -22,11 +27,14 @@ Ultrarapid, as in the 2019 CPIC/DPWG consensus, Caudle et al. 2020, PMID 3164718
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 
 from precisionrx.engines.pgx.phenotyper import phenotype_for, summarise
+from precisionrx.errors import OutsideCallError, PrecisionRxError
 from precisionrx.io.outside_calls import OutsideCall
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.kb.schema import ACTIVITY_SCORE_GENES
@@ -57,6 +65,91 @@ MAIN_TERMS = (
     "poor metabolizer",
 )
 MODIFIERS = ("likely", "possible")
+
+
+def outside_genes(kb: KnowledgeBase) -> set[str]:
+    """Genes an outside call may name: the callable genes and every guideline gene."""
+    genes = set(kb.genes) | set(HLA_RISK_ALLELES) | set(kb.supplementary.diplotypes)
+    genes |= {g for gl in kb.prescribing.guidelines for g in gl.genes}
+    return genes
+
+
+def known_alleles(kb: KnowledgeBase, gene: str) -> set[str]:
+    """Allele names of ``gene`` in the knowledge base (definitions, phenotype tables), with the
+    short forms of names such as DPYD ``c.85T>C (*9A)`` (``c.85T>C`` and ``*9A``)."""
+    names: set[str] = set()
+    table = kb.phenotypes(gene)
+    if table is not None:
+        names |= set(table.functions)
+    for pair in kb.supplementary.diplotypes.get(gene, {}):
+        names |= set(pair)
+    with contextlib.suppress(PrecisionRxError, LookupError, OSError):  # no definition file
+        names |= {a.name for a in kb.definition(gene).alleles}
+    for name in list(names):
+        m = re.fullmatch(r"(.+?)\s*\((.+)\)", name)
+        if m:
+            names |= {m.group(1), m.group(2)}
+    return names
+
+
+def _nearest(value: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, sorted(choices), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def check_outside_call(kb: KnowledgeBase, call: OutsideCall, genes: set[str] | None = None) -> None:
+    """Refuse a line that cannot be used (see the module docstring), naming file and line."""
+    where = {"path": call.source or None, "record": f"line {call.line}"}
+    genes = outside_genes(kb) if genes is None else genes
+    if call.gene not in genes:
+        upper = {g.upper(): g for g in genes}
+        hint = (
+            f" (did you mean {upper[call.gene.upper()]!r}?)" if call.gene.upper() in upper else ""
+        )
+        raise OutsideCallError(
+            f"unknown gene {call.gene!r}: not a gene of the knowledge base"
+            + (hint or _nearest(call.gene, genes)),
+            **where,
+        )
+    if not call.diplotype:
+        return
+    parts = call.diplotype.split("/")
+    if len(parts) > 2 or any(not p.strip() for p in parts):
+        raise OutsideCallError(
+            f"{call.gene}: diplotype {call.diplotype!r} is not one allele or two separated by '/'",
+            **where,
+        )
+    known = known_alleles(kb, call.gene)
+    table = kb.phenotypes(call.gene)
+    functions = frozenset(table.functions) if table is not None else frozenset()
+    for part in parts:
+        allele = normalise_allele(call.gene, part, functions)
+        if call.gene.startswith("HLA-"):
+            ok = re.fullmatch(r"\*\d+:\d+", allele) is not None
+        elif not known:
+            continue  # nothing to check against
+        else:
+            pieces = [normalise_allele(call.gene, p, functions) for p in allele.split("+")]
+            ok = allele in known or all(p in known for p in pieces)
+        if not ok:
+            shown = part.strip()
+            expected = (
+                "an HLA allele is written *NN:NN (e.g. *57:01)"
+                if call.gene.startswith("HLA-")
+                else f"not an allele of {call.gene} in the knowledge base"
+            )
+            raise OutsideCallError(
+                f"{call.gene}: allele {shown!r} in diplotype {call.diplotype!r}: {expected}"
+                + ("" if call.gene.startswith("HLA-") else _nearest(shown, known)),
+                **where,
+            )
+
+
+def check_outside_calls(kb: KnowledgeBase, calls: Iterable[OutsideCall]) -> None:
+    """:func:`check_outside_call` for every line (before any VCF is read)."""
+    genes = outside_genes(kb)
+    for call in calls:
+        check_outside_call(kb, call, genes)
 
 
 def normalise_allele(gene: str, allele: str, known: frozenset[str] = frozenset()) -> str:
@@ -297,6 +390,7 @@ def outside_gene_call(kb: KnowledgeBase, calls: OutsideCall | Sequence[OutsideCa
         )
     ]
     candidates: list[DiplotypeCall] = []
+    check_outside_calls(kb, lines)
     for c in lines:
         found, notes = _candidates(kb, c)
         caveats += notes

@@ -56,6 +56,9 @@ class Context:
     #: Phenoconversions, one per (gene, candidate phenotype) that a modulator changes.
     conversions: list[EffectivePhenotype] = field(default_factory=list)
     notes: list[Caveat] = field(default_factory=list)
+    #: Per called gene with allele-defining positions missing: the caveat every
+    #: recommendation made from that gene carries itself.
+    missing: dict[str, Caveat] = field(default_factory=dict)
 
 
 def _counts(diplotype: str) -> tuple[tuple[str, float], ...]:
@@ -152,6 +155,8 @@ def build_context(kb: KnowledgeBase, result: SampleResult, co_medications: set[s
     ctx = Context()
     mods = modulators_for(co_medications, kb.prescribing)
     for call in result.genes:
+        if call.called and call.positions.missing:
+            ctx.missing[call.gene] = _missing_positions_caveat(call)
         options = []
         for opt in gene_options(kb, call):
             # Each candidate of a tied call is converted on its own phenotype and score.
@@ -165,6 +170,19 @@ def build_context(kb: KnowledgeBase, result: SampleResult, co_medications: set[s
             options.append(_apply_conversion(opt, conv))
         ctx.options[call.gene] = options
     return ctx
+
+
+def _missing_positions_caveat(call: GeneCall) -> Caveat:
+    missing = call.positions.missing
+    shown = ", ".join(missing[:15]) + (
+        f" and {len(missing) - 15} more" if len(missing) > 15 else ""
+    )
+    return Caveat(
+        code="missing_positions",
+        message=f"made from a {call.gene} result with {len(missing)} of "
+        f"{call.positions.total} allele-defining positions missing ({shown}): alleles defined "
+        "there were not assessed; genotype them before relying on this recommendation",
+    )
 
 
 def _guideline_genes(g: Guideline) -> list[str]:
@@ -227,7 +245,14 @@ def recommend_drug(kb: KnowledgeBase, drug: str, ctx: Context) -> list[DrugRecom
         if len(_DRUG_CACHE) > 50_000:
             _DRUG_CACHE.clear()
         _DRUG_CACHE[key] = _recommend_drug(kb, drug, ctx)
-    return _DRUG_CACHE[key]
+    recs = _DRUG_CACHE[key]
+    if not ctx.missing:
+        return recs
+    out = []
+    for r in recs:  # cached records are shared: add the per-sample caveats to copies
+        extra = [ctx.missing[g] for g in r.genes if g in ctx.missing]
+        out.append(r.model_copy(update={"caveats": [*r.caveats, *extra]}) if extra else r)
+    return out
 
 
 def _recommend_drug(kb: KnowledgeBase, drug: str, ctx: Context) -> list[DrugRecommendation]:
@@ -419,6 +444,7 @@ def _signature(result: SampleResult) -> tuple[object, ...]:
             g.phenotype,
             g.activity_score,
             tuple(g.allele_functions),
+            tuple(g.positions.missing),  # recommendations carry the missing-positions caveat
         )
         for g in result.genes
     )

@@ -7,13 +7,17 @@ multi-allelic VCF sites are excluded, strand flips are tried, duplicate candidat
 match (others "not_best"), and a score whose matched fraction is below ``min_overlap`` (0.75) fails.
 Positions absent from the VCF are "unmatched", except where a gVCF reference block covers them:
 then the genotype is homozygous reference and the other allele is taken as the reference base.
+An invalid genotype call (allele index beyond the ALT alleles, more than two alleles, malformed
+GT; see :mod:`precisionrx.io.vcf`) is a missing call, counted like any other, and the result's
+caveats name its record and sample.
 """
 
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,8 +25,11 @@ import polars as pl
 
 from precisionrx.errors import GenomeBuildMismatch
 from precisionrx.io.pgs_scorefile import ScoreFile, ScoreVariant
-from precisionrx.io.vcf import VcfFile
+from precisionrx.io.vcf import BuildEvidence, BuildMarkers, VcfFile, evidence_from
 from precisionrx.io.vcf_fastgt import GenotypeSites
+
+if TYPE_CHECKING:
+    from precisionrx.kb.registry import KnowledgeBase
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 PRIORITY = [
@@ -30,6 +37,8 @@ PRIORITY = [
     "no_oa_ref", "no_oa_alt", "no_oa_ref_flip", "no_oa_alt_flip",
 ]  # fmt: skip
 MIN_OVERLAP = 0.75
+#: Invalid genotype calls named in a caveat (the rest are counted).
+MAX_INVALID_LISTED = 10
 NON_ALLELES = frozenset({"*", "."})
 
 
@@ -333,15 +342,77 @@ def normalise_build(name: str | None) -> str | None:
     return BUILD_NAMES.get(name.strip().lower().split(".")[0])
 
 
-def check_build(sf: ScoreFile, vcf: VcfFile) -> None:
-    """Refuse to score when the scoring file's positions and the VCF are on different builds."""
+def dual_build_markers(kb: KnowledgeBase) -> BuildMarkers:
+    """The dual-build table's PGx variant positions as GRCh37 and GRCh38 markers (any REF)."""
+    any_ref: frozenset[str] = frozenset()
+    m37 = dict.fromkeys(kb.dual_build.to38, any_ref)
+    m38 = {(c, p38): any_ref for (c, _), p38 in kb.dual_build.to38.items()}
+    return {"GRCh37": m37, "GRCh38": m38}
+
+
+_EVIDENCE: weakref.WeakKeyDictionary[VcfFile, BuildEvidence] = weakref.WeakKeyDictionary()
+#: Sites read by check_build (the scoring positions plus the build markers, in one read) for
+#: the next raw_sums of the same scoring file: the VCF is read once.
+_SITES: weakref.WeakKeyDictionary[VcfFile, tuple[ScoreFile, GenotypeSites]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _sites_with_markers(sf: ScoreFile, vcf: VcfFile, markers: BuildMarkers) -> BuildEvidence:
+    """Read the scoring positions and the marker positions in one genotype_sites request (kept
+    for raw_sums) and take the build evidence from the records found at the markers."""
+    extra = pl.DataFrame(
+        [(c.removeprefix("chr"), p) for points in markers.values() for c, p in points],
+        schema={"chrom": pl.Utf8, "pos": pl.Int64},
+        orient="row",
+    )
+    points = _points(sf)
+    both = pl.concat([points.select(pl.col("chrom"), pl.col("pos").cast(pl.Int64)), extra])
+    sites = vcf.genotype_sites(both.unique())
+    _SITES[vcf] = (sf, sites)
+    t = sites.table.filter(pl.col("pos") == pl.col("at_pos"))
+    rows = t.select("chrom", "pos", "ref", "block").iter_rows()
+    return evidence_from(markers, rows)
+
+
+def check_build(sf: ScoreFile, vcf: VcfFile, kb: KnowledgeBase | None = None) -> None:
+    """Refuse to score when the scoring file's positions and the VCF are on different builds.
+
+    The VCF's build is its header's (contig lengths, ``##reference``); when the header declares
+    none, the records at the positions of known variants in both builds decide (the dual-build
+    table of the knowledge base; see docs/cli/prs.md)."""
     score_build = normalise_build(sf.genome_build)
+    if score_build is None:
+        return
     vcf_build = vcf.declared_build()
-    if score_build and vcf_build and score_build != vcf_build:
+    if vcf_build is not None:
+        if score_build != vcf_build:
+            raise GenomeBuildMismatch(
+                f"scoring file {sf.path.name} has {score_build} positions but the VCF is "
+                f"{vcf_build}",
+                path=vcf.path,
+                hint="use the scoring file harmonised to the VCF's build (PGS Catalog "
+                "*_hmPOS_* files)",
+            )
+        return
+    evidence = _EVIDENCE.get(vcf)
+    if evidence is None:
+        if kb is None:
+            from precisionrx.kb.registry import KnowledgeBase
+
+            kb = KnowledgeBase()
+        evidence = _sites_with_markers(sf, vcf, dual_build_markers(kb))
+        _EVIDENCE[vcf] = evidence
+    other = evidence.contradicts(score_build)
+    if other is not None:
         raise GenomeBuildMismatch(
-            f"scoring file {sf.path.name} has {score_build} positions but the VCF is {vcf_build}",
+            f"scoring file {sf.path.name} has {score_build} positions, but the VCF header "
+            f"declares no build and {evidence.counts[other]} of its records sit at {other} "
+            f"positions of known variants (e.g. {'; '.join(evidence.examples[other])}) against "
+            f"{evidence.counts.get(score_build, 0)} at their {score_build} positions",
             path=vcf.path,
-            hint="use the scoring file harmonised to the VCF's build (PGS Catalog *_hmPOS_* files)",
+            hint="use the scoring file harmonised to the VCF's build (PGS Catalog *_hmPOS_* "
+            "files), or declare the build (##contig lengths or ##reference)",
         )
 
 
@@ -352,11 +423,24 @@ def _points(sf: ScoreFile) -> pl.DataFrame:
 
 
 def raw_sums(
-    sf: ScoreFile, vcf: VcfFile, keep_ambiguous: bool = False, keep_multiallelic: bool = False
+    sf: ScoreFile,
+    vcf: VcfFile,
+    keep_ambiguous: bool = False,
+    keep_multiallelic: bool = False,
+    invalid: list[str] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], Matched, pl.DataFrame]:
-    """Per-sample sums and missing-call counts, the matched variants and the match log."""
+    """Per-sample sums and missing-call counts, the matched variants and the match log;
+    invalid calls (counted as missing) are appended to ``invalid`` when it is given."""
     points = _points(sf)
-    sites = vcf.genotype_sites(points) if points.height else GenotypeSites.empty(len(vcf.samples))
+    cached = _SITES.pop(vcf, None)
+    if cached is not None and cached[0] is sf:  # read by check_build with the build markers
+        sites = cached[1]
+    elif points.height:
+        sites = vcf.genotype_sites(points)
+    else:
+        sites = GenotypeSites.empty(len(vcf.samples))
+    if invalid is not None:
+        invalid.extend(sites.invalid)
     m, log = match_table(sf, sites, keep_ambiguous, keep_multiallelic)
     n = len(vcf.samples)
     if not len(m):
@@ -374,7 +458,8 @@ def score(
     reference: VcfFile | None = None,
 ) -> ScoreResult:
     """Score every sample; Z/percentile from ``reference`` samples or the analytic distribution."""
-    total, missing_calls, m, log = raw_sums(sf, vcf, keep_ambiguous, keep_multiallelic)
+    invalid: list[str] = []
+    total, missing_calls, m, log = raw_sums(sf, vcf, keep_ambiguous, keep_multiallelic, invalid)
     supported = sf.table.filter(pl.col("unsupported").is_null())
     have_freq = supported.height > 0 and supported["freq"].null_count() == 0
     matched = len(m)
@@ -427,6 +512,13 @@ def score(
         caveats.append("no reference distribution: percentile and Z not computed")
     if missing_calls.any():
         caveats.append("some matched sites had missing genotype calls: counted as 0 (not imputed)")
+    if invalid:
+        shown = "; ".join(invalid[:MAX_INVALID_LISTED])
+        more = len(invalid) - MAX_INVALID_LISTED
+        caveats.append(
+            f"{len(invalid)} invalid genotype call(s) at scored positions were treated as "
+            f"missing: {shown}" + (f"; and {more} more" if more > 0 else "")
+        )
     return ScoreResult(sf.pgs_id, list(vcf.samples), reported, matched, n_scored, z, caveats,
                        log, percentile)  # fmt: skip
 

@@ -80,6 +80,16 @@ def files() -> dict[str, bytes | str]:
     f["vcf/gt_index_beyond_alt.vcf"] = VCF_HEAD + COLS + REC.format(gt="0/5")
     f["vcf/polyploid_gt.vcf"] = VCF_HEAD + COLS + REC.format(gt="0/1/1")
     f["vcf/malformed_gt.vcf"] = VCF_HEAD + COLS + REC.format(gt="x/y")
+    # htslib hands back a broken record for a malformed GT on an undeclared contig (cyvcf2
+    # then crashed the process): the reader declares the human chromosomes.
+    f["vcf/malformed_gt_undeclared_contig.vcf"] = (
+        "##fileformat=VCFv4.2\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        + COLS.rstrip("\n")
+        + "\tS2\n"
+        + REC.format(gt="0/1").rstrip("\n")
+        + "\t0/x\n"
+    )
     f["vcf/format_mismatch.vcf"] = (
         VCF_HEAD + COLS + REC.format(gt="0/1").replace("\tGT\t", "\tGT:DP:GQ\t")
     )
@@ -104,8 +114,8 @@ def files() -> dict[str, bytes | str]:
         + "10\t96540410\trs4986893\tG\tA\t.\tPASS\t.\tGT\t0/0\n"
         + "10\t96541616\trs4244285\tG\tA\t.\tPASS\t.\tGT\t0/1\n"
     )
-    f["vcf/truncated.vcf.gz"] = gzip.compress(
-        (VCF_HEAD + COLS + REC.format(gt="0/1") * 50).encode()
+    f["vcf/truncated.vcf.gz"] = gzip.compress(  # mtime 0: the same bytes on every run
+        (VCF_HEAD + COLS + REC.format(gt="0/1") * 50).encode(), mtime=0
     )[:-20]
     f["vcf/plain_text_named_gz.vcf.gz"] = VCF_HEAD + COLS + REC.format(gt="0/1")
     f["vcf/unsorted.vcf"] = VCF_HEAD + COLS + REC.format(gt="0/1") + REC17.format(gt="0/1")

@@ -818,3 +818,22 @@ def test_record_line_is_the_record_ordinal_for_recovered_records_too(tmp_path: P
     )
     with VcfFile(path) as v:
         assert [r.line for r in v._stream()] == [1, 2, 3]
+
+
+def test_malformed_gt_on_an_undeclared_contig_is_not_a_crash(tmp_path: Path) -> None:
+    # htslib returns a broken record for a malformed GT on a contig the header does not
+    # declare, and cyvcf2 0.35 then crashed the process (exit 139, before this change too).
+    vcf = tmp_path / "nc.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\n"
+        "10\t94781859\trs4244285\tG\tA\t.\tPASS\t.\tGT\t0/1\t0/x\n"
+    )
+    for args in (["pgx", str(vcf), "--genotypes-only"], ["pgx", str(vcf), "--sample", "S2"]):
+        proc = subprocess.run(
+            [sys.executable, "-c", "from precisionrx.cli import main; main()", *args],
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, (proc.returncode, proc.stderr)
+        assert "invalid genotype at 10:94781859 (sample S2)" in proc.stdout

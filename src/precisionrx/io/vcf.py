@@ -13,6 +13,7 @@ name it (:func:`invalid_call_note`). Genome builds: the header (``##contig`` chr
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import re
 import warnings
@@ -117,6 +118,12 @@ class AnnotatedRecord:
     record: VcfRecord
     ids: tuple[str, ...]
     info: dict[str, str]
+
+
+#: Chromosome names declared for reading when the header lacks them (see ``VcfFile._open``).
+_HUMAN_CONTIGS = tuple(
+    f"{prefix}{c}" for prefix in ("", "chr") for c in [*map(str, range(1, 23)), "X", "Y", "M", "MT"]
+)
 
 
 def _gt_text(alleles: Sequence[int], phased: bool) -> str:
@@ -429,9 +436,20 @@ class VcfFile:
         from cyvcf2 import VCF
 
         try:
-            return VCF(str(self.path), samples=self._sample_arg, gts012=False, lazy=True)
+            vcf = VCF(str(self.path), samples=self._sample_arg, gts012=False, lazy=True)
         except Exception as exc:
             raise VcfFormatError("cannot open VCF", path=self.path) from exc
+        if self.path.suffix != ".bcf":
+            # htslib hands back a broken record (cyvcf2 then crashes the process) when a
+            # malformed GT sits on a contig the header does not declare; declared, the record is
+            # refused and read from its text instead. Declaring the human chromosomes (no
+            # length: the build is still read from the original header only) closes that gap.
+            declared = set(self.seqnames)
+            for name in _HUMAN_CONTIGS:
+                if name not in declared:
+                    with contextlib.suppress(Exception):
+                        vcf.add_to_header(f"##contig=<ID={name}>")
+        return vcf
 
     def _check_text_header(self) -> None:
         with self.path.open("rb") as fh:

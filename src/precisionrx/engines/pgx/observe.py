@@ -49,10 +49,20 @@ class GeneObservations:
     #: Invalid calls treated as missing, one line per record and sample (see the module doc).
     notes: list[str] = field(default_factory=list)
 
+    #: ``notes`` grouped by the sample they name, built on first use (see :meth:`notes_for`).
+    _by_sample: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
+
     def notes_for(self, sample: str) -> list[str]:
-        """The notes naming ``sample``."""
-        tag = f"(sample {sample}):"
-        return [n for n in self.notes if tag in n]
+        """The notes naming ``sample``: one pass over ``notes`` for all samples, not one per
+        sample (a cohort with many invalid calls would otherwise scan them once per sample)."""
+        if self._by_sample is None:
+            index: dict[str, list[str]] = {}
+            for note in self.notes:
+                head, sep, _ = note.partition("):")
+                name = head.rpartition("(sample ")[2] if sep else ""
+                index.setdefault(name, []).append(note)
+            self._by_sample = index
+        return list(self._by_sample.get(sample, []))
 
     def allele(self, j: int, code: int) -> str | None:
         if code < 0:

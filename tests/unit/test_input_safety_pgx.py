@@ -139,6 +139,21 @@ def test_determined_result_is_still_called_with_caveated_recommendations(
         assert "CYP3A5" in gap.message and "rs10264272" in gap.message
 
 
+def test_a_result_reached_only_by_changing_both_alleles_is_listed(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    # SLCO1B1 *14/*14 (Increased Function) with rs2306283 and rs11045819 missing matches *1/*1.
+    # *1/*14 gives the same Normal Function, so a one-allele-at-a-time search stopped there and
+    # the true Increased Function was never listed (found by the property test below).
+    b = _drop(kb, VcfBuilder(kb).haplotypes("SLCO1B1", "*14", "*14", phased=True), "SLCO1B1",
+              "rs2306283", "rs11045819")  # fmt: skip
+    (gc,) = _call(kb, b, tmp_path, "SLCO1B1").genes
+    listed = {c.diplotype: c.phenotype for c in gc.diplotype_calls}
+    assert listed["*1/*1"] == "Normal Function"
+    assert listed["*14/*14"] == "Increased Function"
+    assert "Increased Function" in (gc.phenotype or "")
+
+
 def test_complete_input_has_no_missing_caveat(kb: KnowledgeBase, tmp_path: Path) -> None:
     res = _call(kb, VcfBuilder(kb).haplotypes("CYP2C19", "*1", "*2", phased=False), tmp_path,
                 "CYP2C19")  # fmt: skip

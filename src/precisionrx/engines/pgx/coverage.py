@@ -186,9 +186,12 @@ def possible_pairs(
     ``result(pair)`` is what a diplotype contributes (phenotype, activity score, lookup key);
     ``candidates`` the alleles that may be listed (the common ones: a rare allele hidden by a
     missing position is named by the ``missing_positions`` caveat, as PharmCAT warns, not
-    enumerated). For each called pair (A, B), a candidate hidden behind A is kept when (X, B)
-    gives another result than (A, B), likewise behind B; the possible pairs are then every
-    combination of the kept alternatives. Returned: the new pairs only, in a stable order.
+    enumerated). For each called pair (A, B), every combination of A or a candidate hidden
+    behind A with B or a candidate hidden behind B is possible; those whose result differs
+    from (A, B)'s are kept. Both sides are varied together, not one at a time: SLCO1B1
+    ``*1/*1`` with rs2306283 and rs11045819 missing leaves ``*1/*14`` (the same Normal
+    Function) but also ``*14/*14`` (Increased Function). Returned: the new pairs only, in a
+    stable order.
     """
     if present.all():
         return []
@@ -200,14 +203,14 @@ def possible_pairs(
 
     for a, b in pairs:
         base = result((a, b))
-        alts_a = [a] + [x for x in hidden(a) if result((x, b)) != base]
-        alts_b: list[str | None] = [b]
-        if b is not None:
-            alts_b += [y for y in hidden(b) if result((a, y)) != base]
+        alts_a = [a, *hidden(a)]
+        alts_b: list[str | None] = [b] if b is None else [b, *hidden(b)]
         for x, y in itertools.product(alts_a, alts_b):
             pair = _norm((x, y))
-            if pair not in seen:
-                seen.add(pair)
+            if pair in seen:
+                continue
+            seen.add(pair)
+            if result(pair) != base:
                 out.append(pair)
                 if len(out) > MAX_POSSIBLE:
                     return out

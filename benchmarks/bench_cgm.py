@@ -20,6 +20,7 @@ import time
 import numpy as np
 import polars as pl
 
+from precisionrx.cli.monitor import subject_mapper
 from precisionrx.engines.monitoring.metrics_table import metrics_table
 
 
@@ -56,7 +57,9 @@ def main() -> None:
         f"built {n:,} readings for {args.patients} patients in {time.perf_counter() - t_build:.1f} s"
     )
     t0 = time.perf_counter()
-    table = metrics_table(frame)
+    # The worker pool is the caller's choice (the engine takes a mapper), as in the CLI.
+    with subject_mapper(frame) as mapper:
+        table = metrics_table(frame, mapper=mapper)
     t1 = time.perf_counter()
     assert table.height == args.patients and table["mage"].null_count() == 0
     print(

@@ -1,5 +1,5 @@
 """Test builders (after PharmCAT's TestVcfBuilder)."""
 
-from precisionrx.io.synthetic import VcfBuilder
+from testkit.synthetic import VcfBuilder
 
 __all__ = ["VcfBuilder"]

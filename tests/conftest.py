@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from precisionrx.engines.pgx.caller import CallOptions, call_vcf
-from precisionrx.io.synthetic import VcfBuilder
+from precisionrx.api.pgx import call_vcf
+from precisionrx.engines.pgx.caller import CallOptions
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import GeneCall
+from testkit.synthetic import VcfBuilder
 
 
 @pytest.fixture(scope="session")

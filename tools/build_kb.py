@@ -251,10 +251,8 @@ def build_pypgx(shared: Path) -> None:
 def build_frequencies(shared: Path) -> None:
     """Call every 1KGP panel haplotype and count named-allele frequencies."""
     sys.path.insert(0, str(ROOT / "src"))
-    from precisionrx.engines.pgx.frequencies import (
-        panel_haplotype_counts,
-        panel_position_frequencies,
-    )
+    sys.path.insert(0, str(ROOT))  # testkit/
+    from testkit.panel_frequencies import panel_haplotype_counts, panel_position_frequencies
 
     panel = shared / "data" / "pgx" / "1kgp_panel_grch38"
     out = OUT / "frequencies_1kgp"

@@ -11,8 +11,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from precisionrx.engines.pgx.exhaustive import audit_gene, run_gene
 from precisionrx.kb.registry import KnowledgeBase
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit/ is at the root
+from testkit.exhaustive import audit_gene, run_gene
 
 LEDGER = Path(__file__).resolve().parents[1] / "tests" / "generated" / "exhaustive_ledger.tsv"
 HEAD = [

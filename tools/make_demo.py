@@ -13,10 +13,13 @@ The person is synthetic.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from precisionrx.io.synthetic import VcfBuilder
 from precisionrx.kb.registry import KnowledgeBase
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit/ is at the root
+from testkit.synthetic import VcfBuilder
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "precisionrx" / "demo"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from precisionrx.engines.pgx.exhaustive import DOCUMENTED_EXCLUSIONS, audit_gene, run_gene
 from precisionrx.kb.registry import KnowledgeBase
+from testkit.exhaustive import DOCUMENTED_EXCLUSIONS, audit_gene, run_gene
 
 LEDGER = Path(__file__).with_name("exhaustive_ledger.tsv")
 GENES = sorted(

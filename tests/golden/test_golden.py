@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from precisionrx.engines.pgx.caller import CallOptions, call_vcf
+from precisionrx.api.pgx import call_vcf
+from precisionrx.engines.pgx.caller import CallOptions
 from precisionrx.kb.registry import KnowledgeBase
 
 HERE = Path(__file__).parent

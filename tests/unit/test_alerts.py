@@ -30,6 +30,7 @@ from precisionrx.engines.monitoring.alerts import (
     replay,
     stream,
 )  # fmt: skip
+from precisionrx.errors import InputError
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -314,7 +315,7 @@ def test_stale_data_and_sensor_gap_are_never_interpolated() -> None:
 def test_only_fresh_readings_alarm_and_urgent_low_cannot_be_lowered() -> None:
     late = [Reading("p", T0, 50.0, received=T0 + timedelta(minutes=12))]
     assert replay(late) == []
-    with pytest.raises(ValueError, match="cannot be set below 55"):
+    with pytest.raises(InputError, match="cannot be set below 55"):
         AlertConfig(urgent_low=50)
     personal = replay(series([78]), AlertConfig(low=80))
     assert kinds(personal) == [(0, "low")] and personal[0].threshold == 80
@@ -413,3 +414,27 @@ def test_alert_thresholds_follow_the_patients_consensus_targets(tmp_path: Path) 
     # An explicit threshold overrides the targets.
     assert types("--population", "pregnancy", "--high", "160") == [("predicted_low", 63.0)]
     assert types("--low", "60", "--urgent-low", "60") == [("predicted_low", 60.0)]
+
+
+def test_alerts_entry_point_is_typed_and_round_trips(tmp_path: Path) -> None:
+    from precisionrx.engines.monitoring.api import AlertSettings, cgm_alerts
+    from precisionrx.io.cgm import read_cgm
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.records.monitoring import AlertsResult, AlertType
+
+    path = tmp_path / "cgm.csv"
+    rows = [f"p,2024-03-01 08:{5 * i:02d}:00,{v}" for i, v in enumerate([150, 66])]
+    path.write_text("id,time,gl\n" + "\n".join(rows) + "\n")
+    readings = read_cgm(path, "UTC")
+    result = cgm_alerts(readings, KnowledgeBase(), AlertSettings(population="pregnancy", rate=20))
+    assert isinstance(result, AlertsResult)
+    assert [(a.type, a.threshold) for a in result.alerts] == [
+        (AlertType.HIGH, 140.0), (AlertType.PREDICTED_LOW, 63.0)
+    ]  # fmt: skip
+    assert AlertsResult.model_validate_json(result.model_dump_json()) == result
+    assert result.provenance is not None and result.provenance.input_sha256 == readings.sha256
+    doc = result.model_dump(mode="json")
+    assert list(doc) == ["alerts", "caveats", "provenance"]
+    assert doc["alerts"][0]["time"] == "2024-03-01T08:00:00Z"
+    with pytest.raises(InputError, match="urgent_low <= low < high"):
+        cgm_alerts(readings, KnowledgeBase(), AlertSettings(low=50.0))

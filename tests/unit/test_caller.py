@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from precisionrx.engines.pgx.caller import CallOptions, call_vcf
+from precisionrx.api.pgx import call_vcf
+from precisionrx.engines.pgx.caller import CallOptions
 from precisionrx.errors import GenomeBuildMismatch
-from precisionrx.io.synthetic import VcfBuilder
 from precisionrx.kb.registry import KnowledgeBase
+from testkit.synthetic import VcfBuilder
 
 
 def codes(gc: object) -> list[str]:

@@ -23,8 +23,8 @@ from precisionrx.errors import (
     PatientFileError,
     VcfFormatError,
 )
-from precisionrx.io.synthetic import VcfBuilder
 from precisionrx.kb.registry import KnowledgeBase
+from testkit.synthetic import VcfBuilder
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from precisionrx.engines.cardio import diabetes
-from precisionrx.engines.cardio.runner import CardioKb, run_models
+from precisionrx.engines.cardio.runner import cardio_kb, run_models
 from precisionrx.errors import InputError
 from precisionrx.io.risk_table import read_risk_table
 from precisionrx.kb.registry import KnowledgeBase
 
-KB = CardioKb.load(KnowledgeBase().root / "cardio")
+KB = cardio_kb(KnowledgeBase())
 HEADER = (
     "id,age,sex,bmi,waist_cm,bp_treated,hypertension,gestational_diabetes,"
     "family_history_diabetes,physically_active,daily_fruit_veg,high_glucose_history,diabetes\n"
@@ -159,7 +159,12 @@ def test_cli_runs_diabetes_models(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)["results"]
     assert [(r["model"], r["category"]) for r in rows] == [("ada", "high"), ("findrisc", "high")]
-    assert rows[0]["caveats"][0] == {"code": "points", "message": "8 of 11"}
+    assert rows[0]["caveats"][0] == {
+        "code": "points",
+        "message": "8 of 11",
+        "kind": "note",
+        "refs": [],
+    }
 
 
 def test_blank_flags_are_no_but_blank_answers_are_not_given(tmp_path: Path) -> None:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from precisionrx.engines.cardio.fh import cac_status
-from precisionrx.engines.cardio.fh_genetics import fh_from_vcf
+from precisionrx.engines.cardio.fh_genetics import fh_genetics
 from precisionrx.io.patient_file import read_patient_file
+from precisionrx.io.vcf import VcfFile
 from precisionrx.kb.registry import KnowledgeBase
-from precisionrx.plan.builder import build_plan
+from precisionrx.records.cardio import FhGenetics
 
 KB = KnowledgeBase()
-CARDIO = KB.root / "cardio"
 CSQ_FORMAT = (
     "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|EXON|INTRON|HGVSc|HGVSp"
 )
@@ -37,6 +38,19 @@ def vcf(tmp_path: Path, *rows: str) -> Path:
     return path
 
 
+def fh(path: Path) -> dict[str, Any]:
+    """The engine over a VCF opened here (the engine opens no file), as JSON."""
+    with VcfFile(path) as v:
+        res = fh_genetics(v, "GRCh38", KB, str(path))
+    assert FhGenetics.model_validate_json(res.model_dump_json()) == res
+    assert res.input == str(path)
+    return res.model_dump(mode="json")
+
+
+def messages(res: dict[str, Any]) -> list[str]:
+    return [c["message"] for c in res["caveats"]]
+
+
 def csq(gene: str, consequence: str, hgvsp: str, allele: str) -> str:
     return f"CSQ={allele}|{consequence}|HIGH|{gene}|ENSG|Transcript|ENST|protein_coding|4/18||c.x|ENSP:{hgvsp}"
 
@@ -47,7 +61,7 @@ def test_predicted_null_ldlr_counts_and_is_flagged_unverified(tmp_path: Path) ->
         f"19\t11105500\t.\tC\tT\t50\tPASS\t{csq('LDLR', 'stop_gained', 'p.Gln208Ter', 'T')}\tGT\t0/1",
         f"19\t11110000\t.\tG\tA\t50\tPASS\t{csq('LDLR', 'missense_variant', 'p.Ala370Thr', 'A')}\tGT\t0/1",
     )
-    res = fh_from_vcf(path, None, "GRCh38", CARDIO).as_dict()
+    res = fh(path)
     by_hgvsp = {v["hgvsp"]: v for v in res["variants"]}
     null = by_hgvsp["p.Gln208Ter"]
     assert null["classification"] == "likely_pathogenic_predicted_null"
@@ -55,7 +69,8 @@ def test_predicted_null_ldlr_counts_and_is_flagged_unverified(tmp_path: Path) ->
     # Missense without ClinVar evidence is reported but does not count.
     assert by_hgvsp["p.Ala370Thr"]["classification"] == "uncertain_significance"
     assert res["fh_variant_found"] is True and res["possible_homozygous_fh"] is False
-    assert any("unverified" in c for c in res["caveats"])
+    assert any("unverified" in c for c in messages(res))
+    assert "unverified_classification" in [c["code"] for c in res["caveats"]]
 
 
 def test_clinvar_tags_and_the_apob_opposite_phenotype(tmp_path: Path) -> None:
@@ -68,7 +83,7 @@ def test_clinvar_tags_and_the_apob_opposite_phenotype(tmp_path: Path) -> None:
         "2\t21020000\t.\tC\tT\t50\tPASS\tGENEINFO=APOB:338;"
         "CLNSIG=Conflicting_classifications_of_pathogenicity\tGT\t0/1",
     )
-    res = fh_from_vcf(path, None, "GRCh38", CARDIO).as_dict()
+    res = fh(path)
     classes = {v["pos"]: v["classification"] for v in res["variants"]}
     assert classes[11113000] == "pathogenic"
     assert classes[21010000] == "not_fh"
@@ -91,7 +106,7 @@ def test_listed_rsids_protective_pcsk9_and_lpa_alleles(tmp_path: Path, indexed: 
         import pysam
 
         path = Path(pysam.tabix_index(str(path), preset="vcf", force=True))
-    res = fh_from_vcf(path, None, "GRCh38", CARDIO).as_dict()
+    res = fh(path)
     by_rsid = {v["rsid"]: v for v in res["variants"]}
     assert by_rsid["rs11591147"]["classification"] == "protective"
     assert by_rsid["rs11591147"]["hgvsp"] == "p.Arg46Leu"
@@ -110,16 +125,17 @@ def test_listed_rsids_protective_pcsk9_and_lpa_alleles(tmp_path: Path, indexed: 
 
 def test_unannotated_vcf_says_a_negative_is_not_a_negative(tmp_path: Path) -> None:
     path = vcf(tmp_path, "19\t11105500\t.\tC\tT\t50\tPASS\t.\tGT\t0/1")
-    res = fh_from_vcf(path, None, "GRCh38", CARDIO).as_dict()
+    res = fh(path)
     assert res["variants"] == [] and res["fh_variant_found"] is False
-    assert any("does not exclude genetic FH" in c for c in res["caveats"])
+    assert any("does not exclude genetic FH" in c for c in messages(res))
+    assert res["caveats"][0]["code"] == "unannotated_vcf"
 
 
 @pytest.mark.parametrize(
     ("score", "band"), [(0, "zero"), (1, "1_99"), (99, "1_99"), (100, "ge_100"), (400, "ge_100")]
 )
 def test_cac_bands(score: float, band: str) -> None:
-    assert cac_status(score)["band"] == band
+    assert cac_status(score).band == band
 
 
 def test_plan_uses_the_dna_item_cac_and_polygenic_score(tmp_path: Path) -> None:
@@ -150,8 +166,10 @@ def test_plan_uses_the_dna_item_cac_and_polygenic_score(tmp_path: Path) -> None:
         ],
     }
     (tmp_path / "p.json").write_text(json.dumps(patient))
+    from precisionrx.plan.builder import build_plan
+
     plan = build_plan(read_patient_file(tmp_path / "p.json"), KB)
-    cardio = plan.cardio
+    cardio = plan.model_dump(mode="json")["cardio"]
     assert cardio is not None
     # DLCN: LDL-C 5.0-6.4 mmol/L = 3, functional LDLR variant = 8 -> 11, definite FH.
     assert cardio["dlcn"]["points"] == 11 and cardio["dlcn"]["category"] == "definite"
@@ -166,3 +184,56 @@ def test_plan_uses_the_dna_item_cac_and_polygenic_score(tmp_path: Path) -> None:
     html = render("plan.html.j2", {"plan": plan.model_dump(mode="json"), "css": ""})
     assert "likely pathogenic predicted null" in html and "[unverified]" in html
     assert "PGS_TEST" in html and "Coronary artery calcium 35.0 Agatston" in html
+
+
+def test_cardio_section_is_typed_and_reads_the_vcf_through_io(tmp_path: Path) -> None:
+    from precisionrx.plan.cardio_section import cardio_section
+    from precisionrx.records.cardio import CardioSection
+
+    vcf(
+        tmp_path,
+        f"19\t11105500\t.\tC\tT\t50\tPASS\t{csq('LDLR', 'frameshift_variant', 'p.Gly20fs', 'T')}\tGT\t0/1",
+        "19\t11106000\trsX1\tA\tG\t50\tPASS\t.\tGT\t1/1",
+        "6\t160589086\trs10455872\tA\tG\t50\tPASS\t.\tGT\t0/1",
+    )
+    (tmp_path / "score.txt").write_text(
+        "#pgs_id=PGS_LOW\n#genome_build=GRCh38\n"
+        "chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n"
+        "19\t11106000\tG\tA\t0.2\n19\t99\tT\tC\t0.1\n"
+    )
+    patient = {
+        "id": "fh-2",
+        "demographics": {"sex_at_birth": "female", "age_years": 50},
+        "family_history": [{"relation": "father", "condition": "myocardial infarction",
+                            "age_at_onset": 50}],
+        "measurements": [
+            {"name": "LDL cholesterol", "value": 200, "unit": "mg/dL"},
+            {"name": "Total cholesterol", "value": 280, "unit": "mg/dL"},
+            {"name": "HDL cholesterol", "value": 50, "unit": "mg/dL"},
+        ],
+        "genomic_inputs": [
+            {"kind": "germline_vcf", "path": "germline.vcf"},
+            {"kind": "pgs_scorefile", "path": "score.txt"},
+        ],
+    }  # fmt: skip
+    (tmp_path / "p.json").write_text(json.dumps(patient))
+    section = cardio_section(KB, read_patient_file(tmp_path / "p.json"), [])
+    assert isinstance(section, CardioSection)
+    assert CardioSection.model_validate_json(section.model_dump_json()) == section
+    doc = section.model_dump(mode="json")
+    # DLCN: family 1 + LDL-C 190-249 mg/dL 3 + DNA 8.
+    assert doc["dlcn"]["points"] == 12 and doc["dlcn"]["items"][0] == "family history: 1"
+    assert doc["fh_genetics"]["input"].endswith("germline.vcf")
+    assert doc["lpa"] == {
+        "value": None,
+        "status": "not measured; LPA risk allele carried",
+        "note": "carries an LPA variant linked to high Lp(a): measure Lp(a) once",
+    }
+    assert "cac" not in doc
+    (prs,) = doc["polygenic_scores"]
+    assert prs["sum"] is None and prs["scorefile"].endswith("score.txt")
+    assert [c["code"] for c in prs["caveats"]] == ["ancestry_transfer", "low_overlap"]
+    assert all(set(c) == {"code", "message", "kind", "refs"} for c in doc["fh_genetics"]["caveats"])
+    # No SBP: PREVENT needs it, so no baseline risk and no prevention options.
+    assert doc["baseline"]["risk"] is None and doc["prevention"] == []
+    assert "risk_not_computed" in [c.code for c in section.caveats]

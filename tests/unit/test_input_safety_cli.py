@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from precisionrx.cli import main
 from precisionrx.errors import InputError, OutputPathError, OutsideCallError
-from precisionrx.io.synthetic import VcfBuilder
 from precisionrx.kb.registry import KnowledgeBase
+from testkit.synthetic import VcfBuilder
 
 USAGE = 2
 FIXTURE = settings(

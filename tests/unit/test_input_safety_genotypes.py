@@ -15,18 +15,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from precisionrx.api.pgx import call_vcf
 from precisionrx.engines.oncology import burden
-from precisionrx.engines.pgx.caller import CallOptions, _gene_plan, call_vcf
+from precisionrx.engines.pgx.caller import CallOptions, _gene_plan
 from precisionrx.engines.pgx.observe import observe
 from precisionrx.engines.prs.scorer import check_build, score
 from precisionrx.errors import FhirValidationError, GenomeBuildMismatch, InputError, VcfFormatError
 from precisionrx.io.fhir import read_bundle
 from precisionrx.io.pgs_scorefile import read_scorefile
-from precisionrx.io.synthetic import VcfBuilder
 from precisionrx.io.tumor_inputs import read_fusions, read_maf
 from precisionrx.io.vcf import VcfFile, sanitize_genotypes
 from precisionrx.io.vcf_fastgt import read_gt_sites
 from precisionrx.kb.registry import KnowledgeBase
+from testkit.synthetic import VcfBuilder
 
 HEAD = (
     "##fileformat=VCFv4.2\n"
@@ -206,9 +207,9 @@ def test_prs_counts_invalid_calls_as_missing_and_names_them(tmp_path: Path, bad:
         assert res.sums is not None
         sums[name] = float(res.sums[0])
         if name == "bad":
-            note = [c for c in res.caveats if "invalid genotype" in c]
+            note = [c.message for c in res.caveats if "invalid genotype" in c.message]
             assert len(note) == 1 and "1:100 (sample S1)" in note[0]
-            assert any("missing genotype calls" in c for c in res.caveats)
+            assert any("missing genotype calls" in c.message for c in res.caveats)
     assert sums["bad"] == sums["missing"] == 0.25
 
 
@@ -310,7 +311,7 @@ def test_non_finite_msi_and_tmb_are_input_errors() -> None:
             burden.msi(None, value)
         with pytest.raises(InputError, match="callable"):
             burden.tmb([], value)
-    assert burden.msi(None, 1.0)["status"] == "MSS"
+    assert burden.msi(None, 1.0).status == "MSS"
 
 
 def test_maf_nan_position_names_the_line(tmp_path: Path) -> None:
@@ -504,7 +505,7 @@ def test_cli_prs_invalid_genotype_is_a_caveat_and_json_is_strict(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
     (row,) = doc["scores"]
-    assert any("invalid genotype at 1:100 (sample S1)" in c for c in row["caveats"])
+    assert any("invalid genotype at 1:100 (sample S1)" in c["message"] for c in row["caveats"])
 
 
 def test_cli_pgx_build_mismatch_from_data(kb: KnowledgeBase, tmp_path: Path) -> None:
@@ -621,13 +622,12 @@ def test_malformed_normal_gt_keeps_the_braf_annotation_and_is_a_caveat(
 
 
 def test_fh_reader_keeps_ids_and_names_invalid_calls(tmp_path: Path) -> None:
-    from precisionrx.engines.cardio.fh_genetics import fh_from_vcf
+    from precisionrx.engines.cardio.fh_genetics import fh_genetics
     from precisionrx.kb.registry import KnowledgeBase as Kb
 
-    folder = Kb().root / "cardio"
-    knowledge = json.loads((folder / "fh_lpa_knowledge.json").read_text())
+    knowledge = Kb().json("cardio", "fh_lpa_knowledge.json")
     lpa = knowledge["lpa"]["genetics"]["snps"][0]
-    windows = json.loads((folder / "fh_gene_windows.json").read_text())
+    windows = Kb().json("cardio", "fh_gene_windows.json")
     chrom, start, _ = windows["GRCh38"]["LPA"]
     path = tmp_path / "g.vcf"
     alt = lpa["risk_allele"]
@@ -641,9 +641,10 @@ def test_fh_reader_keeps_ids_and_names_invalid_calls(tmp_path: Path) -> None:
     )
     # No sample selected: the first (S1) is interpreted; the record is recovered from its text
     # (htslib refuses S2's GT) with its rsID, and S2's call is named.
-    res = fh_from_vcf(path, None, "GRCh38", folder).as_dict()
+    with VcfFile(path) as v:
+        res = fh_genetics(v, "GRCh38", Kb(), str(path)).model_dump(mode="json")
     assert [a["rsid"] for a in res["lpa_alleles"]] == [lpa["rsid"]]
-    assert any("(sample S2): GT '0/x' is not a genotype" in c for c in res["caveats"])
+    assert any("(sample S2): GT '0/x' is not a genotype" in c["message"] for c in res["caveats"])
 
 
 def test_build_inference_never_decodes_genotypes(
@@ -702,8 +703,8 @@ def test_prs_build_inference_shares_the_genotype_read(
     monkeypatch.setattr(VcfFile, "genotype_sites", counted)
     monkeypatch.setattr(VcfFile, "infer_build", lambda *a, **k: pytest.fail("second pass"))
     with VcfFile(path) as v:
-        check_build(sf, v, kb)
-        res = score(sf, v, min_overlap=0.0)
+        sites = check_build(sf, v, kb)
+        res = score(sf, v, min_overlap=0.0, sites=sites)
     assert len(reads) == 1 and res.variants_matched == 1
 
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from precisionrx.engines.monitoring.consensus import assess, load_targets
+from precisionrx.engines.monitoring.consensus import assess
 from precisionrx.engines.monitoring.grid import day_grid
 from precisionrx.errors import EngineError, InputError, PatientFileError
 from precisionrx.io.cgm import read_cgm
@@ -216,7 +216,7 @@ def test_property_implausible_glucose_dropped_and_named(
     path.write_text("time,gl\n" + "\n".join(rows) + "\n")
     data = read_cgm(path, "UTC")
     assert data.frame.height == 9 and data.frame["gl"].max() == 120.0
-    note = next(c for c in data.caveats if c.startswith("implausible_reading"))
+    note = next(c.message for c in data.caveats if c.code == "implausible_reading")
     assert str(path) in note and f"line {where + 2}" in note
 
 
@@ -230,7 +230,7 @@ def test_property_implausible_dates_dropped(tmp_path: Path, stamp: str) -> None:
     path.write_text("time,gl\n" + "\n".join(rows) + "\n")
     data = read_cgm(path, "UTC")
     assert data.frame.height == 10
-    assert any("line 5" in c for c in data.caveats if c.startswith("implausible_reading"))
+    assert any("line 5" in c.message for c in data.caveats if c.code == "implausible_reading")
 
 
 def test_span_limit_refused_fast(tmp_path: Path) -> None:
@@ -253,18 +253,21 @@ def test_year_one_and_9999_readings_do_not_blow_up(tmp_path: Path) -> None:
     proc = cli("monitor", "metrics", str(path), "--tz", "UTC", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert any("line 2" in c and "line 23" in c for c in doc["caveats"])
+    assert any("line 2" in c["message"] and "line 23" in c["message"] for c in doc["caveats"])
 
 
 def test_insufficient_wear_is_said_on_each_metric() -> None:
-    rows = load_targets(KnowledgeBase().root / "monitoring")
+    kb = KnowledgeBase()
     short = {"days": 3.0, "active_percent": 95.0, "dt0": 5.0, "in_range_70_180": 80.0,
              "below_70": 1.0, "below_54": 0.0, "above_180": 10.0, "above_250": 1.0, "cv": 30.0}  # fmt: skip
-    result = assess(short, rows, "adult")
-    assert result["sufficient_data"] is False
-    assert all(c["caveat"].startswith("insufficient_data") for c in result["checks"])
-    full = assess({**short, "days": 20.0}, rows, "adult")
-    assert all("caveat" not in c for c in full["checks"])
+    result = assess(short, kb, "adult")
+    assert result.sufficient_data is False
+    assert all(c.caveat is not None and c.caveat.code == "insufficient_data"
+               for c in result.checks)  # fmt: skip
+    first = result.checks[0].caveat
+    assert first is not None and first.message.startswith("3.0 days at 95 %")
+    full = assess({**short, "days": 20.0}, kb, "adult")
+    assert all("caveat" not in c for c in full.model_dump(mode="json")["checks"])
 
 
 def test_bom_utf16_and_crlf_cgm_files_read(tmp_path: Path) -> None:
@@ -294,7 +297,7 @@ def test_property_implausible_heart_rate_dropped(tmp_path: Path, bad: float) -> 
     path.write_text(json.dumps(_omh_hr([60.0, bad, 70.0])))
     h = read_vitals(path)
     assert [v for _, v in h.heart_rate] == [60.0, 70.0]
-    assert "data point 2" in h.caveats[0] and str(path) in h.caveats[0]
+    assert "data point 2" in h.caveats[0].message and str(path) in h.caveats[0].message
 
 
 def test_implausible_blood_pressure_dropped(tmp_path: Path) -> None:
@@ -308,7 +311,7 @@ def test_implausible_blood_pressure_dropped(tmp_path: Path) -> None:
     path.write_text(json.dumps(points))
     h = read_vitals(path)
     assert [(s, d) for _, s, d in h.blood_pressure] == [(120.0, 80.0)]
-    assert "data point 1" in h.caveats[0] and "data point 3" in h.caveats[0]
+    assert "data point 1" in h.caveats[0].message and "data point 3" in h.caveats[0].message
 
 
 # -- review fixes (issue 12) ----------------------------------------------------------------

@@ -16,13 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from precisionrx.engines.pgx.caller import CallOptions, call_vcf
+from precisionrx.api.pgx import call_vcf
+from precisionrx.engines.pgx.caller import CallOptions
 from precisionrx.engines.pgx.coverage import common_alleles
 from precisionrx.engines.pgx.phenotyper import phenotype_for
 from precisionrx.engines.pgx.recommender import prescribe
-from precisionrx.io.synthetic import VcfBuilder
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import GeneCall, SampleResult
+from testkit.synthetic import VcfBuilder
 
 
 @functools.cache

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from precisionrx.kb.registry import KnowledgeBase, data_root, list_kbs, verify_kbs
 
 
@@ -39,3 +41,69 @@ def test_definitions_are_consistent(kb: KnowledgeBase) -> None:
     assert 154532439 not in [p.position for p in g6pd.positions]
     assert kb.definition("NAT2").exemptions.required_positions
     assert kb.definition("CYP2C9").exemptions.extra_positions[0].rsid == "rs12777823"
+
+
+_CIVIC_EXPORT = (
+    "molecular_profile\tdisease\ttherapies\tevidence_type\tevidence_direction\t"
+    "evidence_level\tsignificance\tevidence_status\tevidence_id\tcitation\n"
+    "BRAF V600E\tMelanoma\tNewdrugumab\tPredictive\tSupports\tA\tSensitivity/Response\t"
+    "accepted\t9001\tDoe 2026\n"
+)
+
+
+def test_a_user_added_source_is_registered_listed_verified_and_named(tmp_path: Path) -> None:
+    from precisionrx.kb.registry import verify_kbs
+    from precisionrx.kb.user_sources import add_civic
+
+    export = tmp_path / "civic.tsv"
+    export.write_text(_CIVIC_EXPORT)
+    kb = KnowledgeBase(home=tmp_path / "home")
+    add_civic(export, kb)
+    kb = KnowledgeBase(home=tmp_path / "home")  # a fresh registry sees it
+    user = kb.user_source("civic")
+    assert user is not None and user.origin == "user" and user.version.startswith("user ")
+    assert ("civic", "user") in {(i.name, i.origin) for i in kb.infos}
+    assert verify_kbs(kb.root, kb.home) == []
+    named = {v.name for v in kb.provenance(["oncology"]).knowledge_bases}
+    assert named == {"oncology", "civic (user)"}
+    assert "civic (user)" not in {v.name for v in kb.provenance(["cardio"]).knowledge_bases}
+    rows = kb.rows("civic", "biomarkers.tsv", user=True)
+    assert [r["therapy"] for r in rows] == ["Newdrugumab"]
+    # A changed file is found by verify.
+    (user.path / "biomarkers.tsv").write_text("tampered\n")
+    problems = verify_kbs(kb.root, kb.home)
+    assert [(p.kb, p.file) for p in problems] == [("civic", "biomarkers.tsv")]
+
+
+def test_a_user_folder_from_an_older_version_is_used_and_reported(tmp_path: Path) -> None:
+    from precisionrx.kb.registry import verify_kbs
+
+    folder = tmp_path / "kb" / "civic"
+    folder.mkdir(parents=True)
+    (folder / "biomarkers.tsv").write_text("source\n")
+    kb = KnowledgeBase(home=tmp_path)
+    user = kb.user_source("civic")
+    assert user is not None and user.version == "unregistered"
+    problems = verify_kbs(kb.root, kb.home)
+    assert [p.file for p in problems] == ["about.json", "biomarkers.tsv"]
+    assert "add the export again" in problems[0].problem
+
+
+def test_caches_belong_to_the_knowledge_base_object(tmp_path: Path) -> None:
+    a, b = KnowledgeBase(home=tmp_path), KnowledgeBase(home=tmp_path)
+    calls: list[int] = []
+    assert a.memo("k", lambda: calls.append(1) or 1) == 1
+    assert a.memo("k", lambda: calls.append(2) or 2) == 1
+    assert b.memo("k", lambda: calls.append(3) or 3) == 3
+    assert calls == [1, 3]
+    assert a.json("cardio", "about.json") is a.json("cardio", "about.json")
+
+
+def test_missing_knowledge_base_file_is_a_kb_error(tmp_path: Path) -> None:
+    from precisionrx.errors import KbNotFound
+
+    kb = KnowledgeBase(home=tmp_path)
+    with pytest.raises(KbNotFound):
+        kb.rows("cardio", "no_such_table.csv")
+    with pytest.raises(KbNotFound):
+        kb.json("civic", "about.json", user=True)

@@ -99,7 +99,7 @@ def test_dexcom_clarity_export(tmp_path: Path) -> None:
     low = tmp_path / "low.csv"
     low.write_text("\n".join(text) + "\n")
     censored = read_cgm(low, "America/Los_Angeles")
-    assert censored.frame["gl"][0] == 40.0 and any("'Low'" in c for c in censored.caveats)
+    assert censored.frame["gl"][0] == 40.0 and any("'Low'" in c.message for c in censored.caveats)
 
 
 def test_time_zones_and_daylight_saving(tmp_path: Path) -> None:
@@ -128,7 +128,8 @@ def test_time_zones_and_daylight_saving(tmp_path: Path) -> None:
     assert read_cgm(gap, "Europe/London").frame.height == 1
     with pytest.raises(InputError, match="time zone"):
         read_cgm(gap, "Mars/Olympus")
-    assert any("--tz" in c for c in read_cgm(gap).caveats)
+    assert any("--tz" in c.message for c in read_cgm(gap).caveats)
+    assert [c.code for c in read_cgm(gap).caveats] == ["no_time_zone"]
 
 
 def test_units_duplicates_and_bad_values(tmp_path: Path) -> None:
@@ -137,7 +138,7 @@ def test_units_duplicates_and_bad_values(tmp_path: Path) -> None:
                     "2024-01-01 00:05,99,mg/dL\n")  # fmt: skip
     data = read_cgm(path, "UTC")
     assert data.frame["gl"].to_list() == [5.5 * MGDL_PER_MMOL, 99.0]
-    assert any("repeated" in c for c in data.caveats)
+    assert any("repeated" in c.message for c in data.caveats)
     for body, needle in [
         ("time,value,unit\n2024-01-01 00:00,abc,mg/dL\n", "not a number"),
         ("time,value,unit\n2024-01-01 00:00,5,mg\n", "unit"),
@@ -232,21 +233,23 @@ def test_day_grid_metrics_by_hand() -> None:
 
 
 def test_consensus_targets() -> None:
-    from precisionrx.engines.monitoring.consensus import assess, load_targets
+    from precisionrx.engines.monitoring.consensus import assess
     from precisionrx.kb.registry import KnowledgeBase
 
-    targets = load_targets(KnowledgeBase().root / "monitoring")
+    kb = KnowledgeBase()
     good = {"in_range_70_180": 75.0, "below_70": 3.0, "below_54": 0.5, "above_180": 20.0,
             "above_250": 4.0, "cv": 30.0, "days": 14.0, "active_percent": 80.0}  # fmt: skip
-    adult = assess(good, targets, "adult")
-    assert adult["all_met"] and adult["sufficient_data"]
-    assert {c["metric"] for c in adult["checks"]} == {
+    adult = assess(good, kb, "adult")
+    assert adult.all_met and adult.sufficient_data
+    assert {c.metric for c in adult.checks} == {
         "in_range_70_180", "below_70", "below_54", "above_180", "above_250", "cv"
     }  # fmt: skip
-    older = assess({**good, "in_range_70_180": 55.0, "below_70": 3.0}, targets, "older_high_risk")
-    assert not older["all_met"]  # below_70 must be < 1 for older / high-risk people
-    short = assess({**good, "days": 10.0}, targets, "adult")
-    assert not short["sufficient_data"]
+    older = assess({**good, "in_range_70_180": 55.0, "below_70": 3.0}, kb, "older_high_risk")
+    assert not older.all_met  # below_70 must be < 1 for older / high-risk people
+    short = assess({**good, "days": 10.0}, kb, "adult")
+    assert not short.sufficient_data
+    with pytest.raises(InputError, match="--population"):
+        assess(good, kb, "children")
 
 
 def test_agp_percentiles_bands_and_svg(tmp_path: Path) -> None:
@@ -261,13 +264,13 @@ def test_agp_percentiles_bands_and_svg(tmp_path: Path) -> None:
     rows += [f"p,2024-05-0{d + 1} 20:00:00,120" for d in range(5)]
     path.write_text("id,time,gl\n" + "\n".join(rows) + "\n")
     data = agp_data(read_cgm(path, "UTC").frame, "p")
-    morning = next(b for b in data["modal_day"] if b["minute"] == 480)
+    morning = next(b for b in data.modal_day if b.minute == 480)
     # R type-7 percentiles of 50..250: 5th = 60, 25th = 100, median = 150, 75th = 200, 95th = 240.
-    assert [morning[f"p{p}"] for p in (5, 25, 50, 75, 95)] == [60, 100, 150, 200, 240]
-    assert sum(data["bands"].values()) == pytest.approx(100.0)
-    assert data["bands"]["very_low"] == pytest.approx(10.0) and len(data["daily"]) == 5
+    assert [getattr(morning, f"p{p}") for p in (5, 25, 50, 75, 95)] == [60, 100, 150, 200, 240]
+    assert sum(v or 0.0 for v in data.bands.model_dump().values()) == pytest.approx(100.0)
+    assert data.bands.very_low == pytest.approx(10.0) and len(data.daily) == 5
     ET.fromstring(agp_svg(data))
-    ET.fromstring(daily_svg(data["daily"][0]))
+    ET.fromstring(daily_svg(data.daily[0]))
     out = tmp_path / "agp.html"
     proc = subprocess.run(
         [sys.executable, "-c", "from precisionrx.cli import main; main()", "monitor", "agp",
@@ -308,7 +311,8 @@ def test_plan_monitoring_section_finds_the_changes(tmp_path: Path) -> None:
     plan = build_plan(read_patient_file(tmp_path / "p.json"), KnowledgeBase())
     mon = plan.monitoring
     assert mon is not None and "monitoring" in plan.engines
-    assert mon["previous"]["in_range_70_180"] == pytest.approx(100.0)
+    assert mon.previous is not None and mon.previous.in_range_70_180 == pytest.approx(100.0)
+    assert mon.provenance is not None and mon.provenance.input_sha256
     titles = [f.title for f in plan.findings if f.domain == "monitoring"]
     assert any(t.startswith("Time in range fell") for t in titles)
     assert "Nocturnal lows appeared" in titles
@@ -358,7 +362,7 @@ def test_libreview_and_nightscout_exports(tmp_path: Path) -> None:
     data = read_cgm(us, "America/Chicago")
     assert data.frame["gl"].to_list() == [95.0, 101.0]  # historic only
     assert [str(t) for t in data.frame["local"]] == ["2024-01-14 23:45:00", "2024-01-15 00:00:00"]
-    assert any("not used" in c for c in data.caveats)
+    assert any("not used" in c.message for c in data.caveats)
     eu = tmp_path / "libre_eu.csv"
     eu.write_text(
         "Glucose Data,Generated on,15-01-2024 09:00,Generated by,Someone\n"
@@ -378,7 +382,7 @@ def test_libreview_and_nightscout_exports(tmp_path: Path) -> None:
     night = read_cgm(ns, "UTC")
     assert night.frame["gl"].to_list() == [120.0, 40.0]
     assert str(night.frame["time_utc"][0]).startswith("2024-01-01 00:00:00")
-    assert any("error codes" in c for c in night.caveats)
+    assert any("error codes" in c.message for c in night.caveats)
     bad = tmp_path / "bad.json"
     bad.write_text('[{"type": "sgv", "sgv": "x", "date": 1}]')
     with pytest.raises(InputError, match="entry 1"):
@@ -658,12 +662,18 @@ def test_plan_uses_gmi_only_without_a_laboratory_hba1c(tmp_path: Path) -> None:
 
 
 def test_worker_processes_give_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The engine starts no processes: the command hands it a worker pool's map.
+    from precisionrx.cli import monitor
     from precisionrx.engines.monitoring import metrics_table as mt
 
     frame = read_cgm(IGLU, "Etc/GMT+5").frame
     here = mt.subject_rows(frame)
-    monkeypatch.setattr(mt, "PROCESS_READINGS", 0)  # force the worker-process path
-    there = mt.subject_rows(frame, workers=2)
+    with monitor.subject_mapper(frame, workers=2) as mapper:
+        assert mapper is None  # a small input stays in this process
+    monkeypatch.setattr(monitor, "PROCESS_READINGS", 0)  # force the worker-process path
+    with monitor.subject_mapper(frame, workers=2) as mapper:
+        assert mapper is not None
+        there = mt.subject_rows(frame, mapper=mapper)
     assert [r["id"] for r in there] == [r["id"] for r in here]
     assert there == here
 
@@ -766,3 +776,58 @@ def test_metrics_as_a_fhir_bundle_with_the_cgm_ig_codes(
     assert sum(by_code[c]["valueQuantity"]["value"] for c in ranges) == pytest.approx(100, abs=1e-3)
     urls = {e["fullUrl"] for e in bundle["entry"]}
     assert all(m["reference"] in urls for m in by_code["107931-8"]["hasMember"])
+
+
+def test_cgm_metrics_entry_point_is_typed_and_equals_the_table() -> None:
+    # The typed entry point gives the same values as the fast table, every column, unrounded;
+    # the result round-trips through JSON and names its inputs and knowledge bases.
+    from precisionrx.engines.monitoring.api import cgm_metrics
+    from precisionrx.engines.monitoring.metrics_table import MetricOptions
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.records.monitoring import CgmMetricsResult, SubjectMetrics
+
+    readings = read_cgm(IGLU, "Etc/GMT+5")
+    options = MetricOptions(conga_hours=12, population="pregnancy")
+    result = cgm_metrics(readings, KnowledgeBase(), options)
+    assert isinstance(result, CgmMetricsResult)
+    assert all(isinstance(s, SubjectMetrics) for s in result.subjects)
+    table = metrics_table(readings.frame, options)
+    for subject, row in zip(result.subjects, table.iter_rows(named=True), strict=True):
+        for key, value in row.items():
+            if key in ("first", "last"):
+                assert getattr(subject, key) == f"{value:%Y-%m-%dT%H:%M:%SZ}"
+            else:
+                assert getattr(subject, key) == value, key
+        assert subject.consensus.population == "pregnancy"
+    assert CgmMetricsResult.model_validate_json(result.model_dump_json()) == result
+    prov = result.provenance
+    assert prov is not None and prov.input_sha256 == readings.sha256
+    assert {k.name for k in prov.knowledge_bases} >= {"monitoring"}
+    assert prov.parameters["conga_hours"] == "12" and prov.parameters["population"] == "pregnancy"
+    doc = result.model_dump(mode="json")
+    assert list(doc) == ["subjects", "caveats", "provenance"]
+    assert list(doc["subjects"][0])[:3] == ["id", "n_readings", "first"]
+    assert list(doc["subjects"][0])[-1] == "consensus"
+
+
+def test_plan_sections_are_typed_and_round_trip(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from precisionrx.engines.monitoring.api import review_patient_cgm
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.records.monitoring import MonitoringReview, MonitoringSection
+
+    start = datetime(2024, 6, 1)
+    rows = [f"{start + timedelta(minutes=5 * i):%Y-%m-%d %H:%M:%S},{100 + i % 50}"
+            for i in range(20 * 288)]  # fmt: skip
+    (tmp_path / "cgm.csv").write_text("time,gl\n" + "\n".join(rows) + "\n")
+    review = review_patient_cgm(
+        read_cgm(tmp_path / "cgm.csv", "UTC"), KnowledgeBase(), subject="p-1", source="cgm.csv"
+    )
+    assert isinstance(review.section, MonitoringSection)
+    assert MonitoringReview.model_validate_json(review.model_dump_json()) == review
+    section = review.section.model_dump(mode="json")
+    assert list(section)[:3] == ["source", "timezone", "period_days"]
+    assert list(section)[-2:] == ["caveats", "provenance"]
+    assert section["current"]["id"] == "p-1" and section["agp"]["daily"] == []
+    assert "profile_svg" in section["agp"] and section["previous"]["n_readings"] == 6 * 288

@@ -11,16 +11,34 @@ from typing import Any
 import pytest
 
 from precisionrx.engines.oncology import burden, tiering
-from precisionrx.engines.oncology.knowledge import OncologyKb
-from precisionrx.engines.oncology.report import analyse
+from precisionrx.engines.oncology.api import TumourSettings, analyse_tumour
+from precisionrx.engines.oncology.knowledge import oncology_kb
 from precisionrx.errors import InputError
 from precisionrx.io.tumor_inputs import read_cna, read_fusions, read_maf
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records.notation import fusion_pair, protein_change
+from precisionrx.records.oncology import TumourReport
 from precisionrx.records.tumor import Alteration
 
 KB = KnowledgeBase()
-OKB = OncologyKb.load(KB.root / "oncology")
+OKB = oncology_kb(KB)
+
+
+def analyse(
+    alterations: list[Alteration],
+    tumor_type: str | None = None,
+    build: str | None = None,
+    kb: KnowledgeBase = KB,
+    **settings: Any,
+) -> dict[str, Any]:
+    """The engine's report as its JSON document (what ``precisionrx tumor`` writes)."""
+    report = analyse_tumour(
+        alterations, kb, TumourSettings(tumor_type=tumor_type, genome_build=build, **settings)
+    )
+    assert TumourReport.model_validate_json(report.model_dump_json()) == report
+    return report.model_dump(mode="json")
+
+
 MAF_HEADER = (
     "Hugo_Symbol\tChromosome\tStart_Position\tReference_Allele\tTumor_Seq_Allele2\t"
     "Variant_Classification\tHGVSp_Short\tHGVSc\tExon_Number\tt_depth\tt_alt_count\t"
@@ -62,7 +80,7 @@ def drugs(
 
 @pytest.mark.parametrize("spelling", ["V600E", "p.V600E", "p.Val600Glu", "BRAF V600E"])
 def test_braf_v600e_melanoma_any_notation(spelling: str) -> None:
-    report = analyse(OKB, [variant("BRAF", spelling, "missense_variant", "15")], "MEL", "GRCh38")
+    report = analyse([variant("BRAF", spelling, "missense_variant", "15")], "MEL", "GRCh38")
     hgvsp = therapies(report, "hgvsp")
     assert {"Dabrafenib", "Vemurafenib", "Trametinib"} <= drugs(hgvsp, tier="I")
     assert all(t["tumor_type_match"] in ("same", "pan-cancer") for t in hgvsp if t["tier"] == "I")
@@ -74,7 +92,7 @@ def test_egfr_l858r_and_exon19_deletion_in_luad_via_nsclc_evidence() -> None:
     ex19 = variant(
         "EGFR", "p.E746_A750del", "inframe_deletion", "19", ref="GGAATTAAGAGAAGCA", alt="G"
     )
-    report = analyse(OKB, [l858r, ex19], "LUAD", "GRCh38")
+    report = analyse([l858r, ex19], "LUAD", "GRCh38")
     by_alt = {m["alteration"] + "|" + m["match_resolution"]: m for m in report["matches"]}
     assert "Osimertinib" in drugs(by_alt["EGFR L858R|hgvsp"]["therapies"], tier="I")
     exon = by_alt["EGFR E746_A750del|exon"]
@@ -84,13 +102,13 @@ def test_egfr_l858r_and_exon19_deletion_in_luad_via_nsclc_evidence() -> None:
         t["tumor_type_match"] == "same" for t in exon["therapies"] if t["tumor_type"] == "NSCLC"
     )
     # A missense variant in exon 19 is not an exon 19 deletion.
-    other = analyse(OKB, [variant("EGFR", "p.L747F", "missense_variant", "19")], "LUAD", "GRCh38")
+    other = analyse([variant("EGFR", "p.L747F", "missense_variant", "19")], "LUAD", "GRCh38")
     assert not [m for m in other["matches"] if m["match_resolution"] == "exon"
                 and "Osimertinib" in drugs(m["therapies"])]  # fmt: skip
 
 
 def test_t790m_is_resistance_not_a_recommendation() -> None:
-    report = analyse(OKB, [variant("EGFR", "p.T790M", "missense_variant", "20")], "NSCLC", None)
+    report = analyse([variant("EGFR", "p.T790M", "missense_variant", "20")], "NSCLC", None)
     hgvsp = therapies(report, "hgvsp")
     resistant = [t for t in hgvsp if t["response"] == "resistant"]
     assert {"Gefitinib", "Erlotinib"} <= drugs(resistant, "resistant")
@@ -101,9 +119,9 @@ def test_t790m_is_resistance_not_a_recommendation() -> None:
 
 def test_kras_g12c_and_anti_egfr_resistance_in_colorectal() -> None:
     g12c = variant("KRAS", "p.G12C", "missense_variant", "2")
-    nsclc = analyse(OKB, [g12c], "NSCLC", None)
+    nsclc = analyse([g12c], "NSCLC", None)
     assert "Sotorasib" in drugs(therapies(nsclc, "hgvsp"), tier="I")
-    crc = analyse(OKB, [g12c], "COADREAD", None)
+    crc = analyse([g12c], "COADREAD", None)
     exon = therapies(crc, "exon")
     assert {"Cetuximab", "Panitumumab"} <= drugs(exon, "resistant")
 
@@ -112,7 +130,7 @@ def test_kras_g12c_and_anti_egfr_resistance_in_colorectal() -> None:
 def test_alk_fusion_notations(tmp_path: Path, name: str) -> None:
     path = tmp_path / "f.tsv"
     path.write_text(f"#FusionName\tJunctionReadCount\n{name}\t12\n")
-    report = analyse(OKB, read_fusions(path), "LUAD", None)
+    report = analyse(read_fusions(path), "LUAD", None)
     assert "Alectinib" in drugs(therapies(report), tier="I")
     resolutions = {m["match_resolution"] for m in report["matches"]}
     assert resolutions <= {"fusion_pair", "fusion_gene"} and resolutions
@@ -121,32 +139,32 @@ def test_alk_fusion_notations(tmp_path: Path, name: str) -> None:
 def test_ros1_and_ntrk_fusions_pan_cancer() -> None:
     ros1 = Alteration(kind="fusion", gene="CD74", gene2="ROS1", source="f1")
     ntrk = Alteration(kind="fusion", gene="ETV6", gene2="NTRK3", source="f2")
-    report = analyse(OKB, [ros1, ntrk], "THPA", None)
+    report = analyse([ros1, ntrk], "THPA", None)
     ntrk_ts = [t for m in report["matches"] if m["alteration"] == "ETV6::NTRK3"
                for t in m["therapies"]]  # fmt: skip
     lar = [t for t in ntrk_ts if t["drug"] == "Larotrectinib"]
     assert lar and all(t["tumor_type_match"] == "pan-cancer" and t["tier"] == "I" for t in lar)
-    ros = analyse(OKB, [ros1], "NSCLC", None)
+    ros = analyse([ros1], "NSCLC", None)
     assert {"Crizotinib", "Entrectinib"} & drugs(therapies(ros), tier="I")
 
 
 def test_erbb2_amplification_breast_and_brca_parp() -> None:
     amp = Alteration(kind="amplification", gene="ERBB2", source="cna")
     brca2 = variant("BRCA2", "p.K1000fs", "frameshift_variant", "11")
-    report = analyse(OKB, [amp, brca2], "BRCA", None)
+    report = analyse([amp, brca2], "BRCA", None)
     assert "Trastuzumab" in drugs(therapies(report, "cna"), tier="I")
     assert "Olaparib" in drugs(therapies(report, "gene"), tier="I")
     # Synonymous variants are not protein-altering: no gene-level match.
-    silent = analyse(OKB, [variant("BRCA2", "p.L100=", "synonymous_variant")], "BRCA", None)
+    silent = analyse([variant("BRCA2", "p.L100=", "synonymous_variant")], "BRCA", None)
     assert not silent["matches"]
 
 
 def test_msi_h_and_tmb_h_give_pembrolizumab() -> None:
-    report = analyse(OKB, [], "PAAD", None, msi_status="MSI-H")
+    report = analyse([], "PAAD", None, msi="MSI-H")
     msi = [m for m in report["matches"] if m["match_resolution"] == "msi"]
     assert msi and "Pembrolizumab" in drugs(msi[0]["therapies"], tier="I")
     many = [variant("TTN", f"p.A{i}T", "missense_variant") for i in range(400)]
-    tmb = analyse(OKB, many, "LUAD", None, callable_mb=34.0)
+    tmb = analyse(many, "LUAD", None, callable_mb=34.0)
     assert tmb["tmb"]["value"] == 400 / 34 and tmb["tmb"]["high"]  # unrounded (issue 11.6)
     assert any(m["match_resolution"] == "tmb" for m in tmb["matches"])
 
@@ -159,11 +177,14 @@ def test_tmb_schemes_count_as_pcgr() -> None:
         variant("D", "p.Q3*", "stop_gained"),
         variant("E", "", "intron_variant"),
     ]
-    assert burden.tmb(alts, 1.0)["variants_counted"] == 3
-    assert burden.tmb(alts, 1.0, "coding_non_silent")["variants_counted"] == 2
-    assert burden.tmb(alts, 1.0, "missense_only")["variants_counted"] == 1
+    assert burden.tmb(alts, 1.0).variants_counted == 3
+    assert burden.tmb(alts, 1.0, "coding_non_silent").variants_counted == 2
+    assert burden.tmb(alts, 1.0, "missense_only").variants_counted == 1
     panel = burden.tmb(alts, 1.2)
-    assert panel["value"] == round(3 / 1.2, 4) and any("panel" in c for c in panel["caveats"])
+    assert panel.value == round(3 / 1.2, 4) and any(c.code == "tmb_panel" for c in panel.caveats)
+    assert "panel" in next(c.message for c in panel.caveats if c.code == "tmb_panel")
+    with pytest.raises(InputError, match="TMB scheme"):
+        burden.tmb(alts, 1.0, "every_variant")
 
 
 def test_tier_rules() -> None:
@@ -222,7 +243,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_contract_germline_conflict_and_html(tmp_path: Path) -> None:
-    from precisionrx.io.synthetic import VcfBuilder
+    from testkit.synthetic import VcfBuilder
 
     germ = (
         VcfBuilder(KB)
@@ -248,7 +269,10 @@ def test_cli_contract_germline_conflict_and_html(tmp_path: Path) -> None:
     conflict = {c["drug"]: c for c in doc["germline_conflicts"]}
     assert conflict["capecitabine"]["status"] == "action"
     assert conflict["capecitabine"]["genes"] == ["DPYD"]
-    assert any("research use only" in c for c in doc["caveats"])
+    assert any(c["code"] == "moalmanac_research_use" and "research use only" in c["message"]
+               for c in doc["caveats"])  # fmt: skip
+    assert doc["germline_checked"]["vcf"] == str(germ) and doc["notice"] and doc["input"]
+    assert doc["provenance"]["knowledge_bases"] and doc["provenance"]["input_sha256"]
     html = _run("tumor", str(path), "--tumor-type", "BRCA", "--cna", str(cna), "--germline-vcf",
                 str(germ), "--format", "html", "-o", str(tmp_path / "r.html"))  # fmt: skip
     assert html.returncode == 0, html.stderr
@@ -274,7 +298,8 @@ def test_cli_errors_and_raw_vcf(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["genome_build"] == "GRCh37"
-    assert any("genomic coordinates only" in c for c in doc["caveats"])
+    assert any(c["code"] == "vcf_not_annotated" and "genomic coordinates only" in c["message"]
+               for c in doc["caveats"])  # fmt: skip
     assert doc["matches"] and all(m["match_resolution"] == "genomic" for m in doc["matches"])
     assert "Dabrafenib" in drugs(therapies(doc), tier="I")
     # The same position read as GRCh38 is another base: no coordinate match across builds.
@@ -297,15 +322,18 @@ def test_kb_add_civic_current_export(tmp_path: Path, monkeypatch: pytest.MonkeyP
         capture_output=True, text=True, check=False, env={**__import__("os").environ},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    from precisionrx.kb.user_sources import added_civic
-
-    extra = added_civic()
-    assert extra is not None
-    kb = OncologyKb.load(KB.root / "oncology", [extra])
-    report = analyse(kb, [variant("BRAF", "V600E", "missense_variant", "15")], "SKCM", None)
+    kb = KnowledgeBase(home=tmp_path / "home")
+    assert kb.user_source("civic") is not None
+    okb = oncology_kb(kb)
+    report = analyse([variant("BRAF", "V600E", "missense_variant", "15")], "SKCM", None, kb=kb)
     assert "Newdrugumab" in drugs(therapies(report, "hgvsp"), tier="I")
-    assert not any(r["source"].startswith("civic-2018") for r in kb.rows)
-    assert not any("2018-05-18 snapshot" in c for c in report["caveats"])
+    assert not any(r["source"].startswith("civic-2018") for r in okb.rows)
+    assert not any(c["code"] == "civic_out_of_date" for c in report["caveats"])
+    assert [a["file"] for a in report["knowledge_base"]["added"]] == ["civic.tsv"]
+    assert "civic (user)" in {k["name"] for k in report["provenance"]["knowledge_bases"]}
+    # the packaged knowledge base alone still carries the 2018 snapshot and says so
+    assert any(r["source"].startswith("civic-2018") for r in OKB.rows)
+    assert any(c["code"] == "civic_out_of_date" for c in analyse([], "SKCM")["caveats"])
 
 
 def test_demo_plan_has_the_oncology_section_and_the_dpyd_conflict() -> None:
@@ -317,13 +345,16 @@ def test_demo_plan_has_the_oncology_section_and_the_dpyd_conflict() -> None:
     demo = Path(str(resources.files("precisionrx.demo"))) / "patient.yaml"
     plan = build_plan(read_patient_file(demo), KB)
     assert plan.oncology is not None and "oncology" in plan.engines
-    braf = [m for m in plan.oncology["matches"] if m["alteration"] == "BRAF V600E"]
-    assert any(m["tier"] == "I" for m in braf)
+    assert isinstance(plan.oncology, TumourReport)
+    braf = [m for m in plan.oncology.matches if m.alteration == "BRAF V600E"]
+    assert any(m.tier == "I" for m in braf)
     # The tumour calls for fluorouracil-based regimens; the germline DPYD c.2846A>T
     # heterozygote (activity score 1.5) needs a reduced dose: shown next to the therapy.
-    conflicts = {c["drug"]: c for c in plan.oncology["germline_conflicts"]}
-    assert conflicts["fluorouracil"]["status"] == "action"
-    assert conflicts["fluorouracil"]["genes"] == ["DPYD"]
+    conflicts = {c.drug: c for c in plan.oncology.germline_conflicts}
+    assert conflicts["fluorouracil"].status == "action"
+    assert conflicts["fluorouracil"].genes == ["DPYD"]
+    assert plan.oncology.input == "tumour.maf" and plan.oncology.notice is None
+    assert "germline_checked" not in plan.oncology.model_dump(mode="json")
     assert any(f.domain == "oncology" and "DPYD" in f.title for f in plan.findings)
 
 
@@ -358,7 +389,7 @@ def test_vep_and_snpeff_annotated_vcfs(tmp_path: Path) -> None:
 def test_tamoxifen_conflict_only_through_the_cyp2d6_inhibitor_the_patient_takes(
     tmp_path: Path,
 ) -> None:
-    from precisionrx.io.synthetic import VcfBuilder
+    from testkit.synthetic import VcfBuilder
 
     b = VcfBuilder(KB)
     for gene in KB.genes:  # every gene reference: CYP2D6 normal metaboliser
@@ -398,3 +429,92 @@ def test_civic_export_that_is_not_text_is_an_input_error(tmp_path: Path) -> None
     path.write_bytes(b"gene\tvariant\xff\xfe\n")
     with pytest.raises(InputError, match="not a UTF-8 text file"):
         civic_rows(path, {}, "test")
+
+
+# --- the entry point (issue 13) -------------------------------------------------------------
+
+
+def test_analyse_tumour_typed_report_round_trip_and_provenance() -> None:
+    from precisionrx.records.evidence import Caveat
+
+    braf = variant("BRAF", "V600E", "missense_variant", "15")
+    report = analyse_tumour([braf], KB, TumourSettings(tumor_type="mel", input_name="t.maf"))
+    assert isinstance(report, TumourReport)
+    assert TumourReport.model_validate_json(report.model_dump_json()) == report
+    assert report.tumor_type.code == "MEL" and report.input == "t.maf"
+    vem = [r for r in report.therapy_summary if r.drug == "Vemurafenib"]
+    assert vem[0].status == "sensitive" and vem[0].tier == "I"
+    # every caveat is a Caveat with a code; the list is the command's, in its order
+    caveats = [*report.caveats, *report.tmb.caveats, *report.msi.caveats]
+    assert all(isinstance(c, Caveat) and c.code for c in caveats)
+    assert [c.code for c in report.caveats] == [
+        "moalmanac_research_use", "civic_out_of_date", "genome_build_not_stated",
+        "germline_not_checked",
+    ]  # fmt: skip
+    assert [c.code for c in report.msi.caveats] == ["msi_unknown"]
+    # provenance: the knowledge bases used, the input fingerprint, the settings
+    prov = report.provenance
+    assert prov is not None and prov.input_sha256
+    assert {k.name for k in prov.knowledge_bases} == {"oncology", "genome"}
+    assert prov.parameters["tumor_type"] == "mel" and prov.parameters["callable_mb"] == "34.0"
+    again = analyse_tumour([braf], KB, TumourSettings(tumor_type="mel", input_name="t.maf"))
+    assert again == report  # pure: same input, same report
+    other = analyse_tumour([variant("BRAF", "V600K", "missense_variant", "15")], KB,
+                           TumourSettings(tumor_type="mel"))  # fmt: skip
+    assert other.provenance is not None and other.provenance.input_sha256 != prov.input_sha256
+    # keys as the command writes them; those only the command sets are left out
+    doc = report.model_dump(mode="json")
+    assert list(doc) == [
+        "tumor_type", "genome_build", "tmb", "msi", "alterations", "matches", "therapy_summary",
+        "germline_conflicts", "caveats", "knowledge_base", "input", "provenance",
+    ]  # fmt: skip
+
+
+def test_analyse_tumour_germline_caveat_and_check(tmp_path: Path) -> None:
+    from precisionrx.api.pgx import call_vcf
+    from precisionrx.engines.pgx.caller import CallOptions
+    from testkit.synthetic import VcfBuilder
+
+    germ = (
+        VcfBuilder(KB)
+        .haplotypes("DPYD", "c.1905+1G>A (*2A)", "c.1905+1G>A (*2A)")
+        .write(tmp_path / "germ.vcf")
+    )
+    amp = Alteration(kind="amplification", gene="ERBB2", source="cna")
+    tp53 = variant("TP53", "R175H", "missense_variant", "5")
+    plan = analyse_tumour([amp, tp53], KB, TumourSettings(tumor_type="BRCA", context="plan"))
+    (missing,) = [c for c in plan.caveats if c.code == "germline_not_checked"]
+    assert missing.message.startswith("no germline genotype in the record")
+    results = call_vcf(germ, KB, None, CallOptions())
+    report = analyse_tumour(
+        [amp, tp53], KB, TumourSettings(tumor_type="BRCA", germline_input="germ.vcf"),
+        germline=results,
+    )  # fmt: skip
+    assert "germline_not_checked" not in {c.code for c in report.caveats}
+    conflict = {c.drug: c for c in report.germline_conflicts}
+    assert conflict["capecitabine"].status == "action"
+    assert report.germline_checked is not None and report.germline_checked.vcf == "germ.vcf"
+    assert "capecitabine" in report.germline_checked.drugs
+    assert report.provenance is not None
+    assert {"guidelines", "interactions"} <= {k.name for k in report.provenance.knowledge_bases}
+
+
+def test_alteration_notes_are_caveats_with_a_code(tmp_path: Path) -> None:
+    path = tmp_path / "f.tsv"
+    path.write_text("#gene1\tgene2\tconfidence\nEML4\tALK\tlow\n")
+    report = analyse(read_fusions(path), "LUAD")
+    notes = [c for c in report["caveats"] if c["code"] == "alteration_note"]
+    assert notes and all(c["message"].startswith("EML4::ALK: ") for c in notes)
+    assert [n["message"].removeprefix("EML4::ALK: ") for n in notes] == (
+        report["alterations"][0]["notes"]
+    )
+
+
+def test_oncotree_codes_and_kb_built_once() -> None:
+    from precisionrx.cli.tumor import tumor_types
+    from precisionrx.engines.oncology.knowledge import oncotree_codes
+
+    assert {"LUAD", "NSCLC", "MEL", "COADREAD"} <= set(oncotree_codes(KB))
+    assert set(tumor_types()) == set(oncotree_codes(KB))
+    assert oncology_kb(KB) is OKB  # memoised on the knowledge-base object
+    assert oncology_kb(KnowledgeBase()) is not OKB

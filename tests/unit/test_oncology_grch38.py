@@ -12,15 +12,29 @@ from typing import Any
 
 import pytest
 
-from precisionrx.engines.oncology.knowledge import OncologyKb
-from precisionrx.engines.oncology.report import analyse
+from precisionrx.engines.oncology.api import TumourSettings, analyse_tumour
+from precisionrx.engines.oncology.knowledge import oncology_kb
 from precisionrx.kb.oncology_sources import BIOMARKER_COLUMNS
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records.tumor import Alteration
 
 KB = KnowledgeBase()
-ONCOLOGY = KB.root / "oncology"
-OKB = OncologyKb.load(ONCOLOGY)
+ONCOLOGY = KB.source_dir("oncology")
+
+
+def analyse(
+    alterations: list[Alteration],
+    tumor_type: str | None = None,
+    build: str | None = None,
+    kb: KnowledgeBase = KB,
+    **settings: Any,
+) -> dict[str, Any]:
+    """The engine's report as its JSON document (what ``precisionrx tumor`` writes)."""
+    report = analyse_tumour(
+        alterations, kb, TumourSettings(tumor_type=tumor_type, genome_build=build, **settings)
+    )
+    return report.model_dump(mode="json")
+
 
 GRCH38_HEAD = (
     "##fileformat=VCFv4.2\n##reference=GRCh38\n"
@@ -55,7 +69,7 @@ def _tumor(path: Path, tumor_type: str = "MEL") -> dict[str, Any]:
         input_path=path, tumor_type=tumor_type, cna=None, fusions=None, msi=None,
         msisensor_score=None, callable_mb=34.0, tmb_scheme="coding_and_silent",
         germline_vcf=None, germline_sample=None, genome_build=None,
-    )  # fmt: skip
+    ).model_dump(mode="json")  # fmt: skip
 
 
 def _sensitive(doc: dict[str, Any], resolution: str) -> set[str]:
@@ -150,9 +164,9 @@ def test_unknown_build_keeps_the_knowledge_base_build(tmp_path: Path) -> None:
     """No contig lengths, no NCBI_Build: coordinates are taken as the biomarker's own (GRCh37)."""
     alt37 = Alteration(kind="variant", gene="", chrom="7", pos=140453136, ref="A", alt="T")
     alt38 = Alteration(kind="variant", gene="", chrom="7", pos=140753336, ref="A", alt="T")
-    doc = analyse(OKB, [alt37, alt38], "MEL", None, annotated=False)
+    doc = analyse([alt37, alt38], "MEL", None, annotated=False)
     assert {m["alteration"] for m in doc["matches"]} == {alt37.label}
-    assert any("genome build not stated" in c for c in doc["caveats"])
+    assert any(c["code"] == "genome_build_not_stated" for c in doc["caveats"])
 
 
 def test_kb_rows_carry_both_builds() -> None:
@@ -196,7 +210,9 @@ def test_kb_rows_carry_both_builds() -> None:
 
 def test_user_added_rows_with_grch37_coordinates_are_converted_on_load(tmp_path: Path) -> None:
     """A CIViC export in the 2018 format carries GRCh37 coordinates: they are lifted on load."""
-    added = tmp_path / "biomarkers.tsv"
+    folder = tmp_path / "home" / "kb" / "civic"  # as `kb add civic` writes it
+    folder.mkdir(parents=True)
+    added = folder / "biomarkers.tsv"
     row = dict.fromkeys(BIOMARKER_COLUMNS, "")
     row.update(
         source="civic-2026-01-01", source_id="EID1", feature="somatic", gene="KRAS",
@@ -208,11 +224,14 @@ def test_user_added_rows_with_grch37_coordinates_are_converted_on_load(tmp_path:
         w = csv.DictWriter(fh, BIOMARKER_COLUMNS, delimiter="\t", lineterminator="\n")
         w.writeheader()
         w.writerow(row)
-    kb = OncologyKb.load(ONCOLOGY, [added])
-    mine = [r for r in kb.rows if r["source_id"] == "EID1"]
+    kb = KnowledgeBase(home=tmp_path / "home")
+    okb = oncology_kb(kb)
+    mine = [r for r in okb.rows if r["source_id"] == "EID1"]
     assert [(r["pos_grch38"], r["liftover"]) for r in mine] == [("25245351", "ok")]
+    # the table as read by the registry is not changed by the conversion
+    assert "pos_grch38" not in kb.rows("civic", "biomarkers.tsv", user=True)[0]
     raw = Alteration(kind="variant", gene="", chrom="12", pos=25245351, ref="C", alt="A")
-    doc = analyse(kb, [raw], "LUAD", "GRCh38", annotated=False)
+    doc = analyse([raw], "LUAD", "GRCh38", kb=kb, annotated=False)
     assert "Newdrugib" in _sensitive(doc, "genomic")
 
 

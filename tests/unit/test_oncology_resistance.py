@@ -8,18 +8,38 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from precisionrx.engines.oncology.knowledge import OncologyKb
-from precisionrx.engines.oncology.report import analyse, matched_drugs
+from precisionrx.engines.oncology.api import TumourSettings, analyse_tumour
+from precisionrx.engines.oncology.knowledge import oncology_kb
+from precisionrx.engines.oncology.report import matched_drugs
 from precisionrx.engines.oncology.resolution import resolve
 from precisionrx.engines.oncology.summary import therapy_options, therapy_summary
 from precisionrx.kb.registry import KnowledgeBase
-from precisionrx.plan.builder import _oncology_findings
+from precisionrx.plan.oncology_section import oncology_findings
 from precisionrx.records.notation import protein_change
+from precisionrx.records.oncology import TumourReport
 from precisionrx.records.tumor import Alteration
 from precisionrx.report.html import _load, render
 
 KB = KnowledgeBase()
-OKB = OncologyKb.load(KB.root / "oncology")
+OKB = oncology_kb(KB)
+
+
+def analyse(
+    alterations: list[Alteration],
+    tumor_type: str | None = None,
+    build: str | None = None,
+    kb: KnowledgeBase = KB,
+    **settings: Any,
+) -> dict[str, Any]:
+    """The engine's report as its JSON document (what ``precisionrx tumor`` writes)."""
+    report = analyse_tumour(
+        alterations, kb, TumourSettings(tumor_type=tumor_type, genome_build=build, **settings)
+    )
+    return report.model_dump(mode="json")
+
+
+def typed(report: dict[str, Any]) -> TumourReport:
+    return TumourReport.model_validate(report)
 
 
 def variant(gene: str, protein: str, exon: str = "") -> Alteration:
@@ -50,13 +70,13 @@ def status(report: dict[str, Any], alteration: str, drug: str) -> str:
 
 def option_drugs(report: dict[str, Any]) -> set[str]:
     out: set[str] = set()
-    for r in therapy_options(report["therapy_summary"]):
-        out |= {d.lower() for d in (r["drug"] if isinstance(r["drug"], list) else [r["drug"]])}
+    for r in therapy_options(typed(report).therapy_summary):
+        out |= {d.lower() for d in (r.drug if isinstance(r.drug, list) else [r.drug])}
     return out
 
 
 def test_bcr_abl1_with_t315i_imatinib_and_dasatinib_expected_resistance() -> None:
-    report = analyse(OKB, [fusion("BCR", "ABL1"), variant("ABL1", "T315I", "5")], "CML", None)
+    report = analyse([fusion("BCR", "ABL1"), variant("ABL1", "T315I", "5")], "CML", None)
     for drug in ("Imatinib", "Dasatinib"):
         # The fusion's FDA-approved sensitivity is overridden by the T315I resistance.
         assert status(report, "BCR::ABL1", drug) == "expected resistance"
@@ -69,7 +89,7 @@ def test_bcr_abl1_with_t315i_imatinib_and_dasatinib_expected_resistance() -> Non
     opts = option_drugs(report)
     assert {"ponatinib", "asciminib"} <= opts
     assert not {"imatinib", "dasatinib"} & opts
-    assert not {"imatinib", "dasatinib"} & set(matched_drugs(report))
+    assert not {"imatinib", "dasatinib"} & set(matched_drugs(typed(report).matches))
     # The overridden items stay in the JSON with the reason and the overriding item.
     fus = [m for m in report["matches"] if m["alteration"] == "BCR::ABL1"]
     imatinib = [t for m in fus for t in m["therapies"] if t["drug"] == "Imatinib"]
@@ -81,7 +101,7 @@ def test_bcr_abl1_with_t315i_imatinib_and_dasatinib_expected_resistance() -> Non
 
 
 def test_pdgfra_d842v_gist_imatinib_resistant_avapritinib_sensitive() -> None:
-    report = analyse(OKB, [variant("PDGFRA", "D842V", "18")], "GIST", None)
+    report = analyse([variant("PDGFRA", "D842V", "18")], "GIST", None)
     assert status(report, "PDGFRA D842V", "Imatinib") == "expected resistance"
     assert status(report, "PDGFRA D842V", "Avapritinib") == "sensitive"
     row = next(
@@ -97,9 +117,7 @@ def test_pdgfra_d842v_gist_imatinib_resistant_avapritinib_sensitive() -> None:
 
 
 def test_egfr_t790m_overrides_first_generation_inhibitors_across_alterations() -> None:
-    report = analyse(
-        OKB, [variant("EGFR", "L858R", "21"), variant("EGFR", "T790M", "20")], "LUAD", None
-    )
+    report = analyse([variant("EGFR", "L858R", "21"), variant("EGFR", "T790M", "20")], "LUAD", None)
     for drug in ("Gefitinib", "Erlotinib"):
         assert status(report, "EGFR L858R", drug) == "expected resistance"
         assert status(report, "EGFR T790M", drug) == "expected resistance"
@@ -107,18 +125,18 @@ def test_egfr_t790m_overrides_first_generation_inhibitors_across_alterations() -
     assert "osimertinib" in option_drugs(report)
     assert not {"gefitinib", "erlotinib"} & option_drugs(report)
     # Without T790M the first-generation inhibitors are options.
-    alone = analyse(OKB, [variant("EGFR", "L858R", "21")], "LUAD", None)
+    alone = analyse([variant("EGFR", "L858R", "21")], "LUAD", None)
     assert {"gefitinib", "erlotinib"} <= option_drugs(alone)
 
 
 def test_ras_mutation_removes_anti_egfr_regimens_in_colorectal_cancer() -> None:
     braf = variant("BRAF", "V600E", "15")
-    alone = analyse(OKB, [braf], "COADREAD", None)
+    alone = analyse([braf], "COADREAD", None)
     # BRAF V600E colorectal cancer resists cetuximab alone (guideline); the FDA-approved
     # combination for that tumour outranks the resistance claim on its component.
     assert status(alone, "BRAF V600E", "Cetuximab") == "expected resistance"
     assert status(alone, "BRAF V600E", "Cetuximab + Encorafenib") == "sensitive"
-    both = analyse(OKB, [braf, variant("KRAS", "G12D", "2")], "COADREAD", None)
+    both = analyse([braf, variant("KRAS", "G12D", "2")], "COADREAD", None)
     # A KRAS mutation defeats the anti-EGFR part of any regimen.
     assert status(both, "BRAF V600E", "Cetuximab + Encorafenib") == "expected resistance"
     assert "cetuximab" not in option_drugs(both)
@@ -126,8 +144,8 @@ def test_ras_mutation_removes_anti_egfr_regimens_in_colorectal_cancer() -> None:
 
 
 def test_plan_findings_never_headline_an_overridden_drug() -> None:
-    report = analyse(OKB, [fusion("BCR", "ABL1"), variant("ABL1", "T315I", "5")], "CML", None)
-    findings = _oncology_findings(report)
+    report = analyse([fusion("BCR", "ABL1"), variant("ABL1", "T315I", "5")], "CML", None)
+    findings = oncology_findings(typed(report))
     options = [f for f in findings if "therapy evidence" in f.title]
     resist = [f for f in findings if "expected resistance" in f.title]
     assert options
@@ -292,7 +310,7 @@ def test_grouped_view_references_every_item_once_per_row(
 
 
 def test_braf_v600e_melanoma_one_row_per_alteration_and_drug() -> None:
-    report = analyse(OKB, [variant("BRAF", "V600E", "15")], "MEL", None)
+    report = analyse([variant("BRAF", "V600E", "15")], "MEL", None)
     vem = [r for r in report["therapy_summary"] if r["drug"] == "Vemurafenib"]
     assert len(vem) == 1
     row = vem[0]
@@ -327,7 +345,7 @@ def test_civic_fusion_resistance_mutation_matches_by_coordinates_on_both_builds(
     for build, pos in (("GRCh37", 133748283), ("GRCh38", 130872896)):
         for protein in ("", "T315I"):
             t315i = located("ABL1", protein, "9", pos, "C", "T")
-            report = analyse(OKB, [fusion("BCR", "ABL1"), t315i], "CML", build)
+            report = analyse([fusion("BCR", "ABL1"), t315i], "CML", build)
             label = next(m["alteration"] for m in report["matches"]
                          if m["alteration"] != "BCR::ABL1")  # fmt: skip
             for drug in ("Imatinib", "Dasatinib", "Nilotinib", "Bosutinib"):
@@ -340,20 +358,20 @@ def test_civic_fusion_resistance_mutation_matches_by_coordinates_on_both_builds(
 
 
 def test_flagged_guideline_rows_are_shown_but_not_used() -> None:
-    report = analyse(OKB, [variant("ABL1", "T315I", "5")], "CML", None)
+    report = analyse([variant("ABL1", "T315I", "5")], "CML", None)
     # MOAlmanac 104 (omacetaxine "resistant" for T315I) is a curated data conflict.
     assert status(report, "ABL1 T315I", "Omacetaxine") == "disputed"
     flagged = [t for m in report["matches"] for t in m["therapies"] if t["source_id"] == "104"]
     assert flagged and flagged[0]["flag"]["flag"] == "data_conflict"
     assert flagged[0]["recommendation"].startswith("disputed")
-    findings = _oncology_findings(report)
+    findings = oncology_findings(typed(report))
     assert not any("Omacetaxine" in f.title for f in findings)
 
 
 def test_civic_alternatives_become_one_row_each() -> None:
     rows = [r for r in OKB.rows if r["source_id"] == "EID134"]
     assert sorted(r["codon"] for r in rows) == ["G12", "G13"]
-    report = analyse(OKB, [variant("KRAS", "G13D", "2")], "COADREAD", None)
+    report = analyse([variant("KRAS", "G13D", "2")], "COADREAD", None)
     assert "EID134" in {t["source_id"] for m in report["matches"] for t in m["therapies"]}
 
 
@@ -367,7 +385,7 @@ def cna(gene: str, kind: str) -> Alteration:
 def test_combination_claim_does_not_shield_monotherapy_of_another_alteration() -> None:
     # KRAS G12C has FDA-approved adagrasib + cetuximab, which outranks its own resistance to
     # cetuximab for that combination only: cetuximab alone (EGFR amplification) is ruled out.
-    report = analyse(OKB, [variant("KRAS", "G12C", "2"), cna("EGFR", "amplification")],
+    report = analyse([variant("KRAS", "G12C", "2"), cna("EGFR", "amplification")],
                      "COADREAD", None)  # fmt: skip
     assert status(report, "EGFR amplification", "Cetuximab") == "expected resistance"
     assert status(report, "KRAS G12C", "Adagrasib + Cetuximab") == "sensitive"
@@ -376,14 +394,14 @@ def test_combination_claim_does_not_shield_monotherapy_of_another_alteration() -
 def test_unknown_tumour_type_pan_cancer_weak_sensitivity_does_not_block_t790m() -> None:
     for tumour in (None, "BRCA"):
         report = analyse(
-            OKB, [variant("EGFR", "L858R", "21"), variant("EGFR", "T790M", "20")], tumour, None
+            [variant("EGFR", "L858R", "21"), variant("EGFR", "T790M", "20")], tumour, None
         )
         assert not {"gefitinib", "erlotinib"} & option_drugs(report), tumour
-        assert not {"gefitinib", "erlotinib"} & set(matched_drugs(report)), tumour
+        assert not {"gefitinib", "erlotinib"} & set(matched_drugs(typed(report).matches)), tumour
 
 
 def test_eml4_alk_alone_keeps_first_line_alk_inhibitors() -> None:
-    report = analyse(OKB, [fusion("EML4", "ALK")], "LUAD", None)
+    report = analyse([fusion("EML4", "ALK")], "LUAD", None)
     assert {"lorlatinib", "alectinib", "crizotinib"} <= option_drugs(report)
     # Compound CIViC names ("EML4-ALK C1156Y–L1198F") are not the fusion alone.
     assert not [t for m in report["matches"] for t in m["therapies"]
@@ -395,7 +413,7 @@ def test_one_name_per_drug() -> None:
     assert "Alectinib (CH5424802)" not in names and "Alectinib" in names
     assert "BYL719 (Alpelisib)" not in names and "Alpelisib" in names
     assert not [n for n in names if n.count("(") != n.count(")")]  # no split synonyms
-    report = analyse(OKB, [fusion("EML4", "ALK"), variant("ALK", "I1171N")], "LUAD", None)
+    report = analyse([fusion("EML4", "ALK"), variant("ALK", "I1171N")], "LUAD", None)
     alectinib = [r for r in report["therapy_summary"] if r["alteration"] == "EML4::ALK"
                  and str(r["drug"]).lower().startswith("alectinib")]  # fmt: skip
     assert len({r["status"] for r in alectinib}) == 1
@@ -407,12 +425,12 @@ def test_raw_vcf_never_matches_germline_polymorphism_rows() -> None:
     assert row["kind"] == "unsupported"
     raw = Alteration(kind="variant", gene="", chrom=row["chrom"], pos=int(row["pos"]),
                      ref=row["ref"], alt=row["alt"], source="test raw")  # fmt: skip
-    assert analyse(OKB, [raw], "NSCLC", "GRCh37")["matches"] == []
+    assert analyse([raw], "NSCLC", "GRCh37")["matches"] == []
 
 
 def test_no_drug_items_and_every_kb_item_kept() -> None:
     assert not [r for r in OKB.rows if not r["therapy"].strip()]
-    report = analyse(OKB, [variant("BRAF", "V600E", "15")], "MEL", None)
+    report = analyse([variant("BRAF", "V600E", "15")], "MEL", None)
     ids = [(t["source"], t["source_id"]) for m in report["matches"] for t in m["therapies"]]
     assert "EID1699" in {i for _, i in ids}  # was merged away by the old de-duplication
 

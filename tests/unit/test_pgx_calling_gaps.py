@@ -20,12 +20,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from precisionrx.engines.pgx.caller import CallOptions, call_vcf
+from precisionrx.api.pgx import call_vcf
+from precisionrx.engines.pgx.caller import CallOptions
 from precisionrx.engines.pgx.recommender import prescribe
 from precisionrx.io.outside_calls import read_outside_calls
-from precisionrx.io.synthetic import VcfBuilder
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import GeneCall, SampleResult
+from testkit.synthetic import VcfBuilder
 
 CHATHAM = 154532990  # rs5030869 C>T, G6PD Chatham; the Villeurbanne deletion starts here too
 
@@ -105,7 +106,7 @@ def test_loader_drops_only_documented_exclusions(kb: KnowledgeBase) -> None:
 def test_allele_audit_has_no_unexplained_failure(
     kb: KnowledgeBase, tmp_path: Path, gene: str
 ) -> None:
-    from precisionrx.engines.pgx.exhaustive import audit_gene
+    from testkit.exhaustive import audit_gene
 
     n, rows = audit_gene(kb, gene, tmp_path)
     assert n == len(kb.raw_definition(gene).alleles)

@@ -87,7 +87,7 @@ def test_scores_by_hand(files: tuple[Path, Path]) -> None:
     s3 = 0.5 * 0 + 0.2 * 0 + -0.4 * 0 + 0.3 * 0 + 0.9 * 1
     assert res.sums is not None
     assert list(res.sums) == pytest.approx([s1, s2, s3])
-    rows = result_rows(res)
+    rows = [r.model_dump(mode="json") for r in result_rows(res)]
     assert {
         "pgs_id",
         "sample",
@@ -98,7 +98,8 @@ def test_scores_by_hand(files: tuple[Path, Path]) -> None:
         "z",
         "caveats",
     } <= set(rows[0])
-    assert any("ancestr" in c for c in rows[0]["caveats"])
+    assert any(c["code"] == "ancestry_transfer" and "ancestr" in c["message"]
+               for c in rows[0]["caveats"])  # fmt: skip
 
 
 def test_prs_cli_json_and_tsv(files: tuple[Path, Path]) -> None:
@@ -290,7 +291,7 @@ def test_reference_vcf_gives_empirical_percentile_and_build_mismatch_is_an_error
     # Against itself as the reference: percentiles are the ranks 1/3, 2/3, 3/3.
     by_sum = sorted(scores[:3], key=lambda s: s["sum"])
     assert [s["percentile"] for s in by_sum] == [100.0 * k / 3 for k in (1, 2, 3)]  # unrounded
-    assert any("3 reference samples" in c for c in scores[0]["caveats"])
+    assert any("3 reference samples" in c["message"] for c in scores[0]["caveats"])
     grch37 = tmp_path / "s37.txt"
     grch37.write_text(sf.read_text().replace("GRCh38", "GRCh37"))
     bad = subprocess.run([*run[:6], str(grch37)], capture_output=True, text=True, check=False)
@@ -308,7 +309,7 @@ def test_prs_output_keeps_full_precision(tmp_path: Path) -> None:
     )
     with VcfFile(tmp_path / "g.vcf") as f:
         res = score(read_scorefile(tmp_path / "s.txt"), f)
-    rows = result_rows(res)
+    rows = [r.model_dump(mode="json") for r in result_rows(res)]
     # One additive variant: the sum is the weight times the dosage, exactly.
     assert [r["sum"] for r in rows] == [weight, 2 * weight, 0.0]
     assert all(r["z"] is not None and r["z"] != round(r["z"], 4) for r in rows)
@@ -326,3 +327,72 @@ def test_prs_output_keeps_full_precision(tmp_path: Path) -> None:
     for line, r in zip(lines[1:], rows, strict=True):
         for c, i in col.items():
             assert float(line[i]) == r[c], c
+
+
+# --- the typed entry point (issue 13) ------------------------------------------------------------
+
+
+def test_score_genotypes_is_typed_with_match_counts_and_provenance(
+    files: tuple[Path, Path],
+) -> None:
+    import polars as pl
+
+    from precisionrx.engines.prs.api import score_genotypes
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.records.prs import PrsResult, PrsSettings
+
+    vcf, sf = files
+    logs: list[pl.DataFrame] = []
+    with VcfFile(vcf) as f:
+        raw = score(read_scorefile(sf), f, min_overlap=0.5)
+        result = score_genotypes(
+            [read_scorefile(sf)], f, KnowledgeBase(), PrsSettings(min_overlap=0.5),
+            input_sha256="abc", match_logs=logs,
+        )  # fmt: skip
+    assert PrsResult.model_validate_json(result.model_dump_json()) == result
+    (s,) = result.scores
+    assert [r.sum for r in s.rows] == [r.sum for r in result_rows(raw)]
+    assert s.variants_matched == 5 and s.variants_in_score == 8
+    assert s.match_log.by_status == {"excluded": 2, "matched": 5, "unmatched": 1}
+    assert s.match_log.by_reason["strand-ambiguous (A/T or C/G)"] == 1
+    assert logs[0].equals(raw.log_table)
+    assert [c.code for c in s.caveats] == [c.code for c in s.rows[0].caveats]
+    assert s.caveats[0].code == "ancestry_transfer"
+    assert result.provenance is not None and result.provenance.input_sha256 == "abc"
+    assert result.provenance.parameters["min_overlap"] == "0.5"
+
+
+def test_build_check_read_is_handed_to_the_scoring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A VCF without a declared build: the build markers and the scoring positions are read in
+    one pass, and the scoring uses that read (no module-level cache)."""
+    from precisionrx.engines.prs.api import score_genotypes
+    from precisionrx.kb.registry import KnowledgeBase
+
+    kb = KnowledgeBase()
+    (c, p), _ = next(iter(kb.dual_build.to38.items()))
+    (tmp_path / "g.vcf").write_text(
+        "##fileformat=VCFv4.2\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+        f"{c.removeprefix('chr')}\t{p}\t.\tA\tG\t.\tPASS\t.\tGT\t0/1\n"
+    )
+    (tmp_path / "s.txt").write_text(
+        "#pgs_id=P37\n#genome_build=GRCh37\nchr_name\tchr_position\teffect_allele\t"
+        f"other_allele\teffect_weight\n{c.removeprefix('chr')}\t{p}\tG\tA\t0.5\n"
+    )
+    reads = []
+    real = VcfFile.genotype_sites
+
+    def counted(self: VcfFile, points: object) -> object:
+        reads.append(1)
+        return real(self, points)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(VcfFile, "genotype_sites", counted)
+    with VcfFile(tmp_path / "g.vcf") as f:
+        sf = read_scorefile(tmp_path / "s.txt")
+        result = score_genotypes([sf, sf], f, kb)
+    # One read per scoring file; the markers were read with the first.
+    assert len(reads) == 2
+    assert [r.sum for r in result.rows()] == [0.5, 0.5]

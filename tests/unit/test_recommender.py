@@ -6,19 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from precisionrx.engines.pgx.caller import CallOptions, call_vcf
+from precisionrx.api.pgx import call_vcf
+from precisionrx.engines.pgx.caller import CallOptions
 from precisionrx.engines.pgx.recommender import (
     Context,
     GeneOption,
     _recommend_drug,
     prescribe,
+    prescribed,
     value_matches,
 )
 from precisionrx.io.outside_calls import read_outside_calls
-from precisionrx.io.synthetic import VcfBuilder
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.kb.schema import ACTIVITY_SCORE_GENES
 from precisionrx.records import Medication, SampleResult
+from testkit.synthetic import VcfBuilder
 
 
 def option_for(gene: str, key: str | dict[str, float]) -> GeneOption | None:
@@ -197,26 +199,31 @@ def test_warfarin_iwpc_hand_worked_example(kb: KnowledgeBase, tmp_path: Path) ->
             Measurement(name="weight", value=70, unit="kg"),
         ),
     )
-    prescribe(kb, res, [Medication(name="warfarin")], patient=patient)
-    w = res.warfarin
+    done = prescribed(kb, res, [Medication(name="warfarin")], patient=patient)
+    assert res.warfarin is None  # the input is not changed
+    w = done.warfarin
     assert w is not None
-    assert w["inputs"]["VKORC1_rs9923231"] == "AG" and w["inputs"]["CYP2C9"] == "*1/*2"
-    assert w["iwpc_pharmacogenetic"]["weekly_dose_mg"] == pytest.approx(25.2, abs=0.05)
-    assert w["strength"] == "STRONG"
+    assert w.inputs.VKORC1_rs9923231 == "AG" and w.inputs.CYP2C9 == "*1/*2"
+    assert w.iwpc_pharmacogenetic.weekly_dose_mg == pytest.approx(25.2, abs=0.05)
+    assert w.strength == "STRONG"
     # Clinical algorithm: sqrt = 4.0376 - 0.2546*6 + 0.0118*170 + 0.0134*70 = 5.4540 -> 29.75 mg
-    assert w["iwpc_clinical"]["weekly_dose_mg"] == pytest.approx(29.7, abs=0.05)
+    assert w.iwpc_clinical.weekly_dose_mg == pytest.approx(29.7, abs=0.05)
+    dumped = done.model_dump(mode="json")["warfarin"]["iwpc_pharmacogenetic"]
+    assert set(dumped) == {"weekly_dose_mg", "daily_dose_mg"}
 
 
 def test_warfarin_missing_inputs_give_a_range(kb: KnowledgeBase, tmp_path: Path) -> None:
     res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*3")})
-    prescribe(kb, res, None, ["warfarin"])
-    w = res.warfarin
+    w = prescribed(kb, res, None, ["warfarin"]).warfarin
     assert w is not None
-    assert w["iwpc_pharmacogenetic"]["weekly_dose_mg"] is None
-    low, high = w["iwpc_pharmacogenetic"]["weekly_dose_range_mg"]
+    assert w.iwpc_pharmacogenetic.weekly_dose_mg is None
+    assert w.iwpc_pharmacogenetic.weekly_dose_range_mg is not None
+    low, high = w.iwpc_pharmacogenetic.weekly_dose_range_mg
     assert 0 < low < high
-    assert any(c["code"] == "warfarin_missing_input" for c in w["caveats"])
-    assert w["cpic_action"].startswith("Dose clinically")  # no VKORC1 result
+    assert any(c.code == "warfarin_missing_input" for c in w.caveats)
+    assert w.cpic_action.startswith("Dose clinically")  # no VKORC1 result
+    dumped = w.model_dump(mode="json")["iwpc_pharmacogenetic"]
+    assert set(dumped) == {"weekly_dose_mg", "weekly_dose_range_mg"}
 
 
 @pytest.mark.parametrize(

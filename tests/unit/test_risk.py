@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 
 from precisionrx.engines.cardio import pooled_cohort, prevent, score2
 from precisionrx.engines.cardio.inputs import MGDL_PER_MMOL, RiskInputs
-from precisionrx.engines.cardio.runner import CardioKb, run_models
+from precisionrx.engines.cardio.runner import cardio_kb, run_models
 from precisionrx.errors import InputError
 from precisionrx.io.risk_table import read_risk_table
 from precisionrx.kb.registry import KnowledgeBase
 
-KB = CardioKb.load(KnowledgeBase().root / "cardio")
+KB = cardio_kb(KnowledgeBase())
 HEADER = "id,age,sex,sbp,bp_treated,total_chol,hdl_chol,chol_unit,diabetes,smoker,egfr,bmi,statin,race,region\n"
 
 
@@ -232,7 +232,7 @@ def test_qrisk3_disclaimer_on_every_score_and_gradients(tmp_path: Path) -> None:
 def test_prevention_arr_nnt_arithmetic() -> None:
     from precisionrx.engines.cardio.prevention import load_effects, prevention_options
 
-    effects = load_effects(KnowledgeBase().root / "cardio")
+    effects = load_effects(KnowledgeBase())
     opts = {o.option: o for o in prevention_options(effects, 0.20, 4.0, 150, False, True, 0.14)}
     statin = opts["high-intensity statin"]
     # CTT: RR 0.78 per mmol/L; 50 % of 4.0 mmol/L = 2.0 mmol/L -> RR 0.78^2 = 0.6084
@@ -268,13 +268,15 @@ measurements:
 """
     (tmp_path / "p.yaml").write_text(text)
     plan = build_plan(read_patient_file(tmp_path / "p.yaml"), KnowledgeBase())
-    assert plan.cardio is not None and plan.cardio["baseline"]["risk"] > 0
-    names = [o["option"] for o in plan.cardio["prevention"]]
+    cardio = plan.model_dump(mode="json")["cardio"]
+    assert cardio is not None and cardio["baseline"]["risk"] > 0
+    names = [o["option"] for o in cardio["prevention"]]
     assert "smoking cessation" in names and "high-intensity statin" in names
     (tmp_path / "q.yaml").write_text(text + "conditions: [{name: Myocardial infarction}]\n")
     plan2 = build_plan(read_patient_file(tmp_path / "q.yaml"), KnowledgeBase())
-    assert plan2.cardio is not None and plan2.cardio["prevention"] == []
-    assert plan2.cardio["caveats"][0]["code"] == "established_cvd"
+    cardio2 = plan2.model_dump(mode="json")["cardio"]
+    assert cardio2 is not None and cardio2["prevention"] == []
+    assert cardio2["caveats"][0]["code"] == "established_cvd"
 
 
 def test_dlcn_bands_and_lpa_units() -> None:
@@ -289,10 +291,11 @@ def test_dlcn_bands_and_lpa_units() -> None:
         == "possible"
     )
     assert dlcn_score(3.0, "mmol/L", pathogenic_variant=True).points == 8
-    assert lpa_status(60, "mg/dL")["status"] == "risk enhancer"
-    assert lpa_status(60, "nmol/L")["status"] == "not a risk enhancer"  # never converted
-    assert lpa_status(500, "nmol/L")["eas_2022"].startswith("very high")
-    assert lpa_status(10, "g/L")["status"] == "unknown unit"
+    assert lpa_status(60, "mg/dL").status == "risk enhancer"
+    assert lpa_status(60, "nmol/L").status == "not a risk enhancer"  # never converted
+    eas = lpa_status(500, "nmol/L").eas_2022
+    assert eas is not None and eas.startswith("very high")
+    assert lpa_status(10, "g/L").status == "unknown unit"
 
 
 def test_a_header_only_table_is_an_input_error(tmp_path: Path) -> None:
@@ -311,9 +314,7 @@ QROW = "q1,45,female,130,0,4.0,1.2,mmol/L,0,,0,0,90,26,0,1,0,0,0\n"
 def qrisk3_by_hand(age: float, sbp: float, tc: float, hdl: float, bmi: float) -> float:
     """ClinRisk's cvd_female_raw (qrisk3.c) for a White non-smoking woman without any of the
     boolean conditions, term by term in scalar arithmetic, from the packaged coefficients."""
-    coef = json.loads(
-        (KnowledgeBase().root / "cardio" / "qrisk3_2017_coefficients.json").read_text()
-    )["female"]
+    coef = KnowledgeBase().json("cardio", "qrisk3_2017_coefficients.json")["female"]
     cen, con = coef["centring"], coef["continuous"]
     dage, dbmi = age / 10, bmi / 10
     v = {
@@ -386,7 +387,7 @@ def test_risk_csv_and_json_read_back_equal_the_engine_floats(tmp_path: Path) -> 
 def test_prevention_options_keep_full_precision() -> None:
     from precisionrx.engines.cardio.prevention import load_effects, prevention_options
 
-    effects = load_effects(KnowledgeBase().root / "cardio")
+    effects = load_effects(KnowledgeBase())
     opts = {o.option: o for o in prevention_options(effects, 0.20, 4.0, 150, False, True, 0.14)}
     statin = opts["high-intensity statin"]
     rr = 0.78 ** (4.0 * 0.5)  # CTT RR per mmol/L, high intensity lowers LDL-C by 50 %
@@ -394,3 +395,117 @@ def test_prevention_options_keep_full_precision() -> None:
     assert statin.treated_risk == 0.20 * rr  # 0.12168, printed as 0.1217 when rounded
     assert statin.arr == 0.20 - 0.20 * rr
     assert statin.nnt == 1 / (0.20 - 0.20 * rr)  # 12.768..., printed as 12.8 when rounded
+
+
+# --- the typed entry point (issue 13) ------------------------------------------------------------
+
+
+def test_estimate_risks_is_typed_and_equals_the_streamed_rows(tmp_path: Path) -> None:
+    from precisionrx.cli.risk import estimates_csv
+    from precisionrx.engines.cardio.api import estimate_risks, risk_frames
+    from precisionrx.records.cardio import RiskResult
+
+    rows = (
+        "a,60,male,140,1,200,50,mg/dL,0,1,80,28,0,white,GB\n"
+        "b,85,female,120,0,200,50,mg/dL,0,0,90,25,0,black,XX\n"
+        "c,45,female,,,5.0,1.3,mmol/L,,,90,25,0,,very_high\n"
+    )
+    kb = KnowledgeBase()
+    x = read_risk_table(write(tmp_path, rows))
+    models = ["prevent", "pce", "pce_revised", "score2", "qrisk3"]
+    result = estimate_risks(x, kb, models, input_sha256="abc")
+    frame = pl.concat(risk_frames(x, kb, models))
+    assert [r.risk for r in result.results] == frame["risk"].to_list()  # bit for bit
+    assert [r.id for r in result.results] == frame["id"].to_list()
+    # The CSV rendered from the typed rows is the streamed CSV, caveat text included.
+    assert estimates_csv(result) == frame.write_csv()
+    assert RiskResult.model_validate_json(result.model_dump_json()) == result
+    prov = result.provenance
+    assert prov is not None and prov.input_sha256 == "abc"
+    assert [k.name for k in prov.knowledge_bases] == ["cardio"]
+    assert prov.parameters == {"models": ",".join(models)}
+    # The QRISK3 disclaimer holds "; " in its text and is still one caveat.
+    q = next(r for r in result.results if r.model == "qrisk3")
+    (disclaimer,) = [c for c in q.caveats if c.code == "qrisk3_disclaimer"]
+    assert disclaimer.kind == "footnote" and "qrisk.org; inaccurate" in disclaimer.message
+    assert all(c.code != c.message for r in result.results for c in r.caveats)
+
+
+def test_risk_cli_json_has_caveat_objects_and_provenance(tmp_path: Path) -> None:
+    path = write(tmp_path, "p1,50,female,160,1,200,45,mg/dL,1,0,90,35,0,white,GB\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", "risk", str(path),
+         "--models", "pce", "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert list(doc) == ["results", "provenance"]
+    assert doc["provenance"]["input_sha256"] and doc["provenance"]["knowledge_bases"]
+    (race,) = [c for c in doc["results"][0]["caveats"] if c["code"] == "race_term"]
+    assert race == {
+        "code": "race_term",
+        "message": "the PCE use self-reported race (white equations)",
+        "kind": "note",
+        "refs": [],
+    }
+
+
+def test_kb_tables_are_loaded_once_per_knowledge_base() -> None:
+    from precisionrx.engines.cardio.prevention import load_effects
+
+    kb = KnowledgeBase()
+    assert cardio_kb(kb) is cardio_kb(kb) and load_effects(kb) is load_effects(kb)
+    assert cardio_kb(KnowledgeBase()) is not cardio_kb(kb)
+
+
+def test_assess_patient_returns_a_typed_section(tmp_path: Path) -> None:
+    from precisionrx.engines.cardio.api import assess_patient
+    from precisionrx.io.patient_file import read_patient_file
+    from precisionrx.records.cardio import CardioSection
+
+    (tmp_path / "p.yaml").write_text(
+        "id: p\ndemographics: {sex_at_birth: female, age_years: 58, country: GB}\n"
+        "conditions: [{name: Hypertension}]\n"
+        "measurements:\n"
+        "  - {name: Total cholesterol, value: 6.1, unit: mmol/L}\n"
+        "  - {name: HDL cholesterol, value: 1.2, unit: mmol/L}\n"
+        "  - {name: Lipoprotein(a), value: 60, unit: mg/dL}\n"
+        "  - {name: BMI, value: 29, unit: kg/m2}\n"
+        "  - {name: eGFR, value: 78, unit: mL/min/1.73m2}\n"
+    )
+    record = read_patient_file(tmp_path / "p.yaml")
+    kb = KnowledgeBase()
+    section = assess_patient(record, kb, [], home_sbp=138.0)
+    assert isinstance(section, CardioSection) and section.baseline is not None
+    assert CardioSection.model_validate_json(section.model_dump_json()) == section
+    assert section.provenance is not None and section.provenance.input_sha256
+    codes = [c.code for c in section.caveats]
+    assert "home_bp_used" in codes and "bp_treatment_unknown" in codes and "ldl_missing" in codes
+    assert section.baseline.caveats[0].code == "default_input"  # smoking not recorded
+    doc = section.model_dump(mode="json")
+    assert list(doc)[:5] == ["dlcn", "fh_genetics", "lpa", "polygenic_scores", "baseline"]
+    assert doc["lpa"] == {
+        "value": 60.0,
+        "status": "risk enhancer",
+        "aha_acc_2018": ">=50 mg/dL or >=125 nmol/L is a risk-enhancing factor",
+        "eas_2022": "rule-in (>50)",
+        "unit": "mg/dL",
+    }
+    assert doc["dlcn"]["caveats"][0]["code"] == "ldl_not_recorded"
+    # No sex, or no cholesterol / blood pressure: no section.
+    bare = record.model_copy(update={"measurements": []})
+    assert assess_patient(bare, kb, []) is None
+    (tmp_path / "q.yaml").write_text(
+        (tmp_path / "p.yaml").read_text().replace("Hypertension", "Ischaemic stroke")
+    )
+    cvd = assess_patient(read_patient_file(tmp_path / "q.yaml"), kb, [])
+    assert cvd is not None and cvd.basis == "not applicable" and cvd.risk == []
+    assert list(cvd.model_dump(mode="json")) == [
+        "baseline",
+        "risk",
+        "prevention",
+        "caveats",
+        "basis",
+        "provenance",
+    ]

@@ -8,10 +8,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from precisionrx.engines.pgx.caller import CallOptions, call_vcf
+from precisionrx.api.pgx import call_vcf
+from precisionrx.engines.pgx.caller import CallOptions
 from precisionrx.engines.pgx.normalizer import edit_of, match_allele
-from precisionrx.io.synthetic import VcfBuilder
 from precisionrx.kb.registry import KnowledgeBase
+from testkit.synthetic import VcfBuilder
 
 KB = KnowledgeBase()
 CYP2C19 = KB.definition("CYP2C19")

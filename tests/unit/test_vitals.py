@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import subprocess
@@ -37,10 +38,12 @@ def test_hrv_time_domain_by_hand() -> None:
     nn = np.array([800.0, 810.0, 870.0, 860.0, 800.0])
     diffs = [10.0, 60.0, -10.0, -60.0]
     got = hrv_time_domain(nn)
-    assert got["sdnn"] == pytest.approx(float(np.std(nn, ddof=1)))
-    assert got["rmssd"] == pytest.approx(math.sqrt(sum(d * d for d in diffs) / 4))
-    assert got["pnn50"] == pytest.approx(100 * 2 / 5)  # two differences > 50 ms, over 5 intervals
-    assert hrv_time_domain(np.array([800.0]))["sdnn"] is None
+    assert got.sdnn == pytest.approx(float(np.std(nn, ddof=1)))
+    assert got.rmssd == pytest.approx(math.sqrt(sum(d * d for d in diffs) / 4))
+    assert got.pnn50 == pytest.approx(100 * 2 / 5)  # two differences > 50 ms, over 5 intervals
+    one = hrv_time_domain(np.array([800.0]))
+    assert one.sdnn is None
+    assert one.model_dump() == {"sdnn": None, "rmssd": None, "pnn50": None, "n_intervals": 1.0}
 
 
 @pytest.mark.parametrize(
@@ -60,15 +63,19 @@ def test_home_bp_discards_day_one_and_activity_sleep() -> None:
         (d0 + timedelta(days=k, hours=h), 132.0, 84.0) for k in range(1, 7) for h in (0, 12)
     ]
     bp = home_bp(readings)
-    assert bp["n"] == 12 and bp["mean_sbp"] == 132.0 and bp["esh_2023"] == "high_normal"
-    assert bp["home_hypertension_135_85"] is False
+    assert bp.n == 12 and bp.mean_sbp == 132.0 and bp.esh_2023 == "high_normal"
+    assert bp.home_hypertension_135_85 is False
+    assert [c.code for c in bp.caveats] == ["unverified_cutoffs"]
+    assert home_bp([]).model_dump() == {"n": 0}
     week = np.zeros(7 * 1440)
     week[:100] = 110  # 100 moderate minutes
     week[1440:1480] = 140  # 40 vigorous minutes = 80 moderate-equivalent
     act = activity(week, 7.0)
-    assert act["moderate_minutes_per_week"] == 100 and act["vigorous_minutes_per_week"] == 40
-    assert act["who_2020_met"] is True  # 100 + 2 x 40 = 180 >= 150
-    assert sleep(420, 480, 1) == {"sleep_hours_per_night": 7.0, "efficiency": 87.5, "nights": 1}
+    assert act.moderate_minutes_per_week == 100 and act.vigorous_minutes_per_week == 40
+    assert act.who_2020_met is True  # 100 + 2 x 40 = 180 >= 150
+    assert sleep(420, 480, 1).model_dump() == {
+        "sleep_hours_per_night": 7.0, "efficiency": 87.5, "nights": 1
+    }  # fmt: skip
 
 
 def test_vitals_are_not_rounded(tmp_path: Path) -> None:
@@ -76,16 +83,16 @@ def test_vitals_are_not_rounded(tmp_path: Path) -> None:
     d0 = datetime(2024, 1, 1, 7)
     readings = [(d0 + timedelta(days=k), 130.0 + k, 80.0 + 2 * k) for k in range(4)]
     bp = home_bp(readings)  # day 1 dropped: means of days 2-4
-    assert (bp["mean_sbp"], bp["mean_dbp"]) == (float(np.mean([131, 132, 133])), 84.0)
+    assert (bp.mean_sbp, bp.mean_dbp) == (float(np.mean([131, 132, 133])), 84.0)
     bp = home_bp([*readings, (d0 + timedelta(days=4), 135.0, 81.0)])
-    assert bp["mean_sbp"] == 132.75 and bp["mean_dbp"] == (82 + 84 + 86 + 81) / 4
+    assert bp.mean_sbp == 132.75 and bp.mean_dbp == (82 + 84 + 86 + 81) / 4
     week = np.zeros(3 * 1440)
     week[:100] = 110
     act = activity(week, 3.0)
-    assert act["moderate_minutes_per_week"] == 100 / (3 / 7)  # 233.33..., not 233.3
-    assert sleep(440, 500, 3) == {"sleep_hours_per_night": 440 / 60 / 3,
-                                  "efficiency": 88.0, "nights": 3}  # fmt: skip
-    assert sleep(400, 470, 1)["efficiency"] == 100 * 400 / 470  # 85.106..., not 85.1
+    assert act.moderate_minutes_per_week == 100 / (3 / 7)  # 233.33..., not 233.3
+    assert sleep(440, 500, 3).model_dump() == {"sleep_hours_per_night": 440 / 60 / 3,
+                                               "efficiency": 88.0, "nights": 3}  # fmt: skip
+    assert sleep(400, 470, 1).efficiency == 100 * 400 / 470  # 85.106..., not 85.1
     # the command: resting HR 58, 59 and 61 bpm on three days -> 59.333..., heart rate the same
     stamps = [f"2024-01-0{d} 08:00:00 +0000" for d in (1, 2, 3)]
     records = "".join(
@@ -133,6 +140,8 @@ def test_apple_health_export(tmp_path: Path) -> None:
     doc = json.loads(proc.stdout)
     assert doc["resting_heart_rate"]["mean_bpm"] == 58.0 and doc["hrv"]["sdnn_ms_mean"] == 42.0
     assert doc["home_blood_pressure"]["acc_aha_2017"] == "stage_1"
+    assert doc["home_blood_pressure"]["caveats"][0]["code"] == "unverified_cutoffs"
+    assert doc["provenance"]["input_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert doc["sleep"]["efficiency"] == pytest.approx(87.5)
     broken = tmp_path / "broken.xml"
     broken.write_text(EXPORT[:400])
@@ -177,13 +186,13 @@ def test_plan_uses_home_bp_and_reports_resting_hr(tmp_path: Path) -> None:
         "monitoring": [{"kind": "apple_health", "path": "export.xml"}],
     }))  # fmt: skip
     plan = build_plan(read_patient_file(tmp_path / "p.json"), KnowledgeBase())
-    assert plan.vitals is not None
-    assert plan.vitals["home_blood_pressure"]["mean_sbp"] == 142.0  # day 1 of the 8 discarded
+    assert plan.vitals is not None and plan.vitals.home_blood_pressure is not None
+    assert plan.vitals.home_blood_pressure.mean_sbp == 142.0  # day 1 of the 8 discarded
     assert any(f.title.startswith("Resting heart rate rising (+8") for f in plan.findings)
     assert plan.cardio is not None
-    assert any(c["code"] == "home_bp_used" for c in plan.cardio["caveats"])
-    base = plan.cardio["baseline"]
-    assert base is not None and base["risk"] is not None
+    assert any(c.code == "home_bp_used" for c in plan.cardio.caveats)
+    base = plan.cardio.baseline
+    assert base is not None and base.risk is not None
     from precisionrx.report.html import render
 
     html = render("plan.html.j2", {"plan": plan.model_dump(mode="json"), "css": ""})
@@ -229,7 +238,8 @@ def test_vitals_from_fhir_omh_and_nn_intervals(tmp_path: Path) -> None:
     rr.write_text("rr_ms\n800\n9000\n")
     # an implausible interval is dropped with a caveat naming the line (issue 12)
     dropped = read_vitals(rr)
-    assert dropped.rr_ms == [800] and "line 3" in dropped.caveats[0]
+    assert dropped.rr_ms == [800] and "line 3" in dropped.caveats[0].message
+    assert dropped.caveats[0].code == "implausible_reading"
 
 
 def test_files_without_vitals_or_glucose_are_clear_errors(tmp_path: Path) -> None:
@@ -257,3 +267,23 @@ def test_files_without_vitals_or_glucose_are_clear_errors(tmp_path: Path) -> Non
     (tmp_path / "binary.csv").write_bytes(b"garbage\x00\xff\xfe")
     with pytest.raises(InputError, match="is not valid UTF-8"):
         read_vitals(tmp_path / "binary.csv")
+
+
+def test_vitals_entry_points_are_typed_and_round_trip(tmp_path: Path) -> None:
+    from precisionrx.engines.monitoring.api import review_patient_vitals, summarise_vitals
+    from precisionrx.io.vitals_inputs import read_vitals
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.records.monitoring import VitalsReview, VitalsSummary
+
+    path = tmp_path / "export.xml"
+    path.write_text(EXPORT)
+    export = read_vitals(path)
+    summary = summarise_vitals(export, KnowledgeBase())
+    assert isinstance(summary, VitalsSummary) and summary.resting_heart_rate is not None
+    assert VitalsSummary.model_validate_json(summary.model_dump_json()) == summary
+    doc = summary.model_dump(mode="json")
+    assert list(doc)[:2] == ["source", "records_skipped"] and list(doc)[-1] == "provenance"
+    assert "hrv_nn" not in doc and "caveats" not in doc  # absent streams are left out
+    review = review_patient_vitals(export, KnowledgeBase())
+    assert VitalsReview.model_validate_json(review.model_dump_json()) == review
+    assert review.section.home_sbp == 128.0 and review.section.provenance is not None

@@ -13,27 +13,33 @@ from precisionrx.errors import KbIntegrityError
 
 @kb_app.command("list")
 def kb_list() -> None:
-    """Show every packaged knowledge base with version, date, licence and sha256."""
+    """Show every knowledge base (packaged, then user-added) with version, date, licence and
+    sha256."""
     from rich.console import Console
     from rich.table import Table
 
-    from precisionrx.kb.registry import list_kbs
+    from precisionrx.kb.registry import KnowledgeBase
 
     table = Table(title="precisionrx knowledge bases")
-    for col in ("name", "version", "date", "license", "sha256"):
+    for col in ("name", "origin", "version", "date", "license", "sha256"):
         table.add_column(col)
-    for info in list_kbs():
-        table.add_row(info.name, info.version, info.date, info.license, info.sha256[:16] + "…")
+    for info in KnowledgeBase().infos:
+        table.add_row(
+            info.name, info.origin, info.version, info.date, info.license,
+            info.sha256[:16] + "…" if info.sha256 else "-",
+        )  # fmt: skip
     Console(width=160).print(table)
 
 
 @kb_app.command("verify")
 def kb_verify() -> None:
-    """Recompute the sha256 of every knowledge-base file; exit non-zero on any mismatch."""
-    from precisionrx.kb.registry import list_kbs, verify_kbs
+    """Recompute the sha256 of every knowledge-base file (packaged and user-added); exit
+    non-zero on any mismatch."""
+    from precisionrx.kb.registry import KnowledgeBase
 
-    problems = verify_kbs()
-    infos = list_kbs()
+    kb = KnowledgeBase()
+    problems = kb.verify()
+    infos = kb.infos
     if problems:
         detail = "; ".join(f"{p.kb}/{p.file}: {p.problem}" for p in problems[:10])
         raise KbIntegrityError(f"{len(problems)} problem(s): {detail}")
@@ -56,14 +62,15 @@ def kb_add(
 
     del name  # checked by its callback: only civic
     export = check_input_file(path, "CIViC export", InputError)
+    kb = KnowledgeBase()
     try:
-        record = add_civic(export, KnowledgeBase().root / "oncology")
+        record = add_civic(export, kb)
     except OSError as exc:  # the user knowledge-base folder cannot be written
         raise OutputPathError(
             f"cannot be written: {(exc.strerror or str(exc)).lower()}",
-            path=exc.filename or user_kb_dir() / "civic",
+            path=exc.filename or user_kb_dir(kb) / "civic",
         ) from None
     typer.echo(
         f"added CIViC export {record['file']} ({record['rows']} evidence rows, "
-        f"{record['matchable_rows']} matchable) to {user_kb_dir() / 'civic'}"
+        f"{record['matchable_rows']} matchable) to {user_kb_dir(kb) / 'civic'}"
     )

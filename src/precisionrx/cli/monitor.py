@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from precisionrx.cli import app, emit
 from precisionrx.cli.options import choice, enum_metavar, enum_parser, number
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from precisionrx.engines.monitoring.metrics_table import Job, Mapper
+    from precisionrx.records.monitoring import CgmMetricsResult, CgmReadings
 
 monitor_app = typer.Typer(
     help="Continuous monitoring: CGM metrics, the AGP page, CGM alert replay and wearable vitals.",
@@ -19,18 +28,43 @@ monitor_app = typer.Typer(
 app.add_typer(monitor_app, name="monitor")
 
 
-def load_cgm(files: list[Path], tz: str | None) -> tuple[Any, list[str]]:
-    """All files as one table, and their caveats prefixed with the file name."""
-    import polars as pl
+def load_cgm(files: list[Path], tz: str | None, notes: bool = False) -> CgmReadings:
+    """All files as one table (caveats naming their file); with ``notes`` each file's caveats
+    are said on standard error as ``note:`` lines."""
+    from precisionrx.io.apple_health import caveat_text
+    from precisionrx.io.cgm import combine, read_cgm
 
-    from precisionrx.io.cgm import read_cgm
+    parts = [(path.name, read_cgm(path, tz)) for path in files]
+    for name, part in parts if notes else []:
+        for c in part.caveats:
+            typer.echo(f"note: {name}: {caveat_text(c)}", err=True)
+    return combine(parts)
 
-    frames, caveats = [], []
-    for path in files:
-        data = read_cgm(path, tz)
-        frames.append(data.frame)
-        caveats += [f"{path.name}: {c}" for c in data.caveats]
-    return pl.concat(frames), caveats
+
+#: From this many readings the subjects go to worker processes (the per-subject work is partly
+#: Python, so threads would share one core); below it the start-up would cost more than it saves.
+PROCESS_READINGS = 2_000_000
+
+
+@contextmanager
+def subject_mapper(frame: pl.DataFrame, workers: int | None = None) -> Iterator[Mapper | None]:
+    """How ``monitor metrics`` runs the per-subject jobs: on ``workers`` processes (default the
+    machine's cores) for inputs of ``PROCESS_READINGS`` or more with several subjects, else
+    None (the engine's ``map`` in this process)."""
+    workers = workers or os.cpu_count() or 1
+    if frame.height < PROCESS_READINGS or workers < 2 or frame["id"].n_unique() < 2:
+        yield None
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    # spawn, not fork: the parent runs polars' thread pool, which must not be forked
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+
+        def mapper(fn: Callable[[Job], dict[str, Any]], jobs: Iterable[Job]) -> Iterator[Any]:
+            return pool.map(fn, jobs, chunksize=4)
+
+        yield mapper
 
 
 def populations() -> list[str]:
@@ -83,17 +117,6 @@ TzOption = Annotated[
 ]
 #: A glucose threshold in mg/dL: positive and below any CGM's reading range ceiling.
 GLUCOSE_MAX = 1000.0
-
-
-def consensus_targets(population: str) -> list[dict[str, str]]:
-    """The packaged consensus-target rows, after checking the population name (exit 2)."""
-    from precisionrx.engines.monitoring.consensus import POPULATIONS, load_targets
-    from precisionrx.errors import InputError
-    from precisionrx.kb.registry import KnowledgeBase
-
-    if population not in POPULATIONS:
-        raise InputError(f"--population must be one of {', '.join(POPULATIONS)}")
-    return load_targets(KnowledgeBase().root / "monitoring")
 
 
 #: Inputs from this size on show a progress bar while the metrics are computed.
@@ -164,49 +187,58 @@ def metrics_command(
 
     One CSV row or JSON object per subject id, with the consensus-target assessment.
     """
-    import polars as pl
+    from rich.progress import Progress
 
-    from precisionrx.engines.monitoring.consensus import assess
-    from precisionrx.engines.monitoring.metrics_table import MetricOptions, metrics_table
-    from precisionrx.errors import InputError
+    from precisionrx.engines.monitoring.api import cgm_metrics
+    from precisionrx.engines.monitoring.metrics_table import MetricOptions
+    from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.output import check_outputs
 
     check_outputs([output], files)
-    targets = consensus_targets(population)
-    try:
-        options = MetricOptions(conga_hours, modd_lag, roc_minutes, mage_short, mage_long)
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
-    frame, caveats = load_cgm(files, tz)
-    from rich.progress import Progress
-
+    options = MetricOptions(
+        conga_hours, modd_lag, roc_minutes, mage_short, mage_long, population=population
+    )
+    readings = load_cgm(files, tz, notes=True)
+    frame = readings.frame
     # a progress bar on stderr when the result goes to a file and there is real work
     show = output is not None and frame.height >= PROGRESS_READINGS
-    with Progress(transient=True, disable=not show) as bar:
+    with Progress(transient=True, disable=not show) as bar, subject_mapper(frame) as mapper:
         task = bar.add_task("CGM metrics", total=frame["id"].n_unique())
-        computed = metrics_table(frame, options, progress=lambda: bar.advance(task))
-    table = computed.with_columns(
-        pl.col("first").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
-        pl.col("last").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
-    )
-    subjects = table.to_dicts()
-    for row in subjects:
-        row["consensus"] = assess(row, targets, population)
-    table = table.with_columns(
-        pl.Series("sufficient_data", [r["consensus"]["sufficient_data"] for r in subjects]),
-        pl.Series("consensus_met", [r["consensus"]["all_met"] for r in subjects]),
-    )
+        result = cgm_metrics(
+            readings, KnowledgeBase(), options, mapper=mapper, progress=lambda: bar.advance(task)
+        )
     if fmt is MetricsFormat.csv:
-        text = table.write_csv()
+        text = metrics_csv(result)
     elif fmt is MetricsFormat.fhir:
         from precisionrx.report.cgm_fhir import render_cgm_bundle
 
-        text = render_cgm_bundle(subjects)
+        text = render_cgm_bundle(result.subjects)
     else:
-        text = json.dumps({"subjects": subjects, "caveats": caveats}, indent=1) + "\n"
-    for c in caveats:
-        typer.echo(f"note: {c}", err=True)
-    emit(text, output, f"{table.height} subjects")
+        text = json.dumps(result.model_dump(mode="json"), indent=1) + "\n"
+    emit(text, output, f"{len(result.subjects)} subjects")
+
+
+def metrics_csv(result: CgmMetricsResult) -> str:
+    """The metrics CSV: the metric columns (docs/cli/monitor.md, in order), then
+    ``sufficient_data`` and ``consensus_met``; numbers as the shortest round-trip repr."""
+    import polars as pl
+
+    from precisionrx.records.monitoring import CgmMetricValues
+
+    def dtype(annotation: Any) -> Any:
+        kinds = set(getattr(annotation, "__args__", (annotation,)))
+        if int in kinds:
+            return pl.Int64
+        return pl.Float64 if float in kinds else pl.Utf8
+
+    schema = {name: dtype(f.annotation) for name, f in CgmMetricValues.model_fields.items()}
+    schema |= {"sufficient_data": pl.Boolean, "consensus_met": pl.Boolean}
+    rows = [
+        {**s.model_dump(exclude={"consensus"}), "sufficient_data": s.consensus.sufficient_data,
+         "consensus_met": s.consensus.all_met}
+        for s in result.subjects
+    ]  # fmt: skip
+    return pl.DataFrame(rows, schema=schema).write_csv()
 
 
 @monitor_app.command("alerts")
@@ -261,33 +293,21 @@ def alerts_command(
 
     JSON: {"alerts": [...]} in time order; CSV: one row per alert with the same fields.
     """
-    from precisionrx.engines.monitoring.alerts import AlertConfig, Reading, alerts_csv, replay
-    from precisionrx.engines.monitoring.consensus import alert_thresholds
-    from precisionrx.errors import InputError
+    from precisionrx.engines.monitoring.alerts import alerts_csv
+    from precisionrx.engines.monitoring.api import AlertSettings, alert_config, cgm_alerts
+    from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.output import check_outputs, json_lines
 
     check_outputs([output], files)
-    target_low, target_high = alert_thresholds(consensus_targets(population), population)
-    try:
-        config = AlertConfig(
-            urgent_low=urgent_low,
-            low=target_low if low is None else low,
-            high=target_high if high is None else high,
-            rate=rate,
-        )
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
-    frame, _ = load_cgm(files, tz)
-    readings = [
-        Reading(str(s), t, float(v))
-        for s, t, v in zip(frame["id"], frame["time_utc"], frame["gl"], strict=True)
-    ]
-    raised = replay(readings, config)
+    kb = KnowledgeBase()
+    settings = AlertSettings(population, low, high, urgent_low, rate)
+    alert_config(kb, settings)  # the thresholds are checked before any file is read
+    result = cgm_alerts(load_cgm(files, tz), kb, settings)
     if fmt is AlertsFormat.csv:
-        text = alerts_csv(raised)
+        text = alerts_csv(result.alerts)
     else:
-        text = json_lines({"alerts": [a.as_dict() for a in raised]})
-    emit(text, output, f"{len(raised)} alerts")
+        text = json_lines(result.model_dump(mode="json"))
+    emit(text, output, f"{len(result.alerts)} alerts")
 
 
 @monitor_app.command("agp")
@@ -306,30 +326,30 @@ def agp_command(
     Statistics, time in ranges, the modal day and the daily profiles.
     """
 
-    from precisionrx.engines.monitoring.agp import agp_data
+    from precisionrx.engines.monitoring.agp import with_svg
+    from precisionrx.engines.monitoring.api import cgm_agp
+    from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.output import check_outputs
     from precisionrx.report.pgx_json import DECISION_SUPPORT
 
     check_outputs([output], files)
-    frame, caveats = load_cgm(files, tz)
-    agps = [agp_data(frame, s) for s in frame["id"].unique(maintain_order=True).to_list()]
+    result = cgm_agp(load_cgm(files, tz), KnowledgeBase())
+    caveats = [c.model_dump(mode="json") for c in result.caveats]
     if output.suffix.lower() == ".png":
+        agps = [a.model_dump(mode="json") for a in result.agps]
         _write_agp_png(agps, caveats, output, DECISION_SUPPORT, files)
     else:
-        _write_agp_html(agps, caveats, output, DECISION_SUPPORT)
+        drawn = [with_svg(a).model_dump(mode="json") for a in result.agps]
+        _write_agp_html(drawn, caveats, output, DECISION_SUPPORT)
 
 
 def _write_agp_html(
-    agps: list[dict[str, Any]], caveats: list[str], output: Path, notice: str
+    agps: list[dict[str, Any]], caveats: list[dict[str, Any]], output: Path, notice: str
 ) -> None:
-    from precisionrx.engines.monitoring.agp import agp_svg, daily_svg
+    """The AGP page of every subject (their JSON form, drawings included) as one HTML file."""
     from precisionrx.report.html import _load, render
     from precisionrx.report.output import write_atomic
 
-    for a in agps:
-        a["profile_svg"] = agp_svg(a)
-        for d in a["daily"]:
-            d["svg"] = daily_svg(d)
     html = render(
         "agp.html.j2",
         {"agps": agps, "caveats": caveats, "notice": notice, "css": _load("base.css")},
@@ -340,7 +360,7 @@ def _write_agp_html(
 
 def _write_agp_png(
     agps: list[dict[str, Any]],
-    caveats: list[str],
+    caveats: list[dict[str, Any]],
     output: Path,
     notice: str,
     inputs: list[Path] | None = None,
@@ -379,52 +399,12 @@ def vitals_command(
 
     From an Apple Health export, FHIR or Open mHealth JSON, or a CSV of NN intervals.
     """
-    from precisionrx.engines.monitoring.vitals import activity, home_bp, hrv_time_domain, sleep
+    from precisionrx.engines.monitoring.api import summarise_vitals
     from precisionrx.io.vitals_inputs import read_vitals
+    from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.output import check_outputs
 
     check_outputs([output], [export])
-    h = read_vitals(export)
-    doc: dict[str, Any] = {"source": str(export), "records_skipped": h.skipped}
-    if h.caveats:  # implausible readings the reader dropped, named by file and record
-        doc["caveats"] = list(h.caveats)
-    if h.resting_hr:
-        by_day: dict[Any, list[float]] = {}
-        for t, v in h.resting_hr:
-            by_day.setdefault(t.date(), []).append(v)
-        daily = [sum(v) / len(v) for v in by_day.values()]
-        doc["resting_heart_rate"] = {"mean_bpm": sum(daily) / len(daily), "days": len(daily)}
-    if h.hrv_sdnn:
-        doc["hrv"] = {
-            "sdnn_ms_mean": sum(v for _, v in h.hrv_sdnn) / len(h.hrv_sdnn),
-            "n": len(h.hrv_sdnn),
-            "note": "Apple Watch SDNN over about one-minute windows, not 24-hour SDNN",
-        }
-    if h.rr_ms:
-        import numpy as np
-
-        doc["hrv_nn"] = hrv_time_domain(np.array(h.rr_ms))
-    if h.heart_rate:
-        doc["heart_rate"] = {
-            "mean_bpm": sum(v for _, v in h.heart_rate) / len(h.heart_rate),
-            "n": len(h.heart_rate),
-        }
-    if h.blood_pressure:
-        doc["home_blood_pressure"] = home_bp(h.blood_pressure)
-    if h.steps:
-        span = (max(e for _, e, _ in h.steps) - min(s for s, _, _ in h.steps)).total_seconds()
-        cadence = [c / max((e - s).total_seconds() / 60, 1) for s, e, c in h.steps]
-        minutes = []
-        for (s, e, _), rate in zip(h.steps, cadence, strict=True):
-            minutes += [rate] * max(round((e - s).total_seconds() / 60), 1)
-        import numpy as np
-
-        doc["activity"] = activity(np.array(minutes), max(span / 86400, 1))
-    if h.sleep:
-        asleep = sum((e - s).total_seconds() / 60 for s, e, v in h.sleep if "Asleep" in v)
-        in_bed = sum((e - s).total_seconds() / 60 for s, e, v in h.sleep if "InBed" in v)
-        nights = len({s.date() for s, _, v in h.sleep if "InBed" in v or "Asleep" in v})
-        doc["sleep"] = sleep(asleep, in_bed or asleep, nights)
-    doc["glucose_readings"] = len(h.glucose)
-    text = json.dumps(doc, indent=1, default=str) + "\n"
+    summary = summarise_vitals(read_vitals(export), KnowledgeBase())
+    text = json.dumps(summary.model_dump(mode="json"), indent=1) + "\n"
     emit(text, output)

@@ -14,13 +14,10 @@ from precisionrx.cli.options import choices_each, enum_metavar, enum_parser
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from rich.progress import TaskID
-
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.records import Medication
 
-#: Runs with more sample results than this list genotypes only unless recommendations are asked for.
-AUTO_RECOMMEND_MAX = 50
+from precisionrx.engines.pgx.policy import AUTO_RECOMMEND_MAX
 
 
 class PgxFormat(StrEnum):
@@ -119,8 +116,10 @@ def pgx_command(
     ] = False,
 ) -> None:
     """Call star-allele diplotypes and phenotypes for every CPIC pharmacogene."""
-    from precisionrx.engines.pgx.caller import CallOptions, call_vcf
+    from precisionrx.engines.pgx.api import analyse
+    from precisionrx.engines.pgx.caller import CallOptions, genotype_request
     from precisionrx.engines.pgx.outside import check_outside_calls
+    from precisionrx.io.germline import read_germline
     from precisionrx.io.outside_calls import read_outside_call_files
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.output import check_outputs
@@ -130,38 +129,27 @@ def pgx_command(
     kb = KnowledgeBase()
     outside = read_outside_call_files(outside_calls or [])
     check_outside_calls(kb, outside)
-    from precisionrx.engines.pgx.recommender import prescribe
-
     meds = medication_reader(kb)(medications) if medications is not None else None
-    results = []
     show = not quiet and output is not None
     from rich.progress import Progress
 
+    options = CallOptions(genome_build=genome_build.value, missing_to_reference=missing_to_ref)
+    request = genotype_request(kb, options)
+    genotypes = [read_germline(path, request, sample or None) for path in vcf]
     with Progress(transient=True, disable=not show) as progress:
-        for path in vcf:
-            task = progress.add_task(f"{path.name}", total=len(kb.genes))
+        task = progress.add_task("calling", total=len(kb.genes) * len(genotypes))
 
-            def advance(_gene: str, t: TaskID = task) -> None:
-                progress.advance(t)
+        def advance(_gene: str) -> None:
+            progress.advance(task)
 
-            options = CallOptions(
-                genome_build=genome_build.value,
-                progress=advance,
-                missing_to_reference=missing_to_ref,
-            )
-            results += call_vcf(path, kb, sample or None, options, outside)
-    wanted = recommendations or meds is not None or bool(drug)
-    if not genotypes_only and not wanted and len(results) > AUTO_RECOMMEND_MAX:
-        genotypes_only = True
-        typer.echo(
-            f"note: {len(results)} sample results: recommendations skipped (cohort run); "
-            "pass --recommendations, --medications or --drug to add them",
-            err=True,
-        )
-    if not genotypes_only:
-        cache: dict[tuple[object, ...], object] = {}
-        for res in results:
-            prescribe(kb, res, meds, drug or None, cache)  # type: ignore[arg-type]
+        options.progress = advance
+        run = analyse(
+            genotypes, kb, options, outside=outside, medications=meds, drugs=drug or None,
+            recommendations=recommendations, genotypes_only=genotypes_only,
+        )  # fmt: skip
+    for note in run.notes:
+        typer.echo(f"note: {note}", err=True)
+    results = run.results
     if fmt is PgxFormat.json:
         text = render_json(results, kb)
     elif fmt is PgxFormat.tsv:

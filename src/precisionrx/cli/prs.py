@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -46,34 +47,52 @@ def prs_command(
     ] = None,
 ) -> None:
     """Score every sample of the VCF with each scoring file (match log included)."""
-    from precisionrx.engines.prs.scorer import check_build, result_rows, score
-    from precisionrx.io.pgs_scorefile import read_scorefile
+    import polars as pl
+
+    from precisionrx.engines.prs.api import score_genotypes
+    from precisionrx.io.pgs_scorefile import ScoreFile, read_scorefile
     from precisionrx.io.vcf import VcfFile
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.records.evidence import fingerprint
+    from precisionrx.records.prs import PrsSettings
     from precisionrx.report.output import check_outputs
 
     check_outputs([output], [*scorefiles, vcf, reference])
-    scores = []
-    logs = []
+    settings = PrsSettings(
+        keep_ambiguous=keep_ambiguous, keep_multiallelic=keep_multiallelic, min_overlap=min_overlap
+    )
+    logs: list[pl.DataFrame] = []
+    read: list[bytes] = []
+
+    def files() -> Iterator[ScoreFile]:  # read one by one, as they are scored
+        for path in scorefiles:
+            sf = read_scorefile(path)
+            read.append(path.read_bytes())
+            yield sf
+
     with contextlib.ExitStack() as stack:
         v = stack.enter_context(VcfFile(vcf))
         ref = stack.enter_context(VcfFile(reference)) if reference is not None else None
-        for path in scorefiles:
-            sf = read_scorefile(path)
-            check_build(sf, v)
-            res = score(sf, v, keep_ambiguous, keep_multiallelic, min_overlap, ref)
-            scores += result_rows(res)
-            logs.append(res.log_table)
+        result = score_genotypes(files(), v, KnowledgeBase(), settings, ref, match_logs=logs)
+    # The input fingerprint: the scoring files' bytes, known once they are all read (the VCF is
+    # named in the parameters, not hashed: it can be many gigabytes).
+    if result.provenance is not None:
+        parameters = {**result.provenance.parameters, "vcf": str(vcf)}
+        provenance = result.provenance.model_copy(
+            update={"input_sha256": fingerprint(*read), "parameters": parameters}
+        )
+        result = result.model_copy(update={"provenance": provenance})
+    scores = [r.model_dump(mode="json") for r in result.rows()]
     if fmt is PrsFormat.json:
         # One match-log row per line: the log can hold millions of rows.
-        import polars as pl
-
         log = pl.concat(logs) if logs else pl.DataFrame()
         rows = log.write_ndjson().rstrip("\n").replace("\n", ",\n") if log.height else ""
         from precisionrx.report.output import dumps
 
         # polars writes NaN as null and floats as their shortest round-trip digits.
         text = '{"scores": ' + dumps(scores, indent=1) + ',\n"match_log": [\n'
-        text += rows + "\n]}\n"
+        prov = result.provenance.model_dump(mode="json") if result.provenance else None
+        text += rows + '\n],\n"provenance": ' + dumps(prov) + "}\n"
     else:
         cols = [
             "pgs_id",

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from precisionrx.cli import app, emit
 from precisionrx.cli.options import choice, enum_metavar, enum_parser, number
+
+if TYPE_CHECKING:
+    from precisionrx.records.oncology import TumourReport
 
 #: ``--msi`` values and the spellings accepted for them.
 MSI_STATUSES = {
@@ -22,13 +25,10 @@ GENOME_BUILDS = {"GRCh37": "GRCh37", "hg19": "GRCh37", "GRCh38": "GRCh38", "hg38
 
 def tumor_types() -> dict[str, str]:
     """OncoTree codes of the packaged oncology knowledge base (the subset it ships)."""
-    import csv
-
+    from precisionrx.engines.oncology.knowledge import oncotree_codes
     from precisionrx.kb.registry import KnowledgeBase
 
-    path = KnowledgeBase().root / "oncology" / "oncotree_subset.tsv"
-    with path.open(encoding="utf-8") as fh:
-        return {r["code"]: r["code"] for r in csv.DictReader(fh, delimiter="\t")}
+    return {c: c for c in oncotree_codes(KnowledgeBase())}
 
 
 def tmb_schemes() -> list[str]:
@@ -40,17 +40,6 @@ def tmb_schemes() -> list[str]:
 class TumorFormat(StrEnum):
     json = "json"
     html = "html"
-
-
-def _is_maf(path: Path) -> bool:
-    name = path.name.lower()
-    if name.endswith((".vcf", ".vcf.gz", ".bcf")):
-        return False
-    if name.endswith((".maf", ".maf.gz")):
-        return True
-    with path.open("rb") as fh:
-        head = fh.read(4096)
-    return not head.startswith((b"##fileformat=VCF", b"\x1f\x8b", b"BCF"))
 
 
 def tumor_report(
@@ -66,65 +55,50 @@ def tumor_report(
     germline_sample: str | None,
     genome_build: str | None,
     medications: Path | None = None,
-) -> dict[str, Any]:
-    """Read the inputs, match, tier and cross-check; the JSON document of the command."""
-    from precisionrx.engines.oncology.germline import germline_conflicts
-    from precisionrx.engines.oncology.knowledge import OncologyKb
-    from precisionrx.engines.oncology.report import analyse, matched_drugs
-    from precisionrx.errors import InputError
-    from precisionrx.io.textio import check_input_file
-    from precisionrx.io.tumor_inputs import read_cna, read_fusions, read_maf, read_tumor_vcf
+) -> TumourReport:
+    """Read the inputs and call the oncology engine; the document of the command."""
+    from precisionrx.engines.oncology.api import TumourSettings, analyse_tumour
+    from precisionrx.errors import GenomeBuildMismatch
+    from precisionrx.io.tumor_inputs import read_tumour
     from precisionrx.kb.registry import KnowledgeBase
-    from precisionrx.kb.user_sources import added_civic
+    from precisionrx.records import PatientRecord, SampleResult
     from precisionrx.report.pgx_json import DECISION_SUPPORT
 
-    check_input_file(input_path, "tumour input", InputError)
-    annotated = True
-    if _is_maf(input_path):
-        alterations, build = read_maf(input_path)
-    else:
-        alterations, annotated, build = read_tumor_vcf(input_path)
+    tables: list[tuple[Literal["cna", "fusions"], Path]] = []
+    if cna is not None:
+        tables.append(("cna", cna))
+    if fusions is not None:
+        tables.append(("fusions", fusions))
+    tumour = read_tumour(input_path, tables=tables)
+    build = tumour.build
     if genome_build:
         if build and build != genome_build:
-            from precisionrx.errors import GenomeBuildMismatch
-
             raise GenomeBuildMismatch(
                 f"the input declares {build} but --genome-build {genome_build} was given",
                 path=input_path,
             )
         build = genome_build
-    if cna is not None:
-        alterations += read_cna(cna)
-    if fusions is not None:
-        alterations += read_fusions(fusions)
     kb = KnowledgeBase()
-    extra = added_civic()
-    okb = OncologyKb.load(kb.root / "oncology", [extra] if extra else None)
-    report = analyse(
-        okb, alterations, tumor_type, build, msi, msisensor_score, callable_mb, tmb_scheme,
-        annotated,
-    )  # fmt: skip
+    germline: list[SampleResult] | None = None
+    patient = None
     if germline_vcf is not None:
+        from precisionrx.api.pgx import call_vcf
         from precisionrx.cli.pgx import medication_reader
-        from precisionrx.engines.pgx.caller import CallOptions, call_vcf
-        from precisionrx.records import PatientRecord
+        from precisionrx.engines.pgx.caller import CallOptions
 
-        results = call_vcf(
+        germline = call_vcf(
             germline_vcf, kb, [germline_sample] if germline_sample else None, CallOptions()
         )
         current = medication_reader(kb)(medications) if medications is not None else []
         patient = PatientRecord(id=germline_sample or "patient", medications=tuple(current))
-        drugs = matched_drugs(report)
-        report["germline_conflicts"] = germline_conflicts(kb, results, drugs, patient=patient)
-        report["germline_checked"] = {"vcf": str(germline_vcf), "drugs": drugs}
-    else:
-        report["caveats"].append(
-            "no germline genotype given (--germline-vcf): suggested drugs were not checked "
-            "against the patient's pharmacogenomics"
-        )
-    report["notice"] = DECISION_SUPPORT
-    report["input"] = str(input_path)
-    return report
+    settings = TumourSettings(
+        tumor_type=tumor_type, genome_build=build, msi=msi, msisensor_score=msisensor_score,
+        callable_mb=callable_mb, tmb_scheme=tmb_scheme, annotated=tumour.annotated,
+        input_name=str(input_path),
+        germline_input=str(germline_vcf) if germline_vcf is not None else None,
+    )  # fmt: skip
+    report = analyse_tumour(tumour.alterations, kb, settings, germline=germline, patient=patient)
+    return report.model_copy(update={"notice": DECISION_SUPPORT})
 
 
 @app.command("tumor")
@@ -203,10 +177,11 @@ def tumor_command(
         input_path, tumor_type, cna, fusions, msi, msisensor_score, callable_mb, tmb_scheme,
         germline_vcf, germline_sample, genome_build, medications,
     )  # fmt: skip
+    doc = report.model_dump(mode="json")
     if fmt is TumorFormat.json:
-        text = json_lines(report)
+        text = json_lines(doc)
     else:
         from precisionrx.report.html import _load, render
 
-        text = render("tumor.html.j2", {"doc": report, "css": _load("base.css")})
-    emit(text, output, f"{len(report['matches'])} matches")
+        text = render("tumor.html.j2", {"doc": doc, "css": _load("base.css")})
+    emit(text, output, f"{len(report.matches)} matches")

@@ -10,11 +10,12 @@ Plausibility (docs/errors.md, "Validation limits"): a glucose, heart-rate, HRV o
 record outside its row of the knowledge base's plausibility table, a pressure whose diastolic
 value is not below its systolic value, and any record dated before the table's earliest year or
 after the time of the run plus its margin, is dropped; ``caveats`` names the file and the first
-records dropped (``implausible_reading``).
+records dropped (a Caveat with code ``implausible_reading``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from pathlib import Path
 from precisionrx.errors import InputError
 from precisionrx.io.textio import check_input_file
 from precisionrx.kb.limits import DroppedReadings, Limit, Limits, load_limits
+from precisionrx.records.evidence import Caveat, CaveatKind
 
 MGDL_PER_MMOL = 18.01559
 PREFIX = "HKQuantityTypeIdentifier"
@@ -41,7 +43,34 @@ class HealthExport:
     rr_ms: list[float] = field(default_factory=list)  # NN intervals (other sources)
     skipped: int = 0
     #: ``implausible_reading`` caveats: readings dropped, naming the file and records.
-    caveats: list[str] = field(default_factory=list)
+    caveats: list[Caveat] = field(default_factory=list)
+    #: The file read (as given) and the sha256 of its bytes.
+    source: str = ""
+    sha256: str | None = None
+
+
+#: Codes whose caveat text was ``"code: message"`` before caveats were records.
+_CODE_IN_TEXT = frozenset({"implausible_reading"})
+
+
+def dropped_caveat(log: DroppedReadings) -> Caveat | None:
+    """The ``implausible_reading`` caveat of a reader's dropped readings, or None."""
+    text = log.caveat()
+    if text is None:
+        return None
+    code, _, message = text.partition(": ")
+    return Caveat(code=code, message=message, kind=CaveatKind.WARNING)
+
+
+def caveat_text(c: Caveat) -> str:
+    """A reader's caveat as one line of text (``note:`` lines on standard error, hints)."""
+    return f"{c.code}: {c.message}" if c.code in _CODE_IN_TEXT else c.message
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes (read in blocks)."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 #: Stream -> plausibility-table row (measurement, unit).
@@ -106,7 +135,7 @@ class Plausibility:
         return False
 
     def finish(self, out: HealthExport) -> None:
-        note = self.dropped.caveat()
+        note = dropped_caveat(self.dropped)
         if note is not None:
             out.caveats.append(note)
 
@@ -118,8 +147,9 @@ def _time(text: str | None) -> datetime:
 
 
 def read_apple_health(path: str | Path) -> HealthExport:
+    source = str(path)
     path = check_input_file(path, "Apple Health export")
-    out = HealthExport()
+    out = HealthExport(source=source, sha256=file_sha256(path))
     check = Plausibility(path)
     bp: dict[datetime, dict[str, float]] = {}
     bp_record: dict[datetime, int] = {}

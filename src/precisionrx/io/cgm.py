@@ -35,7 +35,6 @@ in blocks (textio.check_csv_file) and read by polars from its path, with no size
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from typing import Any
 import polars as pl
 
 from precisionrx.errors import InputError
+from precisionrx.io.apple_health import dropped_caveat, file_sha256
 from precisionrx.io.textio import (
     check_csv_file,
     check_fields,
@@ -51,6 +51,8 @@ from precisionrx.io.textio import (
     read_text,
 )
 from precisionrx.kb.limits import DroppedReadings, load_limits
+from precisionrx.records.evidence import Caveat, CaveatKind
+from precisionrx.records.monitoring import CgmReadings
 
 MGDL_PER_MMOL = 18.01559
 SENSOR_LOW, SENSOR_HIGH = 40.0, 400.0
@@ -59,11 +61,13 @@ DEXCOM_TIME = "Timestamp (YYYY-MM-DDThh:mm:ss)"
 FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 
 
-@dataclass
-class CgmData:
-    frame: pl.DataFrame  # id, time_utc (UTC), local (naive wall clock), gl (mg/dL)
-    tz: str
-    caveats: list[str] = field(default_factory=list)
+#: What :func:`read_cgm` returns (records.monitoring.CgmReadings): the frame ``id, time_utc
+#: (UTC), local (naive wall clock), gl (mg/dL)``, the zone, the caveats, the file's sha256.
+CgmData = CgmReadings
+
+
+def _note(code: str, message: str) -> Caveat:
+    return Caveat(code=code, message=message, kind=CaveatKind.NOTE)
 
 
 def _read(path: Path, source: Path | io.StringIO) -> pl.DataFrame:
@@ -79,7 +83,7 @@ def _glucose(
     text: pl.Series,
     unit: pl.Series | str,
     path: Path,
-    caveats: list[str],
+    caveats: list[Caveat],
     line0: int = 2,
     dropped: DroppedReadings | None = None,
     label: str = "line",
@@ -109,10 +113,11 @@ def _glucose(
         .otherwise(value)
     ).to_series()  # fmt: skip
     if censored_low or censored_high:
-        caveats.append(
+        caveats.append(_note(
+            "sensor_range_censored",
             f"{censored_low} 'Low' and {censored_high} 'High' readings (outside the sensor's "
-            "40-400 mg/dL range) were set to 40 and 400 mg/dL"
-        )
+            "40-400 mg/dL range) were set to 40 and 400 mg/dL",
+        ))  # fmt: skip
     limit = load_limits().get("glucose_cgm", "mg/dL")
     lo, hi = limit.min or 0.0, limit.max or float("inf")
     _not_mmol(mgdl, unit, path)
@@ -297,7 +302,7 @@ def _no_readings(path: Path, dropped: str | None = None) -> InputError:
 
 
 def _csv(
-    path: Path, frame: pl.DataFrame, zone: str, caveats: list[str], dropped: DroppedReadings
+    path: Path, frame: pl.DataFrame, zone: str, caveats: list[Caveat], dropped: DroppedReadings
 ) -> tuple[pl.Series, pl.Series, pl.Series]:
     """Dexcom Clarity, ``id,time,gl`` or ``time,value,unit`` CSV (``frame``: all strings)."""
     units: pl.Series | str
@@ -336,7 +341,7 @@ def _csv(
 
 
 def _libreview(
-    path: Path, text: str, zone: str, caveats: list[str], dropped: DroppedReadings
+    path: Path, text: str, zone: str, caveats: list[Caveat], dropped: DroppedReadings
 ) -> tuple[pl.Series, pl.Series, pl.Series]:
     """LibreView export: metadata line, header line, historic (record type 0) readings kept.
 
@@ -360,8 +365,8 @@ def _libreview(
         raise _no_readings(path)
     scans = frame.height - hist.height
     if scans:
-        caveats.append(f"{scans} LibreView records other than historic readings (scans, "
-                       "strips, notes) were not used")  # fmt: skip
+        caveats.append(_note("records_not_used", f"{scans} LibreView records other than "
+                             "historic readings (scans, strips, notes) were not used"))  # fmt: skip
     stamp = hist[cols["Device Timestamp"]].str.strip_chars()
     us = stamp.str.contains(r"(?i)[AP]M$")
     parsed = pl.select(
@@ -387,7 +392,7 @@ FHIR_GLUCOSE = {"99504-3": "mg/dL", "105272-9": "mmol/L"}  # HL7 CGM IG 1.0.0 se
 
 
 def _json_readings(
-    path: Path, text: str, zone: str, caveats: list[str], dropped: DroppedReadings
+    path: Path, text: str, zone: str, caveats: list[Caveat], dropped: DroppedReadings
 ) -> tuple[pl.Series, pl.Series, pl.Series]:
     """Nightscout entries, FHIR Observations (Bundle, list or one) or Open mHealth points."""
     import json
@@ -439,7 +444,7 @@ def _fhir(
         values.append(str(q["value"]))
         units.append(FHIR_GLUCOSE[code])
         where.append(k + 1)
-    caveats: list[str] = []
+    caveats: list[Caveat] = []
     lines = pl.Series(where, dtype=pl.Int64)
     return (pl.Series(ids, dtype=pl.Utf8),
             _times(pl.Series(times, dtype=pl.Utf8), zone, path, dropped=dropped,
@@ -464,7 +469,7 @@ def _omh(
         times.append(str(when))
         values.append(str(bg.get("value")))
         units.append(str(bg.get("unit")))
-    caveats: list[str] = []
+    caveats: list[Caveat] = []
     ids = pl.Series([path.stem] * len(times), dtype=pl.Utf8)
     return (ids,
             _times(pl.Series(times, dtype=pl.Utf8), zone, path, dropped=dropped,
@@ -474,7 +479,7 @@ def _omh(
 
 
 def _nightscout(
-    entries: list[object], path: Path, caveats: list[str], dropped: DroppedReadings
+    entries: list[object], path: Path, caveats: list[Caveat], dropped: DroppedReadings
 ) -> tuple[pl.Series, pl.Series, pl.Series]:
     """Nightscout ``/api/v1/entries.json``: ``type`` sgv entries, ``date`` in epoch ms (UTC).
 
@@ -516,9 +521,16 @@ def _nightscout(
         _refuse_many(n_bad, n_bad + len(values), bad_values, path)
         dropped.add_many(n_bad, bad_values)
     if errors:
-        caveats.append(f"{errors} Nightscout entries with sensor error codes (< 39) dropped")
+        caveats.append(
+            _note(
+                "sensor_error_codes",
+                f"{errors} Nightscout entries with sensor error codes (< 39) dropped",
+            )
+        )
     if lows:
-        caveats.append(f"{lows} LOW entries (39) set to {SENSOR_LOW:g} mg/dL")
+        caveats.append(
+            _note("sensor_range_censored", f"{lows} LOW entries (39) set to {SENSOR_LOW:g} mg/dL")
+        )
     utc = pl.Series(times, dtype=pl.Int64).cast(pl.Datetime("ms")).dt.cast_time_unit("us")
     utc = utc.dt.replace_time_zone("UTC")
     return pl.Series([path.stem] * len(values)), utc, pl.Series(values, dtype=pl.Float64)
@@ -544,7 +556,8 @@ def _plain_csv(head: bytes) -> bool:
     return b"Device Timestamp" not in (lines[1] if len(lines) > 2 else lines[0])
 
 
-def read_cgm(path: str | Path, tz: str | None = None) -> CgmData:
+def read_cgm(path: str | Path, tz: str | None = None) -> CgmReadings:
+    """The readings of one CGM export (any format above), with the reader's caveats."""
     path = Path(path)
     zone = tz or "UTC"
     try:
@@ -553,10 +566,14 @@ def read_cgm(path: str | Path, tz: str | None = None) -> CgmData:
         raise InputError(
             f"unknown time zone {zone!r} (use an IANA name, e.g. Europe/London)"
         ) from exc
-    caveats: list[str] = []
+    caveats: list[Caveat] = []
     if tz is None:
-        caveats.append("no time zone given (--tz): times without an offset were read as UTC")
+        caveats.append(Caveat(
+            code="no_time_zone",
+            message="no time zone given (--tz): times without an offset were read as UTC",
+        ))  # fmt: skip
     check_input_file(path, "CGM")
+    sha256 = file_sha256(path)
     with path.open("rb") as fh:
         head = fh.read(4096)
     dropped = DroppedReadings(str(path))
@@ -584,24 +601,46 @@ def read_cgm(path: str | Path, tz: str | None = None) -> CgmData:
             frame = _read(path, io.StringIO(text))
             del text
             ids, utc, gl = _csv(path, frame, zone, caveats, dropped)
-    note = dropped.caveat()
+    note = dropped_caveat(dropped)
     if note is not None:
         caveats.append(note)
     out = pl.DataFrame({"id": ids.cast(pl.Utf8), "time_utc": utc, "gl": gl}).drop_nulls(
         ["time_utc", "gl"]
     )
     if out.height == 0:
-        raise _no_readings(path, note)
+        raise _no_readings(path, dropped.caveat())
     before = out.height
     out = out.unique(subset=["id", "time_utc"], keep="first", maintain_order=True).sort(
         "id", "time_utc"
     )
     if out.height < before:
-        caveats.append(f"{before - out.height} repeated readings (same subject and time) dropped")
+        caveats.append(_note("repeated_readings", f"{before - out.height} repeated readings "
+                             "(same subject and time) dropped"))  # fmt: skip
     _check_span(out, path)
     out = out.with_columns(pl.col("time_utc").dt.convert_time_zone(zone).dt.replace_time_zone(None)
                            .alias("local"))  # fmt: skip
-    return CgmData(out.select("id", "time_utc", "local", "gl"), zone, caveats)
+    return CgmReadings(out.select("id", "time_utc", "local", "gl"), zone, caveats, sha256)
+
+
+def read_cgm_files(paths: list[Path], tz: str | None = None) -> CgmReadings:
+    """Several CGM exports as one table (see :func:`combine`)."""
+    return combine([(p.name, read_cgm(p, tz)) for p in paths])
+
+
+def combine(parts: list[tuple[str, CgmReadings]]) -> CgmReadings:
+    """CGM readings of several files (name, readings) as one table; each caveat's message
+    names its file, and the sha256 covers every file's, in order."""
+    from precisionrx.records.evidence import fingerprint
+
+    caveats = [
+        c.model_copy(update={"message": f"{name}: {c.message}"})
+        for name, part in parts
+        for c in part.caveats
+    ]
+    shas = [part.sha256 or "" for _, part in parts]
+    sha256 = parts[0][1].sha256 if len(parts) == 1 else fingerprint(*shas)
+    frame = pl.concat([part.frame for _, part in parts])
+    return CgmReadings(frame, parts[0][1].tz, caveats, sha256)
 
 
 def _check_span(frame: pl.DataFrame, path: Path) -> None:

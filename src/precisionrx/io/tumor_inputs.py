@@ -23,7 +23,10 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -33,7 +36,10 @@ from precisionrx.io.textio import MAX_TEXT_BYTES, check_input_file, decode_text
 from precisionrx.io.tumor_tables import AMPLIFICATION_CN, GISTIC, read_cna, read_fusions
 from precisionrx.records.tumor import MAF_TO_SO, Alteration
 
-__all__ = ["AMPLIFICATION_CN", "GISTIC", "read_cna", "read_fusions", "read_maf", "read_tumor_vcf"]
+__all__ = [
+    "AMPLIFICATION_CN", "GISTIC", "TumourInput", "is_maf", "read_cna", "read_fusions",
+    "read_maf", "read_tumor_vcf", "read_tumour",
+]  # fmt: skip
 
 MAF_REQUIRED = ("Hugo_Symbol", "Variant_Classification")
 
@@ -276,3 +282,49 @@ def read_tumor_vcf(path: str | Path) -> tuple[list[Alteration], bool, str | None
                     )
                 )  # fmt: skip
     return out, annotated, build
+
+
+@dataclass(frozen=True, slots=True)
+class TumourInput:
+    """A tumour's alterations as read: variants (MAF or VCF), then those of the copy-number
+    and fusion tables; whether the variants carry consequence annotation (a raw VCF does not)
+    and the genome build the variant file declares (None when it does not say)."""
+
+    alterations: list[Alteration]
+    annotated: bool
+    build: str | None
+
+
+def is_maf(path: Path) -> bool:
+    """A MAF by its name (``.maf``, ``.maf.gz``), a VCF by its name (``.vcf``, ``.vcf.gz``,
+    ``.bcf``), else by its first bytes (not a VCF header, gzip or BCF: a MAF)."""
+    name = path.name.lower()
+    if name.endswith((".vcf", ".vcf.gz", ".bcf")):
+        return False
+    if name.endswith((".maf", ".maf.gz")):
+        return True
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    return not head.startswith((b"##fileformat=VCF", b"\x1f\x8b", b"BCF"))
+
+
+def read_tumour(
+    variants: str | Path,
+    *,
+    maf: bool | None = None,
+    tables: Sequence[tuple[Literal["cna", "fusions"], str | Path]] = (),
+) -> TumourInput:
+    """Read a tumour's variant file (a MAF when ``maf``; None: by :func:`is_maf`) and its
+    copy-number and fusion ``tables`` (their alterations follow in the order given)."""
+    path = Path(variants)
+    if maf is None:  # sniffed: the file must be a readable regular file first
+        path = check_input_file(path, "tumour input", InputError)
+        maf = is_maf(path)
+    annotated = True
+    if maf:
+        alterations, build = read_maf(path)
+    else:
+        alterations, annotated, build = read_tumor_vcf(path)
+    for kind, table in tables:
+        alterations += read_cna(table) if kind == "cna" else read_fusions(table)
+    return TumourInput(alterations, annotated, build)

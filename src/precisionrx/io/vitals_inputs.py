@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from precisionrx.errors import InputError
-from precisionrx.io.apple_health import HealthExport, Plausibility
+from precisionrx.io.apple_health import HealthExport, Plausibility, caveat_text, file_sha256
 from precisionrx.io.textio import check_input_file, read_text
 
 
@@ -135,7 +135,7 @@ def read_vitals(path: str | Path) -> HealthExport:
             f"{'' if out.skipped == 1 else 's'} skipped)",
             path=path,
             hint="heart rate, HRV, blood pressure, steps, sleep or NN intervals are read"
-            + (f"; {'; '.join(out.caveats)}" if out.caveats else ""),
+            + (f"; {'; '.join(caveat_text(c) for c in out.caveats)}" if out.caveats else ""),
         )
     return out
 
@@ -148,7 +148,7 @@ def _read_any(path: Path) -> HealthExport:
         from precisionrx.io.apple_health import read_apple_health
 
         return read_apple_health(path)
-    out = HealthExport()
+    out = HealthExport(source=str(path), sha256=file_sha256(path))
     check = Plausibility(path)
     text = read_text(path, "vitals")
     if text.lstrip().startswith(("[", "{")):

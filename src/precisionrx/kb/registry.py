@@ -1,27 +1,50 @@
 """Knowledge-base registry: discovery, versions, integrity checks and the loaded bundle.
 
-Each source lives in ``kb/data/<name>/`` with an ``about.json`` recording source, version,
-date, licence, the sha256 of every file and a bundle sha256 over that manifest.
+Each packaged source lives in ``kb/data/<name>/`` with an ``about.json`` recording source,
+version, date, licence, the sha256 of every file and a bundle sha256 over that manifest.
+Sources the user adds at run time (``precisionrx kb add civic FILE``) live in
+``$PRECISIONRX_HOME/kb/<name>/`` with the same ``about.json`` and are registered here too:
+they are listed by ``kb list``, checked by ``kb verify`` and named in every result's
+provenance (:meth:`KnowledgeBase.versions`).
+
+The :class:`KnowledgeBase` is the only way into the data: engines ask it for parsed tables
+(:meth:`KnowledgeBase.json`, :meth:`KnowledgeBase.rows`) and keep what they derive from them
+in its cache (:meth:`KnowledgeBase.memo`), so no module-level state outlives the object and
+nothing outside ``kb/`` builds paths into the data.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import os
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar, cast
 
 from precisionrx.errors import KbIntegrityError, KbNotFound
 from precisionrx.kb.prescribing import PrescribingKb
 from precisionrx.kb.schema import GeneDefinition, PhenotypeTable, load_definition
 from precisionrx.kb.supplementary import DualBuildMap, SupplementaryPhenotypes
+from precisionrx.records.evidence import KbVersion, Provenance
+
+T = TypeVar("T")
+#: Packaged source -> the user-added source that extends it (named in its provenance).
+USER_SOURCE_OF = {"oncology": "civic"}
 
 
 def data_root() -> Path:
     return Path(str(resources.files("precisionrx.kb").joinpath("data")))
+
+
+def user_home() -> Path:
+    """``$PRECISIONRX_HOME`` (default ``~/.precisionrx``): where user-added sources live."""
+    home = os.environ.get("PRECISIONRX_HOME")
+    return Path(home) if home else Path.home() / ".precisionrx"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +57,21 @@ class KbInfo:
     sha256: str
     files: dict[str, str]
     path: Path
+    #: ``packaged`` with the tool, or ``user`` (added with ``precisionrx kb add``).
+    origin: Literal["packaged", "user"] = "packaged"
 
     def as_dict(self) -> dict[str, str]:
         return {"name": self.name, "version": self.version, "sha256": self.sha256}
 
 
-def _read_about(folder: Path) -> KbInfo:
+def bundle_sha256(files: dict[str, str]) -> str:
+    """The sha256 over a source's file manifest (``name<TAB>sha256`` lines, sorted)."""
+    return hashlib.sha256(
+        "".join(f"{k}\t{v}\n" for k, v in sorted(files.items())).encode()
+    ).hexdigest()
+
+
+def _read_about(folder: Path, origin: Literal["packaged", "user"] = "packaged") -> KbInfo:
     about_path = folder / "about.json"
     try:
         about = json.loads(about_path.read_text())
@@ -54,6 +86,7 @@ def _read_about(folder: Path) -> KbInfo:
         sha256=about["sha256"],
         files=dict(about.get("files", {})),
         path=folder,
+        origin=origin,
     )
 
 
@@ -65,6 +98,25 @@ def list_kbs(root: Path | None = None) -> list[KbInfo]:
     return [_read_about(p) for p in sorted(root.iterdir()) if (p / "about.json").is_file()]
 
 
+def list_user_kbs(home: Path | None = None) -> list[KbInfo]:
+    """Sources the user added (``<home>/kb/<name>/about.json``), sorted by name.
+
+    A folder written by an older version (a table without ``about.json``) is still used and
+    listed as ``unregistered``; ``kb verify`` reports its files until it is added again.
+    """
+    folder = (home or user_home()) / "kb"
+    if not folder.is_dir():
+        return []
+    out: list[KbInfo] = []
+    for p in sorted(q for q in folder.iterdir() if q.is_dir()):
+        if (p / "about.json").is_file():
+            out.append(_read_about(p, "user"))
+        elif any(p.iterdir()):
+            out.append(KbInfo(p.name, "unregistered", "", "", "added by an older version",
+                              "", {}, p, "user"))  # fmt: skip
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class VerifyProblem:
     kb: str
@@ -72,10 +124,11 @@ class VerifyProblem:
     problem: str
 
 
-def verify_kbs(root: Path | None = None) -> list[VerifyProblem]:
-    """Recompute every file's sha256 and the bundle sha256; return the problems found."""
+def verify_kbs(root: Path | None = None, home: Path | None = None) -> list[VerifyProblem]:
+    """Recompute every file's sha256 and the bundle sha256 of the packaged and the
+    user-added sources; return the problems found."""
     problems: list[VerifyProblem] = []
-    for info in list_kbs(root):
+    for info in [*list_kbs(root), *list_user_kbs(home)]:
         for rel, expected in sorted(info.files.items()):
             path = info.path / rel
             if not path.is_file():
@@ -84,10 +137,12 @@ def verify_kbs(root: Path | None = None) -> list[VerifyProblem]:
             actual = hashlib.sha256(path.read_bytes()).hexdigest()
             if actual != expected:
                 problems.append(VerifyProblem(info.name, rel, f"sha256 {actual} != {expected}"))
-        bundle = hashlib.sha256(
-            "".join(f"{k}\t{v}\n" for k, v in sorted(info.files.items())).encode()
-        ).hexdigest()
-        if bundle != info.sha256:
+        if info.origin == "user" and not (info.path / "about.json").is_file():
+            problems.append(
+                VerifyProblem(info.name, "about.json", "missing (added by an older version): "
+                              "add the export again with `precisionrx kb add`")
+            )  # fmt: skip
+        elif bundle_sha256(info.files) != info.sha256:
             problems.append(VerifyProblem(info.name, "about.json", "bundle sha256 mismatch"))
         known = set(info.files) | {"about.json"}
         for extra in sorted(p for p in info.path.rglob("*") if p.is_file()):
@@ -97,26 +152,137 @@ def verify_kbs(root: Path | None = None) -> list[VerifyProblem]:
     return problems
 
 
-@dataclass
+@dataclass(eq=False)
 class KnowledgeBase:
-    """The loaded knowledge bundle handed to engines (PharmCAT's ``Env``)."""
+    """The loaded knowledge bundle handed to engines (PharmCAT's ``Env``).
+
+    ``root`` holds the packaged sources, ``home`` the user's (default ``$PRECISIONRX_HOME``,
+    read when the object is made). Everything is loaded lazily and kept on the object.
+
+    >>> kb = KnowledgeBase()
+    >>> kb.info("cardio").origin
+    'packaged'
+    >>> "version" in kb.json("cardio", "about.json")
+    True
+    """
 
     root: Path = field(default_factory=data_root)
+    home: Path = field(default_factory=user_home)
     _definitions: dict[str, GeneDefinition] = field(default_factory=dict)
     _phenotypes: dict[str, PhenotypeTable | None] = field(default_factory=dict)
+    _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     @cached_property
     def infos(self) -> list[KbInfo]:
-        return list_kbs(self.root)
+        """Packaged sources, then the user's."""
+        return [*list_kbs(self.root), *list_user_kbs(self.home)]
 
     def versions(self) -> list[dict[str, str]]:
         return [i.as_dict() for i in self.infos]
 
-    def info(self, name: str) -> KbInfo:
+    def info(self, name: str, origin: Literal["packaged", "user"] | None = None) -> KbInfo:
         for i in self.infos:
-            if i.name == name:
+            if i.name == name and origin in (None, i.origin):
                 return i
         raise KbNotFound(f"knowledge base {name!r} is not installed", path=self.root)
+
+    def verify(self) -> list[VerifyProblem]:
+        """:func:`verify_kbs` over this registry's packaged and user-added sources."""
+        return verify_kbs(self.root, self.home)
+
+    def user_source(self, name: str) -> KbInfo | None:
+        """The user-added source ``name`` (``kb add``), or None."""
+        return next((i for i in self.infos if i.origin == "user" and i.name == name), None)
+
+    def source_dir(self, source: str) -> Path:
+        """The folder of a packaged source (for readers inside ``kb/`` that take a folder)."""
+        folder = self.root / source
+        if not folder.is_dir():
+            raise KbNotFound(f"knowledge base {source!r} is not installed", path=folder)
+        return folder
+
+    def _file(self, source: str, rel: str, user: bool = False) -> Path:
+        if user:
+            info = self.user_source(source)
+            if info is None:
+                raise KbNotFound(f"no user-added {source!r} knowledge base", path=self.home)
+            path = info.path / rel
+        else:
+            path = self.root / source / rel
+        if not path.is_file():
+            raise KbNotFound(f"knowledge-base file {source}/{rel} is missing", path=path)
+        return path
+
+    def has(self, source: str, rel: str) -> bool:
+        """Whether the packaged source ships ``rel``."""
+        return (self.root / source / rel).is_file()
+
+    def json(self, source: str, rel: str, *, user: bool = False) -> Any:
+        """A JSON file of a source, parsed once per knowledge-base object."""
+        key = ("json", source, rel, user)
+        if key not in self._memo:
+            path = self._file(source, rel, user)
+            try:
+                self._memo[key] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise KbIntegrityError(f"unreadable JSON: {exc}", path=path) from exc
+        return self._memo[key]
+
+    def rows(
+        self, source: str, rel: str, *, delimiter: str = "\t", user: bool = False
+    ) -> list[dict[str, str]]:
+        """A delimited table of a source as dicts (``#`` comment lines skipped), parsed once.
+
+        Callers must not modify the rows: they are shared by every reader of the object.
+        """
+        key = ("rows", source, rel, delimiter, user)
+        if key not in self._memo:
+            path = self._file(source, rel, user)
+            with path.open(encoding="utf-8", newline="") as fh:
+                lines = (ln for ln in fh if not ln.startswith("#"))
+                self._memo[key] = list(csv.DictReader(lines, delimiter=delimiter))
+        return cast(list[dict[str, str]], self._memo[key])
+
+    def provenance(
+        self,
+        sources: list[str],
+        input_sha256: str | None = None,
+        parameters: dict[str, str] | None = None,
+    ) -> Provenance:
+        """Provenance of a result computed from ``sources`` (packaged source names; the
+        user-added source of the same kind, e.g. a CIViC import for ``oncology``, is named
+        too): tool version, each source's version and sha256, the input fingerprint."""
+        from precisionrx import __version__
+
+        users = {USER_SOURCE_OF.get(s, "") for s in sources}
+        used = [
+            i
+            for i in self.infos
+            if (i.origin == "packaged" and i.name in sources)
+            or (i.origin == "user" and i.name in users)
+        ]
+        return Provenance(
+            tool_version=__version__,
+            knowledge_bases=tuple(
+                KbVersion(
+                    name=i.name if i.origin == "packaged" else f"{i.name} (user)",
+                    version=i.version,
+                    sha256=i.sha256,
+                )
+                for i in used
+            ),
+            input_sha256=input_sha256,
+            parameters=dict(parameters or {}),
+        )
+
+    def memo(self, key: Hashable, factory: Callable[[], T]) -> T:
+        """What an engine derives from the data, computed once per knowledge-base object
+        (indexes, coefficient tables, per-gene lookups): the cache lives and dies with the
+        object, never in a module."""
+        full = ("memo", key)
+        if full not in self._memo:
+            self._memo[full] = factory()
+        return cast(T, self._memo[full])
 
     @cached_property
     def genes(self) -> list[str]:

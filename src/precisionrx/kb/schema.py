@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from precisionrx.errors import KbIntegrityError
+
+T = TypeVar("T")
 
 #: IUPAC nucleotide codes used in a few definitions (CYP2B6, CYP2C19, CYP2C9, CYP2D6).
 IUPAC: dict[str, frozenset[str]] = {
@@ -91,6 +94,15 @@ class GeneDefinition:
     positions: tuple[DefinedPosition, ...]
     alleles: tuple[NamedAllele, ...]
     exemptions: Exemptions = field(default_factory=Exemptions)
+    #: What the calling engine derives from this definition (indexes, per-pattern lookups),
+    #: kept with the loaded definition instead of in module-level state.
+    derived: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: Hashable, factory: Callable[[], T]) -> T:
+        """``factory()`` computed once per loaded definition."""
+        if key not in self.derived:
+            self.derived[key] = factory()
+        return cast(T, self.derived[key])
 
     @property
     def reference_allele(self) -> NamedAllele:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
 
 from precisionrx import __version__
-from precisionrx.engines.pgx.caller import CallOptions, call_vcf
+from precisionrx.engines.pgx.caller import CallOptions, call_genotypes, genotype_request
 from precisionrx.engines.pgx.phenotyper import reference_phenotype
-from precisionrx.engines.pgx.recommender import prescribe
+from precisionrx.engines.pgx.recommender import prescribed
+from precisionrx.io.germline import read_germline
 from precisionrx.io.patient_file import germline_vcfs
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.plan.cardio_section import cardio_section
 from precisionrx.plan.model import PatientSummary, TreatmentPlan
 from precisionrx.plan.monitoring_section import monitoring_section
-from precisionrx.plan.oncology_section import oncology_section
+from precisionrx.plan.oncology_section import oncology_findings, oncology_section
 from precisionrx.plan.vitals_section import vitals_section
 from precisionrx.records import Caveat, CaveatKind, Finding, PatientRecord, SampleResult
 from precisionrx.records.evidence import KbVersion
@@ -31,6 +34,29 @@ PLAIN = {
 }
 
 
+def build(record: PatientRecord | str | Path, kb: KnowledgeBase | None = None) -> TreatmentPlan:
+    """The treatment plan for a patient record (or a patient file: YAML, JSON or FHIR).
+
+    >>> import precisionrx as prx
+    >>> from precisionrx.plan.builder import demo_patient
+    >>> plan = prx.plan.build(demo_patient())
+    >>> plan.engines
+    ['cardio', 'monitoring', 'oncology', 'pgx']
+    >>> any(f.title.startswith("CYP2C19 Poor Metabolizer") for f in plan.findings)
+    True
+    """
+    if not isinstance(record, PatientRecord):
+        from precisionrx.io.patient_file import read_patient_file
+
+        record = read_patient_file(Path(record))
+    return build_plan(record, kb or KnowledgeBase())
+
+
+def demo_patient() -> Path:
+    """The bundled synthetic patient's record (patient.yaml; its files sit beside it)."""
+    return Path(str(resources.files("precisionrx.demo").joinpath("patient.yaml")))
+
+
 def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
     caveats: list[Caveat] = [
         Caveat(code="input_warning", kind=CaveatKind.NOTE, message=w) for w in record.input_warnings
@@ -40,12 +66,13 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
     sex = record.demographics.sex_at_birth
     for gi in germline_vcfs(record):
         options = CallOptions(genome_build=gi.genome_build, default_sex=sex)
-        results = call_vcf(gi.path, kb, [gi.sample] if gi.sample else None, options)
-        for r in results:
-            prescribe(
-                kb, r, list(record.medications) if record.medications else None, patient=record
-            )
-        pgx.extend(results)
+        genotypes = read_germline(
+            gi.path, genotype_request(kb, options), [gi.sample] if gi.sample else None
+        )
+        meds = list(record.medications) if record.medications else None
+        pgx.extend(
+            prescribed(kb, r, meds, patient=record) for r in call_genotypes(genotypes, kb, options)
+        )
         engines.append("pgx")
     if not pgx:
         caveats.append(
@@ -56,12 +83,12 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
             )
         )
     findings = _pgx_findings(pgx, kb)
-    vitals, vitals_findings = vitals_section(record)
+    vitals, vitals_findings = vitals_section(record, kb)
     findings += vitals_findings
-    home = (vitals or {}).get("home_blood_pressure") or {}
+    home_sbp = vitals.home_sbp if vitals is not None else None
     monitoring, monitoring_findings = monitoring_section(kb, record)
     cardio = cardio_section(
-        kb, record, pgx, home_sbp=home.get("mean_sbp"), gmi=(monitoring or {}).get("gmi_for_risk")
+        kb, record, pgx, home_sbp=home_sbp, gmi=monitoring.gmi_for_risk if monitoring else None
     )
     if cardio is not None:
         engines.append("cardio")
@@ -71,7 +98,7 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
     oncology = oncology_section(kb, record, pgx)
     if oncology is not None:
         engines.append("oncology")
-        findings += _oncology_findings(oncology)
+        findings += oncology_findings(oncology)
     summary = _patient_lines(pgx, kb)
     demo = record.demographics
     return TreatmentPlan(
@@ -97,77 +124,6 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         monitoring=monitoring,
         vitals=vitals,
     )
-
-
-def _oncology_findings(report: dict[str, object]) -> list[Finding]:
-    """Tier I/II therapy options, expected resistance and germline conflicts as findings.
-
-    Options come from the grouped view after the resistance check
-    (engines/oncology/resolution.py): a drug whose sensitivity evidence this tumour's
-    resistance evidence overrides is never headlined as an option; it gets its own
-    "expected resistance" finding instead.
-    """
-    from precisionrx.engines.oncology.summary import expected_resistance, therapy_options
-
-    out: list[Finding] = []
-    rows = report.get("therapy_summary") or []
-    assert isinstance(rows, list)
-    options: dict[str, list[dict[str, object]]] = {}
-    for r in therapy_options(rows):
-        options.setdefault(str(r["alteration"]), []).append(r)
-    for alteration, rs in sorted(options.items(), key=lambda kv: str(kv[1][0]["tier"])):
-        tier = rs[0]["tier"]
-        best = [r for r in rs if r["tier"] == tier][:3]
-        out.append(
-            Finding(
-                domain="oncology",
-                title=f"{alteration}: Tier {tier} therapy evidence",
-                detail=f"{', '.join(_therapy_name(r['drug']) for r in best)} (see the oncology "
-                "section for every therapy, its evidence and resistance markers)",
-                severity="actionable",
-                source="MOAlmanac / CIViC",
-            )
-        )
-    resist: dict[str, list[str]] = {}
-    for r in expected_resistance(rows):
-        names = resist.setdefault(str(r["alteration"]), [])
-        name = _therapy_name(r["drug"])
-        if name not in names:
-            names.append(name)
-    for alteration, names in resist.items():
-        out.append(
-            Finding(
-                domain="oncology",
-                title=f"{alteration}: expected resistance to {', '.join(names[:5])}"
-                + (f" and {len(names) - 5} more" if len(names) > 5 else ""),
-                detail="resistance evidence in this tumour outranks any sensitivity evidence "
-                "for these therapies: not therapy options (see the oncology section for the "
-                "evidence and the overridden sensitivity items)",
-                severity="actionable",
-                source="MOAlmanac / CIViC",
-            )
-        )
-    conflicts = report.get("germline_conflicts") or []
-    assert isinstance(conflicts, list)
-    for c in conflicts:
-        if c["status"] != "action":
-            continue
-        out.append(
-            Finding(
-                domain="oncology",
-                title=f"{c['drug']}: germline {', '.join(c['genes'])} conflict",
-                detail=c["recommendations"][0]["text"].splitlines()[0]
-                if c["recommendations"]
-                else "pharmacogenomic guidance applies",
-                severity="actionable",
-                source="CPIC/DPWG via the PGx engine",
-            )
-        )
-    return out
-
-
-def _therapy_name(drug: object) -> str:
-    return " + ".join(str(d) for d in drug) if isinstance(drug, list) else str(drug)
 
 
 def _pgx_findings(pgx: list[SampleResult], kb: KnowledgeBase) -> list[Finding]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, Field
 
 from precisionrx.records import Caveat, Finding, Medication, Recommendation, SampleResult
+from precisionrx.records.cardio import CardioSection
 from precisionrx.records.evidence import KbVersion
+from precisionrx.records.monitoring import MonitoringSection, VitalsSection
+from precisionrx.records.oncology import TumourReport
 
 
 class PatientSummary(BaseModel):
@@ -31,12 +32,12 @@ class TreatmentPlan(BaseModel):
     caveats: list[Caveat] = Field(default_factory=list)
     patient_summary: list[str] = Field(default_factory=list)
     #: Cardiovascular risk rows, prevention options (ARR/NNT) and statin PGx notes.
-    cardio: dict[str, Any] | None = None
+    cardio: CardioSection | None = None
     #: Tumour report (docs/cli/tumor.md) with germline conflicts, when the record has one.
-    oncology: dict[str, Any] | None = None
+    oncology: TumourReport | None = None
     #: CGM summary of the last 14 days vs the 14 before, consensus targets and AGP.
-    monitoring: dict[str, Any] | None = None
+    monitoring: MonitoringSection | None = None
     #: Wearable vitals (resting HR, HRV, home blood pressure) from a health export.
-    vitals: dict[str, Any] | None = None
+    vitals: VitalsSection | None = None
     #: Engines that ran, in order; later engines (oncology, monitoring) append here.
     engines: list[str] = Field(default_factory=list)

@@ -2,56 +2,110 @@
 
 Uses the record's tumour inputs (``maf`` or ``tumor_vcf``, optional ``cna`` and ``fusions``;
 ``tumor_type``, ``msi`` and ``callable_mb`` on the tumour input) and the germline results the
-plan already called, with the patient's current medications, so phenoconversion counts.
+plan already called, with the patient's current medications, so phenoconversion counts. The
+report is the oncology engine's (:func:`precisionrx.engines.oncology.api.analyse_tumour`);
+this module reads the inputs and turns the report into the plan's key findings.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
+from precisionrx.engines.oncology.api import TumourSettings, analyse_tumour
 from precisionrx.engines.oncology.burden import EXOME_MB
-from precisionrx.engines.oncology.germline import germline_conflicts
-from precisionrx.engines.oncology.knowledge import OncologyKb
-from precisionrx.engines.oncology.report import analyse, matched_drugs
-from precisionrx.io.tumor_inputs import read_cna, read_fusions, read_maf, read_tumor_vcf
+from precisionrx.engines.oncology.summary import expected_resistance, therapy_options
+from precisionrx.io.tumor_inputs import read_tumour
 from precisionrx.kb.registry import KnowledgeBase
-from precisionrx.kb.user_sources import added_civic
-from precisionrx.records import PatientRecord, SampleResult
-from precisionrx.records.tumor import Alteration
+from precisionrx.records import Finding, PatientRecord, SampleResult
+from precisionrx.records.oncology import Drug, TherapySummaryRow, TumourReport
 
 
 def oncology_section(
     kb: KnowledgeBase, record: PatientRecord, pgx: list[SampleResult]
-) -> dict[str, Any] | None:
+) -> TumourReport | None:
     tumour = next((g for g in record.genomic_inputs if g.kind in ("maf", "tumor_vcf")), None)
     if tumour is None:
         return None
-    alterations: list[Alteration]
-    annotated = True
-    if tumour.kind == "maf":
-        alterations, build = read_maf(tumour.path)
-    else:
-        alterations, annotated, build = read_tumor_vcf(tumour.path)
-    for g in record.genomic_inputs:
-        if g.kind == "cna":
-            alterations += read_cna(g.path)
-        elif g.kind == "fusions":
-            alterations += read_fusions(g.path)
-    extra = added_civic()
-    okb = OncologyKb.load(kb.root / "oncology", [extra] if extra else None)
-    report = analyse(
-        okb, alterations, tumour.tumor_type, build or tumour.genome_build, tumour.msi, None,
-        tumour.callable_mb or EXOME_MB, "coding_and_silent", annotated,
-    )  # fmt: skip
-    if pgx:
-        report["germline_conflicts"] = germline_conflicts(
-            kb, pgx, matched_drugs(report), patient=record
+    tables: list[tuple[Literal["cna", "fusions"], str]] = [
+        ("cna" if g.kind == "cna" else "fusions", g.path)
+        for g in record.genomic_inputs
+        if g.kind in ("cna", "fusions")
+    ]
+    read = read_tumour(tumour.path, maf=tumour.kind == "maf", tables=tables)
+    settings = TumourSettings(
+        tumor_type=tumour.tumor_type,
+        genome_build=read.build or tumour.genome_build,
+        msi=tumour.msi,
+        callable_mb=tumour.callable_mb or EXOME_MB,
+        annotated=read.annotated,
+        input_name=Path(tumour.path).name,
+        context="plan",
+    )
+    return analyse_tumour(read.alterations, kb, settings, germline=pgx or None, patient=record)
+
+
+def oncology_findings(report: TumourReport) -> list[Finding]:
+    """Tier I/II therapy options, expected resistance and germline conflicts as findings.
+
+    Options come from the grouped view after the resistance check
+    (engines/oncology/resolution.py): a drug whose sensitivity evidence this tumour's
+    resistance evidence overrides is never headlined as an option; it gets its own
+    "expected resistance" finding instead.
+    """
+    out: list[Finding] = []
+    rows = report.therapy_summary
+    options: dict[str, list[TherapySummaryRow]] = {}
+    for r in therapy_options(rows):
+        options.setdefault(r.alteration, []).append(r)
+    for alteration, rs in sorted(options.items(), key=lambda kv: str(kv[1][0].tier)):
+        tier = rs[0].tier
+        best = [r for r in rs if r.tier == tier][:3]
+        out.append(
+            Finding(
+                domain="oncology",
+                title=f"{alteration}: Tier {tier} therapy evidence",
+                detail=f"{', '.join(_therapy_name(r.drug) for r in best)} (see the oncology "
+                "section for every therapy, its evidence and resistance markers)",
+                severity="actionable",
+                source="MOAlmanac / CIViC",
+            )
         )
-    else:
-        report["caveats"].append(
-            "no germline genotype in the record: suggested drugs were not checked against "
-            "pharmacogenomics"
+    resist: dict[str, list[str]] = {}
+    for r in expected_resistance(rows):
+        names = resist.setdefault(r.alteration, [])
+        name = _therapy_name(r.drug)
+        if name not in names:
+            names.append(name)
+    for alteration, names in resist.items():
+        out.append(
+            Finding(
+                domain="oncology",
+                title=f"{alteration}: expected resistance to {', '.join(names[:5])}"
+                + (f" and {len(names) - 5} more" if len(names) > 5 else ""),
+                detail="resistance evidence in this tumour outranks any sensitivity evidence "
+                "for these therapies: not therapy options (see the oncology section for the "
+                "evidence and the overridden sensitivity items)",
+                severity="actionable",
+                source="MOAlmanac / CIViC",
+            )
         )
-    report["input"] = str(Path(tumour.path).name)
-    return report
+    for c in report.germline_conflicts:
+        if c.status != "action":
+            continue
+        out.append(
+            Finding(
+                domain="oncology",
+                title=f"{c.drug}: germline {', '.join(c.genes)} conflict",
+                detail=c.recommendations[0].text.splitlines()[0]
+                if c.recommendations
+                else "pharmacogenomic guidance applies",
+                severity="actionable",
+                source="CPIC/DPWG via the PGx engine",
+            )
+        )
+    return out
+
+
+def _therapy_name(drug: Drug) -> str:
+    return " + ".join(drug) if isinstance(drug, list) else drug

@@ -7,7 +7,10 @@ True
 
 from __future__ import annotations
 
+import hashlib
+import json
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,6 +53,36 @@ class Provenance(BaseModel):
     input_sha256: str | None = None
     parameters: dict[str, str] = Field(default_factory=dict)
     timestamp: str | None = None
+
+
+def fingerprint(*parts: bytes | str | BaseModel | Any) -> str:
+    """sha256 of the inputs a result was computed from: raw bytes as they are, records by
+    their canonical JSON (sorted keys), anything else by its JSON form. Same input, same
+    fingerprint, whichever process computes it.
+
+    >>> fingerprint(b"abc") == fingerprint(b"abc") != fingerprint(b"abd")
+    True
+    """
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, bytes):
+            data = part
+        elif isinstance(part, str):
+            data = part.encode()
+        elif isinstance(part, BaseModel):
+            data = json.dumps(part.model_dump(mode="json"), sort_keys=True).encode()
+        else:
+            data = json.dumps(part, sort_keys=True, default=str).encode()
+        h.update(hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+class EngineResult(BaseModel):
+    """What every engine result carries: its caveats (one model for every domain) and where
+    it came from (tool and knowledge-base versions, input fingerprint)."""
+
+    caveats: list[Caveat] = Field(default_factory=list)
+    provenance: Provenance | None = None
 
 
 class Finding(BaseModel):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from precisionrx.records.evidence import Caveat
+from precisionrx.records.evidence import Caveat, Provenance
 
 
 class PositionSummary(BaseModel):
@@ -93,6 +93,55 @@ class MedicationReview(BaseModel):
     caveats: list[Caveat] = Field(default_factory=list)
 
 
+class WarfarinInputs(BaseModel):
+    """What the IWPC models and the CPIC 2017 flowchart were given."""
+
+    model_config = ConfigDict(frozen=True)
+
+    age_years: float | None
+    height_cm: float | None
+    weight_kg: float | None
+    race_category: str
+    VKORC1_rs9923231: str | None
+    CYP2C9: str | None
+    amiodarone: bool
+    enzyme_inducer: bool
+
+
+class DoseEstimate(BaseModel):
+    """An IWPC weekly dose: a number, or a range over assumed bounds when inputs are missing
+    (then ``weekly_dose_mg`` is null and ``weekly_dose_range_mg`` holds [low, high])."""
+
+    model_config = ConfigDict(frozen=True)
+
+    weekly_dose_mg: float | None
+    daily_dose_mg: float | None = None
+    weekly_dose_range_mg: tuple[float, float] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for key in ("daily_dose_mg", "weekly_dose_range_mg"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
+
+
+class WarfarinGuidance(BaseModel):
+    """CPIC 2017 warfarin flowchart with the IWPC 2009 dose estimates."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guideline: str
+    inputs: WarfarinInputs
+    cpic_action: str
+    strength: str | None
+    adjustments: list[str] = Field(default_factory=list)
+    iwpc_pharmacogenetic: DoseEstimate
+    iwpc_clinical: DoseEstimate
+    caveats: list[Caveat] = Field(default_factory=list)
+
+
 class SampleResult(BaseModel):
     input: str
     sample: str
@@ -103,4 +152,6 @@ class SampleResult(BaseModel):
     medication_review: list[MedicationReview] | None = None
     effective_phenotypes: list[EffectivePhenotype] | None = None
     #: IWPC dose and CPIC 2017 flowchart, when warfarin is listed or asked for.
-    warfarin: dict[str, Any] | None = None
+    warfarin: WarfarinGuidance | None = None
+    #: Tool and knowledge-base versions and the input's fingerprint.
+    provenance: Provenance | None = None

@@ -1,12 +1,15 @@
-"""The AGP page as a PNG (matplotlib, Agg backend): the same content as the HTML page — the
+"""The AGP page as a PNG (matplotlib, Agg canvas): the same content as the HTML page — the
 statistics panel, the five-band time-in-ranges bar, the modal-day percentile plot and the daily
 profiles — for systems that take an image (an EHR media attachment, a printout).
 
+The figure is drawn with matplotlib's object-oriented API on its own Agg canvas
+(``Figure`` + ``FigureCanvasAgg``), so the process's global backend is never changed.
 matplotlib is imported inside ``agp_png`` only, so importing this module costs nothing."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from typing import Any
 
 from precisionrx.engines.monitoring.agp import split_at_gaps
@@ -31,14 +34,16 @@ def _fmt(value: Any, digits: int = 1, unit: str = "") -> str:
     return "–" if value is None else f"{value:.{digits}f}{unit}"
 
 
-def agp_png(data: dict[str, Any], notice: str, caveats: list[str], dpi: int = 110) -> bytes:
-    """One US-letter portrait AGP page for one subject (``agp_data`` output) as PNG bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
+def agp_png(data: dict[str, Any], notice: str, caveats: Sequence[Any], dpi: int = 110) -> bytes:
+    """One US-letter portrait AGP page for one subject (the JSON form of an ``AgpData``) as PNG
+    bytes; ``caveats`` (Caveat models, their JSON form or text) are listed in the footer."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from precisionrx.report.html import caveat_text
+
     fig = Figure(figsize=(8.5, 11), dpi=dpi)
+    FigureCanvasAgg(fig)
     grid = fig.add_gridspec(4, 2, height_ratios=[1.5, 2.6, 1.9, 0.5], hspace=0.4, wspace=0.25,
                             left=0.08, right=0.96, top=0.92, bottom=0.04)  # fmt: skip
     fig.suptitle(f"Ambulatory Glucose Profile — {data['subject']}", fontsize=14, weight="bold",
@@ -119,7 +124,8 @@ def agp_png(data: dict[str, Any], notice: str, caveats: list[str], dpi: int = 11
 
     foot = fig.add_subplot(grid[3, :])
     foot.axis("off")
-    text = notice if not caveats else notice + "\nCaveats: " + "; ".join(caveats[:4])
+    shown = [caveat_text(c) for c in caveats[:4]]
+    text = notice if not shown else notice + "\nCaveats: " + "; ".join(shown)
     foot.text(0.0, 1.0, text, fontsize=7, va="top", wrap=True, transform=foot.transAxes)
 
     out = io.BytesIO()

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from precisionrx.records.monitoring import CgmMetricValues
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -40,20 +43,20 @@ CATEGORY = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observ
                          "code": "laboratory"}]}]  # fmt: skip
 
 
-def summary_values(row: dict[str, Any]) -> dict[str, float | None]:
-    """The values the summary reports, from one metrics-table row."""
+def summary_values(row: CgmMetricValues) -> dict[str, float | None]:
+    """The values the summary reports, from one subject's metrics."""
 
-    def minus(a: str, b: str) -> float | None:
-        return None if row[a] is None or row[b] is None else row[a] - row[b]
+    def minus(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else a - b
 
-    dt0 = float(row.get("dt0") or 0.0)
+    dt0 = float(row.dt0 or 0.0)
     return {
-        "mean": row["mean"], "gmi": row["gmi"], "cv": row["cv"],
-        "days_of_wear": None if row["days"] is None else row["days"] + dt0 / 1440,
-        "active_percent": row["active_percent"],
-        "very_low": row["below_54"], "low": minus("below_70", "below_54"),
-        "in_range_70_180": row["in_range_70_180"],
-        "high": minus("above_180", "above_250"), "very_high": row["above_250"],
+        "mean": row.mean, "gmi": row.gmi, "cv": row.cv,
+        "days_of_wear": None if row.days is None else row.days + dt0 / 1440,
+        "active_percent": row.active_percent,
+        "very_low": row.below_54, "low": minus(row.below_70, row.below_54),
+        "in_range_70_180": row.in_range_70_180,
+        "high": minus(row.above_180, row.above_250), "very_high": row.above_250,
     }  # fmt: skip
 
 
@@ -69,9 +72,9 @@ def _subject(subject: str) -> dict[str, str]:
     return {"reference": subject} if "/" in subject else {"display": subject}
 
 
-def subject_resources(row: dict[str, Any]) -> list[dict[str, Any]]:
-    subject = str(row["id"])
-    period = {"start": _instant(row["first"]), "end": _instant(row["last"])}
+def subject_resources(row: CgmMetricValues) -> list[dict[str, Any]]:
+    subject = row.id
+    period = {"start": _instant(row.first), "end": _instant(row.last)}
 
     def url(code: str) -> str:
         return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'cgm/{subject}/{code}')}"
@@ -112,7 +115,7 @@ def subject_resources(row: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"fullUrl": url(PANEL[0]), "resource": panel}, *out]
 
 
-def render_cgm_bundle(rows: list[dict[str, Any]]) -> str:
+def render_cgm_bundle(rows: Sequence[CgmMetricValues]) -> str:
     """A collection Bundle with every subject's CGM summary."""
     issued = datetime.now(UTC).isoformat(timespec="seconds")
     entries = [entry for row in rows for entry in subject_resources(row)]

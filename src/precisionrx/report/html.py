@@ -17,6 +17,17 @@ def number(value: Any, pattern: str = "%.1f") -> str:
     return "–" if value is None else pattern % value
 
 
+def caveat_text(value: Any) -> str:
+    """One caveat as a line of a report: ``[code] message`` for a Caveat (as a model or its
+    JSON form), the text itself for a plain string."""
+    if isinstance(value, dict):
+        return f"[{value.get('code', '')}] {value.get('message', '')}"
+    code, message = getattr(value, "code", None), getattr(value, "message", None)
+    if code is not None and message is not None:
+        return f"[{code}] {message}"
+    return str(value)
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FunctionLoader(_load),
@@ -25,6 +36,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["num"] = number
+    env.filters["caveat"] = caveat_text
     return env
 
 

@@ -14,21 +14,23 @@ QDiabetes-2018 is not implemented: its coefficients were not available to this p
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from precisionrx.records.risk_inputs import FloatArray, RiskInputs
 
+if TYPE_CHECKING:
+    from precisionrx.kb.registry import KnowledgeBase
+
 Mask = npt.NDArray[np.bool_]
 
 
-def load(folder: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((folder / "diabetes_points.json").read_text())
+def load(kb: KnowledgeBase) -> dict[str, Any]:
+    """The coefficients of the cardio knowledge base (diabetes_points.json)."""
+    data: dict[str, Any] = kb.json("cardio", "diabetes_points.json")
     return data
 
 

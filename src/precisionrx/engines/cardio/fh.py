@@ -8,21 +8,14 @@ converted into each other (the ratio depends on apo(a) isoform size).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from precisionrx.records.cardio import CacStatus, DlcnResult, LpaStatus
+from precisionrx.records.evidence import Caveat, CaveatKind
 
 #: DLCN LDL-C bands, mmol/L lower bounds and mg/dL lower bounds (fh_lpa_knowledge.json).
 LDL_BANDS = ((8.5, 330.0, 8), (6.5, 250.0, 5), (5.0, 190.0, 3), (4.0, 155.0, 1))
 #: Lp(a) per unit: AHA/ACC 2018 enhancer threshold, EAS 2022 rule-out / grey-zone upper bound /
 #: very-high threshold (fh_lpa_knowledge.json). Each unit keeps its own numbers.
 LPA_BANDS = {"mg/dl": (50.0, 30.0, 50.0, 180.0), "nmol/l": (125.0, 75.0, 125.0, 430.0)}
-
-
-@dataclass
-class DlcnResult:
-    points: int
-    category: str
-    items: list[str] = field(default_factory=list)
-    caveats: list[str] = field(default_factory=list)
 
 
 def dlcn_category(points: int) -> str:
@@ -47,7 +40,7 @@ def dlcn_score(
     pathogenic_variant: bool = False,
 ) -> DlcnResult:
     items: list[str] = []
-    caveats: list[str] = []
+    caveats: list[Caveat] = []
     total = 0
     family = (
         2 if first_degree_xanthoma_or_child_high_ldl else 1 if first_degree_premature_cvd else 0
@@ -56,7 +49,9 @@ def dlcn_score(
     exam = 6 if tendon_xanthomata else 4 if arcus_before_45 else 0
     ldl_points = 0
     if ldl is None:
-        caveats.append("LDL-C not recorded: the LDL-C group scores 0")
+        caveats.append(
+            Caveat(code="ldl_not_recorded", message="LDL-C not recorded: the LDL-C group scores 0")
+        )
     else:
         mmol = ldl_unit.lower().startswith("mmol")
         for lo_mmol, lo_mg, pts in LDL_BANDS:
@@ -75,18 +70,25 @@ def dlcn_score(
         if pts:
             items.append(f"{name}: {pts}")
         total += pts
-    caveats.append("DLCN uses untreated LDL-C; physical examination items are 0 unless recorded")
-    return DlcnResult(total, dlcn_category(total), items, caveats)
+    caveats.append(
+        Caveat(
+            code="dlcn_untreated_ldl",
+            kind=CaveatKind.NOTE,
+            message="DLCN uses untreated LDL-C; physical examination items are 0 unless recorded",
+        )
+    )
+    return DlcnResult(points=total, category=dlcn_category(total), items=items, caveats=caveats)
 
 
-def lpa_status(value: float, unit: str) -> dict[str, str]:
+def lpa_status(value: float, unit: str) -> LpaStatus:
     """Lp(a) interpretation in the unit given (never converted)."""
     bands = LPA_BANDS.get(unit.strip().lower())
     if bands is None:
-        return {
-            "status": "unknown unit",
-            "note": f"Lp(a) unit {unit!r} not recognised (mg/dL or nmol/L)",
-        }
+        return LpaStatus(
+            value=value,
+            status="unknown unit",
+            note=f"Lp(a) unit {unit!r} not recognised (mg/dL or nmol/L)",
+        )
     enhancer_at, rule_out_below, grey_to, very_high_above = bands
     enhancer = value >= enhancer_at
     if value < rule_out_below:
@@ -97,15 +99,16 @@ def lpa_status(value: float, unit: str) -> dict[str, str]:
         eas = f"very high (>{very_high_above:g}, risk similar to HeFH)"
     else:
         eas = f"rule-in (>{grey_to:g})"
-    return {
-        "status": "risk enhancer" if enhancer else "not a risk enhancer",
-        "aha_acc_2018": ">=50 mg/dL or >=125 nmol/L is a risk-enhancing factor",
-        "eas_2022": eas,
-        "unit": unit,
-    }
+    return LpaStatus(
+        value=value,
+        status="risk enhancer" if enhancer else "not a risk enhancer",
+        aha_acc_2018=">=50 mg/dL or >=125 nmol/L is a risk-enhancing factor",
+        eas_2022=eas,
+        unit=unit,
+    )
 
 
-def cac_status(agatston: float) -> dict[str, str]:
+def cac_status(agatston: float, unit: str = "Agatston") -> CacStatus:
     """Coronary artery calcium (Agatston units) per the 2019 ACC/AHA primary-prevention guideline.
 
     CAC 0: reasonable to withhold or delay statin unless diabetes, current smoking or family
@@ -113,7 +116,9 @@ def cac_status(agatston: float) -> dict[str, str]:
     percentile for age, sex and ethnicity): initiate statin (fh_lpa_knowledge.json).
     """
     if agatston < 0:
-        return {"status": "invalid", "note": "CAC score cannot be negative"}
+        return CacStatus(
+            value=agatston, unit=unit, status="invalid", note="CAC score cannot be negative"
+        )
     if agatston == 0:
         band, guidance = (
             "zero",
@@ -126,9 +131,11 @@ def cac_status(agatston: float) -> dict[str, str]:
         band, guidance = "1_99", "favours statin therapy, especially at age 55 or older"
     else:
         band, guidance = "ge_100", "statin therapy indicated (CAC >= 100)"
-    return {
-        "band": band,
-        "guidance": guidance,
-        "source": "2019 ACC/AHA guideline on the primary prevention of cardiovascular disease",
-        "note": "the >= 75th-percentile-for-age rule needs a MESA percentile, not computed here",
-    }
+    return CacStatus(
+        value=agatston,
+        unit=unit,
+        band=band,
+        guidance=guidance,
+        source="2019 ACC/AHA guideline on the primary prevention of cardiovascular disease",
+        note="the >= 75th-percentile-for-age rule needs a MESA percentile, not computed here",
+    )

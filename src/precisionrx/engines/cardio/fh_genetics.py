@@ -23,10 +23,7 @@ record without GT; see :mod:`precisionrx.io.vcf`) is treated as missing and name
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from precisionrx.io.vcf import AnnotatedRecord, VcfFile
 from precisionrx.io.vcf_annotations import (
@@ -37,6 +34,11 @@ from precisionrx.io.vcf_annotations import (
     csq_fields,
     genes_of,
 )
+from precisionrx.records.cardio import FhGenetics, FhVariant, LpaAllele
+from precisionrx.records.evidence import Caveat, CaveatKind
+
+if TYPE_CHECKING:
+    from precisionrx.kb.registry import KnowledgeBase
 
 FH_GENES = ("LDLR", "APOB", "PCSK9")
 NULL_TERMS = {
@@ -48,49 +50,8 @@ FH_CAUSING = {"pathogenic", "likely_pathogenic", "likely_pathogenic_predicted_nu
 MAX_INVALID_LISTED = 10
 
 
-@dataclass
-class FhVariant:
-    gene: str
-    chrom: str
-    pos: int
-    ref: str
-    alt: str
-    rsid: str | None
-    hgvsp: str | None
-    zygosity: str  # heterozygous | homozygous | hemizygous
-    classification: str
-    effect: str
-    source: str
-    verified: bool = True
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class FhGenetics:
-    variants: list[FhVariant] = field(default_factory=list)
-    lpa_alleles: list[dict[str, Any]] = field(default_factory=list)
-    caveats: list[str] = field(default_factory=list)
-
-    @property
-    def fh_causing(self) -> list[FhVariant]:
-        return [v for v in self.variants if v.classification in FH_CAUSING]
-
-    @property
-    def possible_homozygous(self) -> bool:
-        found = self.fh_causing
-        return len(found) >= 2 or any(v.zygosity == "homozygous" for v in found)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "genes_checked": [*FH_GENES, "LPA"],
-            "variants": [v.as_dict() for v in self.variants],
-            "fh_variant_found": bool(self.fh_causing),
-            "possible_homozygous_fh": self.possible_homozygous,
-            "lpa_alleles": self.lpa_alleles,
-            "caveats": self.caveats,
-        }
+def _warning(code: str, message: str) -> Caveat:
+    return Caveat(code=code, message=message)
 
 
 def _listed(knowledge: dict[str, Any]) -> dict[str, tuple[str, str, str, str, bool]]:
@@ -153,10 +114,17 @@ def interpret(
     sample_index: int,
     knowledge: dict[str, Any],
     csq_format: list[str] | None,
+    invalid: list[str] | None = None,
+    vcf_label: str | None = None,
 ) -> FhGenetics:
+    """Classify the records of one sample (see the module docstring); ``invalid`` names the
+    invalid genotype calls found in the gene regions, ``vcf_label`` the VCF (its path as
+    given)."""
     listed = _listed(knowledge)
     lpa = {s["rsid"]: s for s in knowledge["lpa"]["genetics"]["snps"]}
-    result = FhGenetics()
+    variants: list[FhVariant] = []
+    lpa_alleles: list[LpaAllele] = []
+    caveats: list[Caveat] = []
     annotated = False
     for ar in records:
         rec = ar.record
@@ -170,12 +138,12 @@ def interpret(
             zyg = _zygosity(gt, k)
             if zyg is None:
                 continue
-            if rsid in lpa:
+            if rsid is not None and rsid in lpa:
                 snp = lpa[rsid]
                 copies = 2 if zyg == "homozygous" else 1
                 if alt == snp["risk_allele"]:
-                    result.lpa_alleles.append(
-                        {"rsid": rsid, "risk_allele": alt, "copies": copies, "note": snp["note"]}
+                    lpa_alleles.append(
+                        LpaAllele(rsid=rsid, risk_allele=alt, copies=copies, note=snp["note"])
                     )
                 continue
             consequence = next(
@@ -203,49 +171,72 @@ def interpret(
                     source = "annotation"
             if gene is None or verdict is None:
                 continue
-            result.variants.append(
-                FhVariant(gene, rec.chrom, rec.pos, rec.ref, alt, rsid, hgvsp, zyg,
-                          verdict[0], verdict[1], source, verified)
+            variants.append(
+                FhVariant(gene=gene, chrom=rec.chrom, pos=rec.pos, ref=rec.ref, alt=alt,
+                          rsid=rsid, hgvsp=hgvsp, zygosity=zyg, classification=verdict[0],
+                          effect=verdict[1], source=source, verified=verified)
             )  # fmt: skip
-    if not annotated and not result.variants and not result.lpa_alleles:
-        result.caveats.append(
+    fh_causing = [v for v in variants if v.classification in FH_CAUSING]
+    possible_homozygous = len(fh_causing) >= 2 or any(
+        v.zygosity == "homozygous" for v in fh_causing
+    )
+    if not annotated and not variants and not lpa_alleles:
+        caveats.append(_warning(
+            "unannotated_vcf",
             "the germline VCF has no gene annotation (VEP CSQ, SnpEff ANN or ClinVar tags) for "
             "LDLR/APOB/PCSK9: only the listed variants were recognisable by rsID, so a negative "
-            "result does not exclude genetic FH"
-        )
-    result.caveats.append(
-        "sequence variants only: LDLR exon deletions/duplications (about 5-10% of LDLR FH "
-        "variants) need copy-number calling, and polygenic hypercholesterolaemia is not assessed"
-    )
-    if any(not v.verified for v in result.variants):
-        result.caveats.append(
+            "result does not exclude genetic FH",
+        ))  # fmt: skip
+    caveats.append(Caveat(
+        code="sequence_variants_only",
+        kind=CaveatKind.NOTE,
+        message="sequence variants only: LDLR exon deletions/duplications (about 5-10% of LDLR FH "
+        "variants) need copy-number calling, and polygenic hypercholesterolaemia is not assessed",
+    ))  # fmt: skip
+    if any(not v.verified for v in variants):
+        caveats.append(_warning(
+            "unverified_classification",
             "some classifications are unverified (knowledge entries marked verify, or predicted "
-            "null alleles): confirm with an accredited laboratory before use"
-        )
-    if result.possible_homozygous:
-        result.caveats.append(
+            "null alleles): confirm with an accredited laboratory before use",
+        ))  # fmt: skip
+    if possible_homozygous:
+        caveats.append(_warning(
+            "possible_homozygous_fh",
             "two FH-causing alleles (or one homozygous): consider homozygous or compound "
-            "heterozygous FH; phase not assessed"
-        )
-    return result
-
-
-def fh_from_vcf(path: Path, sample: str | None, build: str, folder: Path) -> FhGenetics:
-    knowledge = json.loads((folder / "fh_lpa_knowledge.json").read_text())
-    windows = json.loads((folder / "fh_gene_windows.json").read_text())
-    pad = int(windows["padding"])
-    regions = [(c, max(1, a - pad), b + pad) for c, a, b in windows[build].values()]
-    with VcfFile(path, [sample] if sample else None) as vcf:
-        records = vcf.annotated(regions, [*INFO_KEYS, "CLNDN"])
-        fmt = csq_fields(vcf.info_description("CSQ"))
-        invalid = [n for ar in records for n in ar.record.invalid_notes(vcf.samples, False)]
-    result = interpret(records, 0, knowledge, fmt)
+            "heterozygous FH; phase not assessed",
+        ))  # fmt: skip
     if invalid:
         more = len(invalid) - MAX_INVALID_LISTED
-        result.caveats.append(
+        caveats.append(_warning(
+            "invalid_genotype",
             f"{len(invalid)} invalid genotype call(s) in the FH/Lp(a) gene regions were treated "
             f"as missing (a variant there may be unreported): "
             + "; ".join(invalid[:MAX_INVALID_LISTED])
-            + (f"; and {more} more" if more > 0 else "")
-        )
-    return result
+            + (f"; and {more} more" if more > 0 else ""),
+        ))  # fmt: skip
+    return FhGenetics(
+        input=vcf_label,
+        genes_checked=[*FH_GENES, "LPA"],
+        variants=variants,
+        fh_variant_found=bool(fh_causing),
+        possible_homozygous_fh=possible_homozygous,
+        lpa_alleles=lpa_alleles,
+        caveats=caveats,
+    )
+
+
+def fh_genetics(
+    vcf: VcfFile, build: str, kb: KnowledgeBase, label: str | None = None
+) -> FhGenetics:
+    """FH and Lp(a) variants of the first selected sample of an opened VCF (the caller opens
+    it: this reads only the padded gene windows of ``build`` from it).
+
+    ``label`` names the VCF in the result (``input``), e.g. its path as given in the record."""
+    knowledge = kb.json("cardio", "fh_lpa_knowledge.json")
+    windows = kb.json("cardio", "fh_gene_windows.json")
+    pad = int(windows["padding"])
+    regions = [(c, max(1, a - pad), b + pad) for c, a, b in windows[build].values()]
+    records = vcf.annotated(regions, [*INFO_KEYS, "CLNDN"])
+    fmt = csq_fields(vcf.info_description("CSQ"))
+    invalid = [n for ar in records for n in ar.record.invalid_notes(vcf.samples, False)]
+    return interpret(records, 0, knowledge, fmt, invalid, label)

@@ -5,19 +5,21 @@ output: the PCE use self-reported race (white equations for "other"); PREVENT do
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from precisionrx.engines.cardio.inputs import FloatArray, RiskInputs
 
+if TYPE_CHECKING:
+    from precisionrx.kb.registry import KnowledgeBase
+
 VALID_AGE = (40, 79)
 
 
-def load(folder: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((folder / "pce_coefficients.json").read_text())
+def load(kb: KnowledgeBase) -> dict[str, Any]:
+    """The coefficients of the cardio knowledge base (pce_coefficients.json)."""
+    data: dict[str, Any] = kb.json("cardio", "pce_coefficients.json")
     return data
 
 

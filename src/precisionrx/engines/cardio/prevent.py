@@ -9,14 +9,16 @@ HbA1c, UACR, SDI -> that model; two or more -> full, with missing indicators for
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from precisionrx.engines.cardio.inputs import FloatArray, RiskInputs
+
+if TYPE_CHECKING:
+    from precisionrx.kb.registry import KnowledgeBase
 
 OUTCOMES = ("total_cvd", "ascvd", "heart_failure", "chd", "stroke")
 VARIANTS = ("base", "uacr", "hba1c", "sdi", "full")
@@ -34,16 +36,16 @@ class PreventCoefficients:
     tables: dict[tuple[str, int], dict[str, dict[str, float]]]
 
     @classmethod
-    def load(cls, folder: Path) -> PreventCoefficients:
+    def load(cls, kb: KnowledgeBase) -> PreventCoefficients:
+        """The coefficient tables of the cardio knowledge base (``prevent_<variant>_<h>yr.csv``)."""
         tables = {}
         for variant in VARIANTS:
             for horizon in HORIZONS:
                 rows: dict[str, dict[str, float]] = {}
-                with (folder / f"prevent_{variant}_{horizon}yr.csv").open() as fh:
-                    for row in csv.DictReader(fh):
-                        rows[row["term"]] = {
-                            k: float(v) for k, v in row.items() if k not in ("term", "label") and v
-                        }
+                for row in kb.rows("cardio", f"prevent_{variant}_{horizon}yr.csv", delimiter=","):
+                    rows[row["term"]] = {
+                        k: float(v) for k, v in row.items() if k not in ("term", "label") and v
+                    }
                 tables[(variant, horizon)] = rows
         return cls(tables)
 

@@ -8,9 +8,13 @@ cessation re-runs the risk equation with smoking = 0. Options combine multiplica
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from precisionrx.records.cardio import PreventionOption
+
+if TYPE_CHECKING:
+    from precisionrx.kb.registry import KnowledgeBase
 
 #: LDL-C lowering fractions. Moderate intensity is 30-49 % (2018 AHA/ACC): the lower bound is used.
 MODERATE_STATIN_LDL_FRACTION = 0.30
@@ -26,21 +30,10 @@ class Effect:
     source: str
 
 
-@dataclass
-class PreventionOption:
-    option: str
-    relative_risk: float
-    treated_risk: float
-    arr: float
-    nnt: float | None
-    mechanism: str
-    source: str
-    harms: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+def load_effects(kb: KnowledgeBase) -> list[Effect]:
+    """Trial-derived relative effects (treatment_effects.csv), read once per knowledge base."""
 
-
-def load_effects(folder: Path) -> list[Effect]:
-    with (folder / "treatment_effects.csv").open() as fh:
+    def load() -> list[Effect]:
         return [
             Effect(
                 r["intervention"],
@@ -49,8 +42,10 @@ def load_effects(folder: Path) -> list[Effect]:
                 float(r["relative_risk_per_unit"]),
                 r["source"],
             )
-            for r in csv.DictReader(fh)
+            for r in kb.rows("cardio", "treatment_effects.csv", delimiter=",")
         ]
+
+    return kb.memo(("cardio", "treatment_effects"), load)
 
 
 def _effect(effects: list[Effect], intervention: str, outcome: str) -> Effect:

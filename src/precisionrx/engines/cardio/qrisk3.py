@@ -8,13 +8,14 @@ the age interactions. ClinRisk requires its disclaimer to be shown with every sc
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from precisionrx.records.risk_inputs import FloatArray, RiskInputs
+
+if TYPE_CHECKING:
+    from precisionrx.kb.registry import KnowledgeBase
 
 VALID_AGE = (25, 84)
 #: ClinRisk's condition for using the open-source algorithm: shown with every QRISK3 score.
@@ -33,8 +34,9 @@ BOOL_COLUMNS = {
 }  # fmt: skip
 
 
-def load(folder: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((folder / "qrisk3_2017_coefficients.json").read_text())
+def load(kb: KnowledgeBase) -> dict[str, Any]:
+    """The coefficients of the cardio knowledge base (qrisk3_2017_coefficients.json)."""
+    data: dict[str, Any] = kb.json("cardio", "qrisk3_2017_coefficients.json")
     return data
 
 

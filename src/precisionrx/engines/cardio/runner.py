@@ -1,6 +1,8 @@
 """Run the selected risk models over a cohort; one output row per id, model, horizon and outcome.
 
-Output columns: id, model, variant, horizon_years, outcome, risk (0-1, or null), category, caveats.
+Output columns: id, model, variant, horizon_years, outcome, risk (0-1, or null), category, caveats
+(text ``code: message; code: message``; :func:`estimates` turns the rows into typed
+:class:`~precisionrx.records.cardio.RiskEstimate` records with :class:`Caveat` lists).
 Inputs outside a model's valid range give no number and a caveat (never an extrapolation). Risks
 are the equations' floats, never rounded: rounding is for the HTML and console views only.
 An input that was not given and was defaulted or imputed (``RiskInputs.defaulted``: blank flags
@@ -10,9 +12,9 @@ of every result of a model that uses it: ``default_input: smoker not given, 0 (n
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +22,11 @@ import polars as pl
 
 from precisionrx.engines.cardio import diabetes, pooled_cohort, prevent, qrisk3, score2
 from precisionrx.engines.cardio.inputs import RiskInputs
+from precisionrx.records.cardio import RiskEstimate
+from precisionrx.records.evidence import Caveat, CaveatKind
+
+if TYPE_CHECKING:
+    from precisionrx.kb.registry import KnowledgeBase
 
 MODELS = ("prevent", "pce", "pce_revised", "score2", "qrisk3", "ada", "findrisc")
 #: The defaultable inputs each model's equation uses (engines/cardio/<model>.py).
@@ -55,15 +62,72 @@ class CardioKb:
     qrisk3: dict[str, object]
     diabetes: dict[str, Any]
 
-    @classmethod
-    def load(cls, folder: Path) -> CardioKb:
-        return cls(
-            prevent.PreventCoefficients.load(folder),
-            pooled_cohort.load(folder),
-            score2.load(folder),
-            qrisk3.load(folder),
-            diabetes.load(folder),
-        )
+
+def cardio_kb(kb: KnowledgeBase) -> CardioKb:
+    """Every risk model's coefficients from the cardio knowledge base, loaded once per
+    knowledge-base object."""
+    return kb.memo(
+        ("cardio", "risk_models"),
+        lambda: CardioKb(
+            prevent.PreventCoefficients.load(kb),
+            pooled_cohort.load(kb),
+            score2.load(kb),
+            qrisk3.load(kb),
+            diabetes.load(kb),
+        ),
+    )
+
+
+#: How each caveat code of the risk rows is to be read.
+CAVEAT_KINDS: dict[str, CaveatKind] = {
+    "out_of_range": CaveatKind.WARNING,
+    "age_over_59": CaveatKind.WARNING,
+    "race_term": CaveatKind.NOTE,
+    "region_unknown": CaveatKind.WARNING,
+    "qrisk3_disclaimer": CaveatKind.FOOTNOTE,
+    "missing_input": CaveatKind.WARNING,
+    "default_input": CaveatKind.NOTE,
+    "points": CaveatKind.NOTE,
+    "not_applicable": CaveatKind.NOTE,
+    "extrapolated_age": CaveatKind.WARNING,
+    "unverified_points": CaveatKind.WARNING,
+}
+#: A caveat starts at the text start or after "; " with its code and ": " (a message may hold
+#: "; " itself, as the QRISK3 disclaimer does).
+_CAVEAT_START = re.compile(r"; (?=[a-z][a-z0-9_]*: )")
+
+
+def parse_caveats(text: str | None) -> list[Caveat]:
+    """The caveats of a row's ``code: message; code: message`` text."""
+    out = []
+    for part in _CAVEAT_START.split(text or ""):
+        if not part:
+            continue
+        code, _, message = part.partition(": ")
+        out.append(Caveat(code=code, message=message, kind=CAVEAT_KINDS.get(code, CaveatKind.NOTE)))
+    return out
+
+
+def caveats_text(caveats: list[Caveat]) -> str:
+    """The CSV form of a row's caveats: ``code: message`` joined with "; "."""
+    return "; ".join(f"{c.code}: {c.message}" for c in caveats)
+
+
+def estimates(frames: list[pl.DataFrame]) -> list[RiskEstimate]:
+    """Typed records of output rows (caveat texts parsed once per distinct text)."""
+    parsed: dict[str, list[Caveat]] = {}
+    out = []
+    for frame in frames:
+        for r in frame.iter_rows(named=True):
+            text = r["caveats"] or ""
+            if text not in parsed:
+                parsed[text] = parse_caveats(text)
+            out.append(RiskEstimate(
+                id=r["id"], model=r["model"], variant=r["variant"],
+                horizon_years=r["horizon_years"], outcome=r["outcome"], risk=r["risk"],
+                category=r["category"], caveats=parsed[text],
+            ))  # fmt: skip
+    return out
 
 
 Rules = list[tuple[npt.NDArray[np.bool_], str]]

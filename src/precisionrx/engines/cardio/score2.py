@@ -7,19 +7,21 @@ score2risk/score2oprisk programs (kb/data/cardio/score2_coefficients.json).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from precisionrx.engines.cardio.inputs import FloatArray, RiskInputs
 
+if TYPE_CHECKING:
+    from precisionrx.kb.registry import KnowledgeBase
+
 REGIONS = ("low", "moderate", "high", "very_high")
 
 
-def load(folder: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((folder / "score2_coefficients.json").read_text())
+def load(kb: KnowledgeBase) -> dict[str, Any]:
+    """The coefficients of the cardio knowledge base (score2_coefficients.json)."""
+    data: dict[str, Any] = kb.json("cardio", "score2_coefficients.json")
     return data
 
 

@@ -8,12 +8,17 @@ standard AGP (IDC, Bergenstal 2013). Five bands: < 54, 54-69, 70-180, 181-250, >
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
 from precisionrx.engines.monitoring.cgm_metrics import summary_metrics
 from precisionrx.engines.monitoring.grid import grid_clock, median_interval, reading_stats
+from precisionrx.records.monitoring import (
+    AgpBands,
+    AgpData,
+    AgpStats,
+    DailyProfile,
+    ModalDayBin,
+)  # fmt: skip
 
 PERCENTILES = (5, 25, 50, 75, 95)
 BIN_MINUTES = 15
@@ -22,7 +27,7 @@ BIN_MINUTES = 15
 GAP_MINUTES = 20
 
 
-def agp_data(frame: pl.DataFrame, subject: str) -> dict[str, Any]:
+def agp_data(frame: pl.DataFrame, subject: str) -> AgpData:
     """Everything the AGP page shows for one subject (``id, time_utc, local, gl``)."""
     sub = frame.filter(pl.col("id") == subject).sort("time_utc")
     stats = summary_metrics(sub).row(0, named=True)
@@ -48,43 +53,52 @@ def agp_data(frame: pl.DataFrame, subject: str) -> dict[str, Any]:
         .agg(pl.col("minute"), pl.col("gl"))
         .sort("date")
     )
-    bands = {
-        "very_low": stats["below_54"],
-        "low": stats["below_70"] - stats["below_54"],
-        "in_range": stats["in_range_70_180"],
-        "high": stats["above_180"] - stats["above_250"],
-        "very_high": stats["above_250"],
-    }
+    bands = AgpBands(
+        very_low=stats["below_54"],
+        low=stats["below_70"] - stats["below_54"],
+        in_range=stats["in_range_70_180"],
+        high=stats["above_180"] - stats["above_250"],
+        very_high=stats["above_250"],
+    )
     first, last = sub["local"].min(), sub["local"].max()
-    return {
-        "subject": subject,
-        "first": str(first),
-        "last": str(last),
-        "stats": stats,
-        "bands": bands,
-        "modal_day": [
-            {"minute": int(r["bin"]) * BIN_MINUTES, **{f"p{p}": r[f"p{p}"] for p in PERCENTILES}}
+    return AgpData(
+        subject=subject,
+        first=str(first),
+        last=str(last),
+        stats=AgpStats(**stats),
+        bands=bands,
+        modal_day=[
+            ModalDayBin(
+                minute=int(r["bin"]) * BIN_MINUTES, **{f"p{p}": r[f"p{p}"] for p in PERCENTILES}
+            )
             for r in binned.iter_rows(named=True)
         ],
-        "daily": [
-            {"date": str(r["date"]), "points": list(zip(r["minute"], r["gl"], strict=True))}
+        daily=[
+            DailyProfile(date=str(r["date"]), points=list(zip(r["minute"], r["gl"], strict=True)))
             for r in days.iter_rows(named=True)
         ],
-    }
+    )
+
+
+def with_svg(data: AgpData, daily: bool = True) -> AgpData:
+    """``data`` with its modal-day SVG and (``daily``) each day's SVG; without the daily
+    profiles when not ``daily`` (the plan shows the modal day only)."""
+    days = [d.model_copy(update={"svg": daily_svg(d)}) for d in data.daily] if daily else []
+    return data.model_copy(update={"profile_svg": agp_svg(data), "daily": days})
 
 
 def _y(value: float, top: float, height: float, vmax: float = 400.0) -> float:
     return round(top + height * (1 - min(value, vmax) / vmax), 1)
 
 
-def agp_svg(data: dict[str, Any], width: int = 720, height: int = 260) -> str:
+def agp_svg(data: AgpData, width: int = 720, height: int = 260) -> str:
     """The modal-day percentile plot as an SVG string (no external libraries)."""
     left, top, plot_w, plot_h = 40, 10, width - 50, height - 40
 
     def x(minute: float) -> float:
         return round(left + plot_w * minute / 1440, 1)
 
-    rows = data["modal_day"]
+    rows = [b.model_dump() for b in data.modal_day]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              'role="img" aria-label="Ambulatory glucose profile">']  # fmt: skip
     ry1, ry2 = _y(180, top, plot_h), _y(70, top, plot_h)
@@ -130,16 +144,16 @@ def split_at_gaps(
     return pieces
 
 
-def daily_svg(day: dict[str, Any], width: int = 170, height: int = 70) -> str:
+def daily_svg(day: DailyProfile, width: int = 170, height: int = 70) -> str:
     lines = "".join(
         '<polyline points="'
         + " ".join(f"{round(width * m / 1440, 1)},{_y(g, 2, height - 4)}" for m, g in piece)
         + '" fill="none" stroke="#123f7a" stroke-width="1"/>'
-        for piece in split_at_gaps(day["points"])
+        for piece in split_at_gaps(day.points)
     )
     y1, y2 = _y(180, 2, height - 4), _y(70, 2, height - 4)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="glucose on {day["date"]}"><rect x="0" y="{y1}" width="{width}" '
+        f'aria-label="glucose on {day.date}"><rect x="0" y="{y1}" width="{width}" '
         f'height="{y2 - y1}" fill="#e3f1e3"/>{lines}</svg>'
     )

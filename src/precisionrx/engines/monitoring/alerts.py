@@ -38,15 +38,15 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Protocol
+
+from precisionrx.errors import InputError
+from precisionrx.records.monitoring import Alert, AlertReading, AlertType, CgmReading
 
 URGENT_LOW = 55.0
-ALERT_TYPES = (
-    "urgent_low", "low", "high", "predicted_low", "rapid_rise", "rapid_fall", "stale_15",
-    "stale_30", "sensor_gap",
-)  # fmt: skip
+ALERT_TYPES = tuple(t.value for t in AlertType)
 #: Fields of an alert, in the order of the JSON object and of the CSV columns.
 ALERT_FIELDS = ("subject", "time", "type", "value", "threshold", "readings")
 
@@ -64,12 +64,18 @@ LINEAR_MIN_READINGS = 3
 LINEAR_MIN_SPAN_MINUTES = 10.0
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    subject: str
-    time: datetime  # UTC instant of the measurement
-    value: float  # mg/dL
-    received: datetime | None = None  # when it arrived (None: at ``time``)
+#: The engine's input record (records.monitoring.CgmReading), under its historical name.
+Reading = CgmReading
+
+
+class Timed(Protocol):
+    """A reading as the forecasts see it: a time and a value."""
+
+    @property
+    def time(self) -> datetime: ...
+
+    @property
+    def value(self) -> float: ...
 
 
 @dataclass
@@ -87,33 +93,23 @@ class AlertConfig:
 
     def __post_init__(self) -> None:
         if self.urgent_low < URGENT_LOW:
-            raise ValueError(f"the urgent-low threshold cannot be set below {URGENT_LOW:g} mg/dL")
+            raise InputError(f"the urgent-low threshold cannot be set below {URGENT_LOW:g} mg/dL")
         if not self.urgent_low <= self.low < self.high:
-            raise ValueError("thresholds must satisfy urgent_low <= low < high")
+            raise InputError("thresholds must satisfy urgent_low <= low < high")
 
 
-@dataclass
-class Alert:
-    subject: str
-    time: datetime
-    type: str
-    value: float | None
-    threshold: float | None
-    readings: list[Reading] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "subject": self.subject,
-            "time": _iso(self.time),
-            "type": self.type,
-            "value": self.value,
-            "threshold": self.threshold,
-            "readings": [{"time": _iso(r.time), "value": r.value} for r in self.readings],
-        }
-
-
-def _iso(t: datetime) -> str:
-    return t.isoformat().replace("+00:00", "Z")
+def _alert(
+    subject: str,
+    time: datetime,
+    kind: str,
+    value: float | None,
+    threshold: float | None,
+    readings: Sequence[Reading],
+) -> Alert:
+    return Alert(
+        subject=subject, time=time, type=AlertType(kind), value=value, threshold=threshold,
+        readings=tuple(AlertReading(time=r.time, value=r.value) for r in readings),
+    )  # fmt: skip
 
 
 def _minutes(a: datetime, b: datetime) -> float:
@@ -141,7 +137,7 @@ def ar2_forecast(previous: Reading, current: Reading, steps: int) -> list[float]
     return out
 
 
-def linear_forecast(window: Sequence[Reading], minutes: float) -> float | None:
+def linear_forecast(window: Sequence[Timed], minutes: float) -> float | None:
     """Least-squares line through ``window`` (time order), evaluated ``minutes`` after its last
     reading, kept within 36-400 mg/dL like AR2's points; None for fewer than 3 readings, a span
     under 10 minutes, or a line that does not fall (only a fall can forecast a low, and a falling
@@ -154,7 +150,7 @@ def _posix(t: datetime) -> float:
     return t.timestamp() if t.tzinfo is not None else t.replace(tzinfo=UTC).timestamp()
 
 
-def _falling_line(points: Sequence[tuple[float, Reading]], minutes: float) -> float | None:
+def _falling_line(points: Sequence[tuple[float, Timed]], minutes: float) -> float | None:
     """:func:`linear_forecast` on (POSIX seconds, reading) pairs (the engine's window)."""
     n = len(points)
     if n < LINEAR_MIN_READINGS:
@@ -218,8 +214,8 @@ class AlertEngine:
         for minutes, kind in zip(cfg.stale_minutes, ("stale_15", "stale_30"), strict=True):
             if kind not in done and _minutes(last.time, now) >= minutes:
                 done.add(kind)
-                out.append(Alert(subject, last.time + timedelta(minutes=minutes), kind,
-                                 None, minutes, [last]))  # fmt: skip
+                out.append(_alert(subject, last.time + timedelta(minutes=minutes), kind,
+                                  None, minutes, [last]))  # fmt: skip
         return out
 
     def feed(self, r: Reading) -> list[Alert]:
@@ -240,8 +236,8 @@ class AlertEngine:
             out += self.tick(r.subject, r.time)  # staleness reached before this reading
             dt = _minutes(previous.time, r.time)
             if dt > cfg.gap_minutes:
-                out.append(Alert(r.subject, r.time, "sensor_gap", dt, cfg.gap_minutes,
-                                 [previous, r]))  # fmt: skip
+                out.append(_alert(r.subject, r.time, "sensor_gap", dt, cfg.gap_minutes,
+                                  [previous, r]))  # fmt: skip
         self._stale_done[r.subject] = set()
         self._last[r.subject] = r
         recent = self._recent.get(r.subject)
@@ -258,19 +254,19 @@ class AlertEngine:
             return out  # too old to alarm on
         v = r.value
         if v < cfg.urgent_low:
-            out.append(Alert(r.subject, r.time, "urgent_low", v, cfg.urgent_low, [r]))
+            out.append(_alert(r.subject, r.time, "urgent_low", v, cfg.urgent_low, [r]))
         elif v < cfg.low:
             if self._fire(r.subject, "low", r.time, cfg.repeat_minutes):
-                out.append(Alert(r.subject, r.time, "low", v, cfg.low, [r]))
+                out.append(_alert(r.subject, r.time, "low", v, cfg.low, [r]))
         elif v > cfg.high and self._fire(r.subject, "high", r.time, cfg.repeat_minutes):
-            out.append(Alert(r.subject, r.time, "high", v, cfg.high, [r]))
+            out.append(_alert(r.subject, r.time, "high", v, cfg.high, [r]))
         if previous is None or not 0 < dt <= cfg.trend_minutes:
             return out  # no rate and no forecast across a gap
         rate = (v - previous.value) / dt
         if rate >= cfg.rate and self._fire(r.subject, "rapid_rise", r.time, cfg.repeat_minutes):
-            out.append(Alert(r.subject, r.time, "rapid_rise", rate, cfg.rate, [previous, r]))
+            out.append(_alert(r.subject, r.time, "rapid_rise", rate, cfg.rate, [previous, r]))
         if rate <= -cfg.rate and self._fire(r.subject, "rapid_fall", r.time, cfg.repeat_minutes):
-            out.append(Alert(r.subject, r.time, "rapid_fall", rate, -cfg.rate, [previous, r]))
+            out.append(_alert(r.subject, r.time, "rapid_fall", rate, -cfg.rate, [previous, r]))
         # already below the low threshold: only a coming urgent low is news
         target = cfg.low if v >= cfg.low else cfg.urgent_low
         if v >= cfg.urgent_low:
@@ -280,8 +276,8 @@ class AlertEngine:
                 if lowest < target and self._fire(
                     r.subject, f"predicted_low {target}", r.time, cfg.repeat_minutes
                 ):
-                    out.append(Alert(r.subject, r.time, "predicted_low", lowest, target,
-                                     inputs))  # fmt: skip
+                    out.append(_alert(r.subject, r.time, "predicted_low", lowest, target,
+                                      inputs))  # fmt: skip
         return out
 
     def _predict(

@@ -9,15 +9,19 @@ and for everyone CV <= 36 (stable glycaemia). Data sufficiency: >= 14 days of we
 active; the wear period is first to last reading plus one reading interval (dt0), since each
 reading stands for dt0 minutes: 14 whole days of 5-minute readings span 14 days - 5 minutes.
 With less data the targets are still evaluated but flagged ``sufficient_data: false``, and
-every check carries a ``caveat`` (``insufficient_data: ...``) saying so on that metric.
+every check carries a ``caveat`` (code ``insufficient_data``) saying so on that metric.
 """
 
 from __future__ import annotations
 
-import csv
 import re
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
+
+from precisionrx.errors import InputError
+from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.records.evidence import Caveat, CaveatKind
+from precisionrx.records.monitoring import ConsensusAssessment, ConsensusCheck
 
 POPULATIONS = {"adult": "T1D_T2D_adult", "older_high_risk": "older_or_high_risk",
                "pregnancy": "pregnancy_T1D"}  # fmt: skip
@@ -29,9 +33,26 @@ METRIC_NAMES = {
 }  # fmt: skip
 
 
-def load_targets(folder: Path) -> list[dict[str, str]]:
-    with (folder / "cgm_consensus_targets.csv").open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+SOURCE = "Battelino et al. Diabetes Care 2019;42:1593"
+
+
+def check_population(population: str) -> str:
+    """``population`` if it is one of :data:`POPULATIONS`, else an InputError."""
+    if population not in POPULATIONS:
+        raise InputError(f"--population must be one of {', '.join(POPULATIONS)}")
+    return population
+
+
+def consensus_targets(kb: KnowledgeBase, population: str) -> list[tuple[str, str, float]]:
+    """(metric column, operator, threshold) of a population's targets and everyone's, from the
+    knowledge base's ``monitoring/cgm_consensus_targets.csv`` (derived once per KB object)."""
+    check_population(population)
+    return kb.memo(
+        ("monitoring", "consensus_targets", population),
+        lambda: _targets_for(
+            kb.rows("monitoring", "cgm_consensus_targets.csv", delimiter=","), population
+        ),
+    )
 
 
 def _targets_for(rows: list[dict[str, str]], population: str) -> list[tuple[str, str, float]]:
@@ -47,12 +68,12 @@ def _targets_for(rows: list[dict[str, str]], population: str) -> list[tuple[str,
     return out
 
 
-def alert_thresholds(rows: list[dict[str, str]], population: str) -> tuple[float, float]:
+def alert_thresholds(kb: KnowledgeBase, population: str) -> tuple[float, float]:
     """Low and high alert thresholds from a population's consensus targets: the highest
     time-below-range level (adult 70, pregnancy 63 mg/dL) and the highest time-above-range
     level (adult and older / high-risk 250, pregnancy 140 mg/dL)."""
     levels: dict[str, list[float]] = {"below": [], "above": []}
-    for metric, _, _ in _targets_for(rows, population):
+    for metric, _, _ in consensus_targets(kb, population):
         side, _, level = metric.partition("_")
         if side in levels:
             levels[side].append(float(level))
@@ -63,9 +84,9 @@ def alert_thresholds(rows: list[dict[str, str]], population: str) -> tuple[float
 MIN_DAYS, MIN_ACTIVE = 14.0, 70.0
 
 
-def sufficiency(row: dict[str, Any]) -> tuple[bool, str]:
-    """Whether a subject's metrics meet the consensus wear threshold, and the caveat text
-    (``insufficient_data: ...``) to attach to each metric when they do not."""
+def sufficiency(row: Mapping[str, Any]) -> tuple[bool, Caveat]:
+    """Whether a subject's metrics meet the consensus wear threshold, and the caveat
+    (``insufficient_data``) to attach to each metric when they do not."""
     days, active = row.get("days"), row.get("active_percent")
     worn = None if days is None else days + float(row.get("dt0") or 0.0) / 1440.0
     sufficient = bool(
@@ -73,33 +94,33 @@ def sufficiency(row: dict[str, Any]) -> tuple[bool, str]:
     )
     shown_days = "unknown" if worn is None else f"{worn:.1f}"
     shown_active = "unknown" if active is None else f"{active:.0f} %"
-    why = (
-        f"insufficient_data: {shown_days} days at {shown_active} of possible readings, below the "
-        f"consensus {MIN_DAYS:g} days and {MIN_ACTIVE:g} % (Battelino 2019); this value may not "
-        "represent the usual glucose pattern"
+    why = Caveat(
+        code="insufficient_data",
+        message=f"{shown_days} days at {shown_active} of possible readings, below the consensus "
+        f"{MIN_DAYS:g} days and {MIN_ACTIVE:g} % (Battelino 2019); this value may not "
+        "represent the usual glucose pattern",
+        kind=CaveatKind.WARNING,
     )
     return sufficient, why
 
 
-def assess(row: dict[str, Any], rows: list[dict[str, str]], population: str) -> dict[str, Any]:
+def assess(row: Mapping[str, Any], kb: KnowledgeBase, population: str) -> ConsensusAssessment:
+    """The population's consensus targets checked against one subject's metrics (``row``:
+    metric column -> value; ``days``, ``active_percent`` and ``dt0`` for the sufficiency)."""
+    sufficient, why = sufficiency(row)
     checks = []
-    for metric, op, threshold in _targets_for(rows, population):
+    for metric, op, threshold in consensus_targets(kb, population):
         value = row.get(metric)
         ok = None
         if value is not None:
             ok = {"<": value < threshold, ">": value > threshold, "<=": value <= threshold,
                   ">=": value >= threshold}[op]  # fmt: skip
-        checks.append(
-            {"metric": metric, "target": f"{op} {threshold:g}", "value": value, "met": ok}
-        )
-    sufficient, why = sufficiency(row)
-    if not sufficient:
-        for c in checks:
-            c["caveat"] = why
-    return {
-        "population": population,
-        "sufficient_data": sufficient,
-        "all_met": all(c["met"] for c in checks),
-        "checks": checks,
-        "source": "Battelino et al. Diabetes Care 2019;42:1593",
-    }
+        checks.append(ConsensusCheck(metric=metric, target=f"{op} {threshold:g}", value=value,
+                                     met=ok, caveat=None if sufficient else why))  # fmt: skip
+    return ConsensusAssessment(
+        population=population,
+        sufficient_data=sufficient,
+        all_met=all(c.met for c in checks),
+        checks=checks,
+        source=SOURCE,
+    )

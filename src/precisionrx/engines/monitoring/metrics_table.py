@@ -1,10 +1,15 @@
 """Every CGM metric per subject in one table: the reading-level metrics (cgm_metrics.py), the
 quantiles, days, active percent and ADRR, the grid metrics, MAGE and the episodes, computed
-subject by subject with numpy (on worker processes for large inputs)."""
+subject by subject with numpy.
+
+The engine computes one subject at a time (:func:`subject_metrics`) and never starts processes:
+a caller with a large input passes ``mapper`` (e.g. a process pool's ``map``, as
+``precisionrx monitor metrics`` does from 2 million readings) to spread the subjects over
+workers; the default is the built-in ``map`` in this process."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +18,7 @@ import numpy.typing as npt
 import polars as pl
 
 from precisionrx.engines.monitoring.cgm_metrics import METRIC_COLUMNS, reading_metrics
+from precisionrx.engines.monitoring.consensus import check_population
 from precisionrx.engines.monitoring.episodes import episodes
 from precisionrx.engines.monitoring.grid import (
     FloatArray,
@@ -24,31 +30,41 @@ from precisionrx.engines.monitoring.grid import (
     sd_measures,
 )  # fmt: skip
 from precisionrx.engines.monitoring.mage import LONG_MA, MAGE_DT0, SHORT_MA, mage
-
-#: From this many readings the subjects go to worker processes (the per-subject work is partly
-#: Python, so threads would share one core); below it the start-up would cost more than it saves.
-PROCESS_READINGS = 2_000_000
-
+from precisionrx.errors import InputError
 
 Arrays = tuple[Any, npt.NDArray[np.datetime64], npt.NDArray[np.datetime64], FloatArray]
 
 
 @dataclass(frozen=True)
 class MetricOptions:
-    """The parameters iglu lets the user set, with iglu's defaults: CONGA(n) hours, MODD lag in
-    days, the SD-of-ROC time lag in minutes, and MAGE's short and long moving-average windows."""
+    """The settings of the CGM metrics: the parameters iglu lets the user set, with iglu's
+    defaults (CONGA(n) hours, MODD lag in days, the SD-of-ROC time lag in minutes, MAGE's short
+    and long moving-average windows), and the population whose consensus targets are assessed
+    (``adult``, ``older_high_risk``, ``pregnancy``). Invalid values are an InputError."""
 
     conga_hours: float = 24.0
     modd_days: int = 1
     roc_minutes: float = 15.0
     mage_short: int = SHORT_MA
     mage_long: int = LONG_MA
+    population: str = "adult"
 
     def __post_init__(self) -> None:
         if not 0 < self.mage_short < self.mage_long:
-            raise ValueError("MAGE windows need 0 < short < long")
+            raise InputError("MAGE windows need 0 < short < long")
         if self.conga_hours <= 0 or self.modd_days < 1 or self.roc_minutes <= 0:
-            raise ValueError("CONGA hours, MODD lag and ROC minutes must be positive")
+            raise InputError("CONGA hours, MODD lag and ROC minutes must be positive")
+        check_population(self.population)
+
+    def parameters(self) -> dict[str, str]:
+        """The settings as text (for a result's provenance)."""
+        return {k: str(v) for k, v in vars(self).items()}
+
+
+#: One subject's job: its arrays and the options.
+Job = tuple[Arrays, MetricOptions]
+#: How the subjects' jobs are run: ``map`` here, or a worker pool's ``map`` (the caller's).
+Mapper = Callable[[Callable[[Job], dict[str, Any]], Iterable[Job]], Iterable[dict[str, Any]]]
 
 
 def subject_metrics(
@@ -79,50 +95,36 @@ def subject_metrics(
     }
 
 
-def _subject_arrays(frame: pl.DataFrame) -> Iterator[Arrays]:
+def subject_jobs(frame: pl.DataFrame, options: MetricOptions) -> Iterator[Job]:
+    """One job per subject (in the frame's order): its time-sorted arrays and the options."""
     for part in frame.partition_by("id", maintain_order=True):
         if not part["time_utc"].is_sorted():
             part = part.sort("time_utc")
         utc: npt.NDArray[np.datetime64] = part["time_utc"].to_numpy()
-        yield part["id"][0], utc, part["local"].to_numpy(), part["gl"].to_numpy()
+        arrays = (part["id"][0], utc, part["local"].to_numpy(), part["gl"].to_numpy())
+        yield arrays, options
 
 
-def _subject_metrics_args(args: tuple[Arrays, MetricOptions]) -> dict[str, Any]:
-    arrays, options = args
+def run_job(job: Job) -> dict[str, Any]:
+    """Every metric of one subject's job (picklable: worker pools call it)."""
+    arrays, options = job
     return subject_metrics(*arrays, options)
 
 
 def subject_rows(
     frame: pl.DataFrame,
-    workers: int | None = None,
     options: MetricOptions | None = None,
     progress: Callable[[], None] | None = None,
+    mapper: Mapper | None = None,
 ) -> list[dict[str, Any]]:
-    """Per-subject metrics, in the frame's subject order; large inputs on worker processes
-    (``workers``: default the machine's cores), small ones in this process. ``progress`` is
-    called once per finished subject."""
-    import os
-    from contextlib import ExitStack
-
-    options = options or MetricOptions()
-    jobs = ((arrays, options) for arrays in _subject_arrays(frame))
-    workers = workers or os.cpu_count() or 1
+    """Per-subject metrics, in the frame's subject order, each subject's job run by ``mapper``
+    (default: ``map``, in this process). ``progress`` is called once per finished subject."""
+    jobs = subject_jobs(frame, options or MetricOptions())
     rows: list[dict[str, Any]] = []
-    with ExitStack() as stack:
-        results: Iterator[dict[str, Any]] = map(_subject_metrics_args, jobs)
-        if frame.height >= PROCESS_READINGS and workers > 1 and frame["id"].n_unique() > 1:
-            from concurrent.futures import ProcessPoolExecutor
-            from multiprocessing import get_context
-
-            # spawn, not fork: the parent runs polars' thread pool, which must not be forked
-            pool = stack.enter_context(
-                ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
-            )
-            results = pool.map(_subject_metrics_args, jobs, chunksize=4)
-        for row in results:
-            rows.append(row)
-            if progress is not None:
-                progress()
+    for row in (mapper or map)(run_job, jobs):
+        rows.append(row)
+        if progress is not None:
+            progress()
     return rows
 
 
@@ -130,9 +132,10 @@ def metrics_table(
     frame: pl.DataFrame,
     options: MetricOptions | None = None,
     progress: Callable[[], None] | None = None,
+    mapper: Mapper | None = None,
 ) -> pl.DataFrame:
     """One row per subject (in order of first appearance), METRIC_COLUMNS first."""
-    rows = subject_rows(frame, options=options, progress=progress)
+    rows = subject_rows(frame, options, progress, mapper)
     table = pl.DataFrame(rows, infer_schema_length=None).with_columns(
         pl.col("id").cast(frame["id"].dtype),
         pl.col("first", "last").dt.replace_time_zone("UTC"),

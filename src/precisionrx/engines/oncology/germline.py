@@ -8,11 +8,12 @@ guideline exists but the genotype of its gene could not be determined from the V
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
-from precisionrx.engines.pgx.recommender import prescribe
+from precisionrx.engines.pgx.recommender import prescribed
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import Medication, PatientRecord, SampleResult
+from precisionrx.records.oncology import GermlineConflict, GermlineRecommendation
 
 
 def germline_conflicts(
@@ -20,14 +21,14 @@ def germline_conflicts(
     results: list[SampleResult],
     drugs: list[str],
     patient: PatientRecord | None = None,
-) -> list[dict[str, Any]]:
+) -> list[GermlineConflict]:
+    """The conflicts of ``drugs`` (lower case) with each germline result."""
     current = list(patient.medications) if patient else []
-    out: list[dict[str, Any]] = []
+    out: list[GermlineConflict] = []
     for res in results:
-        probe = res.model_copy(deep=True)
         taken = {m.name.lower() for m in current}
         candidates = [Medication(name=d, status="proposed") for d in drugs if d not in taken]
-        prescribe(kb, probe, [*current, *candidates], patient=patient)
+        probe = prescribed(kb, res, [*current, *candidates], patient=patient)
         seen: set[str] = set()
         for review in probe.medication_review or []:
             name = review.medication.lower()
@@ -35,25 +36,28 @@ def germline_conflicts(
                 continue
             seen.add(name)
             matched = [r for r in review.recommendations if r.matched]
+            # "not_determined": guidance exists but the genotype was not determined
+            status: Literal["action", "caution", "not_determined"] = "not_determined"
+            if matched:
+                status = "action" if review.status == "action" else "caution"
             out.append(
-                {
-                    "drug": review.medication,
-                    "sample": res.sample,
-                    # "not_determined": guidance exists but the genotype was not determined
-                    "status": review.status if matched else "not_determined",
-                    "genes": sorted({g for r in review.recommendations for g in r.genes}),
-                    "recommendations": [
-                        {
-                            "source": r.source,
-                            "lookup_keys": r.lookup_keys,
-                            "classification": r.classification,
-                            "text": r.text,
-                            "phenotype_basis": r.phenotype_basis,
-                            "caused_by": r.caused_by,
-                            "guideline": r.guideline,
-                        }
+                GermlineConflict(
+                    drug=review.medication,
+                    sample=res.sample,
+                    status=status,
+                    genes=sorted({g for r in review.recommendations for g in r.genes}),
+                    recommendations=[
+                        GermlineRecommendation(
+                            source=r.source,
+                            lookup_keys=r.lookup_keys,
+                            classification=r.classification,
+                            text=r.text,
+                            phenotype_basis=r.phenotype_basis,
+                            caused_by=r.caused_by,
+                            guideline=r.guideline,
+                        )
                         for r in matched
                     ],
-                }
+                )
             )
     return out

@@ -5,7 +5,9 @@ per biomarker, tumour type, therapy and response. ``kind`` says how the row matc
 coordinates, ``protein``, ``codon``, ``exon`` (+ variant class), ``gene_any``, ``gene_lof``,
 ``amplification``, ``deletion``, ``fusion`` (``gene2`` empty = any partner), ``msi_high``,
 ``tmb_high``; ``unsupported`` rows are never matched. A user-added CIViC export lives under
-``~/.precisionrx/kb/civic`` (``precisionrx kb add civic FILE``) and is read as an extra source.
+``$PRECISIONRX_HOME/kb/civic`` (``precisionrx kb add civic FILE``) and is read as an extra source
+that replaces the packaged CIViC 2018 snapshot. Everything is read through the
+:class:`~precisionrx.kb.registry.KnowledgeBase` (:func:`oncology_kb`, built once per object).
 
 Coordinates: ``chrom``/``pos``/``ref``/``alt`` are on the row's ``build`` (GRCh37 for every
 packaged row). The build converts them to GRCh38 with the packaged Ensembl chain
@@ -19,13 +21,13 @@ after conversion (no reference sequence is shipped).
 
 from __future__ import annotations
 
-import csv
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from precisionrx.errors import KbIntegrityError, KbNotFound
 from precisionrx.kb.liftover import (
     BUILDS,
     Chain,
@@ -34,6 +36,8 @@ from precisionrx.kb.liftover import (
     lift_variant,
     packaged_chain,
 )
+from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.records.oncology import AddedSource
 
 #: Columns the build adds after kb.oncology_sources.BIOMARKER_COLUMNS.
 LIFTOVER_COLUMNS = [
@@ -44,18 +48,6 @@ LIFTOVER_REPORT_COLUMNS = (
     "chrom", "pos", "ref", "alt", "reason", "detail", "rows", "alterations", "source_ids",
 )  # fmt: skip
 Row = dict[str, str]
-
-
-def _read_flags(path: Path) -> dict[tuple[str, str], dict[str, str]]:
-    """Curated flags of knowledge-base items (kb/data/oncology/evidence_flags.tsv)."""
-    if not path.is_file():
-        return {}
-    with path.open(encoding="utf-8") as fh:
-        lines = [line for line in fh if not line.startswith("#")]
-    return {
-        (r["source"], r["source_id"]): {"flag": r["flag"], "reason": r["reason"]}
-        for r in csv.DictReader(lines, delimiter="\t")
-    }
 
 
 def coordinate_key(row: Row) -> tuple[str, str, str, str]:
@@ -159,67 +151,27 @@ def _position_keys(row: Row) -> list[tuple[str, str, int]]:
     return keys
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class OncologyKb:
-    rows: list[dict[str, str]]
+    """The biomarker rows (packaged, or replaced/extended by a user import), the OncoTree
+    subset and the indexes the matcher uses. Rows are shared: never modify them."""
+
+    rows: list[Row]
     parents: dict[str, str]
     names: dict[str, str]
     about: dict[str, Any]
-    extra_sources: list[dict[str, str]] = field(default_factory=list)
-    by_gene: dict[str, list[dict[str, str]]] = field(default_factory=dict)
-    by_kind: dict[str, list[dict[str, str]]] = field(default_factory=dict)
-    by_position: dict[tuple[str, str, int], list[dict[str, str]]] = field(default_factory=dict)
+    added: list[AddedSource] = field(default_factory=list)
+    by_gene: dict[str, list[Row]] = field(default_factory=dict)
+    by_kind: dict[str, list[Row]] = field(default_factory=dict)
+    by_position: dict[tuple[str, str, int], list[Row]] = field(default_factory=dict)
     #: (source, source_id) -> {"flag", "reason"} from evidence_flags.tsv
     flags: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, folder: Path, extra: list[Path] | None = None) -> OncologyKb:
-        with (folder / "biomarkers.tsv").open(encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t"))
-        extra_sources = []
-        for path in extra or []:
-            with path.open(encoding="utf-8") as fh:
-                added = list(csv.DictReader(fh, delimiter="\t"))
-            _lift_added(added, folder)
-            if any(r["source"].startswith("civic") for r in added):
-                # a user's CIViC export replaces the packaged 2018 snapshot
-                rows = [r for r in rows if not r["source"].startswith("civic-2018")]
-            rows += added
-            meta = path.with_suffix(".json")
-            if meta.is_file():
-                extra_sources.append(json.loads(meta.read_text()))
-        parents: dict[str, str] = {}
-        names: dict[str, str] = {}
-        with (folder / "oncotree_subset.tsv").open(encoding="utf-8") as fh:
-            for r in csv.DictReader(fh, delimiter="\t"):
-                parents[r["code"]] = r["parent"] or ""
-                names[r["code"]] = r["name"]
-        about = json.loads((folder / "about.json").read_text())
-        kb = cls(rows, parents, names, about, extra_sources)
-        kb.flags = _read_flags(folder / "evidence_flags.tsv")
-        by_gene: dict[str, list[dict[str, str]]] = defaultdict(list)
-        by_kind: dict[str, list[dict[str, str]]] = defaultdict(list)
-        by_position: dict[tuple[str, str, int], list[dict[str, str]]] = defaultdict(list)
-        for r in rows:
-            if r["kind"] == "unsupported":
-                continue  # never matched, by name or by coordinates
-            if r["pos"]:
-                for key in _position_keys(r):
-                    by_position[key].append(r)
-            by_kind[r["kind"]].append(r)
-            if r["gene"]:
-                by_gene[r["gene"]].append(r)
-            if r["kind"] == "fusion" and r["gene2"]:
-                by_gene[r["gene2"]].append(r)
-        kb.by_gene, kb.by_kind = dict(by_gene), dict(by_kind)
-        kb.by_position = dict(by_position)
-        return kb
 
     def flag(self, row: Row) -> dict[str, str] | None:
         """The curated flag of a biomarker row (evidence_flags.tsv), or None."""
         return self.flags.get((row["source"], row["source_id"]))
 
-    def at_position(self, build: str | None, chrom: str, pos: int) -> list[dict[str, str]]:
+    def at_position(self, build: str | None, chrom: str, pos: int) -> list[Row]:
         """Rows with coordinates at ``chrom:pos`` on ``build`` (None: on the row's own build)."""
         return self.by_position.get((build or "", chrom, pos), [])
 
@@ -255,10 +207,89 @@ class OncologyKb:
         return "other"
 
 
-def _lift_added(rows: list[Row], folder: Path) -> None:
+def oncology_kb(kb: KnowledgeBase) -> OncologyKb:
+    """The oncology knowledge base of ``kb``, built once per knowledge-base object.
+
+    The packaged ``oncology`` source (biomarkers.tsv, oncotree_subset.tsv, evidence_flags.tsv,
+    about.json) plus a user-added CIViC export (``precisionrx kb add civic FILE``), whose rows
+    replace the packaged CIViC 2018 snapshot; its GRCh37 coordinates are converted to GRCh38
+    with the packaged chain when loaded.
+    """
+    return kb.memo("oncology.kb", lambda: _build(kb))
+
+
+def oncotree_codes(kb: KnowledgeBase) -> list[str]:
+    """The OncoTree codes of the subset the oncology knowledge base ships."""
+    return [r["code"] for r in kb.rows("oncology", "oncotree_subset.tsv")]
+
+
+def _build(kb: KnowledgeBase) -> OncologyKb:
+    rows = list(kb.rows("oncology", "biomarkers.tsv"))
+    added: list[AddedSource] = []
+    civic = kb.user_source("civic")
+    if civic is not None:
+        extra = [dict(r) for r in kb.rows("civic", "biomarkers.tsv", user=True)]  # lifted below
+        _lift_added(extra, kb)
+        if any(r["source"].startswith("civic") for r in extra):
+            # a user's CIViC export replaces the packaged 2018 snapshot
+            rows = [r for r in rows if not r["source"].startswith("civic-2018")]
+        rows += extra
+        try:
+            record = kb.json("civic", "biomarkers.json", user=True)
+        except KbNotFound:
+            record = None
+        if record is not None:
+            try:
+                added.append(AddedSource.model_validate(record))
+            except ValidationError as exc:
+                raise KbIntegrityError(
+                    f"the record of the added CIViC export is not valid: {exc}",
+                    path=civic.path,
+                ) from exc
+    parents: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for r in kb.rows("oncology", "oncotree_subset.tsv"):
+        parents[r["code"]] = r["parent"] or ""
+        names[r["code"]] = r["name"]
+    flags = (
+        {
+            (r["source"], r["source_id"]): {"flag": r["flag"], "reason": r["reason"]}
+            for r in kb.rows("oncology", "evidence_flags.tsv")
+        }
+        if kb.has("oncology", "evidence_flags.tsv")
+        else {}
+    )
+    by_gene: dict[str, list[Row]] = defaultdict(list)
+    by_kind: dict[str, list[Row]] = defaultdict(list)
+    by_position: dict[tuple[str, str, int], list[Row]] = defaultdict(list)
+    for r in rows:
+        if r["kind"] == "unsupported":
+            continue  # never matched, by name or by coordinates
+        if r["pos"]:
+            for key in _position_keys(r):
+                by_position[key].append(r)
+        by_kind[r["kind"]].append(r)
+        if r["gene"]:
+            by_gene[r["gene"]].append(r)
+        if r["kind"] == "fusion" and r["gene2"]:
+            by_gene[r["gene2"]].append(r)
+    return OncologyKb(
+        rows=rows,
+        parents=parents,
+        names=names,
+        about=dict(kb.json("oncology", "about.json")),
+        added=added,
+        by_gene=dict(by_gene),
+        by_kind=dict(by_kind),
+        by_position=dict(by_position),
+        flags=flags,
+    )
+
+
+def _lift_added(rows: list[Row], kb: KnowledgeBase) -> None:
     """Give a user-added table (written without the GRCh38 columns) its converted coordinates."""
     if any(r.get("pos") and r.get("build") == "GRCh37" for r in rows):
-        lift_rows(rows, packaged_chain("GRCh37", "GRCh38", folder.parent / "genome"))
+        lift_rows(rows, packaged_chain("GRCh37", "GRCh38", kb.source_dir("genome")))
     else:
         for row in rows:
             for col in LIFTOVER_COLUMNS:

@@ -31,7 +31,7 @@ RESOLUTION_ORDER = [
 
 
 @dataclass
-class Match:
+class BiomarkerMatch:
     alteration: Alteration | None  # None for sample-level biomarkers (MSI, TMB)
     label: str
     gene: str
@@ -106,9 +106,9 @@ def match_alterations(
     build: str | None,
     msi_high: bool,
     tmb_high: bool,
-) -> list[Match]:
+) -> list[BiomarkerMatch]:
     """Matches grouped per alteration and resolution, most specific resolution first."""
-    out: list[Match] = []
+    out: list[BiomarkerMatch] = []
     for alt in alterations:
         found: dict[str, list[dict[str, str]]] = {}
         if alt.kind == "variant":
@@ -133,12 +133,12 @@ def match_alterations(
                 elif not row["gene2"] and row["gene"] in pair:
                     found.setdefault("fusion_gene", []).append(row)
         out.extend(
-            Match(alt, alt.label, alt.gene, res, found[res])
+            BiomarkerMatch(alt, alt.label, alt.gene, res, found[res])
             for res in RESOLUTION_ORDER
             if res in found
         )
     if msi_high and kb.by_kind.get("msi_high"):
-        out.append(Match(None, "MSI-H", "", "msi", kb.by_kind["msi_high"]))
+        out.append(BiomarkerMatch(None, "MSI-H", "", "msi", kb.by_kind["msi_high"]))
     if tmb_high and kb.by_kind.get("tmb_high"):
-        out.append(Match(None, "TMB-H", "", "tmb", kb.by_kind["tmb_high"]))
+        out.append(BiomarkerMatch(None, "TMB-H", "", "tmb", kb.by_kind["tmb_high"]))
     return out

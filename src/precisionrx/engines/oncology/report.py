@@ -1,4 +1,8 @@
-"""Tumour report: alterations, TMB/MSI, matched therapies with tiers, germline conflicts.
+"""Tumour report parts: alterations, matched therapies with tiers, the grouped view, caveats.
+
+The entry point that assembles them is :func:`precisionrx.engines.oncology.api.analyse_tumour`.
+The therapy entries are built as dicts, resolved in place (engines/oncology/resolution.py) and
+validated into the records of :mod:`precisionrx.records.oncology` at the end.
 
 JSON fields (docs/cli/tumor.md): ``tumor_type``, ``tmb``, ``msi``, ``alterations``, ``matches``
 (per alteration and match resolution, ``therapies`` with ``drug`` (a name, or a list for a
@@ -13,11 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from precisionrx.engines.oncology import burden, tiering
+from precisionrx.engines.oncology import tiering
 from precisionrx.engines.oncology.knowledge import OncologyKb
-from precisionrx.engines.oncology.matcher import Match, match_alterations
+from precisionrx.engines.oncology.matcher import BiomarkerMatch, match_alterations
 from precisionrx.engines.oncology.resolution import resolve
 from precisionrx.engines.oncology.summary import therapy_summary
+from precisionrx.records.evidence import Caveat, CaveatKind
+from precisionrx.records.oncology import AlterationEntry, Match, TherapySummaryRow
 from precisionrx.records.tumor import LOF_TERMS, Alteration
 
 MOALMANAC_NOTICE = (
@@ -83,7 +89,7 @@ def _dedupe(therapies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _match_entry(kb: OncologyKb, m: Match, tumor_type: str | None) -> dict[str, Any]:
+def _match_entry(kb: OncologyKb, m: BiomarkerMatch, tumor_type: str | None) -> dict[str, Any]:
     therapies = _dedupe([_therapy(kb, r, tumor_type) for r in m.rows])
     return {
         "gene": m.gene or None,
@@ -95,122 +101,135 @@ def _match_entry(kb: OncologyKb, m: Match, tumor_type: str | None) -> dict[str, 
     }
 
 
-def _alteration_id(m: Match) -> str:
+def _alteration_id(m: BiomarkerMatch) -> str:
     """Identity of the alteration a match belongs to (its source record, or the biomarker)."""
     if m.alteration is None:
         return m.label
     return f"{m.alteration.source}|{m.alteration.label}"
 
 
-def _alteration_entry(a: Alteration, best: str | None) -> dict[str, Any]:
+def _alteration_entry(a: Alteration, best: str | None) -> AlterationEntry:
     if best:
         evidence = f"knowledge-base biomarker (best tier {best})"
     elif a.kind == "variant" and a.consequence & LOF_TERMS:
         evidence = "loss-of-function consequence; no matched biomarker"
     else:
         evidence = "no knowledge-base evidence"
-    return {
-        "gene": a.gene or None,
-        "alteration": a.label,
-        "type": a.kind,
-        "protein_change": a.protein or None,
-        "hgvsc": a.hgvsc or None,
-        "exon": a.exon or None,
-        "consequence": a.consequence_text or None,
-        "vaf": a.vaf,
-        "copy_number": a.copy_number,
-        "oncogenic_evidence": evidence,
-        "source": a.source,
-        "notes": list(a.notes),
-    }
+    return AlterationEntry(
+        gene=a.gene or None,
+        alteration=a.label,
+        type=a.kind,
+        protein_change=a.protein or None,
+        hgvsc=a.hgvsc or None,
+        exon=a.exon or None,
+        consequence=a.consequence_text or None,
+        vaf=a.vaf,
+        copy_number=a.copy_number,
+        oncogenic_evidence=evidence,
+        source=a.source,
+        notes=list(a.notes),
+    )
 
 
-def analyse(
-    kb: OncologyKb,
-    alterations: list[Alteration],
-    tumor_type: str | None,
-    build: str | None,
-    msi_status: str | None = None,
-    msisensor_score: float | None = None,
-    callable_mb: float = burden.EXOME_MB,
-    tmb_scheme: str = "coding_and_silent",
-    annotated: bool = True,
-) -> dict[str, Any]:
-    caveats: list[str] = [MOALMANAC_NOTICE]
+def report_caveats(
+    kb: OncologyKb, code: str | None, build: str | None, annotated: bool
+) -> list[Caveat]:
+    """The report's caveats about the knowledge base and the inputs, in the order shown."""
+    caveats = [Caveat(code="moalmanac_research_use", kind=CaveatKind.NOTE,
+                      message=MOALMANAC_NOTICE)]  # fmt: skip
     if any(r["source"].startswith("civic-2018") for r in kb.rows):
-        caveats.append(CIVIC_STALE)
-    code = tumor_type.strip().upper() if tumor_type else None
+        caveats.append(Caveat(code="civic_out_of_date", message=CIVIC_STALE))
     if code is None:
         caveats.append(
-            "no tumour type given (--tumor-type OncoTree code): only pan-cancer evidence can "
-            "reach Tier I"
+            Caveat(
+                code="tumour_type_not_given",
+                message="no tumour type given (--tumor-type OncoTree code): only pan-cancer "
+                "evidence can reach Tier I",
+            )
         )
     elif not kb.known(code):
         caveats.append(
-            f"tumour type {code!r} is not in the OncoTree subset shipped: only exact-code "
-            "matches count as the same tumour type"
+            Caveat(
+                code="tumour_type_not_in_subset",
+                message=f"tumour type {code!r} is not in the OncoTree subset shipped: only "
+                "exact-code matches count as the same tumour type",
+            )
         )
     if not annotated:
         caveats.append(
-            "the VCF has no VEP (CSQ) or SnpEff (ANN) annotation: matched at genomic "
-            "coordinates only; protein-, exon- and gene-level matching needs annotation"
+            Caveat(
+                code="vcf_not_annotated",
+                message="the VCF has no VEP (CSQ) or SnpEff (ANN) annotation: matched at "
+                "genomic coordinates only; protein-, exon- and gene-level matching needs "
+                "annotation",
+            )
         )
     if not annotated and build == "GRCh38":
         failed = kb.liftover.get("variants_failed", 0)
         caveats.append(
-            "GRCh38 coordinates of knowledge-base variants were converted from GRCh37 with "
-            f"Ensembl's chain file ({failed} variant(s) did not convert and are listed in "
-            "kb/data/oncology/liftover_report.tsv); reference bases were not re-checked after "
-            "conversion"
+            Caveat(
+                code="grch38_converted_coordinates",
+                kind=CaveatKind.NOTE,
+                message="GRCh38 coordinates of knowledge-base variants were converted from "
+                f"GRCh37 with Ensembl's chain file ({failed} variant(s) did not convert and are "
+                "listed in kb/data/oncology/liftover_report.tsv); reference bases were not "
+                "re-checked after conversion",
+            )
         )
     if build is None:
-        caveats.append("genome build not stated: coordinate matches assume the biomarker's build")
-    variants = [a for a in alterations if a.kind == "variant"]
-    tmb = burden.tmb(variants, callable_mb, tmb_scheme)
-    msi = burden.msi(msi_status, msisensor_score)
-    matches = match_alterations(kb, alterations, build, msi["high"], tmb["high"])
-    entries = [_match_entry(kb, m, code) for m in matches]
-    index = resolve(entries, [_alteration_id(m) for m in matches])
+        caveats.append(
+            Caveat(
+                code="genome_build_not_stated",
+                message="genome build not stated: coordinate matches assume the biomarker's build",
+            )
+        )
+    return caveats
+
+
+def note_caveats(alterations: list[Alteration]) -> list[Caveat]:
+    """The readers' notes of each alteration (fusion-caller flags, invalid genotypes)."""
+    return [
+        Caveat(code="alteration_note", kind=CaveatKind.NOTE, message=f"{a.label}: {note}")
+        for a in alterations
+        for note in a.notes
+    ]
+
+
+def evidence(
+    kb: OncologyKb,
+    alterations: list[Alteration],
+    code: str | None,
+    build: str | None,
+    msi_high: bool,
+    tmb_high: bool,
+) -> tuple[list[Match], list[TherapySummaryRow], list[AlterationEntry]]:
+    """Match, tier and resolve: the report's ``matches``, ``therapy_summary`` and
+    ``alterations``."""
+    found = match_alterations(kb, alterations, build, msi_high, tmb_high)
+    entries = [_match_entry(kb, m, code) for m in found]
+    index = resolve(entries, [_alteration_id(m) for m in found])
     for e in entries:
         e["tier"] = tiering.best_tier([t["tier"] for t in e["therapies"] if t["tier"]])
     summary = therapy_summary(entries, index)
     best: dict[str, str] = {}
-    for m, e in zip(matches, entries, strict=True):
+    for m, e in zip(found, entries, strict=True):
         if m.alteration is not None and e["tier"]:
             key = m.alteration.source
             best[key] = tiering.best_tier([best.get(key, ""), e["tier"]]) or e["tier"]
-    alteration_entries = [_alteration_entry(a, best.get(a.source)) for a in alterations]
-    caveats += [f"{a.label}: {note}" for a in alterations for note in a.notes]
-    return {
-        "tumor_type": {
-            "code": code,
-            "name": kb.names.get(code or ""),
-            "lineage": kb.lineage(code) if code else [],
-        },
-        "genome_build": build,
-        "tmb": tmb,
-        "msi": msi,
-        "alterations": alteration_entries,
-        "matches": entries,
-        "therapy_summary": summary,
-        "germline_conflicts": [],
-        "caveats": caveats,
-        "knowledge_base": {
-            "version": kb.about.get("version"),
-            "source": kb.about.get("source"),
-            "license": kb.about.get("license"),
-            "added": kb.extra_sources,
-        },
-    }
+    return (
+        [Match.model_validate(e) for e in entries],
+        [TherapySummaryRow.model_validate(r) for r in summary],
+        [_alteration_entry(a, best.get(a.source)) for a in alterations],
+    )
 
 
-def matched_drugs(report: dict[str, Any]) -> list[str]:
+def matched_drugs(matches: list[Match]) -> list[str]:
     """Every drug suggested (sensitivity not overridden by resistance), once, lower case."""
     out: list[str] = []
-    for m in report["matches"]:
-        for t in m["therapies"]:
-            if t["response"] != "sensitive" or t.get("overridden_by") or t.get("flag"):
+    for m in matches:
+        for t in m.therapies:
+            if t.response != "sensitive" or t.overridden_by or t.flag:
                 continue
-            names = t["drug"] if isinstance(t["drug"], list) else [t["drug"]]
+            names = t.drug if isinstance(t.drug, list) else [t.drug]
             out += [n.lower() for n in names if n.lower() not in out]
     return out

@@ -186,11 +186,13 @@ class Index:
 
     @staticmethod
     def _unique(lists: list[list[Item]]) -> list[Item]:
+        """The items of ``lists``, each once, in report order (match, then therapy index):
+        the same whatever order a set of drug names is iterated in."""
         seen: dict[int, Item] = {}
         for xs in lists:
             for x in xs:
                 seen[id(x)] = x
-        return list(seen.values())
+        return sorted(seen.values(), key=lambda x: (x.match_index, x.therapy_index))
 
     def resistant_for(self, drugs: frozenset[str]) -> list[Item]:
         """Resistance items naming at least one of ``drugs`` (each once)."""

@@ -5,7 +5,8 @@ evidence at protein, codon and gene level from two sources); a clinician reads o
 alteration and therapy, with the best evidence, how many items support and contradict it, and
 the items themselves behind a fold (OncoKB and PCGR report one line per alteration and drug
 in the same way). Nothing is dropped: every row lists references to its items
-(``{"match", "therapy"}`` indexes into ``matches``).
+(``{"match", "therapy"}`` indexes into ``matches``). The rows are built as dicts over the
+report's therapy dicts and validated into :class:`TherapySummaryRow` by the caller.
 
 Row status:
 - ``sensitive``: at least one sensitivity item for this alteration and therapy survives the
@@ -22,6 +23,7 @@ from typing import Any
 
 from precisionrx.engines.oncology import tiering
 from precisionrx.engines.oncology.resolution import LEVEL_RANK, Index, Item, applies
+from precisionrx.records.oncology import TherapySummaryRow
 
 SENSITIVE = "sensitive"
 RESISTANT = "expected resistance"
@@ -159,24 +161,24 @@ def _unique(entries: Any) -> list[dict[str, Any]]:
     return out
 
 
-def therapy_options(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def therapy_options(rows: list[TherapySummaryRow]) -> list[TherapySummaryRow]:
     """Rows a plan may headline as therapy options: sensitive, Tier I or II."""
-    return [r for r in rows if r["status"] == SENSITIVE and r["tier"] in ("I", "II")]
+    return [r for r in rows if r.status == SENSITIVE and r.tier in ("I", "II")]
 
 
-def expected_resistance(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def expected_resistance(rows: list[TherapySummaryRow]) -> list[TherapySummaryRow]:
     """Resistance rows a plan headlines: sensitivity that this tumour's resistance evidence
     overrode, or resistance evidence for this tumour type (or pan-cancer) at clinical-trial
     level or above (MOAlmanac score >= 3, CIViC A/B)."""
     return [
         r
         for r in rows
-        if r["status"] == RESISTANT
+        if r.status == RESISTANT
         and (
-            r["overridden"]
+            r.overridden
             or (
-                r["best_evidence"]["tumor_type_match"] != "other"
-                and LEVEL_RANK.get(r["best_evidence"]["evidence_level"], 0) >= 3
+                r.best_evidence.tumor_type_match != "other"
+                and LEVEL_RANK.get(r.best_evidence.evidence_level, 0) >= 3
             )
         )
     ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -37,7 +36,7 @@ from precisionrx.engines.pgx.matcher import (
     match_sample,
     partial_match,
 )
-from precisionrx.engines.pgx.observe import HAPLOID, GeneObservations, observe
+from precisionrx.engines.pgx.observe import HAPLOID, GeneObservations, build_markers, observe
 from precisionrx.engines.pgx.outside import outside_gene_call
 from precisionrx.engines.pgx.phenotyper import GeneSummary, Phenotype, phenotype_for, summarise
 from precisionrx.engines.pgx.variant_genes import (
@@ -46,10 +45,10 @@ from precisionrx.engines.pgx.variant_genes import (
     lowest_two,
     strand_name,
 )
-from precisionrx.errors import GenomeBuildMismatch
+from precisionrx.errors import GenomeBuildMismatch, InputError
+from precisionrx.io.germline import GenotypeRequest, GermlineGenotypes
 from precisionrx.io.outside_calls import OutsideCall
 from precisionrx.io.outside_calls import by_gene as outside_by_gene
-from precisionrx.io.vcf import VcfFile
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.kb.schema import (
     ACTIVITY_SCORE_GENES,
@@ -92,58 +91,70 @@ class CallOptions:
     missing_to_reference: bool = False
 
 
-def call_vcf(
-    path: str | Path,
+def genotype_request(kb: KnowledgeBase, options: CallOptions | None = None) -> GenotypeRequest:
+    """The regions and build markers :func:`call_genotypes` needs from an input (for
+    :func:`precisionrx.io.germline.read_germline`)."""
+    options = options or CallOptions()
+    same_build = options.genome_build == "GRCh38"
+    plans = [_gene_plan(kb, g, same_build) for g in options.genes or kb.genes]
+    markers = kb.memo(("pgx.build_markers", tuple(p.defn.gene for p in plans)),
+                      lambda: build_markers([p.defn for p in plans], kb.dual_build))  # fmt: skip
+    return GenotypeRequest(tuple(p.region for p in plans), markers, options.genome_build)
+
+
+def call_genotypes(
+    genotypes: GermlineGenotypes,
     kb: KnowledgeBase,
-    samples: Sequence[str] | None = None,
     options: CallOptions | None = None,
     outside: Sequence[OutsideCall] = (),
 ) -> list[SampleResult]:
-    """Call every defined gene for every (or the selected) sample of one VCF."""
+    """Call every requested gene for every sample of ``genotypes`` (read with the request of
+    :func:`genotype_request` for the same ``options``); no file is opened here.
+
+    Reference bases that disagree with GRCh38 at two or more allele-defining positions mean
+    the input is on another build: :class:`GenomeBuildMismatch`, naming the input.
+    """
     options = options or CallOptions()
     genes = list(options.genes or kb.genes)
-    with VcfFile(path, samples) as vcf:
-        same_build = options.genome_build == "GRCh38"
-        plans = [_gene_plan(kb, g, same_build) for g in genes]
-        # Header first; without a declared build, the records at allele-defining positions.
-        from precisionrx.engines.pgx.observe import build_markers
-
-        markers = build_markers([p.defn for p in plans], kb.dual_build)
-        vcf.check_build(options.genome_build)
-        regions = [p.region for p in plans]
-        # No declared build: the marker positions are read in the same pass as the genes
-        # (no second pass over the file), and those records decide.
-        declared = vcf.declared_build() is not None
-        extra = [] if declared else vcf.marker_regions(markers, skip=regions)
-        fetched = vcf.fetch(regions + extra)
-        if extra:
-            seen = [r for recs in fetched for r in recs]
-            vcf.check_build_from_data(options.genome_build, markers, seen)
-            fetched = fetched[: len(regions)]
-        results = [
-            SampleResult(input=str(path), sample=s, genome_build=options.genome_build)
-            for s in vcf.samples
-        ]
-        mismatches: list[str] = []
-        for plan, records in zip(plans, fetched, strict=True):
-            if options.progress:
-                options.progress(plan.defn.gene)
-            obs = observe(
-                plan.defn, plan.positions, records, vcf.samples, plan.input_positions, same_build
-            )
-            mismatches += obs.ref_mismatches
-            if options.missing_to_reference:
-                fill_missing_as_reference(obs)
-            calls = call_gene(kb, plan.defn, obs, options, same_build)
-            for res, gc in zip(results, calls, strict=True):
-                res.genes.append(gc)
-        if same_build and len(mismatches) >= 2:
-            raise GenomeBuildMismatch(
-                f"reference bases disagree with GRCh38 at {len(mismatches)} allele-defining "
-                f"positions (e.g. {'; '.join(mismatches[:3])})",
-                path=path,
-                hint="is this a GRCh37 file? pass --genome-build GRCh37",
-            )
+    same_build = options.genome_build == "GRCh38"
+    plans = [_gene_plan(kb, g, same_build) for g in genes]
+    if len(genotypes.records) != len(plans):
+        raise InputError(
+            f"the genotypes hold {len(genotypes.records)} regions but {len(plans)} genes were "
+            "asked for: read them with the request made for the same options",
+            path=genotypes.input,
+        )
+    samples = list(genotypes.samples)
+    provenance = kb.provenance(
+        ["pharmcat", "pypgx", "frequencies_1kgp", "guidelines", "interactions"],
+        genotypes.fingerprint,
+        {"genome_build": options.genome_build},
+    )
+    results = [
+        SampleResult(
+            input=genotypes.input, sample=s, genome_build=options.genome_build,
+            provenance=provenance,
+        )
+        for s in samples
+    ]  # fmt: skip
+    mismatches: list[str] = []
+    for plan, records in zip(plans, genotypes.records, strict=True):
+        if options.progress:
+            options.progress(plan.defn.gene)
+        obs = observe(plan.defn, plan.positions, records, samples, plan.input_positions, same_build)
+        mismatches += obs.ref_mismatches
+        if options.missing_to_reference:
+            fill_missing_as_reference(obs)
+        calls = call_gene(kb, plan.defn, obs, options, same_build)
+        for res, gc in zip(results, calls, strict=True):
+            res.genes.append(gc)
+    if same_build and len(mismatches) >= 2:
+        raise GenomeBuildMismatch(
+            f"reference bases disagree with GRCh38 at {len(mismatches)} allele-defining "
+            f"positions (e.g. {'; '.join(mismatches[:3])})",
+            path=genotypes.input,
+            hint="is this a GRCh37 file? pass --genome-build GRCh37",
+        )
     if outside:
         for res in results:
             apply_outside_calls(kb, res, outside)
@@ -641,37 +652,33 @@ def _result_key(gene: str, p: Phenotype) -> tuple[str | None, str | None, str | 
     return (p.phenotype, p.activity_score if gene in ACTIVITY_SCORE_GENES else None, p.lookup_key)
 
 
-_PHENOTYPES: dict[tuple[str, str, tuple[str, ...]], Phenotype] = {}
-
-
 def _phenotype(kb: KnowledgeBase, gene: str, alleles: tuple[str, ...]) -> Phenotype:
-    """``phenotype_for``, memoised (cohorts repeat the same diplotypes; results are read-only)."""
-    key = (str(kb.root), gene, alleles)
-    if key not in _PHENOTYPES:
-        if len(_PHENOTYPES) > 100_000:
-            _PHENOTYPES.clear()
-        _PHENOTYPES[key] = phenotype_for(kb, gene, list(alleles))
-    return _PHENOTYPES[key]
+    """``phenotype_for``, memoised on the knowledge base (cohorts repeat the same diplotypes;
+    results are read-only)."""
+    memo: dict[tuple[str, tuple[str, ...]], Phenotype] = kb.memo("pgx.phenotypes", dict)
+    key = (gene, alleles)
+    if key not in memo:
+        if len(memo) > 100_000:
+            memo.clear()
+        memo[key] = phenotype_for(kb, gene, list(alleles))
+    return memo[key]
 
 
-_DEFINING: dict[tuple[str, str], dict[str, npt.NDArray[np.intp]]] = {}
+def _defining_columns(defn: GeneDefinition) -> dict[str, npt.NDArray[np.intp]]:
+    ref = defn.reference_allele.defined
+    return {
+        a.name: np.asarray(
+            [j for j, d in enumerate(a.defined) if d is not None and d != ref[j]], dtype=np.intp
+        )
+        for a in defn.alleles
+    }
 
 
 def _unobserved(
     defn: GeneDefinition, present: npt.NDArray[np.bool_], names: set[str]
 ) -> dict[str, int]:
     """Per allele: defining non-reference cells at positions the input lacks."""
-    key = (defn.gene, defn.version)
-    if key not in _DEFINING:
-        ref = defn.reference_allele.defined
-        _DEFINING[key] = {
-            a.name: np.asarray(
-                [j for j, d in enumerate(a.defined) if d is not None and d != ref[j]],
-                dtype=np.intp,
-            )
-            for a in defn.alleles
-        }
-    cols = _DEFINING[key]
+    cols = defn.memo("pgx.defining_columns", lambda: _defining_columns(defn))
     return {n: int((~present[cols[n]]).sum()) for n in names if n in cols}
 
 
@@ -688,16 +695,16 @@ def _diplotype_call(
     )
 
 
-_ALLELES_AT: dict[tuple[str, str, frozenset[str]], list[str]] = {}
-
-
 def _alleles_at(defn: GeneDefinition, labels: frozenset[str]) -> list[str]:
-    """Non-reference alleles with a defining position among ``labels`` (memoised)."""
-    key = (defn.gene, defn.version, labels)
-    if key not in _ALLELES_AT:
+    """Non-reference alleles with a defining position among ``labels`` (memoised on the
+    definition)."""
+    memo: dict[frozenset[str], list[str]] = defn.memo("pgx.alleles_at", dict)
+    if labels not in memo:
+        if len(memo) > 10_000:
+            memo.clear()
         cols = [j for j, p in enumerate(defn.positions) if p.label in labels]
         ref = defn.reference_allele.defined
-        _ALLELES_AT[key] = sorted(
+        memo[labels] = sorted(
             (
                 a.name
                 for a in defn.alleles
@@ -706,7 +713,7 @@ def _alleles_at(defn: GeneDefinition, labels: frozenset[str]) -> list[str]:
             ),
             key=allele_sort_key,
         )
-    return _ALLELES_AT[key]
+    return memo[labels]
 
 
 def _missing_caveat(gc: GeneCall, defn: GeneDefinition) -> None:

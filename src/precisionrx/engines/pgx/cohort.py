@@ -8,16 +8,11 @@ operation per named allele, instead of a per-sample loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
 import numpy.typing as npt
 
-from precisionrx.engines.pgx.matcher import CompiledGene, compile_gene
-from precisionrx.engines.pgx.observe import HAPLOID, MISSING, GeneObservations, observe
-from precisionrx.io.vcf import VcfFile
-from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.engines.pgx.matcher import CompiledGene
+from precisionrx.engines.pgx.observe import HAPLOID, MISSING, GeneObservations
 
 
 def haplotype_matches(
@@ -77,43 +72,3 @@ def single_block_phased(obs: GeneObservations, n_pos: int) -> npt.NDArray[np.boo
     has_missing_allele = ((codes == MISSING) & obs.present[:, :n_pos, None]).any(axis=(1, 2))
     out: npt.NDArray[np.bool_] = ~unphased_het & one_set & ~has_missing_allele
     return out
-
-
-def haplotype_alleles_from_panel(
-    kb: KnowledgeBase,
-    gene: str,
-    path: Path,
-    complete: set[str] | None = None,
-    samples: list[str] | None = None,
-) -> Iterator[list[str]]:
-    """Best named alleles of each haplotype of a fully phased panel.
-
-    Positions absent from the panel are missing (the panel dropped some common sites), so
-    only alleles whose defining positions are all in the panel (added to ``complete``)
-    can be counted reliably.
-    """
-    defn = kb.definition(gene)
-    with VcfFile(path) as vcf:
-        if samples is not None:  # haplotype h belongs to samples[h // 2]
-            samples.extend(vcf.samples)
-        chrom = defn.chromosome.removeprefix("chr")
-        (records,) = vcf.fetch([(chrom, defn.start - 50, defn.end + 50)])
-        obs = observe(
-            defn, defn.positions, records, vcf.samples, [p.position for p in defn.positions]
-        )
-    in_panel: npt.NDArray[np.bool_] = np.asarray(obs.present.any(axis=0), dtype=bool)
-    if complete is not None:
-        ref = defn.reference_allele
-        for allele in defn.alleles:
-            cols = [
-                j for j, d in enumerate(allele.defined) if d is not None and d != ref.defined[j]
-            ]
-            if all(in_panel[j] for j in cols):
-                complete.add(allele.name)
-    absent = ~obs.present & in_panel[None, :]
-    obs.codes[absent] = 0  # a panel site not called in a sample: reference in this panel
-    obs.present[absent] = True
-    comp = compile_gene(defn, obs)
-    match, scores = haplotype_matches(comp, obs, len(defn.positions))
-    for h in range(match.shape[0]):
-        yield best_alleles(comp, match, scores, h)

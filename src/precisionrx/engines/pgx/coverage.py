@@ -54,12 +54,6 @@ class CoverageKey:
     columns: tuple[int, ...]
 
 
-_KEYS: dict[tuple[str, str, str], CoverageKey] = {}
-
-
-_COMMON: dict[tuple[str, str, str], frozenset[str]] = {}
-
-
 def common_alleles(kb: KnowledgeBase, defn: GeneDefinition) -> frozenset[str]:
     """Non-reference alleles of ``defn`` that are common in at least one 1000 Genomes
     super-population (:data:`COMMON_FREQUENCY`).
@@ -69,9 +63,10 @@ def common_alleles(kb: KnowledgeBase, defn: GeneDefinition) -> frozenset[str]:
     share a haplotype, definitions with positions the panel lacks), when each of its defining
     variants reaches it in one and the same super-population.
     """
-    key = (str(kb.root), defn.gene, defn.version)
-    if key in _COMMON:
-        return _COMMON[key]
+    return kb.memo(("pgx.common_alleles", defn.gene, defn.version), lambda: _common(kb, defn))
+
+
+def _common(kb: KnowledgeBase, defn: GeneDefinition) -> frozenset[str]:
     freqs = kb.population_frequencies(defn.gene)
     sites = kb.position_frequencies(defn.gene)
     pops = sorted({p for f in sites.values() for p in f} | set(freqs))
@@ -95,16 +90,16 @@ def common_alleles(kb: KnowledgeBase, defn: GeneDefinition) -> frozenset[str]:
         counted = max((f.get(a.name, 0.0) for f in freqs.values()), default=0.0)
         if counted >= COMMON_FREQUENCY or (cols and any(site_common(p) for p in pops)):
             out.add(a.name)
-    _COMMON[key] = frozenset(out)
-    return _COMMON[key]
+    return frozenset(out)
 
 
 def coverage_key(kb: KnowledgeBase, defn: GeneDefinition) -> CoverageKey:
     """Common (:func:`common_alleles`) decreased/no-function alleles of ``defn`` and the
     positions defining them."""
-    key = (str(kb.root), defn.gene, defn.version)
-    if key in _KEYS:
-        return _KEYS[key]
+    return kb.memo(("pgx.coverage_key", defn.gene, defn.version), lambda: _key(kb, defn))
+
+
+def _key(kb: KnowledgeBase, defn: GeneDefinition) -> CoverageKey:
     table = kb.phenotypes(defn.gene)
     functions = table.functions if table else {}
     common = common_alleles(kb, defn)
@@ -115,8 +110,7 @@ def coverage_key(kb: KnowledgeBase, defn: GeneDefinition) -> CoverageKey:
         if a.name in common and functions.get(a.name) in ACTIONABLE_FUNCTIONS:
             alleles.append(a.name)
             columns.update(j for j, d in enumerate(a.defined) if d is not None and d != ref[j])
-    _KEYS[key] = CoverageKey(tuple(alleles), tuple(sorted(columns)))
-    return _KEYS[key]
+    return CoverageKey(tuple(alleles), tuple(sorted(columns)))
 
 
 def insufficient(key: CoverageKey, present: BoolArray) -> list[int]:
@@ -134,32 +128,28 @@ class _Cells:
     compatible: BoolArray  # (n_ids, n_ids): the two accepted sets share a base
 
 
-_CELLS: dict[tuple[str, str], _Cells] = {}
-
-
 def _cells(defn: GeneDefinition) -> _Cells:
-    key = (defn.gene, defn.version)
-    if key not in _CELLS:
-        sets: dict[frozenset[str], int] = {}
-        ids = np.zeros((len(defn.alleles), len(defn.positions)), dtype=np.int32)
-        for i, a in enumerate(defn.alleles):
-            for j in range(len(defn.positions)):
-                ids[i, j] = sets.setdefault(a.accepts[j], len(sets))
-        order = list(sets)
-        compatible = np.asarray([[bool(x & y) for y in order] for x in order], dtype=bool)
-        _CELLS[key] = _Cells(tuple(a.name for a in defn.alleles), ids, compatible)
-    return _CELLS[key]
+    return defn.memo("pgx.cells", lambda: _make_cells(defn))
 
 
-_HIDDEN: dict[tuple[str, str, str, bytes], tuple[str, ...]] = {}
+def _make_cells(defn: GeneDefinition) -> _Cells:
+    sets: dict[frozenset[str], int] = {}
+    ids = np.zeros((len(defn.alleles), len(defn.positions)), dtype=np.int32)
+    for i, a in enumerate(defn.alleles):
+        for j in range(len(defn.positions)):
+            ids[i, j] = sets.setdefault(a.accepts[j], len(sets))
+    order = list(sets)
+    compatible = np.asarray([[bool(x & y) for y in order] for x in order], dtype=bool)
+    return _Cells(tuple(a.name for a in defn.alleles), ids, compatible)
 
 
 def hidden_alleles(defn: GeneDefinition, present: BoolArray, allele: str) -> tuple[str, ...]:
     """Alleles that agree with ``allele`` at every present position and differ from it only
     at missing ones: the input cannot tell them apart."""
-    key = (defn.gene, defn.version, allele, present.tobytes())
-    if key in _HIDDEN:
-        return _HIDDEN[key]
+    memo: dict[tuple[str, bytes], tuple[str, ...]] = defn.memo("pgx.hidden", dict)
+    key = (allele, present.tobytes())
+    if key in memo:
+        return memo[key]
     cells = _cells(defn)
     if allele not in cells.names or present.all():
         return ()
@@ -168,9 +158,9 @@ def hidden_alleles(defn: GeneDefinition, present: BoolArray, allele: str) -> tup
     agree = cells.compatible[cells.ids[:, present], row[present]].all(axis=1)
     differ = (cells.ids[:, ~present] != row[~present]).any(axis=1)
     out = tuple(cells.names[k] for k in np.flatnonzero(agree & differ) if k != i)
-    if len(_HIDDEN) > 100_000:
-        _HIDDEN.clear()
-    _HIDDEN[key] = out
+    if len(memo) > 100_000:
+        memo.clear()
+    memo[key] = out
     return out
 
 

@@ -32,6 +32,7 @@ from precisionrx.records import (
     PatientRecord,
     SampleResult,
 )
+from precisionrx.records.pgx import WarfarinGuidance
 
 NO_RESULT = "No Result"
 NO_DECISION = {None, "No recommendation", "N/A", "n/a"}
@@ -225,27 +226,25 @@ def _option_key(opt: GeneOption) -> tuple[object, ...]:
     )
 
 
-#: Recommendations per (drug, relevant gene options): shared by samples with the same results.
-_DRUG_CACHE: dict[tuple[object, ...], list[DrugRecommendation]] = {}
-
-
 def recommend_drug(kb: KnowledgeBase, drug: str, ctx: Context) -> list[DrugRecommendation]:
     pkb = kb.prescribing
     relevant = sorted(
         {gene for g in pkb.guidelines if drug in g.drugs for gene in _guideline_genes(g)}
     )
+    # Recommendations per (drug, relevant gene options), shared by samples with the same
+    # results; kept on the knowledge base they come from.
+    memo: dict[tuple[object, ...], list[DrugRecommendation]] = kb.memo("pgx.drug_recs", dict)
     key = (
-        id(pkb),
         drug,
         tuple(
             (gene, tuple(_option_key(o) for o in ctx.options.get(gene) or [])) for gene in relevant
         ),
     )
-    if key not in _DRUG_CACHE:
-        if len(_DRUG_CACHE) > 50_000:
-            _DRUG_CACHE.clear()
-        _DRUG_CACHE[key] = _recommend_drug(kb, drug, ctx)
-    recs = _DRUG_CACHE[key]
+    if key not in memo:
+        if len(memo) > 50_000:
+            memo.clear()
+        memo[key] = _recommend_drug(kb, drug, ctx)
+    recs = memo[key]
     if not ctx.missing:
         return recs
     out = []
@@ -450,18 +449,20 @@ def _signature(result: SampleResult) -> tuple[object, ...]:
     )
 
 
-def prescribe(
+def prescribed(
     kb: KnowledgeBase,
     result: SampleResult,
     medications: list[Medication] | None = None,
     drugs: list[str] | None = None,
     cache: dict[tuple[object, ...], SampleResult] | None = None,
     patient: PatientRecord | None = None,
-) -> None:
-    """Fill ``result.recommendations``, ``medication_review`` and ``effective_phenotypes``.
+) -> SampleResult:
+    """A copy of ``result`` with ``recommendations``, ``medication_review``,
+    ``effective_phenotypes`` (and ``warfarin`` when it is listed or asked for) filled in; the
+    input is not changed.
 
     ``drugs`` restricts the recommendations to these drug names (plus the medications);
-    ``cache`` shares work between samples with identical gene results (cohorts).
+    ``cache`` (owned by the caller) shares work between samples with identical gene results.
     """
     key = (
         _signature(result),
@@ -471,18 +472,39 @@ def prescribe(
     )
     if cache is not None and key in cache:
         done = cache[key]
-        result.recommendations = done.recommendations
-        result.medication_review = done.medication_review
-        result.effective_phenotypes = done.effective_phenotypes
-        result.warfarin = done.warfarin
-        return
-    _prescribe(kb, result, medications, drugs)
-    wanted = {d.strip().lower() for d in drugs or []}
-    listed = {r.drug for r in (resolve(m, kb.prescribing) for m in medications or []) if r.drug}
-    if "warfarin" in wanted | listed:
-        result.warfarin = _warfarin(kb, result, listed, patient)
-    if cache is not None:
-        cache[key] = result
+    else:
+        done = _prescribe(kb, result, medications, drugs)
+        wanted = {d.strip().lower() for d in drugs or []}
+        listed = {r.drug for r in (resolve(m, kb.prescribing) for m in medications or []) if r.drug}
+        if "warfarin" in wanted | listed:
+            done = done.model_copy(update={"warfarin": _warfarin(kb, result, listed, patient)})
+        if cache is not None:
+            cache[key] = done
+    return result.model_copy(
+        update={
+            "recommendations": done.recommendations,
+            "medication_review": done.medication_review,
+            "effective_phenotypes": done.effective_phenotypes,
+            "warfarin": done.warfarin,
+        }
+    )
+
+
+def prescribe(
+    kb: KnowledgeBase,
+    result: SampleResult,
+    medications: list[Medication] | None = None,
+    drugs: list[str] | None = None,
+    cache: dict[tuple[object, ...], SampleResult] | None = None,
+    patient: PatientRecord | None = None,
+) -> None:
+    """Fill ``result`` in place with :func:`prescribed`'s fields (kept for callers being moved
+    to :func:`prescribed`)."""
+    done = prescribed(kb, result, medications, drugs, cache, patient)
+    result.recommendations = done.recommendations
+    result.medication_review = done.medication_review
+    result.effective_phenotypes = done.effective_phenotypes
+    result.warfarin = done.warfarin
 
 
 def _measure(patient: PatientRecord | None, names: tuple[str, ...], unit: str) -> float | None:
@@ -492,7 +514,7 @@ def _measure(patient: PatientRecord | None, names: tuple[str, ...], unit: str) -
 
 def _warfarin(
     kb: KnowledgeBase, result: SampleResult, listed: set[str], patient: PatientRecord | None
-) -> dict[str, object]:
+) -> WarfarinGuidance:
     from precisionrx.engines.pgx.warfarin import warfarin_guidance
 
     demo = patient.demographics if patient else None
@@ -512,7 +534,8 @@ def _prescribe(
     result: SampleResult,
     medications: list[Medication] | None,
     drugs: list[str] | None,
-) -> None:
+) -> SampleResult:
+    """The prescribing fields for ``result`` (a new object holding only them)."""
     pkb = kb.prescribing
     modulator_names = {m.drug for m in pkb.modulators}
     resolved: list[ResolvedMedication] = [
@@ -540,11 +563,14 @@ def _prescribe(
         for conv in ctx.conversions:
             key = (conv.gene, conv.genotype_phenotype or "", tuple(conv.caused_by))
             conversions[key] = conv
-    result.recommendations = recommendations
-    result.effective_phenotypes = list(conversions.values())
+    out = SampleResult(
+        input=result.input,
+        sample=result.sample,
+        recommendations=recommendations,
+        effective_phenotypes=list(conversions.values()),
+    )
     if medications is None:
-        result.medication_review = None
-        return
+        return out
     review = []
     for r in resolved:
         caveats: list[Caveat] = []
@@ -584,4 +610,5 @@ def _prescribe(
                 caveats=caveats,
             )
         )
-    result.medication_review = review
+    out.medication_review = review
+    return out

@@ -106,30 +106,27 @@ def call_variant_list(defn: GeneDefinition, obs: GeneObservations, s: int) -> Va
     return VariantListCall(None, found, warnings, undetermined)
 
 
-_INDEX_CACHE: dict[
-    tuple[str, str, int, int],
-    tuple[dict[int, list[NamedAllele]], list[tuple[NamedAllele, list[int]]]],
-] = {}
-
-
 def _allele_index(
     defn: GeneDefinition,
 ) -> tuple[dict[int, list[NamedAllele]], list[tuple[NamedAllele, list[int]]]]:
     """Single-position alleles by position, and the multi-position ones (e.g. HapB3)."""
-    key = (defn.gene, defn.version, len(defn.alleles), len(defn.positions))
-    if key not in _INDEX_CACHE:
-        by_position: dict[int, list[NamedAllele]] = {}
-        multi: list[tuple[NamedAllele, list[int]]] = []
-        for allele in defn.alleles:
-            if allele.reference or allele.name == HAPB3:
-                continue
-            cols = [j for j, d in enumerate(allele.defined) if d is not None]
-            if len(cols) == 1:
-                by_position.setdefault(cols[0], []).append(allele)
-            elif cols:
-                multi.append((allele, cols))
-        _INDEX_CACHE[key] = (by_position, multi)
-    return _INDEX_CACHE[key]
+    return defn.memo("pgx.allele_index", lambda: _make_allele_index(defn))
+
+
+def _make_allele_index(
+    defn: GeneDefinition,
+) -> tuple[dict[int, list[NamedAllele]], list[tuple[NamedAllele, list[int]]]]:
+    by_position: dict[int, list[NamedAllele]] = {}
+    multi: list[tuple[NamedAllele, list[int]]] = []
+    for allele in defn.alleles:
+        if allele.reference or allele.name == HAPB3:
+            continue
+        cols = [j for j, d in enumerate(allele.defined) if d is not None]
+        if len(cols) == 1:
+            by_position.setdefault(cols[0], []).append(allele)
+        elif cols:
+            multi.append((allele, cols))
+    return by_position, multi
 
 
 def _carriers(obs: GeneObservations, s: int, j: int, accepts: frozenset[str]) -> tuple[bool, bool]:

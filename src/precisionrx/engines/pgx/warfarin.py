@@ -9,10 +9,10 @@ Clin Pharmacol Ther 2017;102:397-404, PMID 28198005), adult and pediatric flowch
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import Caveat, GeneCall
+from precisionrx.records.pgx import DoseEstimate, WarfarinGuidance, WarfarinInputs
 
 IWPC_PG: dict[str, float] = {  # IWPC 2009 appendix, pharmacogenetic algorithm
     "intercept": 5.6044,
@@ -112,7 +112,7 @@ def warfarin_guidance(
     height_cm: float | None,
     weight_kg: float | None,
     ancestry: str | None,
-) -> dict[str, Any]:
+) -> WarfarinGuidance:
     caveats: list[Caveat] = []
     vk = _vkorc1(genes.get("VKORC1"))
     c9call = genes.get("CYP2C9")
@@ -138,18 +138,15 @@ def warfarin_guidance(
             amio,
         )
 
-    def estimate(coef: dict[str, float]) -> dict[str, Any]:
+    def estimate(coef: dict[str, float]) -> DoseEstimate:
         if not missing:
             w = dose(coef)
             # Unrounded: JSON keeps the model's float; views round it (docs/cli/pgx.md).
-            return {"weekly_dose_mg": w, "daily_dose_mg": w / 7}
+            return DoseEstimate(weekly_dose_mg=w, daily_dose_mg=w / 7)
         lows = {k: ASSUMED_RANGE[k][0] for k in missing}
         highs = {k: ASSUMED_RANGE[k][1] for k in missing}
         a, b = dose(coef, **lows), dose(coef, **highs)
-        return {
-            "weekly_dose_mg": None,
-            "weekly_dose_range_mg": [min(a, b), max(a, b)],
-        }
+        return DoseEstimate(weekly_dose_mg=None, weekly_dose_range_mg=(min(a, b), max(a, b)))
 
     if missing:
         bounds = ", ".join(f"{k} {ASSUMED_RANGE[k][0]:g}-{ASSUMED_RANGE[k][1]:g}" for k in missing)
@@ -226,20 +223,22 @@ def warfarin_guidance(
         adjustments.append(
             "Consider an alternative anticoagulant (CYP2C9 poor metabolizer genotype)"
         )
-    return {
-        "guideline": "CPIC 2017 warfarin (PMID 28198005); IWPC 2009 (PMID 19228618)",
-        "inputs": {
-            **inputs,
-            "race_category": race,
-            "VKORC1_rs9923231": vk,
-            "CYP2C9": c9,
-            "amiodarone": amio,
-            "enzyme_inducer": inducer,
-        },
-        "cpic_action": action,
-        "strength": strength,
-        "adjustments": adjustments,
-        "iwpc_pharmacogenetic": estimate(IWPC_PG),
-        "iwpc_clinical": estimate(IWPC_CLINICAL),
-        "caveats": [c.model_dump(mode="json") for c in caveats],
-    }
+    return WarfarinGuidance(
+        guideline="CPIC 2017 warfarin (PMID 28198005); IWPC 2009 (PMID 19228618)",
+        inputs=WarfarinInputs(
+            age_years=age_years,
+            height_cm=height_cm,
+            weight_kg=weight_kg,
+            race_category=race,
+            VKORC1_rs9923231=vk,
+            CYP2C9=c9,
+            amiodarone=amio,
+            enzyme_inducer=inducer,
+        ),
+        cpic_action=action,
+        strength=strength,
+        adjustments=adjustments,
+        iwpc_pharmacogenetic=estimate(IWPC_PG),
+        iwpc_clinical=estimate(IWPC_CLINICAL),
+        caveats=caveats,
+    )

@@ -10,12 +10,16 @@ then the genotype is homozygous reference and the other allele is taken as the r
 An invalid genotype call (allele index beyond the ALT alleles, more than two alleles, malformed
 GT; see :mod:`precisionrx.io.vcf`) is a missing call, counted like any other, and the result's
 caveats name its record and sample.
+
+Nothing here opens a file: the scorer reads the genotypes it needs from a VCF reader the caller
+opened (:class:`~precisionrx.io.vcf.VcfFile`), and keeps no state between calls (what one
+scoring file's build check read is handed to its scoring by the caller, see
+:func:`check_build`). Caveats are :class:`~precisionrx.records.evidence.Caveat` records.
 """
 
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +31,8 @@ from precisionrx.errors import GenomeBuildMismatch
 from precisionrx.io.pgs_scorefile import ScoreFile, ScoreVariant
 from precisionrx.io.vcf import BuildEvidence, BuildMarkers, VcfFile, evidence_from
 from precisionrx.io.vcf_fastgt import GenotypeSites
+from precisionrx.records.evidence import Caveat, CaveatKind
+from precisionrx.records.prs import MatchLogSummary, ScoreResult, ScoreRow
 
 if TYPE_CHECKING:
     from precisionrx.kb.registry import KnowledgeBase
@@ -84,14 +90,17 @@ LOG_COLUMNS = ["pgs_id", "chr", "pos", "effect_allele", "other_allele", "match_s
 
 
 @dataclass
-class ScoreResult:
+class RawScore:
+    """One scoring file over every sample, as arrays (:func:`to_result` makes the typed
+    :class:`~precisionrx.records.prs.ScoreResult`)."""
+
     pgs_id: str
     samples: list[str]
     sums: npt.NDArray[np.float64] | None
     variants_matched: int
     variants_in_score: int
     z: npt.NDArray[np.float64] | None
-    caveats: list[str] = field(default_factory=list)
+    caveats: list[Caveat] = field(default_factory=list)
     #: Match log with LOG_COLUMNS, in scoring-file order.
     log_table: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: Percentile (0-100) from an empirical reference distribution, when one was given.
@@ -343,24 +352,31 @@ def normalise_build(name: str | None) -> str | None:
 
 
 def dual_build_markers(kb: KnowledgeBase) -> BuildMarkers:
-    """The dual-build table's PGx variant positions as GRCh37 and GRCh38 markers (any REF)."""
-    any_ref: frozenset[str] = frozenset()
-    m37 = dict.fromkeys(kb.dual_build.to38, any_ref)
-    m38 = {(c, p38): any_ref for (c, _), p38 in kb.dual_build.to38.items()}
-    return {"GRCh37": m37, "GRCh38": m38}
+    """The dual-build table's PGx variant positions as GRCh37 and GRCh38 markers (any REF),
+    built once per knowledge-base object."""
+
+    def build() -> BuildMarkers:
+        any_ref: frozenset[str] = frozenset()
+        m37 = dict.fromkeys(kb.dual_build.to38, any_ref)
+        m38 = {(c, p38): any_ref for (c, _), p38 in kb.dual_build.to38.items()}
+        return {"GRCh37": m37, "GRCh38": m38}
+
+    return kb.memo(("prs", "dual_build_markers"), build)
 
 
-_EVIDENCE: weakref.WeakKeyDictionary[VcfFile, BuildEvidence] = weakref.WeakKeyDictionary()
-#: Sites read by check_build (the scoring positions plus the build markers, in one read) for
-#: the next raw_sums of the same scoring file: the VCF is read once.
-_SITES: weakref.WeakKeyDictionary[VcfFile, tuple[ScoreFile, GenotypeSites]] = (
-    weakref.WeakKeyDictionary()
-)
+@dataclass
+class BuildState:
+    """What the build check learnt about one VCF, shared by the scoring files of one run (the
+    header-less case reads the build markers once)."""
+
+    evidence: BuildEvidence | None = None
 
 
-def _sites_with_markers(sf: ScoreFile, vcf: VcfFile, markers: BuildMarkers) -> BuildEvidence:
-    """Read the scoring positions and the marker positions in one genotype_sites request (kept
-    for raw_sums) and take the build evidence from the records found at the markers."""
+def _sites_with_markers(
+    sf: ScoreFile, vcf: VcfFile, markers: BuildMarkers
+) -> tuple[BuildEvidence, GenotypeSites]:
+    """Read the scoring positions and the marker positions in one genotype_sites request (for
+    raw_sums) and take the build evidence from the records found at the markers."""
     extra = pl.DataFrame(
         [(c.removeprefix("chr"), p) for points in markers.values() for c, p in points],
         schema={"chrom": pl.Utf8, "pos": pl.Int64},
@@ -369,21 +385,25 @@ def _sites_with_markers(sf: ScoreFile, vcf: VcfFile, markers: BuildMarkers) -> B
     points = _points(sf)
     both = pl.concat([points.select(pl.col("chrom"), pl.col("pos").cast(pl.Int64)), extra])
     sites = vcf.genotype_sites(both.unique())
-    _SITES[vcf] = (sf, sites)
     t = sites.table.filter(pl.col("pos") == pl.col("at_pos"))
     rows = t.select("chrom", "pos", "ref", "block").iter_rows()
-    return evidence_from(markers, rows)
+    return evidence_from(markers, rows), sites
 
 
-def check_build(sf: ScoreFile, vcf: VcfFile, kb: KnowledgeBase | None = None) -> None:
+def check_build(
+    sf: ScoreFile, vcf: VcfFile, kb: KnowledgeBase, state: BuildState | None = None
+) -> GenotypeSites | None:
     """Refuse to score when the scoring file's positions and the VCF are on different builds.
 
     The VCF's build is its header's (contig lengths, ``##reference``); when the header declares
     none, the records at the positions of known variants in both builds decide (the dual-build
-    table of the knowledge base; see docs/cli/prs.md)."""
+    table of the knowledge base; see docs/cli/prs.md). Those markers are read together with the
+    scoring file's positions: the sites read are returned, to be handed to :func:`score` (the
+    VCF is then read once); None when nothing was read. ``state`` keeps the evidence for the
+    next scoring file of the same VCF."""
     score_build = normalise_build(sf.genome_build)
     if score_build is None:
-        return
+        return None
     vcf_build = vcf.declared_build()
     if vcf_build is not None:
         if score_build != vcf_build:
@@ -394,15 +414,13 @@ def check_build(sf: ScoreFile, vcf: VcfFile, kb: KnowledgeBase | None = None) ->
                 hint="use the scoring file harmonised to the VCF's build (PGS Catalog "
                 "*_hmPOS_* files)",
             )
-        return
-    evidence = _EVIDENCE.get(vcf)
+        return None
+    state = state or BuildState()
+    sites = None
+    evidence = state.evidence
     if evidence is None:
-        if kb is None:
-            from precisionrx.kb.registry import KnowledgeBase
-
-            kb = KnowledgeBase()
-        evidence = _sites_with_markers(sf, vcf, dual_build_markers(kb))
-        _EVIDENCE[vcf] = evidence
+        evidence, sites = _sites_with_markers(sf, vcf, dual_build_markers(kb))
+        state.evidence = evidence
     other = evidence.contradicts(score_build)
     if other is not None:
         raise GenomeBuildMismatch(
@@ -414,6 +432,7 @@ def check_build(sf: ScoreFile, vcf: VcfFile, kb: KnowledgeBase | None = None) ->
             hint="use the scoring file harmonised to the VCF's build (PGS Catalog *_hmPOS_* "
             "files), or declare the build (##contig lengths or ##reference)",
         )
+    return sites
 
 
 def _points(sf: ScoreFile) -> pl.DataFrame:
@@ -428,13 +447,14 @@ def raw_sums(
     keep_ambiguous: bool = False,
     keep_multiallelic: bool = False,
     invalid: list[str] | None = None,
+    sites: GenotypeSites | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], Matched, pl.DataFrame]:
     """Per-sample sums and missing-call counts, the matched variants and the match log;
-    invalid calls (counted as missing) are appended to ``invalid`` when it is given."""
+    invalid calls (counted as missing) are appended to ``invalid`` when it is given.
+    ``sites`` are the scoring file's sites already read (by :func:`check_build`)."""
     points = _points(sf)
-    cached = _SITES.pop(vcf, None)
-    if cached is not None and cached[0] is sf:  # read by check_build with the build markers
-        sites = cached[1]
+    if sites is not None:
+        pass
     elif points.height:
         sites = vcf.genotype_sites(points)
     else:
@@ -456,27 +476,36 @@ def score(
     keep_multiallelic: bool = False,
     min_overlap: float = MIN_OVERLAP,
     reference: VcfFile | None = None,
-) -> ScoreResult:
-    """Score every sample; Z/percentile from ``reference`` samples or the analytic distribution."""
+    sites: GenotypeSites | None = None,
+) -> RawScore:
+    """Score every sample; Z/percentile from ``reference`` samples or the analytic distribution.
+    ``sites``: the scoring file's sites already read from ``vcf`` (:func:`check_build`)."""
     invalid: list[str] = []
-    total, missing_calls, m, log = raw_sums(sf, vcf, keep_ambiguous, keep_multiallelic, invalid)
+    total, missing_calls, m, log = raw_sums(
+        sf, vcf, keep_ambiguous, keep_multiallelic, invalid, sites
+    )
     supported = sf.table.filter(pl.col("unsupported").is_null())
     have_freq = supported.height > 0 and supported["freq"].null_count() == 0
     matched = len(m)
     n_scored = sf.table.height
     caveats = [
-        "polygenic scores transfer poorly across ancestries: check the ancestry the score was "
-        f"developed in (PGS Catalog entry {sf.pgs_id}) before interpreting it for this person"
+        _warning(
+            "ancestry_transfer",
+            "polygenic scores transfer poorly across ancestries: check the ancestry the score "
+            f"was developed in (PGS Catalog entry {sf.pgs_id}) before interpreting it for this "
+            "person",
+        )
     ]
     fraction = matched / n_scored if n_scored else 0.0
     reported: npt.NDArray[np.float64] | None = total
     z = None
     percentile = None
     if fraction < min_overlap:
-        caveats.append(
+        caveats.append(_warning(
+            "low_overlap",
             f"only {matched}/{n_scored} variants matched ({fraction:.0%} < {min_overlap:.0%}): "
-            "score not reported"
-        )
+            "score not reported",
+        ))  # fmt: skip
         reported = None
     elif reference is not None:
         ref_total, _, ref_m, _ = raw_sums(sf, reference, keep_ambiguous, keep_multiallelic)
@@ -485,18 +514,22 @@ def score(
             z = (total - float(np.mean(ref_total))) / sd
             ranks = np.searchsorted(np.sort(ref_total), total, side="right")
             percentile = 100.0 * ranks / len(ref_total)
-            caveats.append(
+            caveats.append(_note(
+                "reference_distribution",
                 f"percentile and Z against {len(ref_total)} reference samples "
                 f"({reference.path.name}); they are only meaningful if the reference matches "
-                "this person's ancestry"
-            )
+                "this person's ancestry",
+            ))  # fmt: skip
         else:
-            caveats.append("reference VCF has fewer than 2 samples or no spread: no Z")
+            caveats.append(_warning(
+                "reference_no_spread", "reference VCF has fewer than 2 samples or no spread: no Z"
+            ))  # fmt: skip
         if len(ref_m) != matched:
-            caveats.append(
+            caveats.append(_warning(
+                "reference_variant_mismatch",
                 f"the reference matched {len(ref_m)} variants and the sample {matched}: "
-                "the distributions are not over identical variant sets"
-            )
+                "the distributions are not over identical variant sets",
+            ))  # fmt: skip
     elif have_freq:
         add = m.kind == "additive"
         p, w = m.freq[add], m.weight[add]
@@ -504,23 +537,38 @@ def score(
         var = float(np.sum(2 * p * (1 - p) * w**2))
         if var > 0:
             z = (total - mean) / math.sqrt(var)
-            caveats.append(
+            caveats.append(_note(
+                "analytic_distribution",
                 "percentile and Z from the analytic mean and variance of the scoring file's "
-                "effect-allele frequencies (Hardy-Weinberg, independent variants)"
-            )
-    if z is None and reported is not None and not any("reference" in c for c in caveats):
-        caveats.append("no reference distribution: percentile and Z not computed")
+                "effect-allele frequencies (Hardy-Weinberg, independent variants)",
+            ))  # fmt: skip
+    if z is None and reported is not None and not any("reference" in c.message for c in caveats):
+        caveats.append(_note(
+            "no_reference_distribution", "no reference distribution: percentile and Z not computed"
+        ))  # fmt: skip
     if missing_calls.any():
-        caveats.append("some matched sites had missing genotype calls: counted as 0 (not imputed)")
+        caveats.append(_warning(
+            "missing_calls",
+            "some matched sites had missing genotype calls: counted as 0 (not imputed)",
+        ))  # fmt: skip
     if invalid:
         shown = "; ".join(invalid[:MAX_INVALID_LISTED])
         more = len(invalid) - MAX_INVALID_LISTED
-        caveats.append(
+        caveats.append(_warning(
+            "invalid_genotype",
             f"{len(invalid)} invalid genotype call(s) at scored positions were treated as "
-            f"missing: {shown}" + (f"; and {more} more" if more > 0 else "")
-        )
-    return ScoreResult(sf.pgs_id, list(vcf.samples), reported, matched, n_scored, z, caveats,
-                       log, percentile)  # fmt: skip
+            f"missing: {shown}" + (f"; and {more} more" if more > 0 else ""),
+        ))  # fmt: skip
+    return RawScore(sf.pgs_id, list(vcf.samples), reported, matched, n_scored, z, caveats,
+                    log, percentile)  # fmt: skip
+
+
+def _warning(code: str, message: str) -> Caveat:
+    return Caveat(code=code, message=message, kind=CaveatKind.WARNING)
+
+
+def _note(code: str, message: str) -> Caveat:
+    return Caveat(code=code, message=message, kind=CaveatKind.NOTE)
 
 
 def _finite(value: float | np.floating[Any]) -> float | None:
@@ -529,7 +577,7 @@ def _finite(value: float | np.floating[Any]) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def result_rows(res: ScoreResult) -> list[dict[str, Any]]:
+def result_rows(res: RawScore) -> list[ScoreRow]:
     """One row per sample; percentile empirical (reference VCF) or from the normal Z.
 
     Sums, Z and percentiles are the computed floats, never rounded (a non-finite value becomes
@@ -542,15 +590,44 @@ def result_rows(res: ScoreResult) -> list[dict[str, Any]]:
         else:
             pct = None if z is None else 50 * (1 + math.erf(z / math.sqrt(2)))
         out.append(
-            {
-                "pgs_id": res.pgs_id,
-                "sample": s,
-                "sum": None if res.sums is None else _finite(res.sums[i]),
-                "variants_matched": res.variants_matched,
-                "variants_in_score": res.variants_in_score,
-                "percentile": pct,
-                "z": z,
-                "caveats": list(res.caveats),
-            }
+            ScoreRow(
+                pgs_id=res.pgs_id,
+                sample=s,
+                sum=None if res.sums is None else _finite(res.sums[i]),
+                variants_matched=res.variants_matched,
+                variants_in_score=res.variants_in_score,
+                percentile=pct,
+                z=z,
+                caveats=list(res.caveats),
+            )
         )
     return out
+
+
+def match_summary(res: RawScore) -> MatchLogSummary:
+    """Counts of the match log by status and by reason."""
+    log = res.log_table
+    if not log.height:
+        return MatchLogSummary(pgs_id=res.pgs_id)
+
+    def counts(col: str) -> dict[str, int]:
+        table = log.group_by(col).len().sort(col)
+        return {str(k): int(n) for k, n in table.iter_rows()}
+
+    return MatchLogSummary(
+        pgs_id=res.pgs_id, by_status=counts("match_status"), by_reason=counts("reason")
+    )
+
+
+def to_result(res: RawScore, sf: ScoreFile) -> ScoreResult:
+    """The typed result of one scoring file: its per-sample rows, caveats and match counts."""
+    return ScoreResult(
+        pgs_id=res.pgs_id,
+        trait=sf.metadata.get("trait_reported"),
+        scorefile=str(sf.path),
+        variants_matched=res.variants_matched,
+        variants_in_score=res.variants_in_score,
+        rows=result_rows(res),
+        match_log=match_summary(res),
+        caveats=list(res.caveats),
+    )

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from itertools import combinations_with_replacement
 from pathlib import Path
 
-from precisionrx.engines.pgx.caller import VARIANT_LIST, CallOptions, call_vcf
+from precisionrx.api.pgx import call_vcf
+from precisionrx.engines.pgx.caller import VARIANT_LIST, CallOptions
 from precisionrx.engines.pgx.matcher import diplotype_name
-from precisionrx.io.synthetic import allele_sequence
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.kb.schema import CHRX_GENES, GeneDefinition, NamedAllele
+from testkit.synthetic import allele_sequence
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,72 @@
+"""The public result models and their JSON Schemas (``docs/schema/<name>.json``).
+
+``python -m precisionrx.api.schemas DIR`` writes one schema per model; the test suite checks
+that the committed files are current. Add a model here when it becomes a public result.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from precisionrx.engines.pgx.api import PgxRun
+from precisionrx.plan.model import TreatmentPlan
+from precisionrx.records import Caveat, PatientRecord, SampleResult
+from precisionrx.records.cardio import CardioSection, RiskResult
+from precisionrx.records.evidence import Provenance
+from precisionrx.records.monitoring import (
+    AgpResult,
+    AlertsResult,
+    CgmMetricsResult,
+    MonitoringSection,
+    VitalsSection,
+    VitalsSummary,
+)
+from precisionrx.records.oncology import TumourReport
+from precisionrx.records.prs import PrsResult
+from precisionrx.report.pgx_json import PgxDocument
+
+#: Schema file name -> model.
+PUBLIC_RESULTS: dict[str, type[BaseModel]] = {
+    "caveat": Caveat,
+    "provenance": Provenance,
+    "patient_record": PatientRecord,
+    "pgx_sample_result": SampleResult,
+    "pgx_run": PgxRun,
+    "pgx_document": PgxDocument,
+    "risk_result": RiskResult,
+    "prs_result": PrsResult,
+    "cardio_section": CardioSection,
+    "tumour_report": TumourReport,
+    "cgm_metrics_result": CgmMetricsResult,
+    "agp_result": AgpResult,
+    "alerts_result": AlertsResult,
+    "vitals_summary": VitalsSummary,
+    "monitoring_section": MonitoringSection,
+    "vitals_section": VitalsSection,
+    "treatment_plan": TreatmentPlan,
+}
+
+
+def schema_text(model: type[BaseModel]) -> str:
+    """The model's JSON Schema (serialisation mode: what the JSON output holds), stable text."""
+    schema = model.model_json_schema(mode="serialization")
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, model in PUBLIC_RESULTS.items():
+        path = folder / f"{name}.json"
+        path.write_text(schema_text(model), encoding="utf-8")
+        out.append(path)
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover - a build step
+    for written in write_schemas(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/schema")):
+        print(written)

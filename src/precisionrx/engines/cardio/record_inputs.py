@@ -1,0 +1,203 @@
+"""Clinical rules that turn one patient record into risk-equation inputs and risk enhancers.
+
+- Risk inputs (:func:`inputs_from_record`): measurements by name (cholesterol converted to
+  mg/dL), antihypertensive treatment from the medication list (:data:`ANTIHYPERTENSIVES`),
+  statin use (every statin's name ends in -statin), diabetes from the conditions, current
+  smoking; a home mean SBP or the CGM's GMI stand in for a missing office SBP / laboratory HbA1c
+  and are said so.
+- Established cardiovascular disease (:func:`established_cvd`): primary-prevention equations
+  do not apply.
+- The DLCN family item (:func:`premature_family_cvd`): a first-degree relative with CVD before
+  55 (men) or 60 (women).
+- Statin PGx notes (:func:`statin_pgx_notes`): CPIC guidance matched for this genotype.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from precisionrx.engines.pgx.recommender import prescribe
+from precisionrx.records import Caveat, CaveatKind, PatientRecord, SampleResult
+from precisionrx.records.risk_inputs import MGDL_PER_MMOL, RiskInputs
+
+if TYPE_CHECKING:
+    from precisionrx.kb.registry import KnowledgeBase
+
+ANTIHYPERTENSIVES = (
+    "amlodipine",
+    "lisinopril",
+    "ramipril",
+    "enalapril",
+    "perindopril",
+    "losartan",
+    "valsartan",
+    "candesartan",
+    "irbesartan",
+    "bisoprolol",
+    "atenolol",
+    "metoprolol",
+    "nebivolol",
+    "hydrochlorothiazide",
+    "chlortalidone",
+    "chlorthalidone",
+    "indapamide",
+    "nifedipine",
+    "diltiazem",
+    "verapamil",
+    "doxazosin",
+    "spironolactone",
+)
+ESTABLISHED_CVD = (
+    "coronary",
+    "myocardial infarction",
+    "angina",
+    "stroke",
+    "transient ischaemic",
+    "transient ischemic",
+    "peripheral arter",
+    "cerebrovascular",
+)
+STATINS = ("statin",)  # every statin's name ends in -statin
+STATIN_DRUGS = ["atorvastatin", "rosuvastatin", "simvastatin", "pravastatin", "fluvastatin"]
+
+
+def measure(record: PatientRecord, *needles: str) -> tuple[float, str] | None:
+    m = record.measurement(*needles)
+    return (m.value, m.unit) if m else None
+
+
+def _chol_mgdl(value: tuple[float, str] | None) -> float:
+    if value is None:
+        return float("nan")
+    v, unit = value
+    return v * MGDL_PER_MMOL if unit.lower().startswith("mmol") else v
+
+
+def inputs_from_record(
+    record: PatientRecord, home_sbp: float | None = None, gmi: float | None = None
+) -> tuple[RiskInputs, list[Caveat], float | None]:
+    """Risk inputs for one person; returns also LDL-C in mmol/L when recorded.
+
+    ``home_sbp`` (mean of home readings, ESH protocol) is used only when the record has no
+    office systolic pressure, and ``gmi`` (the CGM's Glucose Management Indicator, from >= 14
+    days at >= 70 % wear) only when it has no laboratory HbA1c in %; each use is said, in the
+    section's caveats and on every risk row that uses the input (``RiskInputs.defaulted``), as
+    is a smoking status that was not recorded (non-smoker assumed).
+    """
+    caveats: list[Caveat] = []
+
+    def note(code: str, message: str) -> None:
+        caveats.append(Caveat(code=code, kind=CaveatKind.NOTE, message=message))
+
+    d = record.demographics
+    meds = " ".join(m.name.lower() for m in record.medications)
+    sbp = measure(record, "systolic", "sbp")
+    home_used = sbp is None and home_sbp is not None
+    if sbp is None and home_sbp is not None:
+        sbp = (home_sbp, "mm[Hg]")
+        note("home_bp_used", f"no office blood pressure recorded: the home mean systolic "
+             f"{home_sbp:.0f} mmHg was used (home readings run lower than office readings; the "
+             "equations were derived with office values)")  # fmt: skip
+    ldl = measure(record, "ldl")
+    bmi = measure(record, "bmi", "body mass")
+    egfr = measure(record, "egfr")
+    hba1c = measure(record, "hba1c")
+    gmi_used = (hba1c is None or hba1c[1] != "%") and gmi is not None
+    if (hba1c is None or hba1c[1] != "%") and gmi is not None:
+        hba1c = (gmi, "%")
+        note("gmi_used_as_hba1c", f"no laboratory HbA1c recorded: the CGM's GMI {gmi:.1f} % "
+             "(last 14 days) stood in for it in the HbA1c-augmented equations; GMI and HbA1c "
+             "differ by 0.5 %-points or more in about half of people (Bergenstal 2018), so "
+             "confirm with a laboratory HbA1c")  # fmt: skip
+    treated = any(a in meds for a in ANTIHYPERTENSIVES)
+    smoking = (record.lifestyle.smoking or "").lower()
+    diabetes = any("diabetes" in c.name.lower() for c in record.conditions)
+    if not treated and any("hypertension" in c.name.lower() for c in record.conditions):
+        note(
+            "bp_treatment_unknown",
+            "hypertension recorded but no antihypertensive recognised: untreated assumed",
+        )
+    x = RiskInputs(
+        ids=[record.id],
+        age=np.array([d.age_years if d.age_years is not None else np.nan]),
+        female=np.array([d.sex_at_birth == "female"]),
+        sbp=np.array([sbp[0] if sbp else np.nan]),
+        bp_treated=np.array([1.0 if treated else 0.0]),
+        total_mgdl=np.array([_chol_mgdl(measure(record, "total cholesterol"))]),
+        hdl_mgdl=np.array([_chol_mgdl(measure(record, "hdl"))]),
+        diabetes=np.array([1.0 if diabetes else 0.0]),
+        smoker=np.array(
+            [1.0 if smoking in {"current", "yes", "smoker", "current smoker"} else 0.0]
+        ),
+        egfr=np.array([egfr[0] if egfr else np.nan]),
+        bmi=np.array([bmi[0] if bmi else np.nan]),
+        statin=np.array([1.0 if any(s in meds for s in STATINS) else 0.0]),
+        hba1c=np.array([hba1c[0] if hba1c and hba1c[1] == "%" else np.nan]),
+        uacr=np.array([np.nan]),
+        sdi_decile=np.array([np.nan]),
+        race=["other"],
+        region=[d.country or ""],
+    )
+    one = np.ones(1, dtype=bool)
+    if record.lifestyle.smoking is None:
+        x.defaulted["smoker"] = (one, "0 (non-smoker) used")
+    if home_used:
+        x.defaulted["sbp"] = (one, f"home mean systolic {home_sbp:.0f} mmHg used")
+    if gmi_used:
+        x.defaulted["hba1c"] = (one, f"the CGM's GMI {gmi:.1f} % used")
+    ldl_mmol = None
+    if ldl is not None:
+        ldl_mmol = ldl[0] if ldl[1].lower().startswith("mmol") else ldl[0] / MGDL_PER_MMOL
+    return x, caveats, ldl_mmol
+
+
+def established_cvd(record: PatientRecord) -> list[str]:
+    """The record's conditions that are established cardiovascular disease."""
+    return [c.name for c in record.conditions if any(k in c.name.lower() for k in ESTABLISHED_CVD)]
+
+
+def has_risk_data(record: PatientRecord, home_sbp: float | None) -> bool:
+    """Whether the record can be assessed: sex and age, and a cholesterol or blood pressure."""
+    if record.demographics.sex_at_birth == "unknown" or record.demographics.age_years is None:
+        return False
+    return home_sbp is not None or any(
+        measure(record, n) for n in ("total cholesterol", "hdl", "systolic", "sbp")
+    )
+
+
+FIRST_DEGREE_MALE = ("father", "brother", "son")
+FIRST_DEGREE_FEMALE = ("mother", "sister", "daughter")
+CVD_WORDS = ("myocardial", "coronary", "heart attack", "angina", "stroke", "cardiovascular")
+
+
+def premature_family_cvd(record: PatientRecord) -> bool:
+    """First-degree relative with CVD before 55 (men) or 60 (women), the DLCN family item."""
+    for f in record.family_history:
+        rel = f.relation.lower()
+        cvd = any(w in f.condition.lower() for w in CVD_WORDS)
+        age = f.age_at_onset
+        if not cvd or age is None:
+            continue
+        if (rel in FIRST_DEGREE_MALE and age < 55) or (rel in FIRST_DEGREE_FEMALE and age < 60):
+            return True
+    return False
+
+
+def statin_pgx_notes(kb: KnowledgeBase, pgx: list[SampleResult]) -> list[str]:
+    """CPIC statin guidance for this genotype (SLCO1B1, ABCG2, CYP2C9), to pick the statin."""
+    notes: list[str] = []
+    for res in pgx:
+        probe = res.model_copy(deep=True)
+        prescribe(kb, probe, None, STATIN_DRUGS)
+        notes.extend(
+            f"PGx {r.drug} ({_keys(r.lookup_keys)}): {r.text.splitlines()[0]}"
+            for r in probe.recommendations or []
+            if r.matched and r.source == "CPIC"
+        )
+    return notes
+
+
+def _keys(keys: dict[str, str]) -> str:
+    return ", ".join(f"{g} {k}" for g, k in keys.items())

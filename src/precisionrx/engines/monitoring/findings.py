@@ -1,0 +1,103 @@
+"""The plan's CGM review: the last 14 days against the 14 days before, and the findings.
+
+Findings (each with the numbers behind it): time in range 70-180 down by >= 5 percentage points
+(a 5-point change is clinically meaningful, Battelino 2019); readings < 70 mg/dL between 00:00 and
+06:00 local time in the last 14 days when there were none before ("nocturnal lows appeared");
+any consensus target not met in the last 14 days. ``gmi_for_risk``: the last 14 days' GMI when
+those days meet the consensus data sufficiency (>= 14 days, >= 70 % active), for the cardiovascular
+equations to use only when the record has no laboratory HbA1c (the cardio section says so: the
+two can differ by more than 0.5 %-points).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from precisionrx.engines.monitoring.metrics_table import metrics_table
+from precisionrx.errors import InputError
+from precisionrx.records.evidence import Finding
+from precisionrx.records.monitoring import ConsensusAssessment, PeriodMetrics
+
+PERIOD_DAYS = 14
+TIR_DROP = 5.0
+#: The metrics compared between the two periods.
+CHANGE_KEYS = ("in_range_70_180", "below_70", "below_54", "mean", "gmi", "cv")
+#: Nocturnal lows: readings below this, before this local hour.
+NIGHT_LOW, NIGHT_END_HOUR = 70, 6
+
+
+def split_periods(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The readings of the last ``PERIOD_DAYS`` days (up to the last reading) and of the
+    ``PERIOD_DAYS`` days before them."""
+    end = frame["time_utc"].max()
+    if not isinstance(end, datetime):
+        raise InputError("no CGM readings to review")
+    cut = end - timedelta(days=PERIOD_DAYS)
+    t = pl.col("time_utc")
+    return (
+        frame.filter(t > cut),
+        frame.filter((t <= cut) & (t > cut - timedelta(days=PERIOD_DAYS))),
+    )
+
+
+def period_metrics(frame: pl.DataFrame) -> PeriodMetrics | None:
+    """Every CGM metric of one period (one subject) and its nocturnal lows; None when empty."""
+    if frame.height == 0:
+        return None
+    row = metrics_table(frame).row(0, named=True)
+    night = frame.filter((pl.col("local").dt.hour() < NIGHT_END_HOUR) & (pl.col("gl") < NIGHT_LOW))
+    row["nocturnal_lows"] = night.height
+    row["first"], row["last"] = str(row["first"]), str(row["last"])
+    return PeriodMetrics(**row)
+
+
+def changes(current: PeriodMetrics, previous: PeriodMetrics | None) -> dict[str, float | None]:
+    """Last period minus the one before, for :data:`CHANGE_KEYS` (empty without a previous)."""
+    if previous is None:
+        return {}
+    out: dict[str, float | None] = {}
+    for key in CHANGE_KEYS:
+        now, before = getattr(current, key), getattr(previous, key)
+        out[key] = None if now is None or before is None else now - before
+    return out
+
+
+def cgm_findings(
+    current: PeriodMetrics,
+    previous: PeriodMetrics | None,
+    change: dict[str, float | None],
+    consensus: ConsensusAssessment,
+    source: str,
+) -> list[Finding]:
+    """Time in range down by >= ``TIR_DROP`` points, nocturnal lows that appeared, and the
+    consensus targets not met."""
+    findings: list[Finding] = []
+    if previous is not None:
+        drop = change.get("in_range_70_180")
+        if drop is not None and drop <= -TIR_DROP:
+            findings.append(Finding(
+                domain="monitoring",
+                title=f"Time in range fell {-drop:.0f} points",
+                detail=f"70-180 mg/dL: {previous.in_range_70_180:.0f} % -> "
+                f"{current.in_range_70_180:.0f} % (last 14 days vs the 14 days before)",
+                severity="actionable", source=source,
+            ))  # fmt: skip
+        if current.nocturnal_lows and not previous.nocturnal_lows:
+            findings.append(Finding(
+                domain="monitoring", title="Nocturnal lows appeared",
+                detail=f"{current.nocturnal_lows} readings < 70 mg/dL between 00:00 and 06:00 "
+                "in the last 14 days; none in the 14 days before",
+                severity="actionable", source=source,
+            ))  # fmt: skip
+    missed = [c for c in consensus.checks if c.met is False]
+    if missed:
+        short = "" if consensus.sufficient_data else " (insufficient data: see caveats)"
+        findings.append(Finding(
+            domain="monitoring", title="CGM targets not met",
+            detail="; ".join(f"{c.metric} {c.value:.1f} (target {c.target})"
+                             for c in missed) + short,
+            severity="info", source="Battelino 2019 consensus targets",
+        ))  # fmt: skip
+    return findings

@@ -20,7 +20,7 @@ from precisionrx.api.pgx import call_vcf
 from precisionrx.engines.pgx.caller import CallOptions
 from precisionrx.engines.pgx.coverage import common_alleles
 from precisionrx.engines.pgx.phenotyper import phenotype_for
-from precisionrx.engines.pgx.recommender import prescribe
+from precisionrx.engines.pgx.recommender import prescribed
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import GeneCall, SampleResult
 from testkit.synthetic import VcfBuilder
@@ -64,7 +64,7 @@ def test_one_reference_record_is_not_a_normal_metabolizer(
     assert not gc.called and gc.phenotype is None
     (cov,) = [c for c in gc.caveats if c.code == "insufficient_coverage"]
     assert "rs4986893" in cov.message and "rs12769205" in cov.message  # the missing ones named
-    prescribe(kb, res, None, ["clopidogrel"])
+    res = prescribed(kb, res, None, ["clopidogrel"])
     recs = res.recommendations or []
     assert recs and all(not r.matched and r.classification is None for r in recs)
     assert all("not determined" in r.text for r in recs)
@@ -86,7 +86,7 @@ def test_missing_rs12248560_keeps_star17_possible(kb: KnowledgeBase, tmp_path: P
     # None of them is presented as the answer.
     assert gc.lookup_key is None and " or " in (gc.phenotype or "")
     assert {"possible_with_missing_positions", "missing_positions"} <= set(_codes(gc))
-    prescribe(kb, res, None, ["clopidogrel"])
+    res = prescribed(kb, res, None, ["clopidogrel"])
     cpic = [r for r in res.recommendations or [] if r.source == "CPIC" and r.matched]
     assert {r.lookup_keys["CYP2C19"] for r in cpic} >= {"Normal Metabolizer"}
     for r in res.recommendations or []:
@@ -108,7 +108,7 @@ def test_slco1b1_without_rs4149056_is_not_normal_function(
         "Decreased Function",
         "Poor Function",
     }
-    prescribe(kb, res, None, ["simvastatin"])
+    res = prescribed(kb, res, None, ["simvastatin"])
     matched = [r for r in res.recommendations or [] if r.matched and r.source == "CPIC"]
     # One recommendation per possible phenotype, each conditional and caveated.
     assert {r.lookup_keys["SLCO1B1"] for r in matched} == {
@@ -132,7 +132,7 @@ def test_determined_result_is_still_called_with_caveated_recommendations(
     (gc,) = res.genes
     assert gc.called and gc.diplotypes == ["*3/*3"] and gc.phenotype == "Poor Metabolizer"
     assert "missing_positions" in _codes(gc)
-    prescribe(kb, res, None, ["tacrolimus"])
+    res = prescribed(kb, res, None, ["tacrolimus"])
     matched = [r for r in res.recommendations or [] if r.matched]
     assert matched
     for r in matched:
@@ -160,7 +160,7 @@ def test_complete_input_has_no_missing_caveat(kb: KnowledgeBase, tmp_path: Path)
                 "CYP2C19")  # fmt: skip
     (gc,) = res.genes
     assert gc.diplotypes == ["*1/*2"] and gc.phenotype == "Intermediate Metabolizer"
-    prescribe(kb, res, None, ["clopidogrel"])
+    res = prescribed(kb, res, None, ["clopidogrel"])
     for r in res.recommendations or []:
         assert "missing_positions" not in [c.code for c in r.caveats]
 
@@ -228,7 +228,7 @@ def test_dpyd_missing_key_variant_is_not_a_standard_dose(kb: KnowledgeBase, tmp_
     ]
     assert gc.lookup_key is None and gc.activity_score == "2.0 or 1.5 or 1.0"
     assert "possible_with_missing_positions" in _codes(gc)
-    prescribe(kb, res, None, ["capecitabine"])
+    res = prescribed(kb, res, None, ["capecitabine"])
     cpic = [r for r in res.recommendations or [] if r.source == "CPIC" and r.matched]
     assert {r.lookup_keys["DPYD"] for r in cpic} == {"2.0", "1.5", "1.0"}
     assert all("missing_positions" in [c.code for c in r.caveats] for r in cpic)

@@ -19,24 +19,11 @@ from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records.notation import fusion_pair, protein_change
 from precisionrx.records.oncology import TumourReport
 from precisionrx.records.tumor import Alteration
+from testkit.oncology import shared_kb
+from testkit.oncology import tumour_document as analyse
 
-KB = KnowledgeBase()
+KB = shared_kb()
 OKB = oncology_kb(KB)
-
-
-def analyse(
-    alterations: list[Alteration],
-    tumor_type: str | None = None,
-    build: str | None = None,
-    kb: KnowledgeBase = KB,
-    **settings: Any,
-) -> dict[str, Any]:
-    """The engine's report as its JSON document (what ``precisionrx tumor`` writes)."""
-    report = analyse_tumour(
-        alterations, kb, TumourSettings(tumor_type=tumor_type, genome_build=build, **settings)
-    )
-    assert TumourReport.model_validate_json(report.model_dump_json()) == report
-    return report.model_dump(mode="json")
 
 
 MAF_HEADER = (

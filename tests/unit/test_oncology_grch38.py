@@ -12,28 +12,15 @@ from typing import Any
 
 import pytest
 
-from precisionrx.engines.oncology.api import TumourSettings, analyse_tumour
 from precisionrx.engines.oncology.knowledge import oncology_kb
 from precisionrx.kb.oncology_sources import BIOMARKER_COLUMNS
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records.tumor import Alteration
+from testkit.oncology import shared_kb
+from testkit.oncology import tumour_document as analyse
 
-KB = KnowledgeBase()
+KB = shared_kb()
 ONCOLOGY = KB.source_dir("oncology")
-
-
-def analyse(
-    alterations: list[Alteration],
-    tumor_type: str | None = None,
-    build: str | None = None,
-    kb: KnowledgeBase = KB,
-    **settings: Any,
-) -> dict[str, Any]:
-    """The engine's report as its JSON document (what ``precisionrx tumor`` writes)."""
-    report = analyse_tumour(
-        alterations, kb, TumourSettings(tumor_type=tumor_type, genome_build=build, **settings)
-    )
-    return report.model_dump(mode="json")
 
 
 GRCH38_HEAD = (

@@ -8,34 +8,20 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from precisionrx.engines.oncology.api import TumourSettings, analyse_tumour
 from precisionrx.engines.oncology.knowledge import oncology_kb
 from precisionrx.engines.oncology.report import matched_drugs
 from precisionrx.engines.oncology.resolution import resolve
 from precisionrx.engines.oncology.summary import therapy_options, therapy_summary
-from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.plan.oncology_section import oncology_findings
 from precisionrx.records.notation import protein_change
 from precisionrx.records.oncology import TumourReport
 from precisionrx.records.tumor import Alteration
 from precisionrx.report.html import _load, render
+from testkit.oncology import shared_kb
+from testkit.oncology import tumour_document as analyse
 
-KB = KnowledgeBase()
+KB = shared_kb()
 OKB = oncology_kb(KB)
-
-
-def analyse(
-    alterations: list[Alteration],
-    tumor_type: str | None = None,
-    build: str | None = None,
-    kb: KnowledgeBase = KB,
-    **settings: Any,
-) -> dict[str, Any]:
-    """The engine's report as its JSON document (what ``precisionrx tumor`` writes)."""
-    report = analyse_tumour(
-        alterations, kb, TumourSettings(tumor_type=tumor_type, genome_build=build, **settings)
-    )
-    return report.model_dump(mode="json")
 
 
 def typed(report: dict[str, Any]) -> TumourReport:

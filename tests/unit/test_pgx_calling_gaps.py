@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from precisionrx.api.pgx import call_vcf
 from precisionrx.engines.pgx.caller import CallOptions
-from precisionrx.engines.pgx.recommender import prescribe
+from precisionrx.engines.pgx.recommender import prescribed
 from precisionrx.io.outside_calls import read_outside_calls
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import GeneCall, SampleResult
@@ -178,7 +178,7 @@ def test_tied_diplotypes_each_have_their_phenotype(kb: KnowledgeBase, tmp_path: 
 
 def test_tied_recommendations_cover_each_phenotype(kb: KnowledgeBase, tmp_path: Path) -> None:
     (res,) = call_vcf(_cyp2b6_tie(kb, tmp_path), kb, None, CallOptions())
-    prescribe(kb, res, None, ["efavirenz"])
+    res = prescribed(kb, res, None, ["efavirenz"])
     recs = [r for r in res.recommendations or [] if r.matched]
     keys = {r.lookup_keys["CYP2B6"] for r in recs if r.source == "CPIC"}
     assert keys == {"Rapid Metabolizer", "Intermediate Metabolizer", "Poor Metabolizer"}
@@ -273,8 +273,7 @@ def _outside(kb: KnowledgeBase, tmp: Path, text: str, drugs: list[str]) -> Sampl
     (tmp / "oc.tsv").write_text(text, encoding="utf-8")
     calls = read_outside_calls(tmp / "oc.tsv")
     (res,) = call_vcf(vcf, kb, None, CallOptions(), calls)
-    prescribe(kb, res, None, drugs)
-    return res
+    return prescribed(kb, res, None, drugs)
 
 
 def gene(res: SampleResult, name: str) -> GeneCall:
@@ -450,7 +449,7 @@ def test_each_tied_candidate_is_phenoconverted_on_its_own(
     vcf = VcfBuilder(kb).haplotypes("CYP2C9", "*1", "*1", phased=False).write(tmp_path / "s.vcf")
     (tmp_path / "oc.tsv").write_text("CYP2D6\t*1/*1\nCYP2D6\t*1/*4\n")
     (res,) = call_vcf(vcf, kb, None, CallOptions(), read_outside_calls(tmp_path / "oc.tsv"))
-    prescribe(kb, res, [Medication(name="codeine"), Medication(name="paroxetine")])
+    res = prescribed(kb, res, [Medication(name="codeine"), Medication(name="paroxetine")])
     conv = {
         (e.genotype_phenotype, e.genotype_activity_score) for e in res.effective_phenotypes or []
     }

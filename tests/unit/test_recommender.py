@@ -12,7 +12,6 @@ from precisionrx.engines.pgx.recommender import (
     Context,
     GeneOption,
     _recommend_drug,
-    prescribe,
     prescribed,
     value_matches,
 )
@@ -86,7 +85,7 @@ def _sample(
 
 def test_clopidogrel_poor_metabolizer_cpic(kb: KnowledgeBase, tmp_path: Path) -> None:
     res = _sample(kb, tmp_path, {"CYP2C19": ("*2", "*2")})
-    prescribe(kb, res, [Medication(name="Plavix")])
+    res = prescribed(kb, res, [Medication(name="Plavix")])
     review = res.medication_review
     assert review is not None and review[0].matched_drug == "clopidogrel"
     assert review[0].status == "action"
@@ -107,7 +106,7 @@ def test_phenoconversion_paroxetine_makes_codeine_poor_metabolizer(
     kb: KnowledgeBase, tmp_path: Path
 ) -> None:
     res = _sample(kb, tmp_path, {"CYP2D6": ("*1", "*1")})
-    prescribe(kb, res, [Medication(name="codeine"), Medication(name="paroxetine 20 mg")])
+    res = prescribed(kb, res, [Medication(name="codeine"), Medication(name="paroxetine 20 mg")])
     assert res.effective_phenotypes
     conv = res.effective_phenotypes[0]
     assert (conv.gene, conv.genotype_phenotype, conv.effective_phenotype) == (
@@ -128,7 +127,7 @@ def test_phenoconversion_paroxetine_makes_codeine_poor_metabolizer(
 
 def test_no_call_gene_never_gets_normal_text(kb: KnowledgeBase, tmp_path: Path) -> None:
     res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*1")})  # CYP2C19 absent: not called
-    prescribe(kb, res, None, ["clopidogrel"])
+    res = prescribed(kb, res, None, ["clopidogrel"])
     recs = res.recommendations or []
     assert recs and all(not r.matched for r in recs)
     assert all("genotype not determined" in r.text for r in recs)
@@ -136,7 +135,7 @@ def test_no_call_gene_never_gets_normal_text(kb: KnowledgeBase, tmp_path: Path) 
 
 def test_hla_b_outside_call_abacavir(kb: KnowledgeBase, tmp_path: Path) -> None:
     res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*1")}, "HLA-B\t*57:01/*07:02\n")
-    prescribe(kb, res, [Medication(name="abacavir")])
+    res = prescribed(kb, res, [Medication(name="abacavir")])
     review = (res.medication_review or [])[0]
     cpic = next(r for r in review.recommendations if r.source == "CPIC")
     assert cpic.lookup_keys == {"HLA-B": "*57:01 positive"}
@@ -146,7 +145,7 @@ def test_hla_b_outside_call_abacavir(kb: KnowledgeBase, tmp_path: Path) -> None:
 
 def test_unknown_drug_is_a_caveat(kb: KnowledgeBase, tmp_path: Path) -> None:
     res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*1")})
-    prescribe(kb, res, [Medication(name="notarealdrug")])
+    res = prescribed(kb, res, [Medication(name="notarealdrug")])
     review = (res.medication_review or [])[0]
     assert review.status == "unknown"
     assert review.caveats[0].code == "unknown_drug"
@@ -154,14 +153,14 @@ def test_unknown_drug_is_a_caveat(kb: KnowledgeBase, tmp_path: Path) -> None:
 
 def test_newer_cpic_guidance_is_flagged(kb: KnowledgeBase, tmp_path: Path) -> None:
     res = _sample(kb, tmp_path, {"TPMT": ("*1", "*1"), "NUDT15": ("*1", "*1")})
-    prescribe(kb, res, None, ["azathioprine"])
+    res = prescribed(kb, res, None, ["azathioprine"])
     cpic = [r for r in res.recommendations or [] if r.source == "CPIC"]
     assert cpic and all(any(c.code == "newer_cpic_guidance" for c in r.caveats) for r in cpic)
 
 
 def test_multi_gene_phenytoin(kb: KnowledgeBase, tmp_path: Path) -> None:
     res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*3")}, "HLA-B\t*07:02/*08:01\n")
-    prescribe(kb, res, None, ["phenytoin"])
+    res = prescribed(kb, res, None, ["phenytoin"])
     cpic = [r for r in res.recommendations or [] if r.source == "CPIC" and r.matched]
     assert cpic
     assert all(r.lookup_keys == {"HLA-B": "*15:02 negative", "CYP2C9": "1.0"} for r in cpic)
@@ -245,7 +244,7 @@ def test_single_gene_risks_from_outside_calls(
     kb: KnowledgeBase, tmp_path: Path, outside: str, drug: str, gene: str, key: str
 ) -> None:
     res = _sample(kb, tmp_path, {"CYP2C9": ("*1", "*1")}, outside)
-    prescribe(kb, res, [Medication(name=drug)])
+    res = prescribed(kb, res, [Medication(name=drug)])
     review = (res.medication_review or [])[0]
     cpic = [r for r in review.recommendations if r.source == "CPIC" and r.matched]
     assert cpic, [r.text for r in review.recommendations]
@@ -264,7 +263,7 @@ def test_g6pd_deficient_rasburicase_and_ryr1_anaesthetics(
     (res,) = call_vcf(b.write(tmp_path / "g.vcf"), kb, None, CallOptions(default_sex="female"))
     g6pd = next(g for g in res.genes if g.gene == "G6PD")
     assert g6pd.phenotype == "Deficient"
-    prescribe(kb, res, [Medication(name="rasburicase"), Medication(name="sevoflurane")])
+    res = prescribed(kb, res, [Medication(name="rasburicase"), Medication(name="sevoflurane")])
     by = {m.matched_drug: m for m in res.medication_review or []}
     ras = [r for r in by["rasburicase"].recommendations if r.matched and r.source == "CPIC"]
     assert ras and ras[0].lookup_keys == {"G6PD": "Deficient"}

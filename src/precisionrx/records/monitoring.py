@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import polars as pl
 from pydantic import (
@@ -29,6 +29,8 @@ from pydantic import (
 )
 
 from precisionrx.records.evidence import Caveat, EngineResult, Finding
+
+TimeT = TypeVar("TimeT", str, datetime)
 
 # -- inputs ---------------------------------------------------------------------------------
 
@@ -97,17 +99,17 @@ class _Result(EngineResult, _Shaped):
 # -- CGM metrics ----------------------------------------------------------------------------
 
 
-class CgmMetricValues(BaseModel):
-    """Every CGM metric of one subject (or one period), in the column order of the metrics
-    CSV; definitions in docs/cli/monitor.md. ``first`` / ``last``: the first and last instant
-    (UTC) as text."""
+class _GlucoseSummary(BaseModel, Generic[TimeT]):
+    """The reading-level metrics shared by the metrics table and the AGP panel, in the column
+    order of the metrics CSV (definitions in docs/cli/monitor.md); ``first`` / ``last``: the
+    first and last instant (UTC), as text or as an instant."""
 
     model_config = ConfigDict(frozen=True)
 
     id: str
     n_readings: int
-    first: str
-    last: str
+    first: TimeT
+    last: TimeT
     mean: float | None = None
     sd: float | None = None
     cv: float | None = None
@@ -139,6 +141,13 @@ class CgmMetricValues(BaseModel):
     gri_hypo: float | None = None
     gri_hyper: float | None = None
     gri_zone: str | None = None
+
+
+class CgmMetricValues(_GlucoseSummary[str]):
+    """Every CGM metric of one subject (or one period), in the column order of the metrics
+    CSV; definitions in docs/cli/monitor.md. ``first`` / ``last``: the first and last instant
+    (UTC) as text."""
+
     min: float | None = None
     q25: float | None = None
     median: float | None = None
@@ -236,46 +245,9 @@ class CgmMetricsResult(_Result):
 # -- AGP ------------------------------------------------------------------------------------
 
 
-class AgpStats(BaseModel):
+class AgpStats(_GlucoseSummary[datetime]):
     """The AGP statistics panel: the reading-level metrics, days and % time CGM active."""
 
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    n_readings: int
-    first: datetime
-    last: datetime
-    mean: float | None = None
-    sd: float | None = None
-    cv: float | None = None
-    gmi: float | None = None
-    gmi_mmol_mol: float | None = None
-    ea1c: float | None = None
-    in_range_70_180: float | None = None
-    in_range_70_140: float | None = None
-    in_range_63_140: float | None = None
-    below_54: float | None = None
-    below_63: float | None = None
-    below_70: float | None = None
-    above_140: float | None = None
-    above_180: float | None = None
-    above_250: float | None = None
-    lbgi: float | None = None
-    hbgi: float | None = None
-    j_index: float | None = None
-    m_value: float | None = None
-    hyper_index: float | None = None
-    hypo_index: float | None = None
-    igc: float | None = None
-    grade: float | None = None
-    grade_hypo: float | None = None
-    grade_eugly: float | None = None
-    grade_hyper: float | None = None
-    cogi: float | None = None
-    gri: float | None = None
-    gri_hypo: float | None = None
-    gri_hyper: float | None = None
-    gri_zone: str | None = None
     min: float | None = None
     max: float | None = None
     days: float | None = None

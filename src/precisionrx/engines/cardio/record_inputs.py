@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from precisionrx.engines.pgx.recommender import prescribe
+from precisionrx.engines.pgx.recommender import prescribed
 from precisionrx.records import Caveat, CaveatKind, PatientRecord, SampleResult
 from precisionrx.records.risk_inputs import MGDL_PER_MMOL, RiskInputs
 
@@ -189,8 +189,7 @@ def statin_pgx_notes(kb: KnowledgeBase, pgx: list[SampleResult]) -> list[str]:
     """CPIC statin guidance for this genotype (SLCO1B1, ABCG2, CYP2C9), to pick the statin."""
     notes: list[str] = []
     for res in pgx:
-        probe = res.model_copy(deep=True)
-        prescribe(kb, probe, None, STATIN_DRUGS)
+        probe = prescribed(kb, res, None, STATIN_DRUGS)
         notes.extend(
             f"PGx {r.drug} ({_keys(r.lookup_keys)}): {r.text.splitlines()[0]}"
             for r in probe.recommendations or []

@@ -604,23 +604,39 @@ def _sample_call(
         )
     notes = dict.fromkeys(n for p in phenos for n in p.notes)
     caveats += [Caveat(code="phenotype_note", message=n) for n in notes]
-    gc = GeneCall(
+    gc = _tied_call(gene, names, probs, calls, summary_, result.phased, summary, variants, caveats)
+    _missing_caveat(gc, defn)
+    return gc
+
+
+def _tied_call(
+    gene: str,
+    names: list[str],
+    probabilities: list[float] | None,
+    calls: list[DiplotypeCall],
+    summary_: GeneSummary,
+    phased: bool,
+    positions: PositionSummary,
+    variants: list[str],
+    caveats: list[Caveat],
+) -> GeneCall:
+    """A called gene with several candidate diplotypes: each in ``calls`` with its own result,
+    the gene-level fields from their summary (one value only when they all agree)."""
+    return GeneCall(
         gene=gene,
         called=True,
         diplotypes=names,
-        diplotype_probabilities=probs,
+        diplotype_probabilities=probabilities,
         diplotype_calls=calls,
         phenotype=summary_.phenotype,
         activity_score=summary_.activity_score,
         allele_functions=summary_.functions,
         lookup_key=summary_.lookup_key,
-        phased=result.phased,
-        positions=summary,
+        phased=phased,
+        positions=positions,
         variants=variants,
         caveats=caveats,
     )
-    _missing_caveat(gc, defn)
-    return gc
 
 
 def _one_per_result(
@@ -883,21 +899,7 @@ def _open_variant_list(
             "is never assumed reference",
         )
     )
-    return GeneCall(
-        gene=gene,
-        called=True,
-        diplotypes=names,
-        diplotype_probabilities=None,
-        diplotype_calls=calls,
-        phenotype=summary_.phenotype,
-        activity_score=summary_.activity_score,
-        allele_functions=summary_.functions,
-        lookup_key=summary_.lookup_key,
-        phased=False,
-        positions=summary,
-        variants=variants,
-        caveats=caveats,
-    )
+    return _tied_call(gene, names, None, calls, summary_, False, summary, variants, caveats)
 
 
 def _ryr1_pair(kb: KnowledgeBase, call: VariantListCall) -> tuple[str, str]:

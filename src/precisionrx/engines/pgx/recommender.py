@@ -490,23 +490,6 @@ def prescribed(
     )
 
 
-def prescribe(
-    kb: KnowledgeBase,
-    result: SampleResult,
-    medications: list[Medication] | None = None,
-    drugs: list[str] | None = None,
-    cache: dict[tuple[object, ...], SampleResult] | None = None,
-    patient: PatientRecord | None = None,
-) -> None:
-    """Fill ``result`` in place with :func:`prescribed`'s fields (kept for callers being moved
-    to :func:`prescribed`)."""
-    done = prescribed(kb, result, medications, drugs, cache, patient)
-    result.recommendations = done.recommendations
-    result.medication_review = done.medication_review
-    result.effective_phenotypes = done.effective_phenotypes
-    result.warfarin = done.warfarin
-
-
 def _measure(patient: PatientRecord | None, names: tuple[str, ...], unit: str) -> float | None:
     m = patient.measurement(*names, exact=True, unit=unit) if patient else None
     return m.value if m else None

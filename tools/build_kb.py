@@ -443,6 +443,25 @@ def build_interactions(shared: Path) -> None:
     )
 
 
+def write_treatment_effects(src: Path, dest: Path) -> None:
+    """Copy the trial-effect table, mending rows whose ``population`` holds an unquoted
+    thousands separator ("123 RCTs (613,815 participants)"): the extra fields belong to
+    ``population``, or every later column (the citation above all) shifts by one."""
+    with src.open(newline="", encoding="utf-8") as fh:
+        header, *rows = list(csv.reader(fh))
+    at = header.index("population")
+    mended = []
+    for row in rows:
+        extra = len(row) - len(header)
+        if extra > 0:
+            row = [*row[:at], ",".join(row[at : at + extra + 1]), *row[at + extra + 1 :]]
+        if len(row) != len(header):
+            raise SystemExit(f"{src}: a row has {len(row)} fields, the header {len(header)}")
+        mended.append(row)
+    with dest.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([header, *mended])
+
+
 def build_cardio(shared: Path) -> None:
     """Risk-equation coefficients: PREVENT (preventr CSVs), PCE, SCORE2/SCORE2-OP."""
     import shutil
@@ -457,7 +476,9 @@ def build_cardio(shared: Path) -> None:
     shutil.copyfile(
         src / "qrisk3" / "qrisk3_2017_coefficients.json", out / "qrisk3_2017_coefficients.json"
     )
-    shutil.copyfile(src / "treatment" / "treatment_effects.csv", out / "treatment_effects.csv")
+    write_treatment_effects(
+        src / "treatment" / "treatment_effects.csv", out / "treatment_effects.csv"
+    )
     shutil.copyfile(src / "fh_lpa" / "fh_lpa_knowledge.json", out / "fh_lpa_knowledge.json")
     for name in ("diabetes_points.json", "fh_gene_windows.json"):
         shutil.copyfile(ROOT / "tools" / "curated" / name, out / name)

@@ -107,3 +107,25 @@ def test_missing_knowledge_base_file_is_a_kb_error(tmp_path: Path) -> None:
         kb.rows("cardio", "no_such_table.csv")
     with pytest.raises(KbNotFound):
         kb.json("civic", "about.json", user=True)
+
+
+def test_a_ragged_knowledge_base_table_is_refused(tmp_path: Path) -> None:
+    from precisionrx.errors import KbIntegrityError
+
+    folder = tmp_path / "data" / "demo"
+    folder.mkdir(parents=True)
+    (folder / "effects.csv").write_text(
+        "outcome,population,source\nmace,123 RCTs (613,815 participants),Ettehad 2016\n"
+    )
+    kb = KnowledgeBase(root=tmp_path / "data", home=tmp_path)
+    with pytest.raises(KbIntegrityError, match="row 2"):
+        kb.rows("demo", "effects.csv", delimiter=",")
+
+
+def test_trial_effect_citations_are_their_own_column() -> None:
+    # The packaged table keeps "(613,815 participants)" in population: the citation column is
+    # the citation (it read "815 participants)" when the comma split the row).
+    rows = KnowledgeBase().rows("cardio", "treatment_effects.csv", delimiter=",")
+    sources = {r["population"]: r["source"] for r in rows}
+    assert sources["123 RCTs (613,815 participants)"] == "Ettehad D et al. Lancet 2016;387:957-67"
+    assert sources["6 primary-prevention RCTs IPD (95,000)"].startswith("ATT Collaboration")

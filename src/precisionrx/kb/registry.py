@@ -240,7 +240,17 @@ class KnowledgeBase:
             path = self._file(source, rel, user)
             with path.open(encoding="utf-8", newline="") as fh:
                 lines = (ln for ln in fh if not ln.startswith("#"))
-                self._memo[key] = list(csv.DictReader(lines, delimiter=delimiter))
+                reader = csv.DictReader(lines, delimiter=delimiter)
+                rows = list(reader)
+            for n, row in enumerate(rows, start=2):
+                # A field count unlike the header's shifts every later column (an unquoted
+                # delimiter inside a value): refused, never read as data.
+                if None in row or None in row.values():
+                    raise KbIntegrityError(
+                        f"row {n} (after comment lines) has a field count unlike the header's",
+                        path=path,
+                    )
+            self._memo[key] = rows
         return cast(list[dict[str, str]], self._memo[key])
 
     def provenance(

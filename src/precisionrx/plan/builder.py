@@ -7,9 +7,9 @@ from importlib import resources
 from pathlib import Path
 
 from precisionrx import __version__
-from precisionrx.engines.pgx.caller import CallOptions, call_genotypes, genotype_request
+from precisionrx.engines.pgx.api import analyse
+from precisionrx.engines.pgx.caller import CallOptions, genotype_request
 from precisionrx.engines.pgx.phenotyper import reference_phenotype
-from precisionrx.engines.pgx.recommender import prescribed
 from precisionrx.io.germline import read_germline
 from precisionrx.io.patient_file import germline_vcfs
 from precisionrx.kb.registry import KnowledgeBase
@@ -70,9 +70,9 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
             gi.path, genotype_request(kb, options), [gi.sample] if gi.sample else None
         )
         meds = list(record.medications) if record.medications else None
-        pgx.extend(
-            prescribed(kb, r, meds, patient=record) for r in call_genotypes(genotypes, kb, options)
-        )
+        run = analyse([genotypes], kb, options, medications=meds, recommendations=True,
+                      patient=record)  # fmt: skip
+        pgx.extend(run.results)
         engines.append("pgx")
     if not pgx:
         caveats.append(

@@ -129,3 +129,41 @@ def test_trial_effect_citations_are_their_own_column() -> None:
     sources = {r["population"]: r["source"] for r in rows}
     assert sources["123 RCTs (613,815 participants)"] == "Ettehad D et al. Lancet 2016;387:957-67"
     assert sources["6 primary-prevention RCTs IPD (95,000)"].startswith("ATT Collaboration")
+
+
+@pytest.mark.parametrize(
+    "about",
+    [
+        "{}",
+        '{"name": "civic"}',
+        "[1, 2]",
+        '{"name": "c", "version": "v", "sha256": "x", "files": 3}',
+        "not json",
+    ],
+)
+def test_a_broken_user_about_json_is_a_kb_error_naming_it(tmp_path: Path, about: str) -> None:
+    from precisionrx.errors import KbIntegrityError
+
+    folder = tmp_path / "kb" / "civic"
+    folder.mkdir(parents=True)
+    (folder / "about.json").write_text(about)
+    with pytest.raises(KbIntegrityError) as err:
+        _ = KnowledgeBase(home=tmp_path).infos
+    assert "about.json" in str(err.value.path)
+
+
+def test_cli_kb_list_with_a_broken_user_source_exits_cleanly(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "kb" / "civic"
+    folder.mkdir(parents=True)
+    (folder / "about.json").write_text("{}")
+    proc = subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", "kb", "list"],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "PRECISIONRX_HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert proc.returncode == 12, proc.stderr
+    assert "Traceback" not in proc.stderr and "about.json" in proc.stderr

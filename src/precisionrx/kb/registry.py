@@ -75,19 +75,24 @@ def _read_about(folder: Path, origin: Literal["packaged", "user"] = "packaged") 
     about_path = folder / "about.json"
     try:
         about = json.loads(about_path.read_text())
+        return KbInfo(
+            name=str(about["name"]),
+            version=str(about["version"]),
+            date=str(about.get("date", "")),
+            license=str(about.get("license", "")),
+            source=str(about.get("source", "")),
+            sha256=str(about["sha256"]),
+            files={str(k): str(v) for k, v in dict(about.get("files", {})).items()},
+            path=folder,
+            origin=origin,
+        )
     except (OSError, ValueError) as exc:
         raise KbIntegrityError("about.json missing or unreadable", path=about_path) from exc
-    return KbInfo(
-        name=about["name"],
-        version=about["version"],
-        date=about.get("date", ""),
-        license=about.get("license", ""),
-        source=about.get("source", ""),
-        sha256=about["sha256"],
-        files=dict(about.get("files", {})),
-        path=folder,
-        origin=origin,
-    )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise KbIntegrityError(
+            f"about.json lacks a valid {exc} entry (name, version, sha256, files)",
+            path=about_path,
+        ) from exc
 
 
 def list_kbs(root: Path | None = None) -> list[KbInfo]:

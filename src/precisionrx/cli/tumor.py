@@ -57,8 +57,7 @@ def tumor_report(
     medications: Path | None = None,
 ) -> TumourReport:
     """Read the inputs and call the oncology engine; the document of the command."""
-    from precisionrx.engines.oncology.api import TumourSettings, analyse_tumour
-    from precisionrx.errors import GenomeBuildMismatch
+    from precisionrx.api.tumor import report
     from precisionrx.io.tumor_inputs import read_tumour
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.records import PatientRecord, SampleResult
@@ -70,14 +69,6 @@ def tumor_report(
     if fusions is not None:
         tables.append(("fusions", fusions))
     tumour = read_tumour(input_path, tables=tables)
-    build = tumour.build
-    if genome_build:
-        if build and build != genome_build:
-            raise GenomeBuildMismatch(
-                f"the input declares {build} but --genome-build {genome_build} was given",
-                path=input_path,
-            )
-        build = genome_build
     kb = KnowledgeBase()
     germline: list[SampleResult] | None = None
     patient = None
@@ -91,14 +82,14 @@ def tumor_report(
         )
         current = medication_reader(kb)(medications) if medications is not None else []
         patient = PatientRecord(id=germline_sample or "patient", medications=tuple(current))
-    settings = TumourSettings(
-        tumor_type=tumor_type, genome_build=build, msi=msi, msisensor_score=msisensor_score,
-        callable_mb=callable_mb, tmb_scheme=tmb_scheme, annotated=tumour.annotated,
-        input_name=str(input_path),
+    document = report(
+        tumour, input_name=str(input_path), tumor_type=tumor_type, msi=msi,
+        msisensor_score=msisensor_score, callable_mb=callable_mb, tmb_scheme=tmb_scheme,
+        genome_build=genome_build, germline=germline,
         germline_input=str(germline_vcf) if germline_vcf is not None else None,
+        patient=patient, kb=kb,
     )  # fmt: skip
-    report = analyse_tumour(tumour.alterations, kb, settings, germline=germline, patient=patient)
-    return report.model_copy(update={"notice": DECISION_SUPPORT})
+    return document.model_copy(update={"notice": DECISION_SUPPORT})
 
 
 @app.command("tumor")

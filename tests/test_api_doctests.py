@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,27 @@ def test_public_api_is_reachable_from_the_package() -> None:
     assert callable(prx.monitor.metrics) and callable(prx.monitor.vitals)
     with pytest.raises(AttributeError):
         _ = prx.no_such_domain  # type: ignore[attr-defined]
+
+
+def test_the_api_and_the_command_name_the_same_input(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    import precisionrx as prx
+
+    table = tmp_path / "people.csv"
+    table.write_text(
+        "id,age,sex,sbp,bp_treated,total_chol,hdl_chol,diabetes,smoker,statin,egfr,bmi\n"
+        "p1,50,female,160,1,200,45,1,0,0,90,35\n"
+    )
+    out = tmp_path / "r.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", "from precisionrx.cli import main; main()", "risk", str(table),
+         "--format", "json", "-o", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    cli = json.loads(out.read_text())["provenance"]
+    api = prx.risk.compute(table).provenance
+    assert api is not None and cli["input_sha256"] == api.input_sha256

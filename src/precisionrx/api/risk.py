@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from precisionrx.engines.cardio.api import estimate_risks
 from precisionrx.io.risk_table import read_risk_table
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records.cardio import RiskResult
+from precisionrx.records.evidence import fingerprint
 from precisionrx.records.risk_inputs import RiskInputs
 
 __all__ = ["compute"]
@@ -43,7 +43,7 @@ def compute(
     if not isinstance(table, RiskInputs):
         path = Path(table)
         inputs = read_risk_table(path)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = fingerprint(path.read_bytes())  # as `precisionrx risk` names it
     else:
         inputs = table
     return estimate_risks(inputs, kb, list(models), digest)

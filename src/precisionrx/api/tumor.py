@@ -81,6 +81,7 @@ def report(
         annotated=tumour.annotated,
         input_name=input_name,
         germline_input=germline_input,
+        input_sha256=tumour.sha256,
     )
     return analyse_tumour(
         tumour.alterations, kb or KnowledgeBase(), settings, germline=germline, patient=patient

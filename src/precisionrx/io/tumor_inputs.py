@@ -34,6 +34,7 @@ import polars as pl
 from precisionrx.errors import InputError
 from precisionrx.io.textio import MAX_TEXT_BYTES, check_input_file, decode_text
 from precisionrx.io.tumor_tables import AMPLIFICATION_CN, GISTIC, read_cna, read_fusions
+from precisionrx.records.evidence import fingerprint
 from precisionrx.records.tumor import MAF_TO_SO, Alteration
 
 __all__ = [
@@ -293,6 +294,8 @@ class TumourInput:
     alterations: list[Alteration]
     annotated: bool
     build: str | None
+    #: Fingerprint of the files read (variants, then the tables), for provenance.
+    sha256: str | None = None
 
 
 def is_maf(path: Path) -> bool:
@@ -327,4 +330,5 @@ def read_tumour(
         alterations, annotated, build = read_tumor_vcf(path)
     for kind, table in tables:
         alterations += read_cna(table) if kind == "cna" else read_fusions(table)
-    return TumourInput(alterations, annotated, build)
+    digest = fingerprint(*(Path(f).read_bytes() for f in [path, *(t for _, t in tables)]))
+    return TumourInput(alterations, annotated, build, digest)

@@ -40,6 +40,7 @@ def oncology_section(
         callable_mb=tumour.callable_mb or EXOME_MB,
         annotated=read.annotated,
         input_name=Path(tumour.path).name,
+        input_sha256=read.sha256,
         context="plan",
     )
     return analyse_tumour(read.alterations, kb, settings, germline=pgx or None, patient=record)

@@ -401,9 +401,9 @@ def test_prevention_options_keep_full_precision() -> None:
 
 
 def test_estimate_risks_is_typed_and_equals_the_streamed_rows(tmp_path: Path) -> None:
-    from precisionrx.cli.risk import estimates_csv
     from precisionrx.engines.cardio.api import estimate_risks, risk_frames
     from precisionrx.records.cardio import RiskResult
+    from precisionrx.report.tables import estimates_csv
 
     rows = (
         "a,60,male,140,1,200,50,mg/dL,0,1,80,28,0,white,GB\n"

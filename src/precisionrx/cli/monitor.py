@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -19,7 +18,8 @@ if TYPE_CHECKING:
     import polars as pl
 
     from precisionrx.engines.monitoring.metrics_table import Job, Mapper
-    from precisionrx.records.monitoring import CgmMetricsResult, CgmReadings
+    from precisionrx.records.evidence import Provenance
+    from precisionrx.records.monitoring import CgmReadings
 
 monitor_app = typer.Typer(
     help="Continuous monitoring: CGM metrics, the AGP page, CGM alert replay and wearable vitals.",
@@ -208,37 +208,18 @@ def metrics_command(
             readings, KnowledgeBase(), options, mapper=mapper, progress=lambda: bar.advance(task)
         )
     if fmt is MetricsFormat.csv:
+        from precisionrx.report.tables import metrics_csv
+
         text = metrics_csv(result)
     elif fmt is MetricsFormat.fhir:
-        from precisionrx.report.cgm_fhir import render_cgm_bundle
+        from precisionrx.report.fhir.cgm import cgm_bundle
 
-        text = render_cgm_bundle(result.subjects)
+        text = cgm_bundle(result.subjects, result.provenance)
     else:
-        text = json.dumps(result.model_dump(mode="json"), indent=1) + "\n"
+        from precisionrx.report.writers import json_text
+
+        text = json_text(result)
     emit(text, output, f"{len(result.subjects)} subjects")
-
-
-def metrics_csv(result: CgmMetricsResult) -> str:
-    """The metrics CSV: the metric columns (docs/cli/monitor.md, in order), then
-    ``sufficient_data`` and ``consensus_met``; numbers as the shortest round-trip repr."""
-    import polars as pl
-
-    from precisionrx.records.monitoring import CgmMetricValues
-
-    def dtype(annotation: Any) -> Any:
-        kinds = set(getattr(annotation, "__args__", (annotation,)))
-        if int in kinds:
-            return pl.Int64
-        return pl.Float64 if float in kinds else pl.Utf8
-
-    schema = {name: dtype(f.annotation) for name, f in CgmMetricValues.model_fields.items()}
-    schema |= {"sufficient_data": pl.Boolean, "consensus_met": pl.Boolean}
-    rows = [
-        {**s.model_dump(exclude={"consensus"}), "sufficient_data": s.consensus.sufficient_data,
-         "consensus_met": s.consensus.all_met}
-        for s in result.subjects
-    ]  # fmt: skip
-    return pl.DataFrame(rows, schema=schema).write_csv()
 
 
 @monitor_app.command("alerts")
@@ -296,17 +277,15 @@ def alerts_command(
     from precisionrx.engines.monitoring.alerts import alerts_csv
     from precisionrx.engines.monitoring.api import AlertSettings, alert_config, cgm_alerts
     from precisionrx.kb.registry import KnowledgeBase
-    from precisionrx.report.output import check_outputs, json_lines
+    from precisionrx.report.output import check_outputs
+    from precisionrx.report.writers import json_by_lines
 
     check_outputs([output], files)
     kb = KnowledgeBase()
     settings = AlertSettings(population, low, high, urgent_low, rate)
     alert_config(kb, settings)  # the thresholds are checked before any file is read
     result = cgm_alerts(load_cgm(files, tz), kb, settings)
-    if fmt is AlertsFormat.csv:
-        text = alerts_csv(result.alerts)
-    else:
-        text = json_lines(result.model_dump(mode="json"))
+    text = alerts_csv(result.alerts) if fmt is AlertsFormat.csv else json_by_lines(result)
     emit(text, output, f"{len(result.alerts)} alerts")
 
 
@@ -331,29 +310,32 @@ def agp_command(
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.output import check_outputs
     from precisionrx.report.pgx_json import DECISION_SUPPORT
+    from precisionrx.report.writers import provenance_text
 
     check_outputs([output], files)
     result = cgm_agp(load_cgm(files, tz), KnowledgeBase())
     caveats = [c.model_dump(mode="json") for c in result.caveats]
     if output.suffix.lower() == ".png":
         agps = [a.model_dump(mode="json") for a in result.agps]
-        _write_agp_png(agps, caveats, output, DECISION_SUPPORT, files)
+        notice = f"{DECISION_SUPPORT}\n{provenance_text(result.provenance)}"
+        _write_agp_png(agps, caveats, output, notice, files)
     else:
         drawn = [with_svg(a).model_dump(mode="json") for a in result.agps]
-        _write_agp_html(drawn, caveats, output, DECISION_SUPPORT)
+        _write_agp_html(drawn, caveats, output, DECISION_SUPPORT, result.provenance)
 
 
 def _write_agp_html(
-    agps: list[dict[str, Any]], caveats: list[dict[str, Any]], output: Path, notice: str
+    agps: list[dict[str, Any]],
+    caveats: list[dict[str, Any]],
+    output: Path,
+    notice: str,
+    provenance: Provenance | None = None,
 ) -> None:
     """The AGP page of every subject (their JSON form, drawings included) as one HTML file."""
-    from precisionrx.report.html import _load, render
+    from precisionrx.report.html import page
     from precisionrx.report.output import write_atomic
 
-    html = render(
-        "agp.html.j2",
-        {"agps": agps, "caveats": caveats, "notice": notice, "css": _load("base.css")},
-    )
+    html = page("agp.html.j2", {"agps": agps, "caveats": caveats, "notice": notice}, provenance)
     write_atomic(output, html)
     typer.echo(f"wrote {output} ({len(agps)} subjects)", err=True)
 
@@ -406,5 +388,7 @@ def vitals_command(
 
     check_outputs([output], [export])
     summary = summarise_vitals(read_vitals(export), KnowledgeBase())
-    text = json.dumps(summary.model_dump(mode="json"), indent=1) + "\n"
+    from precisionrx.report.writers import json_text
+
+    text = json_text(summary)
     emit(text, output)

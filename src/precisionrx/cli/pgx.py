@@ -155,11 +155,11 @@ def pgx_command(
     elif fmt is PgxFormat.tsv:
         text = render_tsv(results)
     elif fmt is PgxFormat.fhir:
-        from precisionrx.report.fhir import render_bundle
+        from precisionrx.report.fhir.pgx import pgx_bundle
 
-        text = render_bundle(kb, results)
+        text = pgx_bundle(kb, results)
     else:
-        from precisionrx.report.html import _load, render
+        from precisionrx.report.html import page
 
-        text = render("pgx.html.j2", {"doc": pgx_document(results, kb), "css": _load("base.css")})
+        text = page("pgx.html.j2", {"doc": pgx_document(results, kb)})
     emit(text, output, f"{len(results)} sample result(s)")

@@ -33,8 +33,9 @@ def _run(patient: Path, out_dir: Path, formats: list[PlanFormat]) -> None:
     from precisionrx.io.patient_file import read_patient_file
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.plan.builder import build_plan
-    from precisionrx.report.html import _load, render
+    from precisionrx.report.html import page
     from precisionrx.report.output import check_output_path, check_outputs, write_all_atomic
+    from precisionrx.report.writers import model_json
 
     if out_dir.exists() and not out_dir.is_dir():
         from precisionrx.errors import OutputPathError
@@ -53,15 +54,15 @@ def _run(patient: Path, out_dir: Path, formats: list[PlanFormat]) -> None:
     plan = build_plan(record, kb)
     files: dict[Path, str] = {}
     if PlanFormat.json in formats:
-        files[out_dir / FILE_NAMES[PlanFormat.json]] = plan.model_dump_json(indent=2) + "\n"
+        files[out_dir / FILE_NAMES[PlanFormat.json]] = model_json(plan)
     if PlanFormat.html in formats:
-        files[out_dir / FILE_NAMES[PlanFormat.html]] = render(
-            "plan.html.j2", {"plan": plan.model_dump(mode="json"), "css": _load("base.css")}
+        files[out_dir / FILE_NAMES[PlanFormat.html]] = page(
+            "plan.html.j2", {"plan": plan.model_dump(mode="json")}
         )
     if PlanFormat.fhir in formats:
-        from precisionrx.report.fhir import render_bundle
+        from precisionrx.report.fhir.plan import plan_bundle
 
-        files[out_dir / FILE_NAMES[PlanFormat.fhir]] = render_bundle(kb, plan.pgx)
+        files[out_dir / FILE_NAMES[PlanFormat.fhir]] = plan_bundle(plan, kb)
     write_all_atomic(files)
     from rich.console import Console
     from rich.markup import escape

@@ -82,29 +82,7 @@ def prs_command(
             update={"input_sha256": fingerprint(*read), "parameters": parameters}
         )
         result = result.model_copy(update={"provenance": provenance})
-    scores = [r.model_dump(mode="json") for r in result.rows()]
-    if fmt is PrsFormat.json:
-        # One match-log row per line: the log can hold millions of rows.
-        log = pl.concat(logs) if logs else pl.DataFrame()
-        rows = log.write_ndjson().rstrip("\n").replace("\n", ",\n") if log.height else ""
-        from precisionrx.report.output import dumps
+    from precisionrx.report.tables import prs_json, prs_tsv
 
-        # polars writes NaN as null and floats as their shortest round-trip digits.
-        text = '{"scores": ' + dumps(scores, indent=1) + ',\n"match_log": [\n'
-        prov = result.provenance.model_dump(mode="json") if result.provenance else None
-        text += rows + '\n],\n"provenance": ' + dumps(prov) + "}\n"
-    else:
-        cols = [
-            "pgs_id",
-            "sample",
-            "sum",
-            "variants_matched",
-            "variants_in_score",
-            "percentile",
-            "z",
-        ]
-        lines = ["\t".join(cols)] + [
-            "\t".join("" if s[c] is None else str(s[c]) for c in cols) for s in scores
-        ]
-        text = "\n".join(lines) + "\n"
-    emit(text, output, f"{len(scores)} scores")
+    text = prs_json(result, logs) if fmt is PrsFormat.json else prs_tsv(result)
+    emit(text, output, f"{len(result.rows())} scores")

@@ -161,7 +161,8 @@ def tumor_command(
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
     """Match tumour alterations to therapies with AMP/ASCO/CAP tiers, TMB, MSI and PGx checks."""
-    from precisionrx.report.output import check_outputs, json_lines
+    from precisionrx.report.output import check_outputs
+    from precisionrx.report.writers import json_by_lines
 
     check_outputs([output], [input_path, cna, fusions, germline_vcf, medications])
     report = tumor_report(
@@ -170,9 +171,9 @@ def tumor_command(
     )  # fmt: skip
     doc = report.model_dump(mode="json")
     if fmt is TumorFormat.json:
-        text = json_lines(doc)
+        text = json_by_lines(doc)
     else:
-        from precisionrx.report.html import _load, render
+        from precisionrx.report.html import page
 
-        text = render("tumor.html.j2", {"doc": doc, "css": _load("base.css")})
+        text = page("tumor.html.j2", {"doc": doc}, report.provenance)
     emit(text, output, f"{len(report.matches)} matches")

@@ -7,6 +7,9 @@ from typing import Any
 
 from jinja2 import Environment, FunctionLoader, select_autoescape
 
+from precisionrx.records.evidence import Provenance
+from precisionrx.report.writers import provenance_text
+
 
 def _load(name: str) -> str:
     return resources.files("precisionrx.report").joinpath("templates", name).read_text("utf-8")
@@ -42,3 +45,12 @@ def environment() -> Environment:
 
 def render(template: str, context: dict[str, Any]) -> str:
     return environment().get_template(template).render(**context)
+
+
+def page(template: str, context: dict[str, Any], provenance: Provenance | None = None) -> str:
+    """A self-contained HTML page: the template with the house style sheet inlined and, given a
+    result's provenance, the line naming the tool and knowledge-base versions (``versions``)."""
+    extra = {"css": _load("base.css")}
+    if provenance is not None:
+        extra["versions"] = provenance_text(provenance)
+    return render(template, {**context, **extra})

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from precisionrx import __version__
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import SampleResult
+from precisionrx.report.writers import model_json, tsv_text
 
 DECISION_SUPPORT = (
     "Decision support only: results must be reviewed by a qualified clinician together with "
@@ -38,7 +39,7 @@ def pgx_document(results: list[SampleResult], kb: KnowledgeBase) -> dict[str, An
 
 def render_json(results: list[SampleResult], kb: KnowledgeBase) -> str:
     """Serialise with pydantic's compiled encoder (fast for biobank-sized outputs)."""
-    return _document(results, kb).model_dump_json(indent=2) + "\n"
+    return model_json(_document(results, kb))
 
 
 TSV_COLUMNS = [
@@ -49,29 +50,27 @@ TSV_COLUMNS = [
 
 
 def render_tsv(results: list[SampleResult]) -> str:
-    lines = ["\t".join(TSV_COLUMNS)]
-    for r in results:
-        for g in r.genes:
-            row = [
-                r.input,
-                r.sample,
-                g.gene,
-                "true" if g.called else "false",
-                ";".join(g.diplotypes),
-                ";".join(str(p) for p in g.diplotype_probabilities or []),
-                g.phenotype or "",
-                g.activity_score or "",
-                g.source,
-                str(g.positions.found),
-                str(g.positions.total),
-                ";".join(g.positions.missing),
-                str(g.positions.reference_filled),
-                ";".join(c.code for c in g.caveats),
-                # Each tied diplotype's own phenotype / activity score, in `diplotypes` order.
-                ";".join(c.phenotype or "" for c in g.diplotype_calls) or g.phenotype or "",
-                ";".join(c.activity_score or "" for c in g.diplotype_calls)
-                or g.activity_score
-                or "",
-            ]
-            lines.append("\t".join(x.replace("\t", " ") for x in row))
-    return "\n".join(lines) + "\n"
+    rows = (
+        [
+            r.input,
+            r.sample,
+            g.gene,
+            g.called,
+            ";".join(g.diplotypes),
+            ";".join(str(p) for p in g.diplotype_probabilities or []),
+            g.phenotype or "",
+            g.activity_score or "",
+            g.source,
+            g.positions.found,
+            g.positions.total,
+            ";".join(g.positions.missing),
+            g.positions.reference_filled,
+            ";".join(c.code for c in g.caveats),
+            # Each tied diplotype's own phenotype / activity score, in `diplotypes` order.
+            ";".join(c.phenotype or "" for c in g.diplotype_calls) or g.phenotype or "",
+            ";".join(c.activity_score or "" for c in g.diplotype_calls) or g.activity_score or "",
+        ]
+        for r in results
+        for g in r.genes
+    )
+    return tsv_text(TSV_COLUMNS, rows)

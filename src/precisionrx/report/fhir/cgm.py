@@ -12,16 +12,27 @@ IG's own profiles (no FHIR validator here), so no ``meta.profile`` is claimed.
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
 
+from precisionrx import __version__
+from precisionrx.records.evidence import Provenance
 from precisionrx.records.monitoring import CgmMetricValues
+from precisionrx.report.fhir.common import (
+    LABORATORY,
+    LOINC,
+    Resource,
+    absent,
+    bundle_text,
+    coding,
+    instant,
+    now,
+    observation,
+    quantity,
+    reference,
+    resource_id,
+)
+from precisionrx.report.writers import versions_text
 
-LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
 #: (metric column or derived name, LOINC code, display, UCUM unit)
 SUMMARY_CODES = (
     ("mean", "97507-8", "Average glucose [Mass/volume] in Interstitial fluid during Reporting "
@@ -39,8 +50,7 @@ SUMMARY_CODES = (
     ("very_high", "104639-0", "Time above range very high (>250 mg/dL) in Reporting Period", "%"),
 )  # fmt: skip
 PANEL = ("107931-8", "Continuous glucose monitoring summary panel - Reporting Period")
-CATEGORY = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                         "code": "laboratory"}]}]  # fmt: skip
+CATEGORY = [LABORATORY]
 
 
 def summary_values(row: CgmMetricValues) -> dict[str, float | None]:
@@ -60,64 +70,44 @@ def summary_values(row: CgmMetricValues) -> dict[str, float | None]:
     }  # fmt: skip
 
 
-def _instant(value: Any) -> str:
-    if isinstance(value, datetime):
-        utc = value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
-        return utc.isoformat(timespec="seconds").replace("+00:00", "Z")
-    return str(value)
-
-
 def _subject(subject: str) -> dict[str, str]:
     # an id read from FHIR is already a reference ("Patient/123"); a file name is only a label
     return {"reference": subject} if "/" in subject else {"display": subject}
 
 
-def subject_resources(row: CgmMetricValues) -> list[dict[str, Any]]:
-    subject = row.id
-    period = {"start": _instant(row.first), "end": _instant(row.last)}
-
-    def url(code: str) -> str:
-        return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'cgm/{subject}/{code}')}"
-
-    members = []
-    out: list[dict[str, Any]] = []
+def subject_resources(
+    row: CgmMetricValues, provenance: Provenance | None, subject: dict[str, str] | None = None
+) -> list[Resource]:
+    """One subject's CGM summary panel (first) and its ten member Observations, about
+    ``subject`` (a reference; by default the subject id of the readings)."""
+    subject = subject or _subject(row.id)
+    period = {"start": instant(row.first), "end": instant(row.last)}
+    values = summary_values(row)
+    members: list[Resource] = []
     for key, code, display, unit in SUMMARY_CODES:
-        value = summary_values(row)[key]
-        obs: dict[str, Any] = {
-            "resourceType": "Observation",
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cgm/{subject}/{code}")),
-            "status": "final",
-            "category": CATEGORY,
-            "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
-            "subject": _subject(subject),
-            "effectivePeriod": period,
-        }
+        value = values[key]
+        obs = observation(resource_id("cgm", row.id, code), coding(LOINC, code, display),
+                          subject, None, CATEGORY)  # fmt: skip
+        obs["effectivePeriod"] = period
         if value is None:
-            obs["dataAbsentReason"] = {"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
-                "code": "not-applicable"}]}  # fmt: skip
+            obs["dataAbsentReason"] = absent()
         else:
-            obs["valueQuantity"] = {"value": float(value), "unit": unit,
-                                    "system": UCUM, "code": unit}  # fmt: skip
-        out.append({"fullUrl": url(code), "resource": obs})
-        members.append({"reference": url(code), "display": display})
-    panel = {
-        "resourceType": "Observation",
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cgm/{subject}/{PANEL[0]}")),
-        "status": "final",
-        "category": CATEGORY,
-        "code": {"coding": [{"system": LOINC, "code": PANEL[0], "display": PANEL[1]}]},
-        "subject": _subject(subject),
+            obs["valueQuantity"] = quantity(float(value), unit)
+        members.append(obs)
+    tool = provenance.tool_version if provenance is not None else __version__
+    kbs = provenance.knowledge_bases if provenance is not None else ()
+    panel = observation(resource_id("cgm", row.id, PANEL[0]), coding(LOINC, *PANEL), subject,
+                        None, CATEGORY)  # fmt: skip
+    panel |= {
         "effectivePeriod": period,
-        "hasMember": members,
-        "note": [{"text": "Computed by precisionrx from CGM readings; decision support only."}],
-    }
-    return [{"fullUrl": url(PANEL[0]), "resource": panel}, *out]
+        "hasMember": [reference(m, m["code"]["coding"][0]["display"]) for m in members],
+        "note": [{"text": "Computed from CGM readings; decision support only. "
+                          f"{versions_text(tool, kbs)}."}],
+    }  # fmt: skip
+    return [panel, *members]
 
 
-def render_cgm_bundle(rows: Sequence[CgmMetricValues]) -> str:
-    """A collection Bundle with every subject's CGM summary."""
-    issued = datetime.now(UTC).isoformat(timespec="seconds")
-    entries = [entry for row in rows for entry in subject_resources(row)]
-    bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": issued, "entry": entries}
-    return json.dumps(bundle, indent=1, ensure_ascii=False) + "\n"
+def cgm_bundle(rows: Sequence[CgmMetricValues], provenance: Provenance | None) -> str:
+    """``precisionrx monitor metrics --format fhir``: every subject's CGM summary."""
+    issued = now()
+    return bundle_text([r for row in rows for r in subject_resources(row, provenance)], issued)

@@ -1,4 +1,4 @@
-"""FHIR R4 Genomics Reporting 3.0.0 output (Bundle of type collection).
+"""Pharmacogenomic results as FHIR R4 Genomics Reporting 3.0.0 resources.
 
 Per sample: a GenomicReport (DiagnosticReport, LOINC 51969-4), one Genotype Observation (LOINC
 84413-4) per called gene, one TherapeuticImplication Observation per matched recommendation
@@ -9,30 +9,30 @@ and fixed codes: HL7 Genomics Reporting IG STU3 (shared research/interop.md §1.
 
 from __future__ import annotations
 
-import re
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
+from precisionrx import __version__
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import SampleResult
-from precisionrx.report.output import dumps
+from precisionrx.report.fhir.common import (
+    GENOMIC_CATEGORIES,
+    GR,
+    HGNC,
+    LOINC,
+    RXNORM,
+    TBD,
+    Resource,
+    bundle_text,
+    coding,
+    now,
+    observation,
+    reference,
+    reference_to,
+    resource_id,
+)
+from precisionrx.report.writers import versions_text
 
-GR = "http://hl7.org/fhir/uv/genomics-reporting"
-LOINC = "http://loinc.org"
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-TBD = f"{GR}/CodeSystem/tbd-codes-cs"
-CATEGORIES = [
-    {
-        "coding": [
-            {
-                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                "code": "laboratory",
-            }
-        ]
-    },
-    {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "GE"}]},
-]
+CATEGORIES = GENOMIC_CATEGORIES
 #: genetic-therapeutic-implications-vs answers (Genomics Reporting 3.0.0).
 PHENOTYPE_LA = {
     "ultrarapid metabolizer": ("LA10315-2", "Ultrarapid metabolizer"),
@@ -47,25 +47,36 @@ PHENOTYPE_LA = {
 }
 
 
-def _id(*parts: str) -> str:
-    raw = "-".join(parts)
-    return re.sub(r"[^A-Za-z0-9\-.]", "-", raw)[:64].strip("-") or str(uuid.uuid4())
+_id = resource_id
 
 
-def _gene_component(gene: str) -> dict[str, Any]:
+def gene_component(gene: str) -> dict[str, Any]:
+    """The "gene studied" component (LOINC 48018-6) of a genotype or variant Observation."""
     return {
         "code": {"coding": [{"system": LOINC, "code": "48018-6", "display": "Gene studied [ID]"}]},
-        "valueCodeableConcept": {
-            "coding": [{"system": "http://www.genenames.org", "display": gene}],
-            "text": gene,
-        },
+        "valueCodeableConcept": {"coding": [{"system": HGNC, "display": gene}], "text": gene},
     }
 
 
-def sample_resources(kb: KnowledgeBase, res: SampleResult, issued: str) -> list[dict[str, Any]]:
-    pid = _id("patient", res.sample)
-    subject = {"reference": f"Patient/{pid}"}
-    out: list[dict[str, Any]] = [{"resourceType": "Patient", "id": pid}]
+def patient_resource(patient_id: str, name: str | None = None) -> Resource:
+    """The Patient a Bundle's results are about (id and, when known, the name as text)."""
+    patient: Resource = {"resourceType": "Patient", "id": _id("patient", patient_id)}
+    if name:
+        patient["name"] = [{"text": name}]
+    return patient
+
+
+def sample_resources(
+    kb: KnowledgeBase, res: SampleResult, issued: str, patient: Resource | None = None
+) -> list[Resource]:
+    """One sample's GenomicReport, genotypes, therapeutic implications and medication Tasks,
+    about ``patient`` (a Patient resource of the sample's name is made, and returned first,
+    when none is given)."""
+    own = patient is None
+    if patient is None:
+        patient = patient_resource(res.sample)
+    subject = reference(patient)
+    out: list[Resource] = [patient] if own else []
     genotype_ids: dict[str, str] = {}
     for g in res.genes:
         if not g.called:
@@ -73,19 +84,11 @@ def sample_resources(kb: KnowledgeBase, res: SampleResult, issued: str) -> list[
         oid = _id("genotype", res.sample, g.gene)
         genotype_ids[g.gene] = oid
         note = "; ".join(c.message for c in g.caveats)
-        obs: dict[str, Any] = {
-            "resourceType": "Observation",
-            "id": oid,
-            "meta": {"profile": [f"{GR}/StructureDefinition/genotype"]},
-            "status": "final",
-            "category": CATEGORIES,
-            "code": {
-                "coding": [{"system": LOINC, "code": "84413-4", "display": "Genotype display name"}]
-            },
-            "subject": subject,
-            "issued": issued,
+        code = coding(LOINC, "84413-4", "Genotype display name")
+        obs = observation(oid, code, subject, issued, CATEGORIES, "genotype")
+        obs |= {
             "valueCodeableConcept": {"text": f"{g.gene} {' or '.join(g.diplotypes)}"},
-            "component": [_gene_component(g.gene)],
+            "component": [gene_component(g.gene)],
         }
         if note:
             obs["note"] = [{"text": note}]
@@ -133,38 +136,21 @@ def sample_resources(kb: KnowledgeBase, res: SampleResult, issued: str) -> list[
                     "valueCodeableConcept": {"text": r.population},
                 }
             )
-        out.append(
-            {
-                "resourceType": "Observation",
-                "id": oid,
-                "meta": {"profile": [f"{GR}/StructureDefinition/therapeutic-implication"]},
-                "status": "final",
-                "category": CATEGORIES,
-                "code": {
-                    "coding": [
-                        {
-                            "system": TBD,
-                            "code": "therapeutic-implication",
-                            "display": "Therapeutic Implication",
-                        }
-                    ]
-                },
-                "subject": subject,
-                "issued": issued,
-                "derivedFrom": [
-                    {"reference": f"Observation/{genotype_ids[g]}"}
-                    for g in r.genes
-                    if g in genotype_ids
-                ],
-                "component": components,
-                "note": [
-                    {
-                        "text": f"{r.source} ({r.classification or 'unclassified'}): "
-                        f"{r.text} — {r.guideline}, {r.guideline_version}"
-                    }
-                ],
-            }
-        )
+        code = coding(TBD, "therapeutic-implication", "Therapeutic Implication")
+        implication = observation(oid, code, subject, issued, CATEGORIES, "therapeutic-implication")
+        implication |= {
+            "derivedFrom": [
+                reference_to("Observation", genotype_ids[g]) for g in r.genes if g in genotype_ids
+            ],
+            "component": components,
+            "note": [
+                {
+                    "text": f"{r.source} ({r.classification or 'unclassified'}): "
+                    f"{r.text} — {r.guideline}, {r.guideline_version}"
+                }
+            ],
+        }
+        out.append(implication)
     tasks = []
     for m in res.medication_review or []:
         if m.status != "action" or not m.matched_drug:
@@ -184,12 +170,9 @@ def sample_resources(kb: KnowledgeBase, res: SampleResult, issued: str) -> list[
                 "code": {"text": first.text.splitlines()[0]},
                 "description": f"{m.medication}: {first.text}",
                 "for": subject,
-                "reasonReference": {
-                    "reference": f"Observation/{implication_ids[m.matched_drug][0]}"
-                },
+                "reasonReference": reference_to("Observation", implication_ids[m.matched_drug][0]),
             }
         )
-    kb_text = ", ".join(f"{v['name']} {v['version']}" for v in kb.versions())
     report: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
         "id": _id("report", res.sample),
@@ -201,36 +184,23 @@ def sample_resources(kb: KnowledgeBase, res: SampleResult, issued: str) -> list[
         },
         "subject": subject,
         "issued": issued,
-        "result": [
-            {"reference": f"Observation/{r['id']}"}
-            for r in out
-            if r["resourceType"] == "Observation"
-        ],
+        "result": [reference(r) for r in out if r["resourceType"] == "Observation"],
         "conclusion": "Decision support only; review with the full clinical picture. "
-        f"Knowledge bases: {kb_text}.",
+        f"{versions_text(__version__, kb.versions())}.",
     }
     if tasks:
         report["extension"] = [
             {
                 "url": f"{GR}/StructureDefinition/recommended-action",
-                "valueReference": {"reference": f"Task/{t}"},
+                "valueReference": reference_to("Task", t),
             }
             for t in tasks
         ]
     return [report, *out]
 
 
-def _full_url(resource: dict[str, Any]) -> str:
-    name = f"{resource['resourceType']}/{resource['id']}"
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
-
-
-def render_bundle(kb: KnowledgeBase, results: list[SampleResult]) -> str:
-    issued = datetime.now(UTC).isoformat(timespec="seconds")
-    entries = [
-        {"fullUrl": _full_url(resource), "resource": resource}
-        for res in results
-        for resource in sample_resources(kb, res, issued)
-    ]
-    bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": issued, "entry": entries}
-    return dumps(bundle, indent=2, ensure_ascii=False) + "\n"
+def pgx_bundle(kb: KnowledgeBase, results: list[SampleResult]) -> str:
+    """``precisionrx pgx --format fhir``: every sample's resources in one collection Bundle."""
+    issued = now()
+    resources = [r for res in results for r in sample_resources(kb, res, issued)]
+    return bundle_text(resources, issued)

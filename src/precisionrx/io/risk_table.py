@@ -43,6 +43,7 @@ IMPOSSIBLE = {
     "uacr": (0, 100000), "sdi_decile": (1, 10),
     "qrisk3_ethnicity": (1, 9), "townsend": (-15, 25), "sbp_sd": (0, 100), "diabetes_type": (1, 2),
     "smoking_category": (0, 4), "waist_cm": (20, 300), "family_history_diabetes": (0, 2),
+    "age_diabetes_diagnosis": (0, 130),
 }  # fmt: skip
 
 
@@ -78,7 +79,7 @@ FLAGS = ("bp_treated", "diabetes", "smoker", "statin")
 #: Optional QRISK3 columns: numeric codes/values, and 0/1 flags.
 EXTRA_NUMERIC = (
     "qrisk3_ethnicity", "townsend", "sbp_sd", "diabetes_type", "smoking_category", "waist_cm",
-    "family_history_diabetes",
+    "family_history_diabetes", "age_diabetes_diagnosis",
 )  # fmt: skip
 EXTRA_FLAGS = (
     "af", "ra", "ckd", "migraine", "sle", "smi", "atypical_antipsychotic", "corticosteroids",

@@ -156,8 +156,9 @@ NOT_APPLICABLE_KEYS = ("baseline", "risk", "prevention", "caveats", "basis", "pr
 class CardioSection(EngineResult):
     """The treatment plan's cardiovascular section for one patient.
 
-    ``lpa`` and ``cac`` appear only when measured (or an LPA allele is carried); with
-    established cardiovascular disease only the risk keys appear (``basis`` "not applicable").
+    ``lpa`` is always there (``not measured`` with the advice to measure it once); ``cac`` only
+    when measured; with established cardiovascular disease only the risk keys appear (``basis``
+    "not applicable").
     """
 
     dlcn: DlcnResult | None = None

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from precisionrx.engines.cardio.fh import cac_status, dlcn_score, lpa_status
+from precisionrx.engines.cardio.fh import cac_status, dlcn_score, lpa_not_measured, lpa_status
 from precisionrx.engines.cardio.fh_genetics import fh_genetics
 from precisionrx.engines.cardio.prevention import load_effects, prevention_options
 from precisionrx.engines.cardio.record_inputs import (
@@ -54,8 +54,16 @@ if TYPE_CHECKING:
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.records.risk_inputs import RiskInputs
 
-#: The models of the plan's section, in order.
+#: The models of the plan's section, in order. For a person with diabetes SCORE2-Diabetes comes
+#: before SCORE2 (ESC 2023 diabetes guideline; each row says why when it does not apply).
 PATIENT_MODELS = ("prevent", "pce", "score2", "qrisk3")
+
+
+def patient_models(x: RiskInputs) -> list[str]:
+    """The models for this person: with diabetes, SCORE2-Diabetes too, before SCORE2."""
+    if x.diabetes[0] == 1:
+        return ["prevent", "pce", "score2_diabetes", "score2", "qrisk3"]
+    return list(PATIENT_MODELS)
 
 
 @dataclass(frozen=True)
@@ -201,7 +209,7 @@ def assess_patient(
         )
         return CardioSection(caveats=[note], basis="not applicable", provenance=provenance)
     x, caveats, ldl_mmol = inputs_from_record(record, home_sbp, gmi)
-    rows = estimates(risk_frames(x, kb, PATIENT_MODELS))
+    rows = estimates(risk_frames(x, kb, patient_models(x)))
     base = next(
         (
             r
@@ -229,6 +237,7 @@ def assess_patient(
         ldl[1] if ldl else "mmol/L",
         premature_family_cvd(record),
         pathogenic_variant=bool(genetics and genetics.fh_variant_found),
+        on_statin=bool(x.statin[0]),
     )
     lpa_measured = measure(record, "lp(a)", "lipoprotein(a)", "lipoprotein (a)")
     lpa = None
@@ -240,6 +249,8 @@ def assess_patient(
             status="not measured; LPA risk allele carried",
             note="carries an LPA variant linked to high Lp(a): measure Lp(a) once",
         )
+    else:
+        lpa = lpa_not_measured(premature_family_cvd(record))
     cac_measured = measure(record, "coronary artery calcium", "cac", "agatston")
     cac = None
     if cac_measured is not None:

@@ -38,7 +38,13 @@ def dlcn_score(
     tendon_xanthomata: bool = False,
     arcus_before_45: bool = False,
     pathogenic_variant: bool = False,
+    on_statin: bool = False,
 ) -> DlcnResult:
+    """Dutch Lipid Clinic Network score (criteria in kb/data/cardio/fh_lpa_knowledge.json).
+
+    The LDL-C group is defined on untreated LDL-C: a value measured on a statin gives a lower
+    bound of the points and of the category, which the caveats say (no correction factor is
+    applied: none is given by the criteria)."""
     items: list[str] = []
     caveats: list[Caveat] = []
     total = 0
@@ -70,6 +76,16 @@ def dlcn_score(
         if pts:
             items.append(f"{name}: {pts}")
         total += pts
+    if on_statin and ldl is not None:
+        caveats.append(
+            Caveat(
+                code="dlcn_treated_ldl",
+                kind=CaveatKind.WARNING,
+                message="LDL-C recorded while on a statin: DLCN needs untreated LDL-C, so the "
+                "LDL-C points and the category are a lower bound; score again with a "
+                "pre-treatment LDL-C",
+            )
+        )
     caveats.append(
         Caveat(
             code="dlcn_untreated_ldl",
@@ -106,6 +122,23 @@ def lpa_status(value: float, unit: str) -> LpaStatus:
         eas_2022=eas,
         unit=unit,
     )
+
+
+def lpa_not_measured(premature_family_history: bool) -> LpaStatus:
+    """Lp(a) not measured: measure it once (EAS consensus 2022, Kronenberg F et al. Eur Heart J
+    2022;43:3925: at least once in every adult; 2019 ESC/EAS dyslipidaemia guideline: once in a
+    lifetime), the more so with a family history of premature ASCVD, itself a risk-enhancing
+    factor (2019 ACC/AHA primary prevention; kb/data/cardio/fh_lpa_knowledge.json)."""
+    note = (
+        "Lp(a) has not been measured: measure it once in adult life (EAS 2022 consensus; "
+        "ESC/EAS 2019)"
+    )
+    if premature_family_history:
+        note += (
+            "; recommended in particular here: a first-degree relative had premature "
+            "cardiovascular disease (a risk-enhancing factor, ACC/AHA 2019)"
+        )
+    return LpaStatus(value=None, status="not measured", note=note)
 
 
 def cac_status(agatston: float, unit: str = "Agatston") -> CacStatus:

@@ -63,6 +63,42 @@ STATINS = ("statin",)  # every statin's name ends in -statin
 STATIN_DRUGS = ["atorvastatin", "rosuvastatin", "simvastatin", "pravastatin", "fluvastatin"]
 
 
+#: SNOMED CT codes of the diabetes types (type 1: 46635009, type 2: 44054006).
+DIABETES_TYPE_CODES = {"46635009": 1, "44054006": 2}
+
+
+def diabetes_type(record: PatientRecord) -> int | None:
+    """1 or 2 from the record's diabetes conditions (SNOMED CT code or "type 1"/"type 2" in the
+    name); None when no condition says which (or they disagree)."""
+    found: set[int] = set()
+    for c in record.conditions:
+        name = c.name.lower().replace("-", " ")
+        if c.code in DIABETES_TYPE_CODES:
+            found.add(DIABETES_TYPE_CODES[c.code])
+        elif "diabetes" in name and ("type 1" in name or "type i " in f"{name} "):
+            found.add(1)
+        elif "diabetes" in name and ("type 2" in name or "type ii" in name):
+            found.add(2)
+    return found.pop() if len(found) == 1 else None
+
+
+def diabetes_onset_age(record: PatientRecord) -> float | None:
+    """Age at diabetes diagnosis: the earliest onset date of a diabetes condition minus the birth
+    date, in years (365.25-day years); None when either is not recorded."""
+    from datetime import date
+
+    born = record.demographics.birth_date
+    onsets = [c.onset for c in record.conditions if "diabetes" in c.name.lower() and c.onset]
+    if not born or not onsets:
+        return None
+    try:
+        birth = date.fromisoformat(born[:10])
+        first = min(date.fromisoformat(o[:10]) for o in onsets)
+    except ValueError:
+        return None
+    return (first - birth).days / 365.25
+
+
 def measure(record: PatientRecord, *needles: str) -> tuple[float, str] | None:
     m = record.measurement(*needles)
     return (m.value, m.unit) if m else None
@@ -140,6 +176,12 @@ def inputs_from_record(
         race=["other"],
         region=[d.country or ""],
     )
+    dm_type = diabetes_type(record) if diabetes else None
+    if dm_type is not None:
+        x.extra["diabetes_type"] = np.array([float(dm_type)])
+    onset = diabetes_onset_age(record) if diabetes else None
+    if onset is not None:
+        x.extra["age_diabetes_diagnosis"] = np.array([onset])
     one = np.ones(1, dtype=bool)
     if record.lifestyle.smoking is None:
         x.defaulted["smoker"] = (one, "0 (non-smoker) used")

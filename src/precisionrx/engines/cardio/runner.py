@@ -20,7 +20,14 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from precisionrx.engines.cardio import diabetes, pooled_cohort, prevent, qrisk3, score2
+from precisionrx.engines.cardio import (
+    diabetes,
+    pooled_cohort,
+    prevent,
+    qrisk3,
+    score2,
+    score2_diabetes,
+)
 from precisionrx.engines.cardio.inputs import RiskInputs
 from precisionrx.records.cardio import RiskEstimate
 from precisionrx.records.evidence import Caveat, CaveatKind
@@ -28,12 +35,15 @@ from precisionrx.records.evidence import Caveat, CaveatKind
 if TYPE_CHECKING:
     from precisionrx.kb.registry import KnowledgeBase
 
-MODELS = ("prevent", "pce", "pce_revised", "score2", "qrisk3", "ada", "findrisc")
+MODELS = (
+    "prevent", "pce", "pce_revised", "score2", "score2_diabetes", "qrisk3", "ada", "findrisc",
+)  # fmt: skip
 #: The defaultable inputs each model's equation uses (engines/cardio/<model>.py).
 MODEL_INPUTS: dict[str, tuple[str, ...]] = {
     "prevent": ("sbp", "bp_treated", "diabetes", "smoker", "statin", "hba1c"),
     "pce": ("sbp", "bp_treated", "diabetes", "smoker", "race"),
     "score2": ("sbp", "diabetes", "smoker"),
+    "score2_diabetes": ("sbp", "smoker", "hba1c"),
     "qrisk3": ("sbp", "bp_treated", "diabetes", "smoker", "af", "ra", "ckd", "migraine", "sle",
                "smi", "atypical_antipsychotic", "corticosteroids", "erectile_dysfunction",
                "family_history_chd"),
@@ -61,6 +71,7 @@ class CardioKb:
     score2: dict[str, object]
     qrisk3: dict[str, object]
     diabetes: dict[str, Any]
+    score2_diabetes: dict[str, Any]
 
 
 def cardio_kb(kb: KnowledgeBase) -> CardioKb:
@@ -74,6 +85,7 @@ def cardio_kb(kb: KnowledgeBase) -> CardioKb:
             score2.load(kb),
             qrisk3.load(kb),
             diabetes.load(kb),
+            score2_diabetes.load(kb),
         ),
     )
 
@@ -91,6 +103,8 @@ CAVEAT_KINDS: dict[str, CaveatKind] = {
     "not_applicable": CaveatKind.NOTE,
     "extrapolated_age": CaveatKind.WARNING,
     "unverified_points": CaveatKind.WARNING,
+    "unverified_category": CaveatKind.WARNING,
+    "diabetes_model": CaveatKind.NOTE,
 }
 #: A caveat starts at the text start or after "; " with its code and ": " (a message may hold
 #: "; " itself, as the QRISK3 disclaimer does).
@@ -249,12 +263,61 @@ def run_score2(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame) -> list[pl.DataFr
         (no_region, "region_unknown: give region (low|moderate|high|very_high) or an ESC country"),
         (young, "out_of_range: SCORE2 is for ages 40-69 (SCORE2-OP from 70)"),
         (old_range, "out_of_range: SCORE2-OP was derived up to age 89"),
-    ]
+        ((x.diabetes == 1) & (x.age >= 40) & (x.age < 70),
+         "diabetes_model: for type 2 diabetes the ESC 2023 diabetes guideline uses "
+         "SCORE2-Diabetes (model score2_diabetes)"),
+    ]  # fmt: skip
     rules += default_rules(x, "score2")
     risk = np.where(no_region | young | old_range, np.nan, risk)
     variant = pl.Series("variant", np.where(x.age >= 70, "score2_op", "score2"), dtype=pl.Utf8)
     category = pl.Series("category", score2.esc_category(risk, x.age), dtype=pl.Utf8)
     return [_frame(x, ids, "score2", variant, 10, "cvd", risk, category, rules)]
+
+
+def run_score2_diabetes(kb: CardioKb, x: RiskInputs, ids: pl.DataFrame) -> list[pl.DataFrame]:
+    """SCORE2-Diabetes for people with type 2 diabetes aged 40-69 (score2_diabetes.py); no
+    number, with the reason, for anyone else or when an input is missing."""
+    nan = np.full(x.n, np.nan)
+    regions = [score2.region_for(r, kb.score2) if r else None for r in x.region]
+    dm_type = x.extra.get("diabetes_type", nan)
+    onset = x.extra.get("age_diabetes_diagnosis", nan)
+    hba1c = score2_diabetes.hba1c_mmol_mol(x.hba1c)
+    no_diabetes = x.diabetes != 1
+    type1 = (x.diabetes == 1) & (dm_type == 1)
+    lo, hi = score2_diabetes.VALID_AGE
+    bad_age = np.isnan(x.age) | (x.age < lo) | (x.age >= hi + 1)
+    no_region = np.array([r is None for r in regions])
+    applies = ~no_diabetes & ~type1
+    needs = {
+        "age_diabetes_diagnosis": np.isnan(onset) | (onset > x.age),
+        "hba1c": np.isnan(x.hba1c),
+        "egfr": np.isnan(x.egfr) | (x.egfr <= 0),
+        "sbp, total and HDL cholesterol": np.isnan(x.sbp) | np.isnan(x.total_mgdl)
+        | np.isnan(x.hdl_mgdl),
+    }  # fmt: skip
+    missing = np.zeros(x.n, dtype=bool)
+    for m in needs.values():
+        missing |= m
+    risk = score2_diabetes.score2_diabetes_risk(kb.score2_diabetes, x, regions, onset, hba1c)
+    invalid = ~applies | bad_age | no_region | (applies & missing)
+    risk = np.where(invalid, np.nan, risk)
+    rules: Rules = [
+        (no_diabetes, "not_applicable: SCORE2-Diabetes is for people with type 2 diabetes "
+                      "(SCORE2 applies)"),
+        (type1, "not_applicable: SCORE2-Diabetes is for type 2 diabetes, not type 1"),
+        (applies & bad_age, f"out_of_range: SCORE2-Diabetes is for ages {lo}-{hi}"),
+        (applies & no_region,
+         "region_unknown: give region (low|moderate|high|very_high) or an ESC country"),
+        (applies & (x.diabetes == 1) & np.isnan(dm_type),
+         "default_input: diabetes_type not given, type 2 assumed"),
+        *[(applies & m, f"missing_input: {name} not given or impossible, no score")
+          for name, m in needs.items()],
+        (~np.isnan(risk), "unverified_category: ESC 2023 diabetes risk categories as documented "
+                          "by RiskScorescvd, not checked against the guideline"),
+        *[(m & applies, t) for m, t in default_rules(x, "score2_diabetes")],
+    ]  # fmt: skip
+    category = pl.Series("category", score2_diabetes.esc_2023_category(risk), dtype=pl.Utf8)
+    return [_frame(x, ids, "score2_diabetes", "2023", 10, "cvd", risk, category, rules)]
 
 
 def run_models(kb: CardioKb, x: RiskInputs, models: list[str]) -> pl.DataFrame:
@@ -365,6 +428,8 @@ def model_blocks(kb: CardioKb, x: RiskInputs, models: list[str]) -> list[pl.Data
             frames += run_pce(kb, x, ids, revised=True)
         elif m == "score2":
             frames += run_score2(kb, x, ids)
+        elif m == "score2_diabetes":
+            frames += run_score2_diabetes(kb, x, ids)
         elif m == "qrisk3":
             frames += run_qrisk3(kb, x, ids)
         elif m in ("ada", "findrisc"):

@@ -71,8 +71,15 @@ def test_instant_reads_iso_text_and_datetimes() -> None:
 
 @pytest.fixture(scope="module")
 def plan_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo plan without clopidogrel (which implies established ASCVD: no risk equations),
+    so that every section is filled."""
     out = tmp_path_factory.mktemp("plan")
-    proc = run("plan", str(DEMO / "patient.yaml"), "-o", str(out),
+    for name in ("demo.vcf", "tumour.maf", "cgm.csv"):
+        (out / name).write_bytes((DEMO / name).read_bytes())
+    text = (DEMO / "patient.yaml").read_text()
+    lines = [ln for ln in text.splitlines() if "clopidogrel" not in ln]
+    (out / "patient.yaml").write_text("\n".join(lines) + "\n")
+    proc = run("plan", str(out / "patient.yaml"), "-o", str(out),
                "--format", "json", "--format", "html", "--format", "fhir")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return out
@@ -111,6 +118,19 @@ def _references(node: Any) -> list[str]:
     if isinstance(node, list):
         return [r for v in node for r in _references(v)]
     return []
+
+
+def test_plan_numbers_are_full_precision_in_json_and_rounded_in_html(plan_outputs: Path) -> None:
+    # issue 11, item 6: machine-readable output unrounded, rounding in the HTML view only
+    plan = json.loads((plan_outputs / "plan.json").read_text())
+    html = (plan_outputs / "plan.html").read_text()
+    risk = plan["cardio"]["baseline"]["risk"]
+    assert risk != round(risk, 4) and repr(risk) not in html
+    assert f"{risk * 100:.1f} %" in html
+    assert plan["cardio"]["prevention"]
+    for option in plan["cardio"]["prevention"]:
+        nnt = option["nnt"]
+        assert nnt != round(nnt, 1) and f"<td>{nnt:.1f}</td>" in html and repr(nnt) not in html
 
 
 def test_plan_fhir_covers_every_section(

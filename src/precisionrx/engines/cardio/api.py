@@ -25,8 +25,10 @@ from precisionrx.engines.cardio.fh import cac_status, dlcn_score, lpa_not_measur
 from precisionrx.engines.cardio.fh_genetics import fh_genetics
 from precisionrx.engines.cardio.prevention import load_effects, prevention_options
 from precisionrx.engines.cardio.record_inputs import (
+    aspirin_exclusion,
     established_cvd,
     has_risk_data,
+    inferred_ascvd,
     inputs_from_record,
     measure,
     premature_family_cvd,
@@ -122,6 +124,7 @@ def _prevention(
     ldl_mmol: float | None,
     pgx: list[SampleResult],
     caveats: list[Caveat],
+    no_aspirin: str | None = None,
 ) -> list[PreventionOption]:
     assert base.risk is not None
     smoker = bool(x.smoker[0])
@@ -140,7 +143,11 @@ def _prevention(
         bool(x.statin[0]),
         smoker,
         non_smoker_risk,
+        offer_aspirin=no_aspirin is None,
     )
+    if no_aspirin is not None:
+        message = f"primary-prevention aspirin not offered: {no_aspirin}"
+        caveats.append(Caveat(code="aspirin_not_offered", kind=CaveatKind.NOTE, message=message))
     caveats.append(
         Caveat(
             code="no_cited_effect",
@@ -208,6 +215,17 @@ def assess_patient(
             "prevention risk equations do not apply; manage as secondary prevention",
         )
         return CardioSection(caveats=[note], basis="not applicable", provenance=provenance)
+    implied = inferred_ascvd(record, kb)
+    if implied:
+        note = Caveat(
+            code="established_cvd_inferred",
+            message=f"{', '.join(implied)} is taken and no cardiovascular disease is coded: its "
+            "labelled indications (acute coronary syndrome, myocardial infarction, coronary "
+            "stenting, stroke or TIA, peripheral arterial disease) are established "
+            "atherosclerotic disease, so primary-prevention risk equations are not run: record "
+            "the indication and manage as secondary prevention",
+        )
+        return CardioSection(caveats=[note], basis="not applicable", provenance=provenance)
     x, caveats, ldl_mmol = inputs_from_record(record, home_sbp, gmi)
     rows = estimates(risk_frames(x, kb, patient_models(x)))
     base = next(
@@ -220,7 +238,7 @@ def assess_patient(
     )
     prevention: list[PreventionOption] = []
     if base is not None and base.risk is not None:
-        prevention = _prevention(kb, x, base, ldl_mmol, pgx, caveats)
+        prevention = _prevention(kb, x, base, ldl_mmol, pgx, caveats, aspirin_exclusion(record, kb))
     else:
         caveats.append(
             Caveat(

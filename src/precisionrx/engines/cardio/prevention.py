@@ -74,8 +74,11 @@ def prevention_options(
     on_statin: bool,
     smoker: bool,
     risk_if_non_smoker: float | None,
+    offer_aspirin: bool = True,
 ) -> list[PreventionOption]:
-    """Options ranked by absolute risk reduction over the baseline horizon."""
+    """Options ranked by absolute risk reduction over the baseline horizon (primary-prevention
+    aspirin only when ``offer_aspirin``: the caller rules it out for people on antithrombotics,
+    at increased bleeding risk or over 70)."""
     options: list[PreventionOption] = []
     ldl = _effect(effects, "statin_or_ldl_lowering", "major vascular events")
     high = _effect(effects, "statin_high_intensity", "LDL-C")
@@ -154,19 +157,20 @@ def prevention_options(
             "approximation: risk stays above a never-smoker's for 10-25 years (Duncan 2019)"
         )
         options.append(opt)
-    aspirin = _effect(effects, "aspirin_primary_prevention", "serious vascular events")
-    opt = _option(
-        "aspirin (primary prevention)",
-        baseline,
-        aspirin.rr,
-        "RR 0.88 serious vascular events",
-        aspirin.source,
-    )
-    opt.harms.append(
-        "major bleeding: absolute increase about 0.47 % over ~5-6 years, similar to or larger than "
-        "the benefit in most primary-prevention patients (Zheng & Roddick JAMA 2019)"
-    )
-    options.append(opt)
+    if offer_aspirin:
+        aspirin = _effect(effects, "aspirin_primary_prevention", "serious vascular events")
+        opt = _option(
+            "aspirin (primary prevention)",
+            baseline,
+            aspirin.rr,
+            "RR 0.88 serious vascular events",
+            aspirin.source,
+        )
+        opt.harms.append(
+            "major bleeding: absolute increase about 0.47 % over ~5-6 years, similar to or larger "
+            "than the benefit in most primary-prevention patients (Zheng & Roddick JAMA 2019)"
+        )
+        options.append(opt)
     combo = [
         n
         for n in ("high-intensity statin", "blood pressure to 130 mmHg", "smoking cessation")

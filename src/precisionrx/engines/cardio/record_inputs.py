@@ -59,6 +59,21 @@ ESTABLISHED_CVD = (
     "peripheral arter",
     "cerebrovascular",
 )
+#: P2Y12 inhibitors, whose labelled indications are all established atherosclerotic disease:
+#: clopidogrel (Plavix label §1: acute coronary syndrome, recent MI, recent stroke, established
+#: peripheral arterial disease), prasugrel (Effient §1: ACS managed with PCI), ticagrelor
+#: (Brilinta §1: ACS or a history of MI; coronary artery disease; stroke or TIA).
+P2Y12_INHIBITORS = ("clopidogrel", "prasugrel", "ticagrelor")
+#: Antithrombotics that raise bleeding risk: antiplatelets and anticoagulants.
+ANTIPLATELETS = (*P2Y12_INHIBITORS, "aspirin", "acetylsalicylic acid", "dipyridamole",
+                 "cilostazol", "vorapaxar")  # fmt: skip
+ANTICOAGULANTS = ("warfarin", "acenocoumarol", "phenprocoumon", "apixaban", "rivaroxaban",
+                  "edoxaban", "dabigatran", "heparin", "enoxaparin", "dalteparin", "tinzaparin",
+                  "fondaparinux")  # fmt: skip
+#: Conditions that raise bleeding risk (the ACC/AHA 2019 primary-prevention guideline names a
+#: history of GI bleeding or peptic ulcer, thrombocytopenia, coagulopathy).
+BLEEDING_RISK_CONDITIONS = ("bleed", "haemorrhage", "hemorrhage", "peptic ulcer",
+                            "thrombocytopenia", "coagulopathy")  # fmt: skip
 STATINS = ("statin",)  # every statin's name ends in -statin
 STATIN_DRUGS = ["atorvastatin", "rosuvastatin", "simvastatin", "pravastatin", "fluvastatin"]
 
@@ -193,6 +208,49 @@ def inputs_from_record(
     if ldl is not None:
         ldl_mmol = ldl[0] if ldl[1].lower().startswith("mmol") else ldl[0] / MGDL_PER_MMOL
     return x, caveats, ldl_mmol
+
+
+def ingredients(record: PatientRecord, kb: KnowledgeBase) -> list[str]:
+    """The record's medicines as lower-case ingredient names (a brand name read through the
+    knowledge base's brand table; an unknown name kept as written)."""
+    brands = kb.prescribing.brands
+    out = []
+    for m in record.medications:
+        name = m.name.lower().strip()
+        out.append(brands.get(name, name))
+    return out
+
+
+def inferred_ascvd(record: PatientRecord, kb: KnowledgeBase) -> list[str]:
+    """The record's P2Y12 inhibitors: every labelled indication of these is established
+    atherosclerotic disease, so their use implies it when no condition is coded."""
+    return [m for m in ingredients(record, kb) if any(p in m for p in P2Y12_INHIBITORS)]
+
+
+def aspirin_exclusion(record: PatientRecord, kb: KnowledgeBase) -> str | None:
+    """Why primary-prevention aspirin must not be offered, or None.
+
+    2019 ACC/AHA primary-prevention guideline: low-dose aspirin should not be given routinely
+    for primary prevention to adults > 70 years, nor at any age to those at increased risk of
+    bleeding (class III: harm); an antiplatelet or anticoagulant already taken is such a risk
+    (and a second antiplatelet is no longer primary prevention)."""
+    meds = ingredients(record, kb)
+    on = [m for m in meds if any(a in m for a in (*ANTIPLATELETS, *ANTICOAGULANTS))]
+    if on:
+        return (
+            f"already on {', '.join(on)} (antiplatelet or anticoagulant): aspirin for primary "
+            "prevention would add bleeding risk (ACC/AHA 2019: class III, harm)"
+        )
+    bleeding = [c.name for c in record.conditions
+                if any(k in c.name.lower() for k in BLEEDING_RISK_CONDITIONS)]  # fmt: skip
+    if bleeding:
+        return (f"increased bleeding risk ({', '.join(bleeding)}): aspirin for primary "
+                "prevention is not advised (ACC/AHA 2019: class III, harm)")  # fmt: skip
+    age = record.demographics.age_years
+    if age is not None and age > 70:
+        return ("older than 70: aspirin for primary prevention is not advised routinely "
+                "(ACC/AHA 2019: class III, harm)")  # fmt: skip
+    return None
 
 
 def established_cvd(record: PatientRecord) -> list[str]:

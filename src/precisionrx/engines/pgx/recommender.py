@@ -15,6 +15,7 @@ import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from precisionrx.engines.pgx.indication import narrow
 from precisionrx.engines.pgx.medications import ResolvedMedication, resolve
 from precisionrx.engines.pgx.phenoconversion import effective_phenotype, modulators_for
 from precisionrx.engines.pgx.phenotyper import phenotype_for, reference_phenotype
@@ -32,6 +33,7 @@ from precisionrx.records import (
     PatientRecord,
     SampleResult,
 )
+from precisionrx.records.patient import Condition
 from precisionrx.records.pgx import WarfarinGuidance
 
 NO_RESULT = "No Result"
@@ -473,7 +475,8 @@ def prescribed(
     if cache is not None and key in cache:
         done = cache[key]
     else:
-        done = _prescribe(kb, result, medications, drugs)
+        conditions = list(patient.conditions) if patient is not None else None
+        done = _prescribe(kb, result, medications, drugs, conditions)
         wanted = {d.strip().lower() for d in drugs or []}
         listed = {r.drug for r in (resolve(m, kb.prescribing) for m in medications or []) if r.drug}
         if "warfarin" in wanted | listed:
@@ -517,8 +520,10 @@ def _prescribe(
     result: SampleResult,
     medications: list[Medication] | None,
     drugs: list[str] | None,
+    conditions: list[Condition] | None = None,
 ) -> SampleResult:
-    """The prescribing fields for ``result`` (a new object holding only them)."""
+    """The prescribing fields for ``result`` (a new object holding only them); with the
+    patient's ``conditions``, indication-dependent advice is narrowed (pgx/indication.py)."""
     pkb = kb.prescribing
     modulator_names = {m.drug for m in pkb.modulators}
     resolved: list[ResolvedMedication] = [
@@ -567,7 +572,8 @@ def _prescribe(
             )
             review.append(MedicationReview(medication=r.given, status="unknown", caveats=caveats))
             continue
-        recs = by_drug.get(r.drug, [])
+        recs, indication_notes = narrow(r.drug, by_drug.get(r.drug, []), conditions)
+        caveats += indication_notes
         ctx = contexts.get(frozenset(med_drugs - {r.drug})) or build_context(
             kb, result, med_drugs - {r.drug}
         )

@@ -474,6 +474,7 @@ def build_cardio(shared: Path) -> None:
     shutil.copyfile(src / "pce" / "pce_coefficients.json", out / "pce_coefficients.json")
     shutil.copyfile(src / "score2" / "score2_coefficients.json", out / "score2_coefficients.json")
     shutil.copyfile(shared / "data" / "plan" / "score2_diabetes.json", out / "score2_diabetes.json")
+    shutil.copyfile(shared / "data" / "plan" / "statin_intensity.csv", out / "statin_intensity.csv")
     shutil.copyfile(
         src / "qrisk3" / "qrisk3_2017_coefficients.json", out / "qrisk3_2017_coefficients.json"
     )
@@ -491,7 +492,9 @@ def build_cardio(shared: Path) -> None:
             "v0.12.0); PCE (Goff 2013) and revised PCE (Yadlowsky 2018); SCORE2/SCORE2-OP (ESC 2021, "
             "full precision as in Kaptoge's score2risk/score2oprisk); SCORE2-Diabetes (Eur Heart J "
             "2023;44:2544; coefficients as in dvicencio/RiskScorescvd @ 2ae1357 and the authors' "
-            "score2dmrisk.ado @ abd8702, CC0 transcription); QRISK3-2017 (ClinRisk "
+            "score2dmrisk.ado @ abd8702, CC0 transcription); statin intensities (2018 AHA/ACC "
+            "cholesterol guideline Table 3) and CPIC 2022 statin dose limits (Cooper-DeHoff, "
+            "PMID 35152405) in statin_intensity.csv; QRISK3-2017 (ClinRisk "
             "open-source qrisk3.c via sisuhealthgroup/qrisk3 @ f1815fb, LGPL-3.0 + ClinRisk terms); "
             "ADA risk test (Bang 2009) and FINDRISC (Lindstrom 2003) points, curated in "
             "tools/curated/diabetes_points.json (unverified transcription); FH/LPA search windows "

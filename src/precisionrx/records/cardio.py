@@ -149,8 +149,52 @@ class PolygenicScore(ScoreRow):
     scorefile: str | None = None
 
 
+class StatinUse(BaseModel):
+    """A recorded statin: its intensity (2018 AHA/ACC Table 3) and its dose against the CPIC
+    limit for the patient's genotype."""
+
+    model_config = ConfigDict(frozen=True)
+
+    drug: str
+    #: The dose as recorded, and its amount in mg/day (None when the text has none).
+    dose: str | None
+    dose_mg: float | None
+    #: high | moderate | low | not_recommended; None for a dose not in the table.
+    intensity: str | None
+    #: The CPIC limit (e.g. "<20 mg/day") and the CPIC row type that applies.
+    cpic_limit: str | None
+    cpic_action: str | None
+    #: True/False when dose and limit are known, else None.
+    exceeds_cpic_limit: bool | None
+    action: str
+    reason: str
+    caveats: list[Caveat] = Field(default_factory=list)
+
+
+class StatinOption(BaseModel):
+    """A high-intensity statin dose this genotype's CPIC limits allow."""
+
+    model_config = ConfigDict(frozen=True)
+
+    drug: str
+    dose_mg: float
+    intensity: str
+    cpic_limit: str | None
+
+
+class StatinReview(BaseModel):
+    """The recorded statins and the high-intensity options within the CPIC limits."""
+
+    current: list[StatinUse] = Field(default_factory=list)
+    high_intensity_options: list[StatinOption] = Field(default_factory=list)
+    source: str
+    caveats: list[Caveat] = Field(default_factory=list)
+
+
 #: Keys of the section when the risk equations do not apply (established CVD).
-NOT_APPLICABLE_KEYS = ("baseline", "risk", "prevention", "caveats", "basis", "provenance")
+NOT_APPLICABLE_KEYS = (
+    "statins", "baseline", "risk", "prevention", "caveats", "basis", "provenance",
+)  # fmt: skip
 
 
 class CardioSection(EngineResult):
@@ -166,6 +210,8 @@ class CardioSection(EngineResult):
     lpa: LpaStatus | None = None
     cac: CacStatus | None = None
     polygenic_scores: list[PolygenicScore] = Field(default_factory=list)
+    #: The statin review (recorded statins, intensity, CPIC limits, high-intensity options).
+    statins: StatinReview | None = None
     baseline: RiskEstimate | None = None
     risk: list[RiskEstimate] = Field(default_factory=list)
     prevention: list[PreventionOption] = Field(default_factory=list)
@@ -175,13 +221,13 @@ class CardioSection(EngineResult):
     def _serialise(self, handler: SerializerFunctionWrapHandler) -> Any:
         data = handler(self)
         order = [
-            "dlcn", "fh_genetics", "lpa", "cac", "polygenic_scores", "baseline", "risk",
-            "prevention", "caveats", "basis", "provenance",
+            "dlcn", "fh_genetics", "lpa", "cac", "polygenic_scores", "statins", "baseline",
+            "risk", "prevention", "caveats", "basis", "provenance",
         ]  # fmt: skip
         if self.basis == "not applicable":
             order = list(NOT_APPLICABLE_KEYS)
         out = {k: data[k] for k in order if k in data}
-        for k in ("lpa", "cac"):
+        for k in ("lpa", "cac", "statins"):
             if out.get(k, 0) is None:
                 del out[k]
         return out

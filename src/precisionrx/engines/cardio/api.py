@@ -29,12 +29,14 @@ from precisionrx.engines.cardio.record_inputs import (
     established_cvd,
     has_risk_data,
     inferred_ascvd,
+    ingredients,
     inputs_from_record,
     measure,
     premature_family_cvd,
     statin_pgx_notes,
 )
 from precisionrx.engines.cardio.runner import cardio_kb, estimates, model_blocks
+from precisionrx.engines.cardio.statins import STATINS, statin_review
 from precisionrx.records import Caveat, CaveatKind, PatientRecord, SampleResult
 from precisionrx.records.cardio import (
     CardioSection,
@@ -44,6 +46,7 @@ from precisionrx.records.cardio import (
     PreventionOption,
     RiskEstimate,
     RiskResult,
+    StatinReview,
 )
 from precisionrx.records.evidence import Provenance, fingerprint
 from precisionrx.records.prs import PrsSettings
@@ -180,6 +183,41 @@ def _polygenic_scores(
     ]
 
 
+def _statins(
+    kb: KnowledgeBase, record: PatientRecord, pgx: list[SampleResult]
+) -> StatinReview | None:
+    """The statin review when a statin is recorded (None otherwise)."""
+    names = ingredients(record, kb)
+    if not any(n in STATINS for n in names):
+        return None
+    return statin_review(kb, record, pgx, names)
+
+
+def statin_first(
+    options: list[PreventionOption], statins: StatinReview | None
+) -> list[PreventionOption]:
+    """Add-on LDL-C drugs come after a high-intensity statin: when the recorded statin is not
+    high intensity, ezetimibe and PCSK9-inhibitor options say so and name the high-intensity
+    doses within this genotype's CPIC limits (statins.py)."""
+    if statins is None or not statins.current:
+        return options
+    if any(u.intensity == "high" for u in statins.current):
+        return options
+    now = ", ".join(
+        f"{u.drug} {u.dose or 'dose not recorded'} ({u.intensity or 'intensity unknown'})"
+        for u in statins.current
+    )
+    allowed = ", ".join(f"{o.drug} {o.dose_mg:g} mg" for o in statins.high_intensity_options)
+    note = (
+        f"first intensify the statin: now {now}; high-intensity doses within this genotype's "
+        f"CPIC limits: {allowed or 'none'}"
+    )
+    return [
+        o.model_copy(update={"notes": [note, *o.notes]}) if o.option.startswith("add ") else o
+        for o in options
+    ]
+
+
 def assess_patient(
     record: PatientRecord,
     kb: KnowledgeBase,
@@ -214,7 +252,10 @@ def assess_patient(
             message=f"established cardiovascular disease ({', '.join(established)}): primary-"
             "prevention risk equations do not apply; manage as secondary prevention",
         )
-        return CardioSection(caveats=[note], basis="not applicable", provenance=provenance)
+        return CardioSection(
+            caveats=[note], basis="not applicable", provenance=provenance,
+            statins=_statins(kb, record, pgx),
+        )  # fmt: skip
     implied = inferred_ascvd(record, kb)
     if implied:
         note = Caveat(
@@ -225,7 +266,10 @@ def assess_patient(
             "atherosclerotic disease, so primary-prevention risk equations are not run: record "
             "the indication and manage as secondary prevention",
         )
-        return CardioSection(caveats=[note], basis="not applicable", provenance=provenance)
+        return CardioSection(
+            caveats=[note], basis="not applicable", provenance=provenance,
+            statins=_statins(kb, record, pgx),
+        )  # fmt: skip
     x, caveats, ldl_mmol = inputs_from_record(record, home_sbp, gmi)
     rows = estimates(risk_frames(x, kb, patient_models(x)))
     base = next(
@@ -237,8 +281,10 @@ def assess_patient(
         None,
     )
     prevention: list[PreventionOption] = []
+    statins = _statins(kb, record, pgx)
     if base is not None and base.risk is not None:
         prevention = _prevention(kb, x, base, ldl_mmol, pgx, caveats, aspirin_exclusion(record, kb))
+        prevention = statin_first(prevention, statins)
     else:
         caveats.append(
             Caveat(
@@ -279,6 +325,7 @@ def assess_patient(
         lpa=lpa,
         cac=cac,
         polygenic_scores=_polygenic_scores(kb, genotypes, scorefiles),
+        statins=statins,
         baseline=base,
         risk=rows,
         prevention=prevention,

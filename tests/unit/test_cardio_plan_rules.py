@@ -12,23 +12,12 @@ from precisionrx.engines.cardio.api import assess_patient
 from precisionrx.io.patient_file import read_patient_file
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records.cardio import CardioSection
-
-BASE = """id: p
-demographics: {sex_at_birth: male, age_years: AGE, country: DE}
-lifestyle: {smoking: never}
-measurements:
-  - {name: Total cholesterol, value: 6.0, unit: mmol/L}
-  - {name: HDL cholesterol, value: 1.1, unit: mmol/L}
-  - {name: LDL cholesterol, value: 4.0, unit: mmol/L}
-  - {name: Systolic blood pressure, value: 150, unit: mmHg}
-  - {name: BMI, value: 28, unit: kg/m2}
-  - {name: eGFR, value: 85, unit: mL/min}
-"""
+from testkit.patients import cardio_patient
 
 
 def section(tmp_path: Path, extra: str = "", age: int = 60) -> CardioSection:
     path = tmp_path / "p.yaml"
-    path.write_text(BASE.replace("AGE", str(age)) + extra)
+    path.write_text(cardio_patient(age=age, extra=extra))
     result = assess_patient(read_patient_file(path), KnowledgeBase(), [])
     assert result is not None
     return result

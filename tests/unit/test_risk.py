@@ -21,6 +21,7 @@ from precisionrx.engines.cardio.runner import cardio_kb, run_models
 from precisionrx.errors import InputError
 from precisionrx.io.risk_table import read_risk_table
 from precisionrx.kb.registry import KnowledgeBase
+from testkit.patients import cardio_patient
 
 KB = cardio_kb(KnowledgeBase())
 HEADER = "id,age,sex,sbp,bp_treated,total_chol,hdl_chol,chol_unit,diabetes,smoker,egfr,bmi,statin,race,region\n"
@@ -255,17 +256,7 @@ def test_plan_has_cardio_section_and_skips_established_cvd(tmp_path: Path) -> No
     from precisionrx.io.patient_file import read_patient_file
     from precisionrx.plan.builder import build_plan
 
-    text = """id: p
-demographics: {sex_at_birth: male, age_years: 60, country: DE}
-lifestyle: {smoking: current}
-measurements:
-  - {name: Total cholesterol, value: 6.0, unit: mmol/L}
-  - {name: HDL cholesterol, value: 1.1, unit: mmol/L}
-  - {name: LDL cholesterol, value: 4.0, unit: mmol/L}
-  - {name: Systolic blood pressure, value: 150, unit: mmHg}
-  - {name: BMI, value: 28, unit: kg/m2}
-  - {name: eGFR, value: 85, unit: mL/min}
-"""
+    text = cardio_patient(smoking="current")
     (tmp_path / "p.yaml").write_text(text)
     plan = build_plan(read_patient_file(tmp_path / "p.yaml"), KnowledgeBase())
     cardio = plan.model_dump(mode="json")["cardio"]

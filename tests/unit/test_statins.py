@@ -16,20 +16,8 @@ from precisionrx.io.patient_file import read_patient_file
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import PatientRecord, SampleResult
 from precisionrx.records.cardio import StatinReview
+from testkit.patients import cardio_patient
 from testkit.synthetic import VcfBuilder
-
-PATIENT = """id: p
-demographics: {sex_at_birth: male, age_years: 60, country: DE}
-lifestyle: {smoking: never}
-medications: [{name: simvastatin, dose: DOSE}]
-measurements:
-  - {name: Total cholesterol, value: 6.0, unit: mmol/L}
-  - {name: HDL cholesterol, value: 1.1, unit: mmol/L}
-  - {name: LDL cholesterol, value: 4.0, unit: mmol/L}
-  - {name: Systolic blood pressure, value: 150, unit: mmHg}
-  - {name: BMI, value: 28, unit: kg/m2}
-  - {name: eGFR, value: 85, unit: mL/min}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +33,8 @@ def slco1b1(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SampleResult]
 
 
 def record(tmp_path: Path, dose: str = "40 mg nightly") -> PatientRecord:
-    (tmp_path / "p.yaml").write_text(PATIENT.replace("DOSE", f'"{dose}"'))
+    meds = f'medications: [{{name: simvastatin, dose: "{dose}"}}]\n'
+    (tmp_path / "p.yaml").write_text(cardio_patient(extra=meds))
     return read_patient_file(tmp_path / "p.yaml")
 
 

@@ -508,6 +508,34 @@ def build_cardio(shared: Path) -> None:
     )
 
 
+def build_oncology_guidelines(shared: Path) -> None:
+    """FDA tumour-agnostic labels (with their excluded tumour types and settings) and the
+    guideline biomarker panels per tumour type, for the plan's oncology headline."""
+    import shutil
+
+    src = shared / "data" / "plan"
+    out = OUT / "oncology_guidelines"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("tumor_agnostic_labels.csv", "tumor_biomarker_panels.csv"):
+        shutil.copyfile(src / name, out / name)
+    write_about(
+        out,
+        {
+            "name": "oncology_guidelines",
+            "source": "FDA tumour-agnostic indications (label text via MOAlmanac "
+            "referenced/indications.json @ 7815662; approval years from CA Cancer J Clin 2020 "
+            "Table 2, NEJM 2017, Ann Oncol 2020); guideline biomarker panels by OncoTree code "
+            "(ASCP/CAP/AMP/ASCO 2017 colorectal, CAP/IASLC/AMP 2018 lung, ASCO breast 2022-2024, "
+            "ASCO ovarian 2020, NCCN prostate/pancreas as quoted, ESMO NGS 2020/2024, MOAlmanac "
+            "NCCN/FDA rows); curated 2026-12-03, every row cited with a verified flag",
+            "version": "2026-12-03",
+            "date": "2026-12-03",
+            "license": "facts with citations (CC0 transcription); label text US public domain; "
+            "MOAlmanac-derived text GPL-2.0, research use only",
+        },
+    )
+
+
 #: MOAlmanac predictive implication -> PCGR-style strength (evidence_level_crosswalk.tsv).
 MOA_STRENGTH = {"FDA-Approved": "strong", "Guideline": "strong"}
 MOA_CLASS = {
@@ -808,6 +836,7 @@ STEPS = {
     "pharmcat": build_pharmcat, "pypgx": build_pypgx, "frequencies": build_frequencies,
     "guidelines": build_guidelines, "interactions": build_interactions, "cardio": build_cardio,
     "genome": build_genome, "oncology": build_oncology, "monitoring": build_monitoring,
+    "oncology_guidelines": build_oncology_guidelines,
 }  # fmt: skip
 
 

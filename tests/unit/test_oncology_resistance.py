@@ -12,6 +12,7 @@ from precisionrx.engines.oncology.knowledge import oncology_kb
 from precisionrx.engines.oncology.report import matched_drugs
 from precisionrx.engines.oncology.resolution import resolve
 from precisionrx.engines.oncology.summary import therapy_options, therapy_summary
+from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.plan.oncology_section import oncology_findings
 from precisionrx.records.notation import protein_change
 from precisionrx.records.oncology import TumourReport
@@ -131,7 +132,7 @@ def test_ras_mutation_removes_anti_egfr_regimens_in_colorectal_cancer() -> None:
 
 def test_plan_findings_never_headline_an_overridden_drug() -> None:
     report = analyse([fusion("BCR", "ABL1"), variant("ABL1", "T315I", "5")], "CML", None)
-    findings = oncology_findings(typed(report))
+    findings = oncology_findings(typed(report), KnowledgeBase())
     options = [f for f in findings if "therapy evidence" in f.title]
     resist = [f for f in findings if "expected resistance" in f.title]
     assert options
@@ -350,7 +351,7 @@ def test_flagged_guideline_rows_are_shown_but_not_used() -> None:
     flagged = [t for m in report["matches"] for t in m["therapies"] if t["source_id"] == "104"]
     assert flagged and flagged[0]["flag"]["flag"] == "data_conflict"
     assert flagged[0]["recommendation"].startswith("disputed")
-    findings = oncology_findings(typed(report))
+    findings = oncology_findings(typed(report), KnowledgeBase())
     assert not any("Omacetaxine" in f.title for f in findings)
 
 

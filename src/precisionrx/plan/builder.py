@@ -98,7 +98,7 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
     oncology = oncology_section(kb, record, pgx)
     if oncology is not None:
         engines.append("oncology")
-        findings += oncology_findings(oncology)
+        findings += oncology_findings(oncology, kb)
     summary = _patient_lines(pgx, kb)
     demo = record.demographics
     return TreatmentPlan(

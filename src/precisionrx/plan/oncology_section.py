@@ -14,7 +14,7 @@ from typing import Literal
 
 from precisionrx.engines.oncology.api import TumourSettings, analyse_tumour
 from precisionrx.engines.oncology.burden import EXOME_MB
-from precisionrx.engines.oncology.summary import expected_resistance, therapy_options
+from precisionrx.engines.oncology.headline import guideline_biomarkers, headline
 from precisionrx.io.tumor_inputs import read_tumour
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import Finding, PatientRecord, SampleResult
@@ -46,49 +46,87 @@ def oncology_section(
     return analyse_tumour(read.alterations, kb, settings, germline=pgx or None, patient=record)
 
 
-def oncology_findings(report: TumourReport) -> list[Finding]:
-    """Tier I/II therapy options, expected resistance and germline conflicts as findings.
+def oncology_findings(report: TumourReport, kb: KnowledgeBase) -> list[Finding]:
+    """The tumour's headline as findings: options and resistance that meet the headline rule
+    (engines/oncology/headline.py: FDA/guideline evidence in this tumour type, or a
+    tumour-agnostic label that does not exclude it), the guideline biomarkers to confirm, and
+    the germline conflicts. Other evidence stays in the oncology section.
 
     Options come from the grouped view after the resistance check
     (engines/oncology/resolution.py): a drug whose sensitivity evidence this tumour's
-    resistance evidence overrides is never headlined as an option; it gets its own
-    "expected resistance" finding instead.
+    resistance evidence overrides is never headlined as an option.
     """
     out: list[Finding] = []
-    rows = report.therapy_summary
-    options: dict[str, list[TherapySummaryRow]] = {}
-    for r in therapy_options(rows):
-        options.setdefault(r.alteration, []).append(r)
-    for alteration, rs in sorted(options.items(), key=lambda kv: str(kv[1][0].tier)):
-        tier = rs[0].tier
-        best = [r for r in rs if r.tier == tier][:3]
+    lead = headline(report, kb)
+    options: dict[str, list[tuple[TherapySummaryRow, str]]] = {}
+    for row, setting in lead.options:
+        options.setdefault(row.alteration, []).append((row, setting))
+    kept_out: dict[str, list[str]] = {}
+    for row, label in lead.excluded:
+        kept_out.setdefault(row.alteration, []).append(
+            f"{_therapy_name(row.drug)} is not an option here: its tumour-agnostic "
+            f"{label.biomarker} label excludes {label.excluded}"
+        )
+    for alteration in sorted(set(options) | set(kept_out)):
+        rows = options.get(alteration, [])
+        parts = []
+        for row, setting in rows:
+            best = row.best_evidence
+            where = f"tumour-agnostic label, setting: {setting}" if setting else (
+                f"{best.evidence_level}, {best.tumor_type}"
+            )  # fmt: skip
+            parts.append(f"{_therapy_name(row.drug)} (Tier {row.tier}; {where})")
+        if any(not setting for _, setting in rows):
+            parts.append("treatment setting (line, stage) per the cited label or guideline: not "
+                         "in the shipped data")  # fmt: skip
+        detail = "; ".join(parts + kept_out.get(alteration, []))
         out.append(
             Finding(
                 domain="oncology",
-                title=f"{alteration}: Tier {tier} therapy evidence",
-                detail=f"{', '.join(_therapy_name(r.drug) for r in best)} (see the oncology "
-                "section for every therapy, its evidence and resistance markers)",
-                severity="actionable",
-                source="MOAlmanac / CIViC",
+                title=f"{alteration}: standard-of-care therapy evidence in this tumour type"
+                if rows
+                else f"{alteration}: no standard-of-care option for this tumour type",
+                detail=f"{detail} (every therapy and its evidence: oncology section)",
+                severity="actionable" if rows else "info",
+                source="MOAlmanac (FDA labels, guidelines) / CIViC level A",
             )
         )
-    resist: dict[str, list[str]] = {}
-    for r in expected_resistance(rows):
-        names = resist.setdefault(r.alteration, [])
-        name = _therapy_name(r.drug)
-        if name not in names:
-            names.append(name)
-    for alteration, names in resist.items():
+    resist: dict[str, list[TherapySummaryRow]] = {}
+    for r in lead.resistance:
+        rows_ = resist.setdefault(r.alteration, [])
+        if all(_therapy_name(x.drug) != _therapy_name(r.drug) for x in rows_):
+            rows_.append(r)
+    for alteration, rs in resist.items():
+        names = [_therapy_name(r.drug) for r in rs]
+        levels = "; ".join(
+            f"{_therapy_name(r.drug)}: {r.best_evidence.evidence_level}, "
+            f"{r.best_evidence.tumor_type}"
+            + (f", overrides {r.overridden} sensitivity item(s)" if r.overridden else "")
+            for r in rs
+        )
         out.append(
             Finding(
                 domain="oncology",
                 title=f"{alteration}: expected resistance to {', '.join(names[:5])}"
                 + (f" and {len(names) - 5} more" if len(names) > 5 else ""),
-                detail="resistance evidence in this tumour outranks any sensitivity evidence "
-                "for these therapies: not therapy options (see the oncology section for the "
-                "evidence and the overridden sensitivity items)",
+                detail=f"resistance evidence in this tumour type ({levels}): not therapy "
+                "options (see the oncology section for the evidence)",
                 severity="actionable",
                 source="MOAlmanac / CIViC",
+            )
+        )
+    missing = [b for b in guideline_biomarkers(report, kb) if b.status == "not reported"]
+    if missing:
+        tumour = report.tumor_type.name or "this tumour"
+        out.append(
+            Finding(
+                domain="oncology",
+                title=f"Guideline biomarkers to confirm for {tumour}",
+                detail="; ".join(f"{b.biomarker} ({b.setting})" for b in missing)
+                + ": no alteration in the input; a negative result counts only if the assay "
+                "covered it",
+                severity="info",
+                source="tumour biomarker guidelines (kb oncology_guidelines)",
             )
         )
     for c in report.germline_conflicts:

@@ -315,7 +315,7 @@ def test_plan_monitoring_section_finds_the_changes(tmp_path: Path) -> None:
     assert mon.provenance is not None and mon.provenance.input_sha256
     titles = [f.title for f in plan.findings if f.domain == "monitoring"]
     assert any(t.startswith("Time in range fell") for t in titles)
-    assert "Nocturnal lows appeared" in titles
+    assert "Nocturnal hypoglycaemia appeared" in titles  # counted in episodes (issue 14)
     html = render("plan.html.j2", {"plan": plan.model_dump(mode="json"), "css": ""})
     assert "Glucose monitoring" in html and "Ambulatory glucose profile" in html
 

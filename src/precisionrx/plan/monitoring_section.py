@@ -22,5 +22,8 @@ def monitoring_section(
         return None, []
     stream = streams[0]
     readings = read_cgm(stream.path, stream.timezone)
-    review = review_patient_cgm(readings, kb, subject=record.id, source=stream.path)
+    review = review_patient_cgm(
+        readings, kb, subject=record.id, source=stream.path,
+        age_years=record.demographics.age_years,
+    )  # fmt: skip
     return review.section, review.findings

@@ -481,10 +481,12 @@ class VitalsSummary(_Result):
 
 
 class PeriodMetrics(CgmMetricValues):
-    """The CGM metrics of one 14-day period of the plan, with its nocturnal lows (readings
-    < 70 mg/dL between 00:00 and 06:00 local time)."""
+    """The CGM metrics of one 14-day period of the plan, with its nocturnal lows: readings
+    < 70 mg/dL between 00:00 and 06:00 local time, and the level 1 hypoglycaemic episodes
+    (>= 15 min < 70 mg/dL, Battelino 2023) that start in those hours."""
 
     nocturnal_lows: int
+    nocturnal_hypo_episodes: int = 0
 
 
 class MonitoringSection(_Result):

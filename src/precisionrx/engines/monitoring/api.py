@@ -221,20 +221,33 @@ def review_patient_vitals(export: HealthExport, kb: KnowledgeBase) -> VitalsRevi
     return VitalsReview(section=section, findings=findings)
 
 
+#: Age from which the plan assesses CGM against the consensus' older/high-risk targets (TIR
+#: > 50 %, below 70 < 1 %; Battelino 2019): the ADA Standards of Care's older adults (>= 65 y,
+#: section 13).
+OLDER_ADULT_AGE = 65
+
+
 def review_patient_cgm(
-    readings: CgmReadings, kb: KnowledgeBase, *, subject: str, source: str
+    readings: CgmReadings,
+    kb: KnowledgeBase,
+    *,
+    subject: str,
+    source: str,
+    age_years: float | None = None,
 ) -> MonitoringReview:
     """The plan's CGM section for one patient (``subject``: the record's id; ``source``: the
-    file, named in the findings): the last 14 days and the 14 before, the adult consensus
-    targets, the AGP of the last 14 days (modal day only), ``gmi_for_risk`` and the findings
-    (engines/monitoring/findings.py)."""
+    file, named in the findings): the last 14 days and the 14 before, the consensus targets
+    (adult, or older/high-risk from :data:`OLDER_ADULT_AGE`), the AGP of the last 14 days
+    (modal day only), ``gmi_for_risk`` and the findings (engines/monitoring/findings.py)."""
+    older = age_years is not None and age_years >= OLDER_ADULT_AGE
+    population = "older_high_risk" if older else "adult"
     frame = readings.frame.with_columns(pl.lit(subject).alias("id"))
     recent, before = split_periods(frame)
     current = period_metrics(recent)
     if current is None:
         raise InputError("no CGM readings in the last 14 days", path=source)
     previous = period_metrics(before)
-    consensus = assess(current.model_dump(), kb, "adult")
+    consensus = assess(current.model_dump(), kb, population)
     change = changes(current, previous)
     caveats = list(readings.caveats)
     if not consensus.sufficient_data:
@@ -252,7 +265,7 @@ def review_patient_cgm(
         gmi_note=GMI_NOTE,
         caveats=caveats,
         provenance=_provenance(
-            kb, readings, {"population": "adult", "period_days": str(PERIOD_DAYS)}
+            kb, readings, {"population": population, "period_days": str(PERIOD_DAYS)}
         ),
     )
     return MonitoringReview(

@@ -1,9 +1,12 @@
 """The plan's CGM review: the last 14 days against the 14 days before, and the findings.
 
 Findings (each with the numbers behind it): time in range 70-180 down by >= 5 percentage points
-(a 5-point change is clinically meaningful, Battelino 2019); readings < 70 mg/dL between 00:00 and
-06:00 local time in the last 14 days when there were none before ("nocturnal lows appeared");
-any consensus target not met in the last 14 days. ``gmi_for_risk``: the last 14 days' GMI when
+(a 5-point change is clinically meaningful, Battelino 2019); nocturnal hypoglycaemia counted as
+episodes, not readings — level 1 episodes (>= 15 consecutive minutes < 70 mg/dL, ended by >= 15
+minutes >= 70; Battelino 2023, episodes.py) starting between 00:00 and 06:00 local time — in the
+last 14 days when there were none before ("nocturnal hypoglycaemia appeared"); any consensus
+target not met in the last 14 days, for the population the caller chose (older adults: the
+consensus' older/high-risk targets). ``gmi_for_risk``: the last 14 days' GMI when
 those days meet the consensus data sufficiency (>= 14 days, >= 70 % active), for the cardiovascular
 equations to use only when the record has no laboratory HbA1c (the cardio section says so: the
 two can differ by more than 0.5 %-points).
@@ -15,6 +18,8 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from precisionrx.engines.monitoring.episodes import episode_spans
+from precisionrx.engines.monitoring.grid import day_grid, grid_clock
 from precisionrx.engines.monitoring.metrics_table import metrics_table
 from precisionrx.errors import InputError
 from precisionrx.records.evidence import Finding
@@ -42,6 +47,18 @@ def split_periods(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
 
 
+def nocturnal_episodes(frame: pl.DataFrame) -> int:
+    """Level 1 hypoglycaemic episodes of one subject's readings that start between 00:00 and
+    ``NIGHT_END_HOUR`` local time (on the metrics' day grid, which starts at local midnight)."""
+    frame = frame.sort("time_utc")
+    utc = frame["time_utc"].to_numpy()  # as metrics_table.py reads them
+    local = frame["local"].to_numpy()
+    grid = day_grid(grid_clock(utc, local), frame["gl"].to_numpy())
+    per_day = grid.values.shape[1]
+    night = NIGHT_END_HOUR * 60 / grid.dt0
+    return sum(1 for start, _ in episode_spans(grid)["hypo_level1"] if start % per_day < night)
+
+
 def period_metrics(frame: pl.DataFrame) -> PeriodMetrics | None:
     """Every CGM metric of one period (one subject) and its nocturnal lows; None when empty."""
     if frame.height == 0:
@@ -49,6 +66,7 @@ def period_metrics(frame: pl.DataFrame) -> PeriodMetrics | None:
     row = metrics_table(frame).row(0, named=True)
     night = frame.filter((pl.col("local").dt.hour() < NIGHT_END_HOUR) & (pl.col("gl") < NIGHT_LOW))
     row["nocturnal_lows"] = night.height
+    row["nocturnal_hypo_episodes"] = nocturnal_episodes(frame) if night.height else 0
     row["first"], row["last"] = str(row["first"]), str(row["last"])
     return PeriodMetrics(**row)
 
@@ -84,11 +102,14 @@ def cgm_findings(
                 f"{current.in_range_70_180:.0f} % (last 14 days vs the 14 days before)",
                 severity="actionable", source=source,
             ))  # fmt: skip
-        if current.nocturnal_lows and not previous.nocturnal_lows:
+        now, before = current.nocturnal_hypo_episodes, previous.nocturnal_hypo_episodes
+        if now and not before:
             findings.append(Finding(
-                domain="monitoring", title="Nocturnal lows appeared",
-                detail=f"{current.nocturnal_lows} readings < 70 mg/dL between 00:00 and 06:00 "
-                "in the last 14 days; none in the 14 days before",
+                domain="monitoring", title="Nocturnal hypoglycaemia appeared",
+                detail=f"{now} episode{'s' if now > 1 else ''} of >= 15 min < 70 mg/dL "
+                f"starting between 00:00 and 06:00 in the last 14 days "
+                f"({current.nocturnal_lows} readings); none in the 14 days before "
+                "(episode definition: Battelino 2023)",
                 severity="actionable", source=source,
             ))  # fmt: skip
     missed = [c for c in consensus.checks if c.met is False]

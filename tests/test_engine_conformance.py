@@ -145,6 +145,18 @@ def _cgm_review(kb: KnowledgeBase) -> Callable[[], BaseModel]:
     return run
 
 
+def _interactions(kb: KnowledgeBase) -> Callable[[], BaseModel]:
+    from precisionrx.engines.interactions.api import check_interactions
+    from precisionrx.io.patient_file import read_patient_file
+    from precisionrx.plan.builder import demo_patient
+    from precisionrx.records import Medication
+
+    record = read_patient_file(demo_patient())
+    meds = [*record.medications, Medication(name="Prilosec", dose="20 mg daily"),
+            Medication(name="warfarin", rxnorm="11289")]  # fmt: skip
+    return lambda: check_interactions(meds, kb)
+
+
 def _plan_record(kb: KnowledgeBase) -> Callable[[], BaseModel]:
     # The plan composes engines over a patient record whose data are files: it is the one
     # entry point that reads (through io); it is checked for everything but "no I/O".
@@ -163,6 +175,7 @@ CASES = [
     Case("oncology", "tumour_report", _tumour),
     Case("cgm_metrics", "cgm_metrics_result", _cgm),
     Case("cgm_review", "monitoring_section", _cgm_review),
+    Case("interactions", "interaction_result", _interactions),
     Case("plan", "treatment_plan", _plan_record, volatile=("generated",)),
 ]
 #: Entry points that read by design: the plan (a record of files) and PRS, which streams the

@@ -831,12 +831,92 @@ def build_limits(shared: Path) -> None:
     )
 
 
+_SALICYLATE_FIX = (
+    "the transcription maps the paper's class 'Salicylates' to aminosalicylate, methacholine, "
+    "morpholine salicylate and niclosamide (a mapping error flagged in the row's note); the row "
+    "is kept with aspirin, the salicylate the note names, and matches no other salicylate"
+)
+_ESOMEPRAZOLE_FIX = "misspelt 'Esmoprazole' in the transcription: esomeprazole"
+#: Transcription errors of the curated tables, applied by the reader (kb/ddi.py): (file, row
+#: key, column, value as shipped, corrected value, reason). The copied tables stay identical to
+#: the curated ones; a shipped value that no longer matches makes the build fail.
+DDI_CORRECTIONS = [
+    ("ddi_non_interruptive.csv", "1", "precipitant_members",
+     "Aminosalicylate;Methacholine;Morpholine Salicylate;Niclosamide", "Aspirin", _SALICYLATE_FIX),
+    ("ddi_non_interruptive.csv", "29", "precipitant_members",
+     "Aminosalicylate;Methacholine;Morpholine Salicylate;Niclosamide", "Aspirin", _SALICYLATE_FIX),
+    ("ddi_non_interruptive.csv", "4", "precipitant_members",
+     "Omeprazole;Lansoprazole;Pantoprazole;Rabeprazole;Esmoprazole",
+     "Omeprazole;Lansoprazole;Pantoprazole;Rabeprazole;Esomeprazole", _ESOMEPRAZOLE_FIX),
+    ("ddi_non_interruptive.csv", "20", "precipitant_members",
+     "Omeprazole;Lansoprazole;Pantoprazole;Rabeprazole;Esmoprazole",
+     "Omeprazole;Lansoprazole;Pantoprazole;Rabeprazole;Esomeprazole", _ESOMEPRAZOLE_FIX),
+    ("ddi_non_interruptive.csv", "21", "object_members",
+     "Omeprazole;Lansoprazole;Pantoprazole;Rabeprazole;Esmoprazole",
+     "Omeprazole;Lansoprazole;Pantoprazole;Rabeprazole;Esomeprazole", _ESOMEPRAZOLE_FIX),
+    ("ddi_non_interruptive.csv", "32", "precipitant_members",
+     "Physostigmine;neostigmine;Pyridostigmine;Ambenonium;Demecariuim;Edrophonium",
+     "Physostigmine;neostigmine;Pyridostigmine;Ambenonium;Demecarium;Edrophonium",
+     "misspelt 'Demecariuim' in the transcription: demecarium"),
+]  # fmt: skip
+
+
+def build_ddi(shared: Path) -> None:
+    """Drug-drug interactions between the patient's medicines (kb/ddi.py): the curated table
+    of clinically major pairs with its class members and the ONC 2013 low-priority pairs,
+    copied unchanged, plus the corrections of known transcription errors
+    (``ddi_corrections.csv``, from :data:`DDI_CORRECTIONS`)."""
+    import shutil
+
+    src = shared / "data" / "plan"
+    out = OUT / "ddi"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("ddi_major.csv", "ddi_classes.csv", "ddi_non_interruptive.csv"):
+        shutil.copyfile(src / name, out / name)
+    keys = {"ddi_non_interruptive.csv": "onc2013_id", "ddi_major.csv": "id"}
+    for file, key, column, old, _new, _why in DDI_CORRECTIONS:
+        rows = {r[keys[file]]: r for r in read_csv(src / file)}
+        if rows.get(key, {}).get(column) != old:
+            raise SystemExit(f"{file} row {key}: {column} is no longer {old!r}; review the fix")
+    with (out / "ddi_corrections.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["file", "row", "column", "shipped", "corrected", "reason"])
+        writer.writerows(DDI_CORRECTIONS)
+    write_about(
+        out,
+        {
+            "name": "ddi",
+            "source": "Plan-level drug-drug interactions (ddi_major.csv: 128 rows curated "
+            "2026-12-03, each cited in its source column with a verified flag): ONC high-priority "
+            "list (Phansalkar S et al. JAMIA 2012;19:735-743, Table 2, PMC3422823); FDA labels "
+            "(Zocor highlights table, lovastatin, Plavix section 7, omeprazole/esomeprazole label "
+            "change 2012, Xeloda boxed warning, Zanaflex, Colcrys, Tikosyn, Inspra, Brilinta "
+            "boxed warning); FDA Drug Safety Communications (citalopram 2011/2012, linezolid and "
+            "methylene blue 2011, opioids with benzodiazepines 2016); EMA/BfArM DHPC brivudine "
+            "2020; EMA CHMP 2014 dual RAS blockade; Campto SmPC; Medsafe Prescriber Update 2022; "
+            "Can Fam Physician 2014; Australian Prescriber and bpac NZ (lithium); Kolesar 1999; "
+            "Kerin 1988; Sanoski 2002; Hansten & Horn; CPIC 2018 tamoxifen. Class members "
+            "(ddi_classes.csv) and the ONC 2013 non-interruptive list (Phansalkar S et al. JAMIA "
+            "2013;20:489-493, PMC3628052; ddi_non_interruptive.csv) as transcribed in "
+            "dbmi-pitt/public-PDDI-analysis @ 8199ee66b60bcb337f777889a210dd0d72a96e8f (Ayvaz S et "
+            "al. Toward a complete dataset of drug-drug interaction information from publicly "
+            "available sources. J Biomed Inform 2015;55:206-217); transcription errors corrected "
+            "in ddi_corrections.csv. No QT list: CredibleMeds forbids redistribution",
+            "version": "2026-12-03",
+            "date": "2026-12-03",
+            "license": "our tables and corrections CC0; FDA label text US public domain; ONC "
+            "2012/2013 drug-name lists are facts from the publications (taken without code from "
+            "a repository with no licence file; cite Ayvaz 2015 as it asks)",
+        },
+    )
+
+
 #: Build steps, run in this order.
 STEPS = {
     "pharmcat": build_pharmcat, "pypgx": build_pypgx, "frequencies": build_frequencies,
     "guidelines": build_guidelines, "interactions": build_interactions, "cardio": build_cardio,
     "genome": build_genome, "oncology": build_oncology, "monitoring": build_monitoring,
-    "oncology_guidelines": build_oncology_guidelines,
+    "oncology_guidelines": build_oncology_guidelines, "ddi": build_ddi,
 }  # fmt: skip
 
 

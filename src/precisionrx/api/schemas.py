@@ -17,6 +17,7 @@ from precisionrx.plan.model import TreatmentPlan
 from precisionrx.records import Caveat, PatientRecord, SampleResult
 from precisionrx.records.cardio import CardioSection, RiskResult
 from precisionrx.records.evidence import Provenance
+from precisionrx.records.interactions import InteractionResult
 from precisionrx.records.monitoring import (
     AgpResult,
     AlertsResult,
@@ -46,6 +47,7 @@ PUBLIC_RESULTS: dict[str, type[BaseModel]] = {
     "alerts_result": AlertsResult,
     "vitals_summary": VitalsSummary,
     "monitoring_section": MonitoringSection,
+    "interaction_result": InteractionResult,
     "vitals_section": VitalsSection,
     "treatment_plan": TreatmentPlan,
 }

@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from precisionrx import __version__
+from precisionrx.engines.interactions.api import check_interactions, interaction_findings
 from precisionrx.engines.pgx.api import analyse
 from precisionrx.engines.pgx.caller import CallOptions, genotype_request
 from precisionrx.engines.pgx.phenotyper import reference_phenotype
@@ -20,6 +21,7 @@ from precisionrx.plan.oncology_section import oncology_findings, oncology_sectio
 from precisionrx.plan.vitals_section import vitals_section
 from precisionrx.records import Caveat, CaveatKind, Finding, PatientRecord, SampleResult
 from precisionrx.records.evidence import KbVersion
+from precisionrx.records.interactions import InteractionResult
 from precisionrx.report.pgx_json import DECISION_SUPPORT
 
 NORMAL_PREFIXES = ("Normal", "Rapid Metabolizer", "Indeterminate")
@@ -41,7 +43,7 @@ def build(record: PatientRecord | str | Path, kb: KnowledgeBase | None = None) -
     >>> from precisionrx.plan.builder import demo_patient
     >>> plan = prx.plan.build(demo_patient())
     >>> plan.engines
-    ['cardio', 'monitoring', 'oncology', 'pgx']
+    ['cardio', 'interactions', 'monitoring', 'oncology', 'pgx']
     >>> any(f.title.startswith("CYP2C19 Poor Metabolizer") for f in plan.findings)
     True
     """
@@ -99,7 +101,13 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
     if oncology is not None:
         engines.append("oncology")
         findings += oncology_findings(oncology, kb)
-    summary = _patient_lines(pgx, kb)
+    interactions = None
+    if record.medications:
+        reviews = [m for r in pgx for m in r.medication_review or []]
+        interactions = check_interactions(record.medications, kb, drug_gene=reviews)
+        engines.append("interactions")
+        findings += interaction_findings(interactions)
+    summary = _patient_lines(pgx, kb) + _interaction_lines(interactions)
     demo = record.demographics
     return TreatmentPlan(
         precisionrx_version=__version__,
@@ -123,6 +131,7 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         oncology=oncology,
         monitoring=monitoring,
         vitals=vitals,
+        interactions=interactions,
     )
 
 
@@ -176,4 +185,21 @@ def _patient_lines(pgx: list[SampleResult], kb: KnowledgeBase) -> list[str]:
         )
     if not lines:
         lines.append("No gene results changed how your medicines are chosen.")
+    return lines
+
+
+def _interaction_lines(result: InteractionResult | None) -> list[str]:
+    """One plain-language line per contraindicated or major interaction (never a low-priority
+    one)."""
+    if result is None:
+        return []
+    lines = []
+    for i in result.interactions:
+        if not i.interruptive or i.severity not in ("contraindicated", "major"):
+            continue
+        line = f"{i.medication_a} and {i.medication_b}: these medicines can affect each other."
+        if i.exceeds_dose_cap:
+            line += (f" The {i.dose_cap_applies_to} dose recorded is above the limit advised when "
+                     "the two are taken together.")  # fmt: skip
+        lines.append(line + " Do not stop or change either yourself; talk to your care team.")
     return lines

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from precisionrx.records import Caveat, Finding, Medication, Recommendation, SampleResult
 from precisionrx.records.cardio import CardioSection
 from precisionrx.records.evidence import KbVersion
+from precisionrx.records.interactions import InteractionResult
 from precisionrx.records.monitoring import MonitoringSection, VitalsSection
 from precisionrx.records.oncology import TumourReport
 
@@ -39,5 +40,8 @@ class TreatmentPlan(BaseModel):
     monitoring: MonitoringSection | None = None
     #: Wearable vitals (resting HR, HRV, home blood pressure) from a health export.
     vitals: VitalsSection | None = None
+    #: Drug–drug interactions between the record's current and planned medicines (None when
+    #: the record lists none): pairs, what could not be checked, the medicines as read.
+    interactions: InteractionResult | None = None
     #: Engines that ran, in order; later engines (oncology, monitoring) append here.
     engines: list[str] = Field(default_factory=list)

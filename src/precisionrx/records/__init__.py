@@ -1,6 +1,12 @@
 """Typed, JSON round-trippable domain records shared by every stage."""
 
 from precisionrx.records.evidence import Caveat, CaveatKind, Finding, Provenance, Recommendation
+from precisionrx.records.interactions import (
+    CheckedMedication,
+    DrugInteraction,
+    InteractionResult,
+    NotAssessed,
+)
 from precisionrx.records.patient import (
     Allergy,
     Condition,
@@ -27,20 +33,24 @@ __all__ = [
     "Allergy",
     "Caveat",
     "CaveatKind",
+    "CheckedMedication",
     "Condition",
     "Demographics",
     "DiplotypeCall",
+    "DrugInteraction",
     "DrugRecommendation",
     "EffectivePhenotype",
     "FamilyHistoryItem",
     "Finding",
     "GeneCall",
     "GenomicInput",
+    "InteractionResult",
     "Lifestyle",
     "Measurement",
     "Medication",
     "MedicationReview",
     "MonitoringStream",
+    "NotAssessed",
     "PatientRecord",
     "PositionSummary",
     "Provenance",

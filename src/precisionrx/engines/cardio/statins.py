@@ -14,8 +14,9 @@ limit: higher doses by titration per disease guidelines), ``cpic_no_change``.
 
 The CPIC recommendation that applies is the one the PGx engine matched for this genotype
 (its lookup keys, effective phenotypes included); it is joined to the table by statin and
-lookup keys. Doses are read from the medication's recorded dose text (``40 mg nightly``);
-statins are taken once a day, so the amount is the daily dose.
+lookup keys. Doses are read from the medication's recorded dose text (``40 mg nightly``) by the
+one dose reader (engines/interactions/medicines.py); statins are taken once a day, so an amount
+without a frequency is the daily dose.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from precisionrx.engines.interactions.medicines import dose_mg_per_day
 from precisionrx.engines.pgx.recommender import prescribed
 from precisionrx.records import Caveat, CaveatKind, DrugRecommendation, PatientRecord, SampleResult
 from precisionrx.records.cardio import StatinOption, StatinReview, StatinUse
@@ -34,7 +36,6 @@ if TYPE_CHECKING:
 
 STATINS = ("atorvastatin", "rosuvastatin", "simvastatin", "pravastatin", "fluvastatin",
            "lovastatin", "pitavastatin")  # fmt: skip
-_DOSE = re.compile(r"(\d+(?:\.\d+)?)\s*mg\b", re.IGNORECASE)
 _LIMIT = re.compile(r"^(<=|<)\s*(\d+(?:\.\d+)?)$")
 
 
@@ -90,16 +91,6 @@ def load(kb: KnowledgeBase) -> StatinTable:
     return kb.memo(("cardio", "statin_intensity"), read)
 
 
-def dose_mg(text: str | None) -> float | None:
-    """The amount in mg of a recorded dose (``"40 mg nightly"`` -> 40); None without one.
-
-    >>> dose_mg("40 mg nightly"), dose_mg("planned"), dose_mg("2.5mg")
-    (40.0, None, 2.5)
-    """
-    m = _DOSE.search(text or "")
-    return float(m.group(1)) if m else None
-
-
 def _limit(table: StatinTable, rec: DrugRecommendation) -> Limit | None:
     want = {g: k.lower() for g, k in rec.lookup_keys.items()}
     for lim in table.limits:
@@ -127,7 +118,7 @@ def _cpic(kb: KnowledgeBase, pgx: Sequence[SampleResult], others: list[str]) -> 
 
 
 def _use(name: str, dose_text: str | None, table: StatinTable, lim: Limit | None) -> StatinUse:
-    dose = dose_mg(dose_text)
+    dose = dose_mg_per_day(dose_text, once_daily=True)
     intensity = table.intensity.get((name, dose)) if dose is not None else None
     exceeds = None if dose is None or lim is None or lim.mg is None else not lim.allows(dose)
     caveats: list[Caveat] = []

@@ -1,0 +1,1 @@
+"""Drug–drug interactions between the patient's medicines (docs/methods/interactions.md)."""

@@ -293,14 +293,22 @@ POOL = ["simvastatin", "amlodipine", "clopidogrel", "omeprazole", "warfarin", "c
         "Zocor", "citalopram", "lisinopril"]  # fmt: skip
 
 
-@settings(max_examples=40, deadline=None)
-@given(data=st.data())
+#: Medicines with or without a dose (the same drug twice with different doses included), and
+#: the same list in another order.
+MEDS_AND_ORDER = st.lists(
+    st.tuples(st.sampled_from(POOL), st.sampled_from([None, "20 mg daily", "40 mg nightly"])),
+    max_size=7,
+).flatmap(lambda meds: st.tuples(st.just(meds), st.permutations(meds)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(pair=MEDS_AND_ORDER)
 def test_order_of_medicines_does_not_change_the_result(
-    kb: KnowledgeBase, data: st.DataObject
+    kb: KnowledgeBase, pair: tuple[list[tuple[str, str | None]], list[tuple[str, str | None]]]
 ) -> None:
-    names = data.draw(st.lists(st.sampled_from(POOL), max_size=7))
-    meds = [Medication(name=n) for n in names]
-    shuffled = data.draw(st.permutations(meds))
+    given_order, other_order = pair
+    meds = [Medication(name=n, dose=d) for n, d in given_order]
+    shuffled = [Medication(name=n, dose=d) for n, d in other_order]
     first, second = check_interactions(meds, kb), check_interactions(shuffled, kb)
     assert first.model_dump(mode="json") == second.model_dump(mode="json")
     for i in first.interactions:

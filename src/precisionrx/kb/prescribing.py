@@ -18,6 +18,10 @@ class GuidelineRecommendation:
     text: str
     implications: tuple[str, ...]
     drugs: tuple[str, ...]
+    #: The annotation's own flags (ClinPGx/PharmCAT ``dosingInformation``,
+    #: ``alternateDrugAvailable``): the advice changes the dose / names an alternative drug.
+    dosing_information: bool = False
+    alternate_drug: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,8 @@ class PrescribingKb:
                         text=r["text"],
                         implications=tuple(r["implications"]),
                         drugs=tuple(d.lower() for d in r["drugs"]),
+                        dosing_information=bool(r.get("dosing_information")),
+                        alternate_drug=bool(r.get("alternate_drug")),
                     )
                     for r in g["recommendations"]
                 ),

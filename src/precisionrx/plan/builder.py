@@ -8,6 +8,7 @@ from pathlib import Path
 
 from precisionrx import __version__
 from precisionrx.engines.interactions.api import check_interactions, interaction_findings
+from precisionrx.engines.medicines.act_now import act_now
 from precisionrx.engines.pgx.api import analyse
 from precisionrx.engines.pgx.caller import CallOptions, genotype_request
 from precisionrx.engines.pgx.phenotyper import reference_phenotype
@@ -107,6 +108,7 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         interactions = check_interactions(record.medications, kb, drug_gene=reviews)
         engines.append("interactions")
         findings += interaction_findings(interactions)
+    actions = act_now(record.medications, pgx, interactions, cardio)
     summary = _patient_lines(pgx, kb) + _interaction_lines(interactions)
     demo = record.demographics
     return TreatmentPlan(
@@ -132,14 +134,28 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         monitoring=monitoring,
         vitals=vitals,
         interactions=interactions,
+        act_now=actions,
     )
 
 
 def _pgx_findings(pgx: list[SampleResult], kb: KnowledgeBase) -> list[Finding]:
+    """A key finding per gene whose result changes the guidance for a current or planned
+    medicine (a review with status ``action`` whose matched recommendation uses the gene).
+    Other non-reference results are information: they stay in the PGx section."""
     out: list[Finding] = []
     for r in pgx:
+        acting: dict[str, list[str]] = {}
+        for m in r.medication_review or []:
+            if m.status != "action":
+                continue
+            for rec in m.recommendations:
+                if rec.matched:
+                    for gene in rec.genes:
+                        names = acting.setdefault(gene, [])
+                        if m.medication not in names:
+                            names.append(m.medication)
         for g in r.genes:
-            if not g.called or not g.phenotype:
+            if not g.called or not g.phenotype or g.gene not in acting:
                 continue
             # Tied diplotypes: a finding when any candidate phenotype is not the normal one.
             base = reference_phenotype(kb, g.gene)
@@ -152,8 +168,8 @@ def _pgx_findings(pgx: list[SampleResult], kb: KnowledgeBase) -> list[Finding]:
                 Finding(
                     domain="pgx",
                     title=f"{g.gene} {g.phenotype}",
-                    detail=f"{g.gene} {dip}{score}. Prescribing guidance applies to drugs "
-                    f"metabolised or transported by {g.gene}.",
+                    detail=f"{g.gene} {dip}{score}: changes the guidance for "
+                    f"{', '.join(acting[g.gene])} (see the act-now list).",
                     severity="actionable",
                     caveats=tuple(c for c in g.caveats if c.kind != CaveatKind.NOTE),
                     source=f"{r.input} ({r.sample})",

@@ -8,6 +8,7 @@ from precisionrx.records import Caveat, Finding, Medication, Recommendation, Sam
 from precisionrx.records.cardio import CardioSection
 from precisionrx.records.evidence import KbVersion
 from precisionrx.records.interactions import InteractionResult
+from precisionrx.records.medicines import MedicineAction
 from precisionrx.records.monitoring import MonitoringSection, VitalsSection
 from precisionrx.records.oncology import TumourReport
 
@@ -25,6 +26,9 @@ class TreatmentPlan(BaseModel):
     generated: str
     notice: str
     patient: PatientSummary
+    #: The drug-first review: one line per current or planned medicine, the most urgent first
+    #: (engines/medicines/act_now.py).
+    act_now: list[MedicineAction] = Field(default_factory=list)
     knowledge_bases: list[KbVersion]
     medications: list[Medication] = Field(default_factory=list)
     pgx: list[SampleResult] = Field(default_factory=list)

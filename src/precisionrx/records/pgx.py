@@ -69,6 +69,11 @@ class DrugRecommendation(BaseModel):
     phenotype_basis: Literal["genotype", "phenoconverted"] = "genotype"
     caused_by: list[str] = Field(default_factory=list)
     matched: bool = True
+    #: The guideline annotation's flags: the advice changes the dose (``dosing_information``)
+    #: or names an alternative drug (``alternate_drug``) — PharmCAT's dosingInformation and
+    #: alternateDrugAvailable.
+    dosing_information: bool = False
+    alternate_drug: bool = False
     caveats: list[Caveat] = Field(default_factory=list)
 
 

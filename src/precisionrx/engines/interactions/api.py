@@ -201,7 +201,10 @@ def _interaction(
                         f"{with_} ({rule.id}: {rule.dose_cap})")  # fmt: skip
                 caveats.append(Caveat(code="dose_cap_exceeded", message=text))
         elif cap is not None:
-            recorded = "; ".join(f"{m.given}: {m.dose or 'no dose recorded'}" for m in held)
+            recorded = "; ".join(
+                f"{m.given}: {m.dose or 'no dose recorded'}"
+                for m in sorted(held, key=lambda m: (m.given, m.dose or ""))
+            )
             text = (
                 f"{target}: the recorded dose ({recorded}) could not be read as one daily "
                 f"amount in mg; compare it with the cap yourself ({rule.dose_cap})"

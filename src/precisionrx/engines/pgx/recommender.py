@@ -362,6 +362,8 @@ def _to_record(
         guideline_url=g.url,
         phenotype_basis="phenoconverted" if converted else "genotype",
         caused_by=sorted({d for c in converted for d in c.caused_by}),
+        dosing_information=r.dosing_information,
+        alternate_drug=r.alternate_drug,
         caveats=caveats,
     )
 

@@ -1,0 +1,1 @@
+"""Medicines across engines: the plan's drug-first review."""

@@ -428,14 +428,16 @@ def build_interactions(shared: Path) -> None:
 
     out = OUT / "interactions"
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("cyp_modulators.tsv", "brand_names.tsv"):
+    for name in ("cyp_modulators.tsv", "brand_names.tsv", "patient_advice.tsv"):
         shutil.copyfile(ROOT / "tools" / "curated" / name, out / name)
     write_about(
         out,
         {
             "name": "interactions",
             "source": "precisionrx curated tables: FDA Drug Development and Drug Interactions "
-            "table of CYP inhibitors/inducers (strong, moderate); brand names from product labels",
+            "table of CYP inhibitors/inducers (strong, moderate); brand names from product labels; "
+            "plain-language advice and symptoms to report, paraphrased from the named product "
+            "labels (patient_advice.tsv, unverified paraphrase)",
             "version": "2026-11-29",
             "date": "2026-11-29",
             "license": "Apache-2.0 (precisionrx); FDA content is public domain",

@@ -9,6 +9,7 @@ from pathlib import Path
 from precisionrx import __version__
 from precisionrx.engines.interactions.api import check_interactions, interaction_findings
 from precisionrx.engines.medicines.act_now import act_now
+from precisionrx.engines.medicines.patient_view import patient_view
 from precisionrx.engines.pgx.api import analyse
 from precisionrx.engines.pgx.caller import CallOptions, genotype_request
 from precisionrx.engines.pgx.phenotyper import reference_phenotype
@@ -22,19 +23,10 @@ from precisionrx.plan.oncology_section import oncology_findings, oncology_sectio
 from precisionrx.plan.vitals_section import vitals_section
 from precisionrx.records import Caveat, CaveatKind, Finding, PatientRecord, SampleResult
 from precisionrx.records.evidence import KbVersion
-from precisionrx.records.interactions import InteractionResult
 from precisionrx.report.pgx_json import DECISION_SUPPORT
 
 NORMAL_PREFIXES = ("Normal", "Rapid Metabolizer", "Indeterminate")
 #: Plain-language meaning of phenotype terms for the patient view.
-PLAIN = {
-    "Poor Metabolizer": "your body breaks down some medicines much more slowly than usual",
-    "Intermediate Metabolizer": "your body breaks down some medicines more slowly than usual",
-    "Ultrarapid Metabolizer": "your body breaks down some medicines much faster than usual",
-    "Rapid Metabolizer": "your body breaks down some medicines a little faster than usual",
-    "Decreased Function": "a transporter that handles some medicines works less well than usual",
-    "Poor Function": "a transporter that handles some medicines works much less well than usual",
-}
 
 
 def build(record: PatientRecord | str | Path, kb: KnowledgeBase | None = None) -> TreatmentPlan:
@@ -109,7 +101,10 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         engines.append("interactions")
         findings += interaction_findings(interactions)
     actions = act_now(record.medications, pgx, interactions, cardio)
-    summary = _patient_lines(pgx, kb) + _interaction_lines(interactions)
+    summary = patient_view(
+        kb, actions, genotyped=bool(pgx), interactions=interactions, cardio=cardio,
+        oncology=oncology, monitoring=monitoring,
+    )  # fmt: skip
     demo = record.demographics
     return TreatmentPlan(
         precisionrx_version=__version__,
@@ -176,46 +171,3 @@ def _pgx_findings(pgx: list[SampleResult], kb: KnowledgeBase) -> list[Finding]:
                 )
             )
     return out
-
-
-def _patient_lines(pgx: list[SampleResult], kb: KnowledgeBase) -> list[str]:
-    lines: list[str] = []
-    for r in pgx:
-        lines.extend(
-            f"{g.gene}: {PLAIN[g.phenotype]}. Your care team may choose a different medicine "
-            "or dose because of this."
-            for g in r.genes
-            if g.called and g.phenotype in PLAIN and g.phenotype != reference_phenotype(kb, g.gene)
-        )
-        n_missing = sum(1 for g in r.genes if not g.called)
-        if n_missing:
-            lines.append(
-                f"{n_missing} genes could not be read from your test data; this does "
-                "not mean they are normal."
-            )
-        lines.extend(
-            f"{m.medication}: your genes affect this medicine. Do not stop or change it "
-            "yourself; talk to your care team about the advice in this report."
-            for m in r.medication_review or []
-            if m.status == "action"
-        )
-    if not lines:
-        lines.append("No gene results changed how your medicines are chosen.")
-    return lines
-
-
-def _interaction_lines(result: InteractionResult | None) -> list[str]:
-    """One plain-language line per contraindicated or major interaction (never a low-priority
-    one)."""
-    if result is None:
-        return []
-    lines = []
-    for i in result.interactions:
-        if not i.interruptive or i.severity not in ("contraindicated", "major"):
-            continue
-        line = f"{i.medication_a} and {i.medication_b}: these medicines can affect each other."
-        if i.exceeds_dose_cap:
-            line += (f" The {i.dose_cap_applies_to} dose recorded is above the limit advised when "
-                     "the two are taken together.")  # fmt: skip
-        lines.append(line + " Do not stop or change either yourself; talk to your care team.")
-    return lines

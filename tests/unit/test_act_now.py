@@ -95,3 +95,14 @@ def test_gene_results_lead_only_when_a_medicine_is_concerned(
     with_codeine = plan(tmp_path, add="  - {name: codeine, dose: 30 mg four times a day}\n")
     titles = [f.title for f in with_codeine.findings if f.domain == "pgx"]
     assert any(t.startswith("CYP2D6") for t in titles)
+
+
+def test_newer_cpic_guidance_is_shown_once_per_medicine(demo: TreatmentPlan) -> None:
+    from precisionrx.report.html import page
+
+    html = page("plan.html.j2", {"plan": demo.model_dump(mode="json")})
+    row = html.split("<td>clopidogrel")[1].split("</tr>")[0]
+    assert row.count("newer_cpic_guidance") <= 1
+    recs = [r for m in demo.pgx[0].medication_review or [] if m.medication == "clopidogrel"
+            for r in m.recommendations if any(c.code == "newer_cpic_guidance" for c in r.caveats)]  # fmt: skip
+    assert len(recs) >= 2  # the data repeat it; the report shows it once

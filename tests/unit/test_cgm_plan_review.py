@@ -67,3 +67,17 @@ def test_older_adults_are_held_to_the_older_high_risk_targets(tmp_path: Path) ->
         return next(c.met for c in r.section.consensus.checks if c.metric == "below_70")
 
     assert below_70(adult) is True and below_70(older) is False
+
+
+def test_units_follow_the_patients_country(tmp_path: Path) -> None:
+    path = series(tmp_path, [(16, 2, 30, 60)])
+
+    def detail(country: str | None) -> str:
+        r = review_patient_cgm(read_cgm(path, "UTC"), KnowledgeBase(), subject="p",
+                               source="cgm.csv", country=country)  # fmt: skip
+        (f,) = [f for f in r.findings if f.title.startswith("Nocturnal")]
+        return f.detail
+
+    assert "< 3.9 mmol/L (< 70 mg/dL)" in detail("GB")
+    assert "< 70 mg/dL (< 3.9 mmol/L)" in detail("US")
+    assert "< 70 mg/dL (< 3.9 mmol/L)" in detail(None)

@@ -24,6 +24,6 @@ def monitoring_section(
     readings = read_cgm(stream.path, stream.timezone)
     review = review_patient_cgm(
         readings, kb, subject=record.id, source=stream.path,
-        age_years=record.demographics.age_years,
+        age_years=record.demographics.age_years, country=record.demographics.country,
     )  # fmt: skip
     return review.section, review.findings

@@ -38,6 +38,7 @@ from precisionrx.engines.monitoring.findings import (
     PERIOD_DAYS,
     cgm_findings,
     changes,
+    glucose_units,
     period_metrics,
     split_periods,
 )  # fmt: skip
@@ -234,6 +235,7 @@ def review_patient_cgm(
     subject: str,
     source: str,
     age_years: float | None = None,
+    country: str | None = None,
 ) -> MonitoringReview:
     """The plan's CGM section for one patient (``subject``: the record's id; ``source``: the
     file, named in the findings): the last 14 days and the 14 before, the consensus targets
@@ -270,5 +272,5 @@ def review_patient_cgm(
     )
     return MonitoringReview(
         section=section,
-        findings=cgm_findings(current, previous, change, consensus, source),
+        findings=cgm_findings(current, previous, change, consensus, source, glucose_units(country)),
     )

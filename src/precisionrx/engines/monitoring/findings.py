@@ -25,6 +25,31 @@ from precisionrx.errors import InputError
 from precisionrx.records.evidence import Finding
 from precisionrx.records.monitoring import ConsensusAssessment, PeriodMetrics
 
+#: Countries whose clinics report glucose in mmol/L first (a display convention only: both units
+#: are always shown, the other beside).
+MMOL_COUNTRIES = frozenset({"GB", "UK", "IE", "CA", "AU", "NZ", "UNITED KINGDOM", "IRELAND",
+                            "CANADA", "AUSTRALIA", "NEW ZEALAND"})  # fmt: skip
+#: mg/dL per mmol/L of glucose (molar mass 180.156 g/mol; as the CGM readers convert).
+MGDL_PER_MMOL = 18.01559
+
+
+def glucose_units(country: str | None) -> str:
+    """``mmol/L`` for a country that reports glucose in mmol/L, else ``mg/dL``."""
+    return "mmol/L" if (country or "").strip().upper() in MMOL_COUNTRIES else "mg/dL"
+
+
+def glucose(mgdl: float, units: str = "mg/dL", sign: str = "") -> str:
+    """A glucose value in the patient's units with the other beside:
+    ``< 3.9 mmol/L (< 70 mg/dL)``.
+
+    >>> glucose(70, "mmol/L", "< "), glucose(180)
+    ('< 3.9 mmol/L (< 70 mg/dL)', '180 mg/dL (10.0 mmol/L)')
+    """
+    mmol = f"{sign}{mgdl / MGDL_PER_MMOL:.1f} mmol/L"
+    mg = f"{sign}{mgdl:g} mg/dL"
+    return f"{mmol} ({mg})" if units == "mmol/L" else f"{mg} ({mmol})"
+
+
 PERIOD_DAYS = 14
 TIR_DROP = 5.0
 #: The metrics compared between the two periods.
@@ -88,6 +113,7 @@ def cgm_findings(
     change: dict[str, float | None],
     consensus: ConsensusAssessment,
     source: str,
+    units: str = "mg/dL",
 ) -> list[Finding]:
     """Time in range down by >= ``TIR_DROP`` points, nocturnal lows that appeared, and the
     consensus targets not met."""
@@ -98,7 +124,8 @@ def cgm_findings(
             findings.append(Finding(
                 domain="monitoring",
                 title=f"Time in range fell {-drop:.0f} points",
-                detail=f"70-180 mg/dL: {previous.in_range_70_180:.0f} % -> "
+                detail=f"{glucose(70, units)} to {glucose(180, units)}: "
+                f"{previous.in_range_70_180:.0f} % -> "
                 f"{current.in_range_70_180:.0f} % (last 14 days vs the 14 days before)",
                 severity="actionable", source=source,
             ))  # fmt: skip
@@ -106,7 +133,8 @@ def cgm_findings(
         if now and not before:
             findings.append(Finding(
                 domain="monitoring", title="Nocturnal hypoglycaemia appeared",
-                detail=f"{now} episode{'s' if now > 1 else ''} of >= 15 min < 70 mg/dL "
+                detail=f"{now} episode{'s' if now > 1 else ''} of >= 15 min "
+                f"{glucose(70, units, '< ')} "
                 f"starting between 00:00 and 06:00 in the last 14 days "
                 f"({current.nocturnal_lows} readings); none in the 14 days before "
                 "(episode definition: Battelino 2023)",

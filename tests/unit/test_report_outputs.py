@@ -128,6 +128,10 @@ def test_plan_numbers_are_full_precision_in_json_and_rounded_in_html(plan_output
     assert risk != round(risk, 4) and repr(risk) not in html
     assert f"{risk * 100:.1f} %" in html
     assert plan["cardio"]["prevention"]
+    # every model row says who the model is for, and the HTML shows it (issue 14, item 5)
+    assert all(r["population"] for r in plan["cardio"]["risk"])
+    assert "UK adults 25-84 without CVD (QRISK3-2017)" in html
+    assert "High-intensity statin doses within this genotype" in html
     for option in plan["cardio"]["prevention"]:
         nnt = option["nnt"]
         assert nnt != round(nnt, 1) and f"<td>{nnt:.1f}</td>" in html and repr(nnt) not in html

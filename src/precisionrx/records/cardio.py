@@ -33,6 +33,9 @@ class RiskEstimate(BaseModel):
     outcome: str
     risk: float | None
     category: str
+    #: Who the model is for: set in the plan's section; left out of ``precisionrx risk``'s
+    #: output (its fields are a contract) when empty.
+    population: str = Field(default="", exclude_if=lambda v: not v)
     caveats: list[Caveat] = Field(default_factory=list)
 
 

@@ -35,7 +35,12 @@ from precisionrx.engines.cardio.record_inputs import (
     premature_family_cvd,
     statin_pgx_notes,
 )
-from precisionrx.engines.cardio.runner import cardio_kb, estimates, model_blocks
+from precisionrx.engines.cardio.runner import (
+    MODEL_POPULATION,
+    cardio_kb,
+    estimates,
+    model_blocks,
+)
 from precisionrx.engines.cardio.statins import STATINS, statin_review
 from precisionrx.records import Caveat, CaveatKind, PatientRecord, SampleResult
 from precisionrx.records.cardio import (
@@ -271,7 +276,10 @@ def assess_patient(
             statins=_statins(kb, record, pgx),
         )  # fmt: skip
     x, caveats, ldl_mmol = inputs_from_record(record, home_sbp, gmi)
-    rows = estimates(risk_frames(x, kb, patient_models(x)))
+    rows = [
+        r.model_copy(update={"population": MODEL_POPULATION.get(r.model, "")})
+        for r in estimates(risk_frames(x, kb, patient_models(x)))
+    ]
     base = next(
         (
             r

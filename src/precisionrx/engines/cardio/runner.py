@@ -51,6 +51,21 @@ MODEL_INPUTS: dict[str, tuple[str, ...]] = {
     "findrisc": ("bp_treated", "diabetes"),
 }  # fmt: skip
 MODEL_INPUTS["pce_revised"] = MODEL_INPUTS["pce"]
+#: The population each model is for, as the plan shows it next to the number (the validated
+#: ranges are those the engine enforces: prevent.RANGES, pooled_cohort/qrisk3/score2_diabetes
+#: VALID_AGE; SCORE2 ESC 2021; ADA Bang 2009; FINDRISC Lindstrom 2003).
+MODEL_POPULATION = {
+    "prevent": "US adults 30-79 without CVD (AHA PREVENT 2024; race-free)",
+    "pce": "US adults 40-79 without CVD (2013 ACC/AHA; uses self-reported race)",
+    "pce_revised": "US adults 40-79 without CVD (Yadlowsky 2018; uses self-reported race)",
+    "score2": "European adults 40-69 (SCORE2) or 70-89 (SCORE2-OP) without CVD or diabetes, "
+              "by ESC risk region",
+    "score2_diabetes": "European adults 40-69 with type 2 diabetes and no CVD, by ESC risk "
+                       "region (ESC 2023)",
+    "qrisk3": "UK adults 25-84 without CVD (QRISK3-2017)",
+    "ada": "US adults without known diabetes (screening score)",
+    "findrisc": "Finnish adults without known diabetes (screening score)",
+}  # fmt: skip
 
 
 def default_rules(x: RiskInputs, model: str) -> Rules:

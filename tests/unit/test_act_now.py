@@ -106,3 +106,15 @@ def test_newer_cpic_guidance_is_shown_once_per_medicine(demo: TreatmentPlan) -> 
     recs = [r for m in demo.pgx[0].medication_review or [] if m.medication == "clopidogrel"
             for r in m.recommendations if any(c.code == "newer_cpic_guidance" for c in r.caveats)]  # fmt: skip
     assert len(recs) >= 2  # the data repeat it; the report shows it once
+
+
+def test_only_non_normal_phenotypes_are_highlighted(demo: TreatmentPlan) -> None:
+    import re
+
+    from precisionrx.report.html import page
+
+    html = page("plan.html.j2", {"plan": demo.model_dump(mode="json")})
+    marked = set(re.findall(r'class="pheno-abnormal">([^<]+)<', html))
+    assert "Poor Metabolizer" in marked
+    assert not {p for p in marked if p.startswith(("Normal", "Indeterminate", "No Result"))}
+    assert not {p for p in marked if "negative" in p}

@@ -274,10 +274,10 @@ def alerts_command(
 
     JSON: {"alerts": [...]} in time order; CSV: one row per alert with the same fields.
     """
-    from precisionrx.engines.monitoring.alerts import alerts_csv
     from precisionrx.engines.monitoring.api import AlertSettings, alert_config, cgm_alerts
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.report.output import check_outputs
+    from precisionrx.report.tables import alerts_csv
     from precisionrx.report.writers import json_by_lines
 
     check_outputs([output], files)

@@ -1,5 +1,5 @@
-"""The tables and row-heavy documents of the commands: risk CSV, CGM metrics CSV, PRS TSV and
-the PRS JSON with its match log (docs/cli/*.md give the columns and fields).
+"""The tables and row-heavy documents of the commands: risk CSV, CGM metrics CSV, CGM alerts
+CSV, PRS TSV and the PRS JSON with its match log (docs/cli/*.md give the columns and fields).
 
 Large tables are written by polars (C speed, floats as their shortest round-trip digits,
 empty cell for a missing value); small ones by :mod:`precisionrx.report.writers`.
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from precisionrx.records.cardio import RiskResult
-    from precisionrx.records.monitoring import CgmMetricsResult
+    from precisionrx.records.monitoring import Alert, CgmMetricsResult
     from precisionrx.records.prs import PrsResult
 
 #: ``precisionrx risk --format csv`` columns (docs/cli/risk.md).
@@ -117,3 +117,24 @@ def prs_json(result: PrsResult, match_logs: Iterable[pl.DataFrame]) -> str:
     prov = result.provenance.model_dump(mode="json") if result.provenance else None
     return ('{"scores": ' + dumps(scores, indent=1) + ',\n"match_log": [\n' + rows
             + '\n],\n"provenance": ' + dumps(prov) + "}\n")  # fmt: skip
+
+
+def alerts_csv(alerts: Iterable[Alert]) -> str:
+    """One CSV row per alert (``monitor alerts --format csv``), columns
+    :data:`~precisionrx.engines.monitoring.alerts.ALERT_FIELDS`: the JSON object's fields, numbers
+    unrounded (shortest round-trip repr), missing values empty, ``readings`` the JSON array of
+    ``{"time", "value"}`` objects written compactly."""
+    import csv
+    import io
+    import json
+
+    from precisionrx.engines.monitoring.alerts import ALERT_FIELDS
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(ALERT_FIELDS)
+    for alert in alerts:
+        row = alert.as_dict()
+        row["readings"] = json.dumps(row["readings"], separators=(",", ":"))
+        writer.writerow(["" if row[k] is None else row[k] for k in ALERT_FIELDS])
+    return buffer.getvalue()

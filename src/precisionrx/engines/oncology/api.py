@@ -32,6 +32,8 @@ from precisionrx.engines.oncology import burden
 from precisionrx.engines.oncology.germline import germline_conflicts
 from precisionrx.engines.oncology.knowledge import oncology_kb
 from precisionrx.engines.oncology.report import (
+    BULK_ALTERATIONS,
+    collector_paused,
     evidence,
     matched_drugs,
     note_caveats,
@@ -111,7 +113,8 @@ def analyse_tumour(
     variants = [a for a in alts if a.kind == "variant"]
     tmb = burden.tmb(variants, settings.callable_mb, settings.tmb_scheme)
     msi = burden.msi(settings.msi, settings.msisensor_score)
-    matches, summary, entries = evidence(okb, alts, code, build, msi.high, tmb.high)
+    with collector_paused(len(alts) >= BULK_ALTERATIONS):
+        matches, summary, entries = evidence(okb, alts, code, build, msi.high, tmb.high)
     caveats += note_caveats(alts)
     conflicts: list[GermlineConflict] = []
     checked = None

@@ -132,11 +132,12 @@ def match_alterations(
                     found.setdefault("fusion_pair", []).append(row)
                 elif not row["gene2"] and row["gene"] in pair:
                     found.setdefault("fusion_gene", []).append(row)
-        out.extend(
-            BiomarkerMatch(alt, alt.label, alt.gene, res, found[res])
-            for res in RESOLUTION_ORDER
-            if res in found
-        )
+        if found:
+            out.extend(
+                BiomarkerMatch(alt, alt.label, alt.gene, res, found[res])
+                for res in RESOLUTION_ORDER
+                if res in found
+            )
     if msi_high and kb.by_kind.get("msi_high"):
         out.append(BiomarkerMatch(None, "MSI-H", "", "msi", kb.by_kind["msi_high"]))
     if tmb_high and kb.by_kind.get("tmb_high"):

@@ -65,6 +65,7 @@ overrode it; its tier is withdrawn (``overridden_tier`` keeps what it would have
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,6 +184,7 @@ class Index:
             if keep:
                 self._cross_by_drug[d] = keep
         self._defeated: dict[tuple[int, frozenset[str]], bool] = {}
+        self._ranked_cross: dict[frozenset[str], list[Item]] = {}
 
     @staticmethod
     def _unique(lists: list[list[Item]]) -> list[Item]:
@@ -198,14 +200,24 @@ class Index:
         """Resistance items naming at least one of ``drugs`` (each once)."""
         return self._unique([self._resistant_by_drug.get(d, []) for d in drugs])
 
-    def candidates(self, alteration: str, drugs: frozenset[str]) -> list[Item]:
-        """Resistance items that may override sensitivity for ``drugs`` of ``alteration``:
-        its own resistance items and the qualifying ones of other alterations."""
+    def ranked_candidates(self, alteration: str, drugs: frozenset[str]) -> Iterator[Item]:
+        """Resistance items that may override sensitivity for ``drugs`` of ``alteration``,
+        best first: its own resistance items, then the qualifying ones of other alterations,
+        each by :meth:`Item.key` descending and in report order among equals.
+
+        The other alterations' items are ranked once per drug set and filtered lazily, so
+        that the caller can stop at the first item that overrides.
+        """
         own = [self._resistant_by_alt_drug.get((alteration, d), []) for d in drugs]
-        cross = [
-            [r for r in self._cross_by_drug.get(d, []) if r.alteration != alteration] for d in drugs
-        ]
-        return self._unique(own + cross)
+        yield from sorted(own[0] if len(own) == 1 else self._unique(own), key=Item.key,
+                          reverse=True)  # fmt: skip
+        ranked = self._ranked_cross.get(drugs)
+        if ranked is None:
+            cross = [self._cross_by_drug.get(d, []) for d in drugs]
+            ranked = sorted(cross[0] if len(cross) == 1 else self._unique(cross), key=Item.key,
+                            reverse=True)  # fmt: skip
+            self._ranked_cross[drugs] = ranked
+        yield from (r for r in ranked if r.alteration != alteration)
 
     def defeated(self, r: Item, therapy: frozenset[str]) -> bool:
         """Is resistance item ``r`` outranked, for a therapy of ``therapy``'s drugs, by its own
@@ -278,9 +290,17 @@ def reason(r: Item, s: Item) -> str:
 def items_of(matches: list[dict[str, Any]], alteration_ids: list[str]) -> list[Item]:
     """Evidence items of the report's matches (``alteration_ids`` parallel to ``matches``)."""
     out = []
+    # The drug set of a drug field, computed once per distinct field (a gene-level item of a
+    # large tumour recurs for every variant of the gene).
+    drug_sets: dict[str | tuple[str, ...], tuple[list[str], frozenset[str]]] = {}
     for i, (m, alt_id) in enumerate(zip(matches, alteration_ids, strict=True)):
         for j, t in enumerate(m["therapies"]):
-            names = drug_names(t["drug"])
+            drug = t["drug"]
+            key = tuple(drug) if isinstance(drug, list) else drug
+            if key not in drug_sets:
+                names = drug_names(drug)
+                drug_sets[key] = (names, frozenset(n.lower() for n in names))
+            names, drugs = drug_sets[key]
             out.append(
                 Item(
                     match_index=i,
@@ -288,7 +308,7 @@ def items_of(matches: list[dict[str, Any]], alteration_ids: list[str]) -> list[I
                     alteration=alt_id,
                     alteration_label=m["alteration"],
                     resolution=m["match_resolution"],
-                    drugs=frozenset(n.lower() for n in names),
+                    drugs=drugs,
                     response="disputed" if t.get("flag") else t["response"],
                     tumor_match=t["tumor_type_match"],
                     evidence_level=t["evidence_level"],
@@ -319,13 +339,11 @@ def resolve(matches: list[dict[str, Any]], alteration_ids: list[str]) -> Index:
             continue
         group = (it.alteration, it.drugs)
         if group not in verdict:  # every item of a group is judged by the group's best claim
-            cands = index.candidates(it.alteration, it.drugs)
-            winners = [r for r in cands if overrides(r, it, index)]
-            verdict[group] = (
-                max(winners, key=lambda r: (r.alteration == it.alteration, *r.key()))
-                if winners
-                else None
-            )
+            # The best overriding claim (own alteration first, then specificity, relevance,
+            # level; the first in report order among equals) is the first ranked candidate
+            # that overrides: the max of all overriding claims without judging every one.
+            ranked = index.ranked_candidates(it.alteration, it.drugs)
+            verdict[group] = next((r for r in ranked if overrides(r, it, index)), None)
         best = verdict[group]
         if best is None:
             continue

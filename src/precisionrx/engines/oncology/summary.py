@@ -60,13 +60,16 @@ def _sensitive_rank(tier: str | None, it: Item) -> tuple[int, int, int, int]:
 
 def therapy_summary(matches: list[dict[str, Any]], index: Index) -> list[dict[str, Any]]:
     """One row per (alteration, therapy) with status, best evidence and item references."""
+    therapies: list[list[dict[str, Any]]] = [m["therapies"] for m in matches]
 
     def entry(it: Item) -> dict[str, Any]:
-        t: dict[str, Any] = matches[it.match_index]["therapies"][it.therapy_index]
-        return t
+        return therapies[it.match_index][it.therapy_index]
 
     def ref(it: Item) -> dict[str, int]:
         return {"match": it.match_index, "therapy": it.therapy_index}
+
+    # Resistance items that concern a drug set, from any alteration (per drug set, not row).
+    applying: dict[frozenset[str], list[Item]] = {}
 
     groups: dict[tuple[str, frozenset[str]], list[Item]] = {}
     for it in index.items:
@@ -90,20 +93,23 @@ def therapy_summary(matches: list[dict[str, Any]], index: Index) -> list[dict[st
         if surviving:
             status = SENSITIVE
             best = max(surviving, key=lambda it: _sensitive_rank(entry(it)["tier"], it))
-            best_b = _brief(matches[best.match_index], entry(best), *ref(best).values())
+            best_b = _brief(
+                matches[best.match_index], entry(best), best.match_index, best.therapy_index
+            )
             supporting = surviving
             # Resistance from other alterations that concerns the therapy but did not override.
-            elsewhere = [
-                r
-                for r in index.resistant_for(drugs)
-                if r.alteration != alteration and applies(r, surviving[0])
-            ]
+            if drugs not in applying:
+                s = surviving[0]  # its drugs are the group's
+                applying[drugs] = [r for r in index.resistant_for(drugs) if applies(r, s)]
+            elsewhere = [r for r in applying[drugs] if r.alteration != alteration]
             conflicting = against + overridden + elsewhere + disputed
         elif not (against or overridden):
             status = DISPUTED
             supporting, conflicting = disputed, []
             best = max(disputed, key=Item.key)
-            best_b = _brief(matches[best.match_index], entry(best), *ref(best).values())
+            best_b = _brief(
+                matches[best.match_index], entry(best), best.match_index, best.therapy_index
+            )
         else:
             status = RESISTANT
             supporting = against + overridden
@@ -111,7 +117,9 @@ def therapy_summary(matches: list[dict[str, Any]], index: Index) -> list[dict[st
             overriding = _unique(entry(it)["overridden_by"] for it in overridden)
             if against:
                 best = max(against, key=Item.key)
-                best_b = _brief(matches[best.match_index], entry(best), *ref(best).values())
+                best_b = _brief(
+                    matches[best.match_index], entry(best), best.match_index, best.therapy_index
+                )
             else:  # resistance from another alteration overrode every sensitivity item
                 o = overriding[0]
                 best_b = _brief(
@@ -136,7 +144,13 @@ def therapy_summary(matches: list[dict[str, Any]], index: Index) -> list[dict[st
                 "overridden_by": overriding,
                 "supporting_items": [ref(it) for it in supporting],
                 "conflicting_items": [ref(it) for it in conflicting],
-                "links": sorted({u for it in supporting + conflicting if (u := entry(it)["url"])}),
+                "links": sorted(
+                    {
+                        u
+                        for it in supporting + conflicting
+                        if (u := therapies[it.match_index][it.therapy_index]["url"])
+                    }
+                ),
             }
         )
     rank = tiering.TIER_RANK

@@ -913,12 +913,89 @@ def build_ddi(shared: Path) -> None:
     )
 
 
+#: The ZIP3 prefixes that HIPAA Safe Harbor row B names as restricted (2000 Census areas of 20,000
+#: people or fewer); the build refuses a table that lists any other set.
+RESTRICTED_ZIP3 = ("036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830",
+                   "831", "878", "879", "884", "890", "893")  # fmt: skip
+
+
+def build_privacy(shared: Path) -> None:
+    """HIPAA Safe Harbor de-identification (45 CFR 164.514(b)(2)), read by
+    ``precisionrx.security.deid``: the 18 identifier classes (A-R) with their FHIR R4 locations,
+    copied unchanged, and ``safe_harbor.json`` (the same rows plus the restricted ZIP3 prefixes
+    parsed from row B, checked against :data:`RESTRICTED_ZIP3`)."""
+    import re
+    import shutil
+
+    src = shared / "data" / "interop" / "privacy" / "hipaa_safe_harbor_identifiers.csv"
+    out = OUT / "privacy"
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, out / "hipaa_safe_harbor_identifiers.csv")
+    rows = list(read_csv(src))
+    letters = [r["letter"] for r in rows]
+    if letters != [chr(c) for c in range(ord("A"), ord("R") + 1)]:
+        raise SystemExit(f"{src.name}: expected the 18 identifiers A-R, got {letters}")
+    geo = next(r for r in rows if r["letter"] == "B")["rule_text_summary"]
+    listed = re.search(r"(\d+) restricted ZIP3s: ([\d ]+)", geo)
+    if listed is None:
+        raise SystemExit(f"{src.name}: row B no longer lists the restricted ZIP3 prefixes")
+    zip3 = tuple(listed.group(2).split())
+    if zip3 != RESTRICTED_ZIP3 or int(listed.group(1)) != len(zip3):
+        raise SystemExit(f"{src.name}: restricted ZIP3 prefixes changed: {zip3}; review them")
+    write_json(
+        out / "safe_harbor.json",
+        {
+            "format_version": 1,
+            "source": "45 CFR 164.514(b)(2)(i)(A)-(R) and HHS OCR de-identification guidance "
+            "(2012), via shared/data/interop/privacy/hipaa_safe_harbor_identifiers.csv",
+            "version": "2026-12-05",
+            "modified": "2026-12-05",
+            "license": "regulation text US public domain; table CC0",
+            "regulation": "45 CFR 164.514(b)(2)",
+            "restricted_zip3": {
+                "prefixes": list(zip3),
+                "census": "2000",
+                "rule": "45 CFR 164.514(b)(2)(i)(B): the initial three digits of a ZIP code "
+                "may stay if the area they cover has more than 20,000 people, else they "
+                "become 000",
+                "population_threshold": 20000,
+            },
+            "identifiers": [
+                {
+                    "letter": r["letter"],
+                    "identifier": r["identifier"],
+                    "rule": r["rule_text_summary"],
+                    "fhir_r4_locations": r["typical_fhir_r4_locations"],
+                    "default_transform": r["default_transform"],
+                }
+                for r in rows
+            ],
+        },
+    )
+    write_about(
+        out,
+        {
+            "name": "privacy",
+            "source": "HIPAA Privacy Rule Safe Harbor de-identification standard, 45 CFR "
+            "164.514(b)(2): the 18 identifiers (A-R) mapped to FHIR R4 elements, and the 17 "
+            "restricted three-digit ZIP prefixes (2000 Census, HHS OCR guidance 2012); table "
+            "written for precisionrx from the regulation text "
+            "(shared/data/interop/privacy/hipaa_safe_harbor_identifiers.csv)",
+            "version": "2026-12-05",
+            "date": "2026-12-05",
+            "license": "regulation and HHS guidance: US government work, public domain; table "
+            "CC0 1.0",
+        },
+    )
+
+
 #: Build steps, run in this order.
 STEPS = {
     "pharmcat": build_pharmcat, "pypgx": build_pypgx, "frequencies": build_frequencies,
     "guidelines": build_guidelines, "interactions": build_interactions, "cardio": build_cardio,
     "genome": build_genome, "oncology": build_oncology, "monitoring": build_monitoring,
     "oncology_guidelines": build_oncology_guidelines, "ddi": build_ddi,
+    "privacy": build_privacy,
 }  # fmt: skip
 
 

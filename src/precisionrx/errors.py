@@ -152,6 +152,22 @@ class ConsentError(PrecisionRxError):
     exit_code = 20
 
 
+class IntegrityError(PrecisionRxError):
+    """Protected data failed its integrity check: an AES-GCM tag that does not verify (wrong key,
+    tampered ciphertext or associated data), or a broken audit hash chain. No plaintext is
+    released."""
+
+    code = "PRX-SEC-001"
+    exit_code = 21
+
+
+class AccessDenied(PrecisionRxError):
+    """An identity or token that is missing, invalid, expired, or lacks the role asked for."""
+
+    code = "PRX-SEC-002"
+    exit_code = 22
+
+
 class EngineError(PrecisionRxError):
     code = "PRX-EN-000"
     exit_code = 30
@@ -183,6 +199,8 @@ ALL_ERRORS: tuple[type[PrecisionRxError], ...] = (
     KbNotFound,
     KbIntegrityError,
     ConsentError,
+    IntegrityError,
+    AccessDenied,
     EngineError,
     ConfigError,
     InternalError,

@@ -1,4 +1,5 @@
-"""Dependencies point downward: cli/api -> plan/report -> engines -> kb/io -> records."""
+"""Dependencies point downward: cli/api/service -> plan/report/storage -> engines ->
+kb/io/security -> records."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "precisionrx"
 RANK = {
-    "records": 0, "errors": 0, "io": 1, "kb": 1, "engines": 2, "plan": 3, "report": 3, "cli": 4,
-    "api": 4,
+    "records": 0, "errors": 0, "io": 1, "kb": 1, "security": 1, "engines": 2, "plan": 3,
+    "report": 3, "storage": 3, "cli": 4, "api": 4, "service": 4,
 }  # fmt: skip
 
 

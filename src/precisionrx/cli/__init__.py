@@ -99,7 +99,19 @@ def _usage_groups(parent: typer.Typer) -> None:
 
 
 def _register() -> None:
-    from precisionrx.cli import kb, monitor, pgx, plan, prs, risk, tumor  # noqa: F401
+    from precisionrx.cli import (  # noqa: F401
+        consent,
+        deid,
+        kb,
+        monitor,
+        pgx,
+        plan,
+        prs,
+        risk,
+        serve,
+        token,
+        tumor,
+    )
 
     _usage_groups(app)
 

@@ -1,0 +1,1 @@
+"""Alembic migrations of the patient store (run by :func:`precisionrx.storage.database.migrate`)."""

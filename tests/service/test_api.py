@@ -1,0 +1,187 @@
+"""The REST API end to end, against a live server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from precisionrx.security.tokens import Role
+from tests.service.conftest import LiveServer, Mint, auth, wait_job
+from tests.service.helpers import DEMO_FILES, demo_record
+
+
+def _create(client: httpx.Client, token: str, **changes: object) -> str:
+    r = client.post("/api/v1/patients", json=demo_record(**changes), headers=auth(token))
+    assert r.status_code == 201, r.text
+    pid: str = r.json()["id"]
+    return pid
+
+
+def _upload(client: httpx.Client, token: str, pid: str, kind: str, path: object,
+            fields: dict[str, str]) -> httpx.Response:  # fmt: skip
+    from pathlib import Path
+
+    p = Path(str(path))
+    return client.post(f"/api/v1/patients/{pid}/files", headers=auth(token),
+                       files={"file": (p.name, p.read_bytes())}, data={"kind": kind, **fields})  # fmt: skip
+
+
+def test_health_ready_openapi(client: httpx.Client) -> None:
+    assert client.get("/health").json()["status"] == "ok"
+    assert client.get("/ready").json() == {"status": "ready"}
+    doc = client.get("/openapi.json").json()
+    assert "/api/v1/patients/{patient_id}/plans/latest" in doc["paths"]
+
+
+def test_demo_patient_end_to_end(client: httpx.Client, mint: Mint) -> None:
+    """Create, upload the demo's files, plan (202 + job), read it as JSON, HTML and FHIR; a new
+    upload marks it stale and one request regenerates it."""
+    doc = mint("dr-a", Role.clinician)
+    pid = _create(client, doc)
+    for kind, path, fields in DEMO_FILES:
+        r = _upload(client, doc, pid, kind, path, fields)
+        assert r.status_code == 201, r.text
+        assert r.json()["kind"] == kind and r.json()["file_id"]
+    assert client.get(f"/api/v1/patients/{pid}/plans/latest", headers=auth(doc)).status_code == 404
+    r = client.post(f"/api/v1/patients/{pid}/plans", headers=auth(doc))
+    assert r.status_code == 202, r.text
+    started = r.json()
+    assert r.headers["location"] == started["status_url"]
+    job = wait_job(client, doc, started["status_url"])
+    assert job["status"] == "done", job
+    assert job["result_url"] == f"/api/v1/patients/{pid}/plans/latest"
+    r = client.get(str(job["result_url"]), headers=auth(doc))
+    assert r.status_code == 200 and r.headers["x-plan-stale"] == "false"
+    plan = r.json()
+    assert plan["patient"]["id"] == "demo-001"
+    genes = {g["gene"]: g for s in plan["pgx"] for g in s["genes"]}
+    assert genes["CYP2C19"]["phenotype"]  # the germline VCF was read
+    assert plan["oncology"] is not None and plan["monitoring"] is not None
+    html = client.get(str(job["result_url"]), headers=auth(doc, Accept="text/html"))
+    assert html.headers["content-type"].startswith("text/html")
+    assert "decision support" in html.text.lower()
+    fhir = client.get(str(job["result_url"]), params={"format": "fhir"}, headers=auth(doc))
+    bundle = fhir.json()
+    assert bundle["resourceType"] == "Bundle" and bundle["entry"]
+    # a new upload marks the plan stale; regeneration is one request
+    _, cgm, fields = DEMO_FILES[2]
+    assert _upload(client, doc, pid, "cgm", cgm, fields).status_code == 201
+    r = client.get(f"/api/v1/patients/{pid}", headers=auth(doc))
+    assert r.json()["plan_stale"] is True and len(r.json()["files"]) == 4
+    stale = client.get(f"/api/v1/patients/{pid}/plans/latest", headers=auth(doc))
+    assert stale.headers["x-plan-stale"] == "true"
+    again = client.post(f"/api/v1/patients/{pid}/plans", headers=auth(doc)).json()
+    assert wait_job(client, doc, again["status_url"])["status"] == "done"
+    assert client.get(f"/api/v1/patients/{pid}", headers=auth(doc)).json()["plan_stale"] is False
+
+
+def test_patient_sees_plain_language_view_of_own_plan(client: httpx.Client, mint: Mint) -> None:
+    doc = mint("dr-a", Role.clinician)
+    pid = _create(client, doc)
+    started = client.post(f"/api/v1/patients/{pid}/plans", headers=auth(doc)).json()
+    assert wait_job(client, doc, started["status_url"])["status"] == "done"
+    me = mint("pat", Role.patient, patient=pid, org=None)
+    plan = client.get(f"/api/v1/patients/{pid}/plans/latest", headers=auth(me)).json()
+    assert set(plan) <= {"precisionrx_version", "generated", "notice", "patient",
+                         "patient_summary", "knowledge_bases"}  # fmt: skip
+    assert plan["patient_summary"] and "decision support" in plan["notice"].lower()
+
+
+def test_upload_is_validated_before_it_is_acknowledged(client: httpx.Client, mint: Mint) -> None:
+    doc = mint("dr-a", Role.clinician)
+    pid = _create(client, doc)
+    bad = client.post(f"/api/v1/patients/{pid}/files", headers=auth(doc),
+                      files={"file": ("x.vcf", b"this is not a VCF\n")},
+                      data={"kind": "germline_vcf"})  # fmt: skip
+    assert bad.status_code == 422 and "PRX-IN" in bad.json()["detail"]
+    wrong_kind = client.post(f"/api/v1/patients/{pid}/files", headers=auth(doc),
+                             files={"file": ("x.vcf", b"x")}, data={"kind": "genome"})  # fmt: skip
+    assert wrong_kind.status_code == 422
+    cgm = client.post(f"/api/v1/patients/{pid}/files", headers=auth(doc),
+                      files={"file": ("c.csv", b"time,gl\nnot a time,abc\n")},
+                      data={"kind": "cgm"})  # fmt: skip
+    assert cgm.status_code == 422
+    files = client.get(f"/api/v1/patients/{pid}/files", headers=auth(doc)).json()
+    assert files == []  # nothing refused was stored
+
+
+def test_create_refuses_paths_and_implausible_values(client: httpx.Client, mint: Mint) -> None:
+    doc = mint("dr-a", Role.clinician)
+    with_path = demo_record(genomic_inputs=[{"kind": "germline_vcf", "path": "/etc/passwd"}])
+    r = client.post("/api/v1/patients", json=with_path, headers=auth(doc))
+    assert r.status_code == 422 and "upload" in r.text
+    old = demo_record(demographics={"sex_at_birth": "female", "age_years": 190})
+    assert client.post("/api/v1/patients", json=old, headers=auth(doc)).status_code == 422
+    unknown = demo_record(medicatons=[])
+    assert client.post("/api/v1/patients", json=unknown, headers=auth(doc)).status_code == 422
+
+
+def test_update_marks_stale_and_erasure_is_final(client: httpx.Client, mint: Mint,
+                                                 live: LiveServer) -> None:  # fmt: skip
+    doc = mint("dr-a", Role.clinician)
+    pid = _create(client, doc)
+    r = client.put(f"/api/v1/patients/{pid}", json=demo_record(name="Renamed Person"),
+                   headers=auth(doc))  # fmt: skip
+    assert r.status_code == 200 and r.json()["record"]["name"] == "Renamed Person"
+    assert r.json()["version"] == 2 and r.json()["plan_stale"] is True
+    assert client.delete(f"/api/v1/patients/{pid}", headers=auth(doc)).status_code == 204
+    for method, url in [("GET", f"/api/v1/patients/{pid}"), ("DELETE", f"/api/v1/patients/{pid}"),
+                        ("GET", f"/api/v1/patients/{pid}/plans/latest")]:  # fmt: skip
+        assert client.request(method, url, headers=auth(doc)).status_code == 404
+
+
+def test_consent_is_evaluated_on_every_read(client: httpx.Client, mint: Mint) -> None:
+    """A deny takes effect at once; break-glass is allowed, flagged and audited; a revoked
+    deny no longer applies."""
+    doc = mint("dr-a", Role.clinician)
+    pid = _create(client, doc)
+    deny = {"resourceType": "Consent", "id": "c1", "status": "active",
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                  "code": "patient-privacy"}]},
+            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+            "patient": {"reference": f"Patient/{pid}"}, "dateTime": "2020-01-01T00:00:00Z",
+            "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                                       "code": "OPTOUT"}]},
+            "provision": {"type": "deny"}}  # fmt: skip
+    r = client.put(f"/api/v1/patients/{pid}/consents", json=deny, headers=auth(doc))
+    assert r.status_code == 200, r.text
+    assert client.get(f"/api/v1/patients/{pid}", headers=auth(doc)).status_code == 403
+    glass = client.get(
+        f"/api/v1/patients/{pid}", headers=auth(doc, **{"X-Purpose-Of-Use": "ETREAT"})
+    )
+    assert glass.status_code == 200
+    admin = mint("root", Role.admin, org=None)
+    rows = client.get("/api/v1/audit", headers=auth(admin)).json()["rows"]
+    assert any(r["detail"].startswith("BREAK-GLASS") and r["purpose"] == "ETREAT" for r in rows)
+    revoked = {**deny, "status": "inactive"}
+    client.put(f"/api/v1/patients/{pid}/consents", json=[revoked], headers=auth(doc))
+    assert client.get(f"/api/v1/patients/{pid}", headers=auth(doc)).status_code == 200
+    other = {**deny, "patient": {"reference": "Patient/someone-else"}}
+    assert client.put(f"/api/v1/patients/{pid}/consents", json=other,
+                      headers=auth(doc)).status_code == 422  # fmt: skip
+
+
+def test_research_export_only_with_research_consent(client: httpx.Client, mint: Mint) -> None:
+    doc = mint("dr-a", Role.clinician)
+    yes = _create(client, doc, name="Ada Consenting")
+    no = _create(client, doc, name="Bob Silent")
+    permit = {"resourceType": "Consent", "id": "r1", "status": "active",
+              "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                    "code": "research"}]},
+              "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+              "patient": {"reference": f"Patient/{yes}"}, "dateTime": "2020-01-01T00:00:00Z",
+              "provision": {"type": "deny", "provision": [{"type": "permit", "purpose": [
+                  {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                   "code": "HRESCH"}]}]}}  # fmt: skip
+    assert client.put(f"/api/v1/patients/{yes}/consents", json=permit,
+                      headers=auth(doc)).status_code == 200  # fmt: skip
+    researcher = mint("res", Role.researcher, org=None)
+    r = client.get("/api/v1/export/deidentified", headers=auth(researcher))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+ndjson")
+    lines = [json.loads(x) for x in r.text.splitlines()]
+    patients = [x for x in lines if x["resourceType"] == "Patient"]
+    assert len(patients) == 1  # only the consenting patient
+    text = r.text
+    for value in ("Ada Consenting", "Bob Silent", yes, no):
+        assert value not in text

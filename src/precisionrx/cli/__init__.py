@@ -39,7 +39,8 @@ HELP = (
     "cardiovascular and diabetes risk equations (risk), polygenic scores (prs), tumour "
     "alterations matched to therapies (tumor), CGM and wearable monitoring with alerts and the "
     "AGP report (monitor), and the treatment plan that joins them (plan; demo on a bundled "
-    "patient). Packaged knowledge bases: kb."
+    "patient). Packaged knowledge bases: kb. Service: serve (REST API with patient store, "
+    "consent, encryption and audit), token, consent, audit, deid (de-identified export)."
 )
 
 

@@ -124,18 +124,16 @@ def latest_plan(
     if found is None:
         raise HTTPException(404, "no plan yet: POST /api/v1/patients/{id}/plans")
     plan_id, text, created = found
-    meta = state.store.patient_meta(patient_id)
-    stale = state.store.get_patient(patient_id)
+    stale = state.store.plan_stale(patient_id)
     headers = {
         "X-Plan-Id": plan_id,
         "X-Plan-Created": created.isoformat(),
-        "X-Plan-Stale": "true" if (stale and stale.plan_stale) else "false",
+        "X-Plan-Stale": "true" if stale else "false",
     }
     fmt = format or (
         PlanFormat.html if "text/html" in request.headers.get("accept", "") else PlanFormat.json
     )
     state.audit(who, "plan.read", patient_id=patient_id, purpose=purpose, detail=fmt.value)
-    del meta
     if fmt is PlanFormat.json and who.role is not Role.patient:
         return Response(text, media_type="application/json", headers=headers)
     from precisionrx.plan.model import TreatmentPlan

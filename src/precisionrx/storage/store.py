@@ -228,6 +228,14 @@ class Store:
             )
         return self.get_patient(patient_id)
 
+    def plan_stale(self, patient_id: str) -> bool:
+        """Did data arrive after the newest plan? (one column read, nothing decrypted)"""
+        with self.engine.connect() as c:
+            value = c.execute(
+                select(schema.patients.c.plan_stale).where(schema.patients.c.id == patient_id)
+            ).scalar()
+        return bool(value)
+
     def mark_stale(self, patient_id: str, stale: bool = True) -> None:
         with self.engine.begin() as c:
             c.execute(

@@ -162,6 +162,57 @@ def test_consent_is_evaluated_on_every_read(client: httpx.Client, mint: Mint) ->
                       headers=auth(doc)).status_code == 422  # fmt: skip
 
 
+def test_consent_naming_a_practitioner_applies_to_that_user_only(
+    client: httpx.Client, mint: Mint
+) -> None:
+    """``provision.actor`` references ``Practitioner/<token sub>``: a patient who keeps one
+    clinician of the organisation out is obeyed for that clinician, not for the others."""
+    alice, bob = mint("dr-alice", Role.clinician), mint("dr-bob", Role.clinician)
+    pid = _create(client, alice)
+    consent = {"resourceType": "Consent", "id": "c-bob", "status": "active",
+               "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                     "code": "patient-privacy"}]},
+               "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+               "patient": {"reference": f"Patient/{pid}"}, "dateTime": "2020-01-01T00:00:00Z",
+               "provision": {"type": "permit", "provision": [{"type": "deny", "actor": [
+                   {"role": {"coding": [{"system":
+                       "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                       "code": "PRCP"}]},
+                    "reference": {"reference": "Practitioner/dr-bob"}}]}]}}  # fmt: skip
+    assert client.put(f"/api/v1/patients/{pid}/consents", json=consent,
+                      headers=auth(alice)).status_code == 200  # fmt: skip
+    assert client.get(f"/api/v1/patients/{pid}", headers=auth(alice)).status_code == 200
+    denied = client.get(f"/api/v1/patients/{pid}", headers=auth(bob))
+    assert denied.status_code == 403 and "consent" in denied.json()["detail"]
+
+
+def test_listing_genomic_files_needs_consent_to_genomic_data(
+    client: httpx.Client, mint: Mint
+) -> None:
+    """A consent that withholds genetic data (security label GDIS) also withholds the list of
+    files once a genome is on file: the kind alone says a genome was sequenced."""
+    doc = mint("dr-a", Role.clinician)
+    pid = _create(client, doc)
+    consent = {"resourceType": "Consent", "id": "c-gdis", "status": "active",
+               "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                     "code": "patient-privacy"}]},
+               "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+               "patient": {"reference": f"Patient/{pid}"}, "dateTime": "2020-01-01T00:00:00Z",
+               "provision": {"type": "permit", "provision": [{"type": "deny", "securityLabel": [
+                   {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                    "code": "GDIS"}]}]}}  # fmt: skip
+    assert client.put(f"/api/v1/patients/{pid}/consents", json=consent,
+                      headers=auth(doc)).status_code == 200  # fmt: skip
+    assert client.get(f"/api/v1/patients/{pid}/files", headers=auth(doc)).status_code == 200
+    kind, path, form = DEMO_FILES[0]
+    with path.open("rb") as fh:
+        r = client.post(f"/api/v1/patients/{pid}/files", headers=auth(doc),
+                        data={"kind": kind, **form}, files={"file": (path.name, fh)})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert client.get(f"/api/v1/patients/{pid}/files", headers=auth(doc)).status_code == 403
+    assert client.get(f"/api/v1/patients/{pid}", headers=auth(doc)).status_code == 403
+
+
 def test_research_export_only_with_research_consent(client: httpx.Client, mint: Mint) -> None:
     doc = mint("dr-a", Role.clinician)
     yes = _create(client, doc, name="Ada Consenting")

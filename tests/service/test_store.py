@@ -154,3 +154,31 @@ def test_jobs_left_running_are_resumed(state: ServiceState) -> None:
     job = store.create_job(row.id, "plan", "dr")
     store.set_job(job.id, status="running", progress=0.5)
     assert store.unfinished_jobs() == [job.id]
+
+
+def test_concurrent_audit_appends_form_one_chain(state: ServiceState) -> None:
+    """Rows appended by many threads at once (the group-commit writer batches them) get
+    contiguous sequence numbers, each caller gets back its own committed row, the chain and
+    the head verify, and nothing is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = state.store
+    before = store.count("audit")
+
+    def append(i: int) -> tuple[int, int, str]:
+        row = store.audit(actor=f"user-{i}", role="clinician", patient_id=None,
+                          action="patient.search", purpose="TREAT", outcome="success",
+                          detail=f"call {i}")  # fmt: skip
+        return i, row.seq, row.detail
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(append, range(400)))
+    assert all(detail == f"call {i}" for i, _, detail in results)
+    seqs = sorted(seq for _, seq, _ in results)
+    assert seqs == list(range(before + 1, before + 401))
+    check = store.verify_audit()
+    assert check.intact and check.rows == before + 400
+    assert store.read_head() is not None and store.read_head()[0] == before + 400  # type: ignore[index]
+    with store.engine.connect() as c:
+        actors = {r.actor: r.detail for r in c.execute(select(schema.audit))}
+    assert all(actors[f"user-{i}"] == f"call {i}" for i in range(400))

@@ -406,8 +406,15 @@ def test_misspelled_closed_set_values_are_usage_errors(case: tuple[list[str], st
         main([*prefix, wrong])
     err = buf.getvalue()
     code = info.value.code
-    if code == 0 or (isinstance(code, int) and code not in (USAGE,)):
-        # accepted: the misspelling is itself an accepted value (an alias, another zone)
+    if (
+        code == 0
+        or (isinstance(code, int) and code not in (USAGE,))
+        or (err.startswith("error [PRX-") and "Usage:" not in err)
+    ):
+        # accepted: the misspelling is itself an accepted value (an alias such as hg38, a
+        # value with spaces or in another case, another zone); the command then went on to
+        # its input (which does not exist here: an input error, whose exit code 2 is shared
+        # with usage errors)
         assert "Invalid value" not in err
         return
     usage_error(int(code or 0), err, prefix[-1])

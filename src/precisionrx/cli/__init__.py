@@ -40,7 +40,8 @@ HELP = (
     "alterations matched to therapies (tumor), CGM and wearable monitoring with alerts and the "
     "AGP report (monitor), and the treatment plan that joins them (plan; demo on a bundled "
     "patient). Packaged knowledge bases: kb. Service: serve (REST API with patient store, "
-    "consent, encryption and audit), token, consent, audit, deid (de-identified export)."
+    "consent, encryption and audit), token, consent, audit, keys (master-key rotation), deid "
+    "(de-identified export)."
 )
 
 
@@ -104,6 +105,7 @@ def _register() -> None:
         consent,
         deid,
         kb,
+        keys,
         monitor,
         pgx,
         plan,

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from precisionrx.security.tokens import Identity
-from precisionrx.service.state import GENOMIC, ServiceState
+from precisionrx.service.state import GENOMIC, ServiceState, consent_actor
 
 #: Markers of genomic content in a FHIR resource (Genomics Reporting IG profiles and LOINC
 #: codes: 84413-4 genotype, 69548-6 variant, 51969-4 genetic report, 81247-9 master panel).
@@ -108,7 +108,7 @@ def export_lines(state: ServiceState, who: Identity, today: date) -> Iterator[di
     for pid in state.store.all_patient_ids():
         base = state.decision(
             pid,
-            actor=who.subject,
+            actor=consent_actor(who),
             purpose="HRESCH",
             action="disclose",
             resource_type="Patient",
@@ -130,7 +130,7 @@ def export_lines(state: ServiceState, who: Identity, today: date) -> Iterator[di
         resources = record_resources(pid, row.record) + _plan_resources(state, pid)
         genomic = state.decision(
             pid,
-            actor=who.subject,
+            actor=consent_actor(who),
             purpose="HRESCH",
             action="disclose",
             resource_type="Observation",

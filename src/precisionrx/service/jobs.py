@@ -8,6 +8,7 @@ by calling :func:`run_job` with the same id.
 
 from __future__ import annotations
 
+import gc
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,6 +45,7 @@ def run_job(store: Store, kb: KnowledgeBase, job_id: str) -> None:
         store.set_job(job_id, status="failed", error="internal error; please report")
         return
     store.set_job(job_id, status="done", progress=1.0, plan_id=plan_id)
+    _freeze_survivors()
     store.audit(
         actor="precisionrx",
         role="service",
@@ -53,6 +55,16 @@ def run_job(store: Store, kb: KnowledgeBase, job_id: str) -> None:
         outcome="success",
         detail=f"job {job_id}",
     )
+
+
+def _freeze_survivors() -> None:
+    """Collect the job's garbage, then move what survives — mostly the knowledge base's
+    tables, loaded by the first plan — out of the cyclic garbage collector's reach. Without
+    this every collection triggered by request traffic rescans hundreds of thousands of
+    knowledge-base objects, and read latency under load grows several-fold. Frozen objects
+    are still freed by reference counting when they are no longer used."""
+    gc.collect()
+    gc.freeze()
 
 
 class JobRunner:

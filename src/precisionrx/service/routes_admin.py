@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from precisionrx.security.tokens import Identity, Role
@@ -17,6 +17,8 @@ from precisionrx.service.auth import identity, roles
 from precisionrx.service.routes_patients import state_of
 
 router = APIRouter(tags=["administration"])
+#: Largest sequence number or offset a query may name (the columns are 32-bit integers).
+INT32_MAX = 2**31 - 1
 Who = Annotated[Identity, Depends(identity)]
 
 
@@ -29,8 +31,8 @@ class AuditFormat(StrEnum):
 def read_audit(
     request: Request,
     who: Who,
-    after: int = 0,
-    limit: int = 1000,
+    after: Annotated[int, Query(ge=0, le=INT32_MAX)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     format: AuditFormat = AuditFormat.json,
 ) -> dict[str, Any]:
     """Audit rows after sequence ``after`` (JSON rows, or a FHIR Bundle of AuditEvents), and
@@ -38,8 +40,6 @@ def read_audit(
     from precisionrx.storage.audit import audit_event
 
     state = state_of(request)
-    if not 1 <= limit <= 10_000 or after < 0:
-        raise HTTPException(422, "limit must be 1-10000 and after ≥ 0")
     rows = list(state.store.audit_rows(after=after, limit=limit))
     check = state.store.verify_audit()
     state.audit(who, "audit.read", detail=f"{len(rows)} row(s) after {after}")

@@ -14,6 +14,7 @@ from fastapi import (
     File,
     Form,
     HTTPException,
+    Query,
     Request,
     Response,
     UploadFile,
@@ -110,15 +111,26 @@ def create_patient(record: PatientRecord, request: Request, who: Who) -> Created
 
 @router.get("/patients", response_model=list[PatientListItem], **roles(Role.clinician))
 def list_patients(
-    request: Request, who: Who, limit: int = 100, offset: int = 0
+    request: Request,
+    who: Who,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[PatientListItem]:
     """The patients of the clinician's organisation (ids and plan state only)."""
     state = state_of(request)
-    if not 1 <= limit <= 1000 or offset < 0:
-        raise HTTPException(422, "limit must be 1-1000 and offset ≥ 0")
     rows = state.store.list_patients(who.organisation, limit=limit, offset=offset)
     state.audit(who, "patient.search", detail=f"{len(rows)} patient(s)")
     return [PatientListItem(id=i, plan_stale=s, updated=u.isoformat()) for i, s, u in rows]
+
+
+def _labels(files: list[FileInfo]) -> tuple[str, ...]:
+    """Security labels of a listing of these files: even a file's kind says something (that
+    a genome or a psychiatric questionnaire is on file), so a listing carries GDIS when a
+    genomic file is present and PSY when a psychiatric one is."""
+    kinds = {f.kind for f in files}
+    return (GENOMIC if kinds & GENOMIC_KINDS else ()) + (
+        PSYCHIATRIC if kinds & PSYCHIATRIC_KINDS else ()
+    )
 
 
 def _files(state: ServiceState, patient_id: str) -> list[FileInfo]:
@@ -157,6 +169,7 @@ def read_patient(patient_id: str, request: Request, who: Who) -> PatientOut:
     state = state_of(request)
     state.reachable(who, patient_id, "patient.read")
     purpose = purpose_of(request, who)
+    out = _patient_out(state, patient_id)
     state.consent_gate(
         who,
         patient_id,
@@ -164,8 +177,8 @@ def read_patient(patient_id: str, request: Request, who: Who) -> PatientOut:
         action="patient.read",
         consent_action="access",
         resource_type="Patient",
+        labels=_labels(out.files),
     )
-    out = _patient_out(state, patient_id)
     state.audit(who, "patient.read", patient_id=patient_id, purpose=purpose)
     return out
 
@@ -287,6 +300,7 @@ def list_files(patient_id: str, request: Request, who: Who) -> list[FileInfo]:
     state = state_of(request)
     state.reachable(who, patient_id, "file.search")
     purpose = purpose_of(request, who)
+    out = _files(state, patient_id)
     state.consent_gate(
         who,
         patient_id,
@@ -294,8 +308,8 @@ def list_files(patient_id: str, request: Request, who: Who) -> list[FileInfo]:
         action="file.search",
         consent_action="access",
         resource_type="DocumentReference",
+        labels=_labels(out),
     )
-    out = _files(state, patient_id)
     state.audit(who, "file.search", patient_id=patient_id, purpose=purpose)
     return out
 
@@ -340,4 +354,4 @@ def get_consents(patient_id: str, request: Request, who: Who) -> list[dict[str, 
     return out
 
 
-__all__ = ["GENOMIC", "GENOMIC_KINDS", "PSYCHIATRIC", "PSYCHIATRIC_KINDS", "router"]
+__all__ = ["purpose_of", "router", "state_of"]

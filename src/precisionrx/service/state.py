@@ -35,6 +35,15 @@ def actor_name(who: Identity, store: Store) -> str:
     return who.subject
 
 
+def consent_actor(who: Identity) -> str:
+    """The FHIR reference a consent's ``provision.actor`` names this identity by: staff as
+    ``Practitioner/<token sub>`` (the user name of ``precisionrx token --user``, or the
+    identity provider's subject), a patient as ``Patient/<id>``."""
+    if who.role is Role.patient and who.patient:
+        return f"Patient/{who.patient}"
+    return f"Practitioner/{who.subject}"
+
+
 @dataclass
 class RateLimiter:
     """A token bucket per bearer token (requests per second, ``burst`` at once)."""
@@ -154,7 +163,7 @@ class ServiceState:
             return
         decision = self.decision(
             patient_id,
-            actor=who.subject,
+            actor=consent_actor(who),
             purpose=purpose,
             action=consent_action,
             resource_type=resource_type,

@@ -10,7 +10,6 @@ may do what: the service checks roles and consent before it calls the store.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ from sqlalchemy import Engine, delete, func, insert, select, text, update
 from precisionrx.errors import IntegrityError
 from precisionrx.security.crypto import aes_gcm_decrypt, aes_gcm_encrypt
 from precisionrx.storage import schema
-from precisionrx.storage.audit import GENESIS, AuditRow, ChainCheck, row_from, verify_chain
+from precisionrx.storage.audit import AuditRow, ChainCheck, row_from, verify_chain
+from precisionrx.storage.audit_writer import AuditWriter
 from precisionrx.storage.database import default_url, migrate, open_engine
 from precisionrx.storage.keys import KeyStore, ServiceKeys
 
@@ -82,18 +82,19 @@ class Store:
         self.keystore = keystore
         self.keys = keys
         self._head_path = head
-        self._audit_lock = threading.Lock()
+        self._audit_writer = AuditWriter(engine, head, now)
 
     @classmethod
     def open(cls, home: Path, master_key: bytes, url: str | None = None) -> Store:
         """Open (creating and migrating on first use) the store of a deployment."""
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        keys = ServiceKeys.open(home / "keys", master_key)  # a wrong master key stops here
         engine = open_engine(url or default_url(home))
         migrate(engine)
-        keys = ServiceKeys.derive(master_key)
         return cls(engine, KeyStore(home / "keys", keys), keys, home / "audit.head")
 
     def close(self) -> None:
+        self._audit_writer.close()
         self.engine.dispose()
 
     def ready(self) -> bool:
@@ -502,25 +503,7 @@ class Store:
     ) -> AuditRow:
         """Append one audit row (the patient named by pseudonym), chained to the previous."""
         patient = self.keys.patient_pseudonym(patient_id) if patient_id else None
-        with self._audit_lock, self.engine.begin() as c:
-            if self.engine.dialect.name == "postgresql":  # one writer at a time across servers
-                c.execute(text("SELECT pg_advisory_xact_lock(4242)"))
-            last = c.execute(
-                select(schema.audit.c.seq, schema.audit.c.hash)
-                .order_by(schema.audit.c.seq.desc())
-                .limit(1)
-            ).first()
-            seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-            row = AuditRow(seq, now(), actor, role, patient, action, purpose, outcome, detail, prev)
-            row = AuditRow(**{**row.__dict__, "hash": row.computed_hash()})
-            c.execute(insert(schema.audit).values(**row.__dict__))
-        self._write_head(row.seq, row.hash)
-        return row
-
-    def _write_head(self, seq: int, digest: str) -> None:
-        tmp = self._head_path.with_suffix(".tmp")
-        tmp.write_text(f"{seq} {digest}\n")
-        tmp.replace(self._head_path)
+        return self._audit_writer.append((actor, role, patient, action, purpose, outcome, detail))
 
     def read_head(self) -> tuple[int, str] | None:
         try:

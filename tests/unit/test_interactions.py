@@ -182,6 +182,31 @@ def test_brand_name_and_rxnorm_code_resolve(kb: KnowledgeBase) -> None:
     assert {c.medication: c.via for c in coded.medications}["a statin"] == "rxnorm"
 
 
+@pytest.mark.parametrize(
+    ("display", "expected"),
+    [  # RxNorm SCD/SBD names as EHRs send them (displays of Synthea's MedicationRequests)
+        ("Simvastatin 20 MG Oral Tablet", {"simvastatin"}),
+        ("24 HR metoprolol succinate 100 MG Extended Release Oral Tablet", {"metoprolol"}),
+        ("Ibuprofen 400 MG Oral Tablet [Ibu]", {"ibuprofen"}),
+        ("Aspirin 81 MG Oral Tablet", {"aspirin"}),
+        ("1 ML Warfarin 5 MG/ML Injection", {"warfarin"}),
+        # neither ingredient is in the knowledge base: unresolved, and said so
+        ("Amoxicillin 250 MG / Clavulanate 125 MG Oral Tablet", set()),
+    ],
+)
+def test_clinical_drug_names_resolve_to_their_ingredients(
+    kb: KnowledgeBase, display: str, expected: set[str]
+) -> None:
+    """A medication named as RxNorm names clinical drugs (strength, units, release and dose
+    form, bracketed brand) resolves to its ingredients; an ingredient the knowledge base does
+    not know stays unresolved and is said so, never guessed."""
+    result = check(kb, Medication(name=display), "clopidogrel")
+    med = next(m for m in result.medications if m.medication == display)
+    assert set(med.ingredients) == expected, (display, med)
+    unresolved = [g for g in result.not_assessed if g.code == "unresolved_medication"]
+    assert bool(unresolved) is (not expected)
+
+
 def test_a_pair_not_in_the_table_gives_no_interaction(kb: KnowledgeBase) -> None:
     result = check(kb, "amlodipine", "capecitabine")
     assert result.interactions == []

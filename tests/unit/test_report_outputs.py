@@ -188,6 +188,18 @@ def test_plan_fhir_covers_every_section(
     tir = next(r for r in coded("97510-2"))
     assert tir["valueQuantity"]["value"] == plan["monitoring"]["current"]["in_range_70_180"]
     assert len(panel["hasMember"]) == 10
+    # interactions: one DetectedIssue (v3-ActCode DRG) per interaction, severity mapped,
+    # the recorded simvastatin dose above amlodipine's cap said in the detail
+    issues = [r for r in found if r["resourceType"] == "DetectedIssue"]
+    rows = plan["interactions"]["interactions"]
+    assert rows and len(issues) == len(rows)
+    assert all(i["code"]["coding"][0]["code"] == "DRG" for i in issues)
+    severity = {"contraindicated": "high", "major": "high", "moderate": "moderate", "low": "low"}
+    assert [i["severity"] for i in issues] == [severity[r["severity"]] for r in rows]
+    simva = next(i for i in issues if "simvastatin + amlodipine" in i["detail"])
+    assert "(40 mg/day) is above the limit" in simva["detail"]
+    assert {x["display"] for x in simva["implicated"]} == {"simvastatin", "amlodipine"}
+    assert all(i["patient"]["reference"] == full_url(patient) for i in issues)
     # the plan report: last, every Observation, the notice, findings and versions
     report = found[-1]
     assert report["resourceType"] == "DiagnosticReport" and report["id"] == "plan-demo-001"

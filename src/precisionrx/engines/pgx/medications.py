@@ -51,6 +51,43 @@ SALTS = frozenset(
 )
 
 
+#: Words of RxNorm's normalised clinical-drug names that are not the ingredient: units, release
+#: mechanisms and dose forms. SCD and SBD names read "[quantity] ingredient strength unit [release]
+#: dose form [brand]" — "24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet",
+#: "1 ML epoetin alfa 4000 UNT/ML Injection [Epogen]" (RxNorm Technical Documentation, section
+#: "RxNorm normalized names"; the forms are RxNorm's dose-form names).
+FORM_WORDS = frozenset(
+    {
+        "hr", "unt", "actuat", "meq", "mmol", "%", "per", "24hr",
+        "delayed", "sustained", "controlled", "chewable", "disintegrating", "dispersible",
+        "effervescent", "sublingual", "buccal", "mucosal", "nasal", "ophthalmic", "otic",
+        "rectal", "vaginal", "transdermal", "topical", "cutaneous", "inhalation", "inhalant",
+        "inhaler", "spray", "powder", "suspension", "injectable", "prefilled", "syringe",
+        "cartridge", "pen", "auto-injector", "autoinjector", "patch", "cream", "ointment",
+        "gel", "lotion", "drops", "suppository", "system", "implant", "intrauterine", "drug",
+        "pack", "kit", "granules", "film", "coated", "metered", "dose", "day", "liquid",
+        "elixir", "syrup", "lozenge", "gum", "foam", "shampoo", "product", "pellet", "strip",
+        "biweekly", "weekly", "monthly", "release", "extended",
+    }
+)  # fmt: skip
+_BRACKET = re.compile(r"\[([^\]]+)\]")
+_NOT_A_WORD = re.compile(r"[\d.]+(?:/[\d.]+)*|nda\d+|anda\d+|bla\d+")
+
+
+def clinical_drug_candidates(text: str) -> list[str]:
+    """Names to try for a free-text or RxNorm clinical-drug name, most specific first: the
+    ingredient words without strengths, units and dose forms (all of them, then each adjacent
+    pair, then each word), and the bracketed brand of a branded drug (SBD)."""
+    brands = [b.strip().lower() for b in _BRACKET.findall(text)]
+    words = [
+        w
+        for w in re.split(r"[\s,/()]+", _BRACKET.sub(" ", text.lower()))
+        if w and not _NOT_A_WORD.fullmatch(w) and w not in SALTS and w not in FORM_WORDS
+    ]
+    pairs = [" ".join(words[i : i + 2]) for i in range(len(words) - 1)]
+    return list(dict.fromkeys([" ".join(words), *pairs, *words, *brands]))
+
+
 @dataclass(frozen=True, slots=True)
 class ResolvedMedication:
     given: str
@@ -71,7 +108,7 @@ def resolve(
         return ResolvedMedication(med.name, drug, "rxnorm" if drug else None)
     words = [w for w in re.split(r"[\s,/()]+", text) if w and not re.fullmatch(r"[\d.]+", w)]
     core = " ".join(w for w in words if w not in SALTS)
-    for candidate in (text, core, *(words[:1])):
+    for candidate in (text, core, *(words[:1]), *clinical_drug_candidates(text)):
         if candidate in known:
             return ResolvedMedication(med.name, candidate, "name")
         if candidate in kb.brands:

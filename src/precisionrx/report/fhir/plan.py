@@ -6,7 +6,8 @@ RiskAssessments, DLCN, polygenic-score and FH-variant Observations (:mod:`.cardi
 tumour's TMB, MSI, somatic variants and therapeutic implications (:mod:`.oncology`); the CGM
 summary of the last period (:mod:`.cgm`); the wearable vitals (resting heart rate LOINC 40443-4,
 HRV SDNN 80404-7, home blood pressure panel 85354-9 with 8480-6 / 8462-4; codes from
-kb/data/monitoring/loinc_wearables.csv); and last a DiagnosticReport for the whole plan whose
+kb/data/monitoring/loinc_wearables.csv); a DetectedIssue per drug–drug interaction between
+the patient's medicines (:mod:`.interactions`); and last a DiagnosticReport for the whole plan whose
 ``result`` lists every Observation and whose ``conclusion`` gives the decision-support notice,
 the key findings, the plan's caveats and the tool and knowledge-base versions.
 """
@@ -31,6 +32,7 @@ from precisionrx.report.fhir.common import (
     reference,
     resource_id,
 )
+from precisionrx.report.fhir.interactions import interaction_resources
 from precisionrx.report.fhir.oncology import oncology_resources
 from precisionrx.report.fhir.pgx import patient_resource, sample_resources
 from precisionrx.report.writers import versions_text
@@ -105,6 +107,8 @@ def plan_resources(plan: TreatmentPlan, kb: KnowledgeBase, issued: str) -> list[
         out += subject_resources(section.current, section.provenance, subject)
     if plan.vitals is not None:
         out += vitals_resources(plan.vitals, subject, pid, issued)
+    if plan.interactions is not None:
+        out += interaction_resources(plan.interactions, subject, pid, issued)
     report: Resource = {
         "resourceType": "DiagnosticReport",
         "id": resource_id("plan", pid),

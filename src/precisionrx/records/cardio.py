@@ -185,11 +185,35 @@ class StatinOption(BaseModel):
     cpic_limit: str | None
 
 
+class LdlGoal(BaseModel):
+    """The LDL-C goal of the patient's risk group and where the measured LDL-C stands."""
+
+    risk_group: str
+    #: Why the patient is in this group (e.g. "established ASCVD inferred from clopidogrel").
+    basis: str
+    goal_mmol_l: float
+    goal_mg_dl: float
+    #: The guideline's second condition: at least this reduction from the untreated baseline.
+    reduction_percent: float | None = None
+    ldl_mmol_l: float | None = None
+    #: measured LDL-C >= goal; None when LDL-C is not recorded.
+    above_goal: bool | None = None
+    #: What to do first when above the goal (intensify the statin before add-on drugs).
+    action: str = ""
+    source: str
+    #: False: the numbers were taken from the guideline publication but not checked against an
+    #: accessible copy of its text here.
+    verified: bool
+
+
 class StatinReview(BaseModel):
     """The recorded statins and the high-intensity options within the CPIC limits."""
 
     current: list[StatinUse] = Field(default_factory=list)
     high_intensity_options: list[StatinOption] = Field(default_factory=list)
+    #: The LDL-C goal, for the risk groups the record places unambiguously (established
+    #: atherosclerotic disease); None otherwise (a caveat says why).
+    ldl_goal: LdlGoal | None = None
     source: str
     caveats: list[Caveat] = Field(default_factory=list)
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from precisionrx.engines.cardio.fh import cac_status, dlcn_score, lpa_not_measured, lpa_status
 from precisionrx.engines.cardio.fh_genetics import fh_genetics
+from precisionrx.engines.cardio.inputs import MGDL_PER_MMOL
 from precisionrx.engines.cardio.prevention import load_effects, prevention_options
 from precisionrx.engines.cardio.record_inputs import (
     aspirin_exclusion,
@@ -189,13 +190,21 @@ def _polygenic_scores(
 
 
 def _statins(
-    kb: KnowledgeBase, record: PatientRecord, pgx: list[SampleResult]
+    kb: KnowledgeBase,
+    record: PatientRecord,
+    pgx: list[SampleResult],
+    ascvd_basis: str | None = None,
 ) -> StatinReview | None:
-    """The statin review when a statin is recorded (None otherwise)."""
+    """The statin review when a statin is recorded (None otherwise); ``ascvd_basis`` says how
+    established atherosclerotic disease is known (the LDL-C goal then applies)."""
     names = ingredients(record, kb)
     if not any(n in STATINS for n in names):
         return None
-    return statin_review(kb, record, pgx, names)
+    ldl = measure(record, "ldl")
+    ldl_mmol = None
+    if ldl is not None:
+        ldl_mmol = ldl[0] if ldl[1].lower().startswith("mmol") else ldl[0] / MGDL_PER_MMOL
+    return statin_review(kb, record, pgx, names, ascvd_basis=ascvd_basis, ldl_mmol=ldl_mmol)
 
 
 def statin_first(
@@ -259,7 +268,8 @@ def assess_patient(
         )
         return CardioSection(
             caveats=[note], basis="not applicable", provenance=provenance,
-            statins=_statins(kb, record, pgx),
+            statins=_statins(kb, record, pgx,
+                             f"established cardiovascular disease ({', '.join(established)})"),
         )  # fmt: skip
     implied = inferred_ascvd(record, kb)
     if implied:
@@ -273,7 +283,8 @@ def assess_patient(
         )
         return CardioSection(
             caveats=[note], basis="not applicable", provenance=provenance,
-            statins=_statins(kb, record, pgx),
+            statins=_statins(kb, record, pgx,
+                             f"established ASCVD inferred from {', '.join(implied)}"),
         )  # fmt: skip
     x, caveats, ldl_mmol = inputs_from_record(record, home_sbp, gmi)
     rows = [

@@ -29,10 +29,25 @@ from typing import TYPE_CHECKING
 from precisionrx.engines.interactions.medicines import dose_mg_per_day
 from precisionrx.engines.pgx.recommender import prescribed
 from precisionrx.records import Caveat, CaveatKind, DrugRecommendation, PatientRecord, SampleResult
-from precisionrx.records.cardio import StatinOption, StatinReview, StatinUse
+from precisionrx.records.cardio import LdlGoal, StatinOption, StatinReview, StatinUse
 
 if TYPE_CHECKING:
     from precisionrx.kb.registry import KnowledgeBase
+
+#: LDL-C goal of very-high-risk patients (documented atherosclerotic cardiovascular disease):
+#: < 1.4 mmol/L (< 55 mg/dL) and a reduction of at least 50 % from baseline — 2019 ESC/EAS
+#: dyslipidaemia guidelines (Mach F et al. Eur Heart J 2020;41:111-188, "treatment goals for
+#: LDL-C", class I), kept by the 2021 ESC prevention guideline (Visseren FLJ et al. Eur Heart J
+#: 2021;42:3227). The 2018 AHA/ACC guideline (Grundy SM et al. Circulation 2019;139:e1082) uses
+#: 70 mg/dL (1.8 mmol/L) on maximal statin as its threshold for adding non-statin drugs in
+#: very-high-risk ASCVD. Not checked against an accessible copy of either text here: shown as
+#: unverified.
+VERY_HIGH_RISK_GOAL = {"goal_mmol_l": 1.4, "goal_mg_dl": 55.0, "reduction_percent": 50.0}
+LDL_GOAL_SOURCE = (
+    "2019 ESC/EAS dyslipidaemia guidelines (Mach F et al. Eur Heart J 2020;41:111-188): very "
+    "high risk < 1.4 mmol/L (< 55 mg/dL) and >= 50 % reduction; AHA/ACC 2018 threshold for "
+    "adding non-statins in very-high-risk ASCVD: >= 70 mg/dL on maximal statin"
+)
 
 STATINS = ("atorvastatin", "rosuvastatin", "simvastatin", "pravastatin", "fluvastatin",
            "lovastatin", "pitavastatin")  # fmt: skip
@@ -152,11 +167,53 @@ def _use(name: str, dose_text: str | None, table: StatinTable, lim: Limit | None
     )  # fmt: skip
 
 
+def ldl_goal(
+    ascvd_basis: str | None, ldl_mmol: float | None, current: Sequence[StatinUse]
+) -> tuple[LdlGoal | None, Caveat | None]:
+    """The very-high-risk LDL-C goal for a patient with atherosclerotic disease (``ascvd_basis``
+    says how it is known), and whether the measured LDL-C is above it; for anyone else no goal
+    and a caveat (the primary-prevention goal depends on the ESC risk category, which SCORE2's
+    age-specific thresholds do not map one to one)."""
+    if ascvd_basis is None:
+        return None, Caveat(
+            code="ldl_goal_not_assessed", kind=CaveatKind.NOTE,
+            message="LDL-C goal not assessed: in primary prevention it depends on the ESC/EAS "
+            "risk category (low, moderate, high), which the plan's risk estimates do not "
+            "place unambiguously",
+        )  # fmt: skip
+    above = None if ldl_mmol is None else ldl_mmol >= VERY_HIGH_RISK_GOAL["goal_mmol_l"]
+    high = all(u.intensity == "high" for u in current) and bool(current)
+    if above is None:
+        action = "measure LDL-C to check it against the goal"
+    elif not above:
+        action = "at goal: keep the statin"
+    elif high:
+        action = "above goal on a high-intensity statin: consider adding ezetimibe"
+    else:
+        action = (
+            "above goal: intensify the statin first (the high-intensity options within "
+            "this genotype's limits), before adding ezetimibe or a PCSK9 inhibitor"
+        )
+    goal = LdlGoal(
+        risk_group="very high",
+        basis=ascvd_basis, ldl_mmol_l=ldl_mmol, above_goal=above, action=action,
+        source=LDL_GOAL_SOURCE, verified=False, **VERY_HIGH_RISK_GOAL,
+    )  # fmt: skip
+    return goal, None
+
+
 def statin_review(
-    kb: KnowledgeBase, record: PatientRecord, pgx: Sequence[SampleResult], names: list[str]
+    kb: KnowledgeBase,
+    record: PatientRecord,
+    pgx: Sequence[SampleResult],
+    names: list[str],
+    *,
+    ascvd_basis: str | None = None,
+    ldl_mmol: float | None = None,
 ) -> StatinReview:
     """The recorded statins (``names``: the record's medicines as ingredients) checked against
-    intensity and the genotype's CPIC limits, and the high-intensity statins within them."""
+    intensity and the genotype's CPIC limits, the high-intensity statins within them, and the
+    LDL-C goal when the record places the patient at very high risk (``ascvd_basis``)."""
     table = load(kb)
     others = [n for n in names if n not in STATINS]
     limits = _cpic(kb, pgx, others) if pgx else {}
@@ -178,9 +235,19 @@ def statin_review(
         caveats.append(Caveat(code="no_genotype", kind=CaveatKind.NOTE,
                               message="no germline genotype: statin doses were not checked "
                                       "against CPIC SLCO1B1/ABCG2/CYP2C9 limits"))  # fmt: skip
+    goal, note = ldl_goal(ascvd_basis, ldl_mmol, current)
+    if note is not None:
+        caveats.append(note)
+    elif goal is not None and not goal.verified:
+        caveats.append(Caveat(
+            code="unverified_ldl_goal", kind=CaveatKind.NOTE,
+            message=f"the LDL-C goal (< {goal.goal_mmol_l:g} mmol/L) is taken from the "
+            "guideline publication but was not checked against an accessible copy of its text",
+        ))  # fmt: skip
     return StatinReview(
         current=current,
         high_intensity_options=options,
+        ldl_goal=goal,
         source="2018 AHA/ACC cholesterol guideline Table 3 (intensity); CPIC 2022 statin "
         "guideline (SLCO1B1, ABCG2, CYP2C9; PMID 35152405) dose limits",
         caveats=caveats,

@@ -204,6 +204,19 @@ def act_now(
             if reason is not None:
                 reasons.append(reason)
                 dose_check = check
+            goal = cardio.statins.ldl_goal if cardio and cardio.statins else None
+            if (
+                goal is not None
+                and goal.above_goal
+                and goal.action.startswith("above goal: intensify")
+            ):
+                reasons.append(ActionReason(
+                    kind="dose", action="change dose", source=goal.source,
+                    text=f"LDL-C {goal.ldl_mmol_l:.1f} mmol/L is above the goal (below "
+                    f"{goal.goal_mmol_l:g} mmol/L, {goal.risk_group} risk): intensify the statin "
+                    "within this genotype's limits before adding ezetimibe or a PCSK9 "
+                    "inhibitor" + ("" if goal.verified else " [goal unverified]"),
+                ))  # fmt: skip
         if interactions is not None and drug is not None:
             names = set(checked.ingredients) if checked else {drug}
             for i in interactions.interactions:

@@ -238,10 +238,15 @@ def test_result_carries_provenance(case: tuple[Case, Any], kb: KnowledgeBase) ->
         assert p["input_sha256"] and len(p["input_sha256"]) == 64
 
 
+@pytest.mark.parametrize(
+    "case",
+    # plan and prs compose engines over a record of files: they read through io by design
+    [c for c in CASES if c.name not in READS_FILES],
+    indirect=True,
+    ids=lambda c: c.name,
+)
 def test_no_io_when_given_records(case: tuple[Case, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    c, run = case
-    if c.name in READS_FILES:
-        pytest.skip("composes engines over a record of files: reads through io by design")
+    _, run = case
     run()  # warm the knowledge-base caches: the data are the KB's, read through kb/
     opened: list[str] = []
 

@@ -182,3 +182,34 @@ def test_concurrent_audit_appends_form_one_chain(state: ServiceState) -> None:
     with store.engine.connect() as c:
         actors = {r.actor: r.detail for r in c.execute(select(schema.audit))}
     assert all(actors[f"user-{i}"] == f"call {i}" for i in range(400))
+
+
+def test_a_session_shares_one_connection_and_sees_its_own_writes(state: ServiceState) -> None:
+    """Inside ``Store.session`` a request's reads take one pooled connection (one checkout
+    and liveness ping), run in autocommit, and so see writes committed meanwhile — the
+    request's own included."""
+    from sqlalchemy import event
+
+    store = state.store
+    row = store.create_patient(demo_record(), "org-a")
+    checkouts: list[object] = []
+
+    def count(*_args: object) -> None:
+        checkouts.append(object())
+
+    event.listen(store.engine, "checkout", count)
+    try:
+        with store.session():
+            assert store.patient_meta(row.id) is not None
+            assert store.plan_stale(row.id) is True
+            store.mark_stale(row.id, False)  # a write, in its own transaction
+            assert store.plan_stale(row.id) is False  # seen by the next read
+            assert store.latest_plan(row.id) is None and store.consents(row.id) == []
+            reads_and_write = len(checkouts)
+        assert reads_and_write == 2  # one for the session's reads, one for the write
+        checkouts.clear()
+        store.patient_meta(row.id)
+        store.plan_stale(row.id)
+        assert len(checkouts) == 2  # outside a session: one per read
+    finally:
+        event.remove(store.engine, "checkout", count)

@@ -146,7 +146,9 @@ def _files(state: ServiceState, patient_id: str) -> list[FileInfo]:
     ]
 
 
-def _patient_out(state: ServiceState, patient_id: str) -> PatientOut:
+def _patient_out(
+    state: ServiceState, patient_id: str, files: list[FileInfo] | None = None
+) -> PatientOut:
     row = state.store.get_patient(patient_id)
     if row is None:
         raise HTTPException(404, "no such patient")
@@ -157,7 +159,7 @@ def _patient_out(state: ServiceState, patient_id: str) -> PatientOut:
         version=row.version,
         created=row.created_at.isoformat(),
         updated=row.updated_at.isoformat(),
-        files=_files(state, patient_id),
+        files=_files(state, patient_id) if files is None else files,
     )
 
 
@@ -167,18 +169,20 @@ def _patient_out(state: ServiceState, patient_id: str) -> PatientOut:
 def read_patient(patient_id: str, request: Request, who: Who) -> PatientOut:
     """The patient's record, plan state and files (a patient: their own record only)."""
     state = state_of(request)
-    state.reachable(who, patient_id, "patient.read")
-    purpose = purpose_of(request, who)
-    out = _patient_out(state, patient_id)
-    state.consent_gate(
-        who,
-        patient_id,
-        purpose=purpose,
-        action="patient.read",
-        consent_action="access",
-        resource_type="Patient",
-        labels=_labels(out.files),
-    )
+    with state.store.session():  # the reads below share one database connection
+        state.reachable(who, patient_id, "patient.read")
+        purpose = purpose_of(request, who)
+        files = _files(state, patient_id)  # their kinds decide the security labels
+        state.consent_gate(
+            who,
+            patient_id,
+            purpose=purpose,
+            action="patient.read",
+            consent_action="access",
+            resource_type="Patient",
+            labels=_labels(files),
+        )
+        out = _patient_out(state, patient_id, files)
     state.audit(who, "patient.read", patient_id=patient_id, purpose=purpose)
     return out
 
@@ -298,18 +302,19 @@ def upload_file(
 def list_files(patient_id: str, request: Request, who: Who) -> list[FileInfo]:
     """The patient's files (kind, size, time; not their content)."""
     state = state_of(request)
-    state.reachable(who, patient_id, "file.search")
-    purpose = purpose_of(request, who)
-    out = _files(state, patient_id)
-    state.consent_gate(
-        who,
-        patient_id,
-        purpose=purpose,
-        action="file.search",
-        consent_action="access",
-        resource_type="DocumentReference",
-        labels=_labels(out),
-    )
+    with state.store.session():  # the reads below share one database connection
+        state.reachable(who, patient_id, "file.search")
+        purpose = purpose_of(request, who)
+        out = _files(state, patient_id)
+        state.consent_gate(
+            who,
+            patient_id,
+            purpose=purpose,
+            action="file.search",
+            consent_action="access",
+            resource_type="DocumentReference",
+            labels=_labels(out),
+        )
     state.audit(who, "file.search", patient_id=patient_id, purpose=purpose)
     return out
 

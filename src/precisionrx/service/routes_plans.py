@@ -109,22 +109,23 @@ def latest_plan(
     ``?format=html``) or a FHIR R4 Bundle (``?format=fhir``). ``X-Plan-Stale: true`` when data
     arrived after it was made. A patient gets the plain-language view of their own plan."""
     state = state_of(request)
-    state.reachable(who, patient_id, "plan.read")
-    purpose = purpose_of(request, who)
-    state.consent_gate(
-        who,
-        patient_id,
-        purpose=purpose,
-        action="plan.read",
-        consent_action="access",
-        resource_type="CarePlan",
-        labels=GENOMIC,
-    )
-    found = state.store.latest_plan(patient_id)
-    if found is None:
-        raise HTTPException(404, "no plan yet: POST /api/v1/patients/{id}/plans")
-    plan_id, text, created = found
-    stale = state.store.plan_stale(patient_id)
+    with state.store.session():  # the reads below share one database connection
+        state.reachable(who, patient_id, "plan.read")
+        purpose = purpose_of(request, who)
+        state.consent_gate(
+            who,
+            patient_id,
+            purpose=purpose,
+            action="plan.read",
+            consent_action="access",
+            resource_type="CarePlan",
+            labels=GENOMIC,
+        )
+        found = state.store.latest_plan(patient_id)
+        if found is None:
+            raise HTTPException(404, "no plan yet: POST /api/v1/patients/{id}/plans")
+        plan_id, text, created = found
+        stale = state.store.plan_stale(patient_id)
     headers = {
         "X-Plan-Id": plan_id,
         "X-Plan-Created": created.isoformat(),

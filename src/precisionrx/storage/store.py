@@ -10,14 +10,16 @@ may do what: the service checks roles and consent before it calls the store.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 
 from precisionrx.errors import IntegrityError
 from precisionrx.security.crypto import aes_gcm_decrypt, aes_gcm_encrypt
@@ -83,6 +85,7 @@ class Store:
         self.keys = keys
         self._head_path = head
         self._audit_writer = AuditWriter(engine, head, now)
+        self._local = threading.local()
 
     @classmethod
     def open(cls, home: Path, master_key: bytes, url: str | None = None) -> Store:
@@ -96,6 +99,31 @@ class Store:
     def close(self) -> None:
         self._audit_writer.close()
         self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Let this thread's reads share one connection until the block ends (one pool
+        checkout and liveness ping for a request's several reads instead of one each).
+        The connection runs in autocommit, so each read sees every commit made before it,
+        including this request's own writes; writes keep their own transactions. Nested
+        sessions reuse the outer one."""
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        with self._reading() as conn:
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
+
+    def _reading(self) -> AbstractContextManager[Connection]:
+        """The connection for a read: the thread's session connection, else a new
+        autocommit one (no BEGIN and ROLLBACK round trips around a single SELECT)."""
+        shared: Connection | None = getattr(self._local, "conn", None)
+        if shared is not None:
+            return nullcontext(shared)
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     def ready(self) -> bool:
         """Does the database answer?"""
@@ -155,7 +183,7 @@ class Store:
         return PatientRow(pid, pseudonym, organisation, record, 1, True, t, t)
 
     def _patient_row(self, patient_id: str) -> Any:
-        with self.engine.connect() as c:
+        with self._reading() as c:
             return c.execute(
                 select(schema.patients).where(
                     schema.patients.c.id == patient_id, schema.patients.c.erased_at.is_(None)
@@ -197,11 +225,11 @@ class Store:
             .limit(limit)
             .offset(offset)
         )
-        with self.engine.connect() as c:
+        with self._reading() as c:
             return [(r.id, bool(r.plan_stale), _aware(r.updated_at)) for r in c.execute(q)]
 
     def all_patient_ids(self) -> list[str]:
-        with self.engine.connect() as c:
+        with self._reading() as c:
             return [
                 r.id
                 for r in c.execute(
@@ -231,7 +259,7 @@ class Store:
 
     def plan_stale(self, patient_id: str) -> bool:
         """Did data arrive after the newest plan? (one column read, nothing decrypted)"""
-        with self.engine.connect() as c:
+        with self._reading() as c:
             value = c.execute(
                 select(schema.patients.c.plan_stale).where(schema.patients.c.id == patient_id)
             ).scalar()
@@ -299,7 +327,7 @@ class Store:
 
     def list_files(self, patient_id: str) -> list[StoredFile]:
         pseudonym = self._pseudonym(patient_id)
-        with self.engine.connect() as c:
+        with self._reading() as c:
             rows = c.execute(
                 select(
                     schema.files.c.id,
@@ -325,7 +353,7 @@ class Store:
 
     def file_content(self, patient_id: str, file_id: str) -> bytes:
         pseudonym = self._pseudonym(patient_id)
-        with self.engine.connect() as c:
+        with self._reading() as c:
             row = c.execute(
                 select(schema.files.c.content_enc).where(
                     schema.files.c.id == file_id, schema.files.c.patient_id == patient_id
@@ -353,7 +381,7 @@ class Store:
     def consents(self, patient_id: str) -> list[dict[str, Any]]:
         """The patient's Consent resources: those of the newest PUT (an empty list: none)."""
         pseudonym = self._pseudonym(patient_id)
-        with self.engine.connect() as c:
+        with self._reading() as c:
             row = c.execute(
                 select(schema.consents.c.id, schema.consents.c.content_enc)
                 .where(schema.consents.c.patient_id == patient_id)
@@ -412,7 +440,7 @@ class Store:
             c.execute(update(schema.jobs).where(schema.jobs.c.id == job_id).values(**values))
 
     def get_job(self, job_id: str) -> Job | None:
-        with self.engine.connect() as c:
+        with self._reading() as c:
             r = c.execute(select(schema.jobs).where(schema.jobs.c.id == job_id)).first()
         if r is None:
             return None
@@ -435,7 +463,7 @@ class Store:
 
     def unfinished_jobs(self) -> list[str]:
         """Jobs queued or interrupted while running (to run again after a restart)."""
-        with self.engine.connect() as c:
+        with self._reading() as c:
             return [
                 r.id
                 for r in c.execute(
@@ -476,7 +504,7 @@ class Store:
     def latest_plan(self, patient_id: str) -> tuple[str, str, datetime] | None:
         """(plan id, plan JSON, created) of the newest plan, or None."""
         pseudonym = self._pseudonym(patient_id)
-        with self.engine.connect() as c:
+        with self._reading() as c:
             row = c.execute(
                 select(schema.plans)
                 .where(schema.plans.c.patient_id == patient_id)
@@ -516,7 +544,7 @@ class Store:
         q = select(schema.audit).where(schema.audit.c.seq > after).order_by(schema.audit.c.seq)
         if limit is not None:
             q = q.limit(limit)
-        with self.engine.connect() as c:
+        with self._reading() as c:
             for r in c.execute(q):
                 m = dict(r._mapping)
                 m["time"] = _aware(m["time"])
@@ -527,5 +555,5 @@ class Store:
 
     def count(self, table: str) -> int:
         t: Sequence[Any] = [getattr(schema, table)]
-        with self.engine.connect() as c:
+        with self._reading() as c:
             return int(c.execute(select(func.count()).select_from(t[0])).scalar_one())

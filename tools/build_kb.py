@@ -989,13 +989,52 @@ def build_privacy(shared: Path) -> None:
     )
 
 
+def build_mental_health(shared: Path) -> None:
+    """Mental-health questionnaires (kb/questionnaires.py): PHQ-9, PHQ-2, GAD-7, GAD-2, PHQ-15,
+    EPDS, AUDIT-C and ASRS v1.1 Part A as facts (item counts, response scales, severity bands,
+    safety rules, missing-item status, LOINC codes), copied unchanged from
+    ``shared/data/mental_health/questionnaires.json``."""
+    import shutil
+
+    src = shared / "data" / "mental_health" / "questionnaires.json"
+    out = OUT / "mental_health"
+    out.mkdir(parents=True, exist_ok=True)
+    data = json.loads(src.read_text(encoding="utf-8"))
+    ids = [i["id"] for i in data["instruments"]]
+    for core in ("PHQ-9", "PHQ-2", "GAD-7", "GAD-2"):
+        if core not in ids:
+            raise SystemExit(f"{src.name}: instrument {core} missing (got {ids})")
+    shutil.copyfile(src, out / "questionnaires.json")
+    write_about(
+        out,
+        {
+            "name": "mental_health",
+            "source": "precisionrx curated reference of public mental-health questionnaires "
+            "(shared/data/mental_health/questionnaires.json, retrieved 2026-12-03): items as "
+            "short neutral labels (no item wording), response scales, severity bands (Kroenke "
+            "2001 PHQ-9; Spitzer 2006 / Kroenke 2007 GAD-7; Kroenke 2003 PHQ-2; Kroenke 2007 "
+            "GAD-2; Kroenke 2002 PHQ-15; Cox 1987 EPDS; Bush 1998 / Bradley 2003 AUDIT-C), "
+            "safety rules, missing-item status and LOINC codes (NLM LHC-Forms "
+            "LHNCBC/lforms-fhir-app @ 00585d0, HL7 SDC and PHR-format IGs); cut-points "
+            "cross-checked with CamCOPS (facts only, no code)",
+            "version": "2026-12-03",
+            "date": "2026-12-03",
+            "license": "facts and short neutral labels only (no verbatim item wording); table "
+            "CC0. Instrument licences, per instrument in the file: PHQ/GAD Pfizer, free to "
+            "reproduce; EPDS (c) 1987 Royal College of Psychiatrists, permission needed to "
+            "redistribute item text; AUDIT WHO, non-commercial; ASRS WHO/Harvard. LOINC content "
+            "(c) Regenstrief Institute, LOINC licence",
+        },
+    )
+
+
 #: Build steps, run in this order.
 STEPS = {
     "pharmcat": build_pharmcat, "pypgx": build_pypgx, "frequencies": build_frequencies,
     "guidelines": build_guidelines, "interactions": build_interactions, "cardio": build_cardio,
     "genome": build_genome, "oncology": build_oncology, "monitoring": build_monitoring,
     "oncology_guidelines": build_oncology_guidelines, "ddi": build_ddi,
-    "privacy": build_privacy,
+    "privacy": build_privacy, "mental_health": build_mental_health,
 }  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from precisionrx.records import Caveat, PatientRecord, SampleResult
 from precisionrx.records.cardio import CardioSection, RiskResult
 from precisionrx.records.evidence import Provenance
 from precisionrx.records.interactions import InteractionResult
+from precisionrx.records.mental_health import ScoreResult
 from precisionrx.records.monitoring import (
     AgpResult,
     AlertsResult,
@@ -50,6 +51,7 @@ PUBLIC_RESULTS: dict[str, type[BaseModel]] = {
     "interaction_result": InteractionResult,
     "vitals_section": VitalsSection,
     "treatment_plan": TreatmentPlan,
+    "mh_score_result": ScoreResult,
 }
 
 

@@ -7,6 +7,11 @@ from precisionrx.records.interactions import (
     InteractionResult,
     NotAssessed,
 )
+from precisionrx.records.mental_health import (
+    QuestionnaireAnswers,
+    QuestionnaireScore,
+    ScoreResult,
+)
 from precisionrx.records.patient import (
     Allergy,
     Condition,
@@ -54,6 +59,9 @@ __all__ = [
     "PatientRecord",
     "PositionSummary",
     "Provenance",
+    "QuestionnaireAnswers",
+    "QuestionnaireScore",
     "Recommendation",
     "SampleResult",
+    "ScoreResult",
 ]

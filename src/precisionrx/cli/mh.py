@@ -1,0 +1,93 @@
+"""``precisionrx mh score``: questionnaire scores, severity bands and safety flags (docs/cli/mh.md).
+
+Input that cannot be read (an item off the scale, an unknown instrument, a bad date, broken
+FHIR) stops with exit 2 naming the file, the row or resource and the item; nothing is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from precisionrx.cli import app, emit
+from precisionrx.cli.options import enum_metavar, enum_parser
+
+if TYPE_CHECKING:
+    from precisionrx.records.mental_health import ScoreResult
+
+mh_app = typer.Typer(
+    help="Mental health: questionnaire scores (PHQ-9, GAD-7, PHQ-2, GAD-2 ...) with safety flags.",
+    no_args_is_help=True,
+)
+app.add_typer(mh_app, name="mh")
+
+#: Columns of the CSV output, in order.
+CSV_COLUMNS = ("id", "instrument", "date", "total", "severity", "items_answered", "flags", "loinc")
+
+
+class ScoreFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+def score_document(result: ScoreResult) -> dict[str, Any]:
+    """The JSON document: ``scores`` first, then the result's caveats and provenance."""
+    data = result.model_dump(mode="json")
+    return {"scores": data.pop("scores"), **data}
+
+
+def render_csv(result: ScoreResult) -> str:
+    """One row per score; ``flags`` joined with ``;``, an empty cell for null."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for s in result.scores:
+        writer.writerow(
+            [s.id or "", s.instrument, s.date or "", "" if s.total is None else s.total,
+             s.severity or "", s.items_answered, ";".join(s.flags), s.loinc or ""]
+        )  # fmt: skip
+    return buffer.getvalue()
+
+
+@mh_app.command("score")
+def score_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV (id, instrument, date, item_1 … item_N[, sex]) or FHIR R4 "
+            "QuestionnaireResponse JSON (one, a Bundle, or NDJSON)."
+        ),
+    ],
+    fmt: Annotated[
+        ScoreFormat,
+        typer.Option(
+            "--format", parser=enum_parser(ScoreFormat), metavar=enum_metavar(ScoreFormat)
+        ),
+    ] = ScoreFormat.json,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
+) -> None:
+    """Score each questionnaire: total, severity band, items answered and safety flags."""
+    from precisionrx.engines.mental_health import score_responses
+    from precisionrx.io.questionnaire_inputs import read_answers
+    from precisionrx.kb.questionnaires import load_questionnaires
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.report.output import check_outputs, dumps
+
+    check_outputs([output], [file])
+    kb = KnowledgeBase()
+    answers = read_answers(file, load_questionnaires(kb))
+    result = score_responses(answers, kb)
+    if fmt is ScoreFormat.csv:
+        text = render_csv(result)
+    else:
+        text = dumps(score_document(result), indent=2, ensure_ascii=False) + "\n"
+    flagged = [s for s in result.scores if s.flags]
+    for s in flagged:  # safety flags first, on standard error, whatever the format
+        where = " ".join(x for x in (s.id, s.instrument, s.date) if x)
+        typer.echo(f"FLAG {', '.join(s.flags)}: {where}", err=True)
+    emit(text, output, f"{len(result.scores)} scores, {len(flagged)} flagged")

@@ -1,0 +1,71 @@
+"""Mental-health questionnaires: the answers as read and the scores of ``precisionrx mh score``
+(docs/cli/mh.md, docs/methods/mental_health.md).
+
+Every number of a score (item range, bands, safety thresholds, LOINC code) comes from the
+knowledge base's ``mental_health`` source; the records only carry the results.
+
+>>> s = QuestionnaireScore(id="p1", instrument="PHQ-9", date="2026-01-05", total=3,
+...     severity="minimal", items_answered=9, flags=["suicidal_ideation"], loinc="44261-6")
+>>> list(s.model_dump())[:8]
+['id', 'instrument', 'date', 'total', 'severity', 'items_answered', 'flags', 'loinc']
+>>> QuestionnaireScore.model_validate_json(s.model_dump_json()) == s
+True
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from precisionrx.records.evidence import Caveat, EngineResult
+
+Sex = Literal["female", "male"]
+
+#: The flag a safety rule raises on a positive self-harm item (PHQ-9 item 9, EPDS item 10).
+SUICIDAL_IDEATION = "suicidal_ideation"
+
+
+class QuestionnaireAnswers(BaseModel):
+    """One completed questionnaire as read from a CSV row or a FHIR QuestionnaireResponse.
+
+    ``items`` maps item number (1..n) to its score, None when the item was not answered; the
+    values were checked against the instrument's response scale by the reader.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str | None
+    #: The instrument's id in the knowledge base (``PHQ-9``, ``GAD-7`` ...).
+    instrument: str
+    #: ISO date (``YYYY-MM-DD``), or the date part of a FHIR dateTime as given; None if absent.
+    date: str | None = None
+    sex: Sex | None = None
+    items: dict[int, int | None] = Field(default_factory=dict)
+    #: Where the answers came from (file and row or resource), for messages.
+    source: str = ""
+
+
+class QuestionnaireScore(BaseModel):
+    """The score of one questionnaire. ``total`` and ``severity`` are None when the instrument
+    cannot be totalled (a missing item, no rule for the data given); ``flags`` (safety flags such
+    as ``suicidal_ideation``) are raised from the items themselves and are never suppressed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str | None
+    instrument: str
+    date: str | None
+    total: int | None
+    severity: str | None
+    items_answered: int
+    flags: list[str] = Field(default_factory=list)
+    #: LOINC code of the instrument's total score, when the knowledge base has one.
+    loinc: str | None = None
+    caveats: list[Caveat] = Field(default_factory=list)
+
+
+class ScoreResult(EngineResult):
+    """Scores in input order (rows or resources as they appear in the file)."""
+
+    scores: list[QuestionnaireScore] = Field(default_factory=list)

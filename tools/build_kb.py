@@ -992,11 +992,16 @@ def build_privacy(shared: Path) -> None:
 def build_mental_health(shared: Path) -> None:
     """Mental-health questionnaires (kb/questionnaires.py): PHQ-9, PHQ-2, GAD-7, GAD-2, PHQ-15,
     EPDS, AUDIT-C and ASRS v1.1 Part A as facts (item counts, response scales, severity bands,
-    safety rules, missing-item status, LOINC codes), copied unchanged from
-    ``shared/data/mental_health/questionnaires.json``."""
+    safety rules, missing-item status, LOINC codes) and the measurement-based-care block
+    (response, remission, reassessment), copied unchanged from
+    ``shared/data/mental_health/questionnaires.json``; the guideline steps of depression care
+    (NICE NG222, CANMAT 2023, STAR*D, APA 2010 ..., kb/mbc.py) copied unchanged from
+    ``shared/data/mental_health/guideline_steps.csv``."""
+    import csv
     import shutil
 
-    src = shared / "data" / "mental_health" / "questionnaires.json"
+    folder = shared / "data" / "mental_health"
+    src = folder / "questionnaires.json"
     out = OUT / "mental_health"
     out.mkdir(parents=True, exist_ok=True)
     data = json.loads(src.read_text(encoding="utf-8"))
@@ -1004,7 +1009,19 @@ def build_mental_health(shared: Path) -> None:
     for core in ("PHQ-9", "PHQ-2", "GAD-7", "GAD-2"):
         if core not in ids:
             raise SystemExit(f"{src.name}: instrument {core} missing (got {ids})")
+    if not {"response", "remission"} <= set(data.get("measurement_based_care") or {}):
+        raise SystemExit(f"{src.name}: measurement_based_care lacks response or remission")
+    steps = folder / "guideline_steps.csv"
+    with steps.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    step_ids = [r["step_id"] for r in rows]
+    needed = ("first_review", "no_response_review", "further_line_options", "continuation",
+              "adjunct_over_serial_switch", "mbc_definitions")  # fmt: skip
+    for step in needed:
+        if step_ids.count(step) != 1:
+            raise SystemExit(f"{steps.name}: step {step} found {step_ids.count(step)} times")
     shutil.copyfile(src, out / "questionnaires.json")
+    shutil.copyfile(steps, out / "guideline_steps.csv")
     write_about(
         out,
         {
@@ -1016,14 +1033,21 @@ def build_mental_health(shared: Path) -> None:
             "GAD-2; Kroenke 2002 PHQ-15; Cox 1987 EPDS; Bush 1998 / Bradley 2003 AUDIT-C), "
             "safety rules, missing-item status and LOINC codes (NLM LHC-Forms "
             "LHNCBC/lforms-fhir-app @ 00585d0, HL7 SDC and PHR-format IGs); cut-points "
-            "cross-checked with CamCOPS (facts only, no code)",
+            "cross-checked with CamCOPS (facts only, no code); measurement-based-care "
+            "definitions (response: STAR*D Trivedi 2006, GUIDED Greden 2019; remission per "
+            "instrument; reassessment: NICE NG222 1.4.11, 1.4.24, 1.9.1-1.9.4). "
+            "guideline_steps.csv (shared/data/mental_health/guideline_steps.csv, retrieved "
+            "2026-12-03): steps of depression care paraphrased from NICE NG222 (2022), CANMAT "
+            "2023 (Lam 2024), STAR*D (Trivedi 2006), GUIDED (Greden 2019), GAPP-MDD (2022) and "
+            "APA 2010, each row with its source and a verified flag",
             "version": "2026-12-03",
             "date": "2026-12-03",
             "license": "facts and short neutral labels only (no verbatim item wording); table "
             "CC0. Instrument licences, per instrument in the file: PHQ/GAD Pfizer, free to "
             "reproduce; EPDS (c) 1987 Royal College of Psychiatrists, permission needed to "
             "redistribute item text; AUDIT WHO, non-commercial; ASRS WHO/Harvard. LOINC content "
-            "(c) Regenstrief Institute, LOINC licence",
+            "(c) Regenstrief Institute, LOINC licence. guideline_steps.csv: NICE content (c) "
+            "NICE, facts paraphrased (no verbatim recommendation text); the other rows facts",
         },
     )
 

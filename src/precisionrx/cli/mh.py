@@ -1,4 +1,6 @@
-"""``precisionrx mh score``: questionnaire scores, severity bands and safety flags (docs/cli/mh.md).
+"""``precisionrx mh score``: questionnaire scores, severity bands and safety flags;
+``precisionrx mh track``: their trajectories, response, remission and guideline options
+(docs/cli/mh.md).
 
 Input that cannot be read (an item off the scale, an unknown instrument, a bad date, broken
 FHIR) stops with exit 2 naming the file, the row or resource and the item; nothing is written.
@@ -18,16 +20,20 @@ from precisionrx.cli import app, emit
 from precisionrx.cli.options import enum_metavar, enum_parser
 
 if TYPE_CHECKING:
-    from precisionrx.records.mental_health import ScoreResult
+    from precisionrx.records.mental_health import ScoreResult, TrackResult
 
 mh_app = typer.Typer(
-    help="Mental health: questionnaire scores (PHQ-9, GAD-7, PHQ-2, GAD-2 ...) with safety flags.",
+    help="Mental health: questionnaire scores (PHQ-9, GAD-7, PHQ-2, GAD-2 ...) with safety flags, "
+    "and their trajectories.",
     no_args_is_help=True,
 )
 app.add_typer(mh_app, name="mh")
 
 #: Columns of the CSV output, in order.
 CSV_COLUMNS = ("id", "instrument", "date", "total", "severity", "items_answered", "flags", "loinc")
+#: Columns of the ``mh track`` CSV output, in order.
+TRACK_COLUMNS = ("id", "instrument", "baseline", "latest", "weeks", "change_percent", "response",
+                 "remission", "next_step", "flags")  # fmt: skip
 
 
 class ScoreFormat(StrEnum):
@@ -54,6 +60,13 @@ def render_csv(result: ScoreResult) -> str:
     return buffer.getvalue()
 
 
+FormatOption = Annotated[
+    ScoreFormat,
+    typer.Option("--format", parser=enum_parser(ScoreFormat), metavar=enum_metavar(ScoreFormat)),
+]
+OutputOption = Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")]
+
+
 @mh_app.command("score")
 def score_command(
     file: Annotated[
@@ -63,13 +76,8 @@ def score_command(
             "QuestionnaireResponse JSON (one, a Bundle, or NDJSON)."
         ),
     ],
-    fmt: Annotated[
-        ScoreFormat,
-        typer.Option(
-            "--format", parser=enum_parser(ScoreFormat), metavar=enum_metavar(ScoreFormat)
-        ),
-    ] = ScoreFormat.json,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
+    fmt: FormatOption = ScoreFormat.json,
+    output: OutputOption = None,
 ) -> None:
     """Score each questionnaire: total, severity band, items answered and safety flags."""
     from precisionrx.engines.mental_health import score_responses
@@ -91,3 +99,70 @@ def score_command(
         where = " ".join(x for x in (s.id, s.instrument, s.date) if x)
         typer.echo(f"FLAG {', '.join(s.flags)}: {where}", err=True)
     emit(text, output, f"{len(result.scores)} scores, {len(flagged)} flagged")
+
+
+def track_document(result: TrackResult) -> dict[str, Any]:
+    """The JSON document: ``trajectories`` first, then the result's caveats and provenance."""
+    data = result.model_dump(mode="json")
+    return {"trajectories": data.pop("trajectories"), **data}
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def render_track_csv(result: TrackResult) -> str:
+    """One row per trajectory; ``next_step`` its text, ``flags`` joined with ``;``, an empty
+    cell for null, booleans ``true``/``false``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TRACK_COLUMNS)
+    for t in result.trajectories:
+        step = t.next_step.text if t.next_step else None
+        writer.writerow(
+            [_cell(x) for x in (t.id, t.instrument, t.baseline, t.latest, t.weeks,
+                                t.change_percent, t.response, t.remission, step)]
+            + [";".join(t.flags)]
+        )  # fmt: skip
+    return buffer.getvalue()
+
+
+@mh_app.command("track")
+def track_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The inputs of mh score (CSV or FHIR QuestionnaireResponse), or the JSON "
+            "mh score writes."
+        ),
+    ],
+    fmt: FormatOption = ScoreFormat.json,
+    output: OutputOption = None,
+) -> None:
+    """Trajectories per id and instrument: baseline, latest, change, response, remission and
+    the cited guideline options."""
+    from precisionrx.engines.mental_health import score_responses, track
+    from precisionrx.io.questionnaire_inputs import read_answers_or_scores
+    from precisionrx.kb.questionnaires import load_questionnaires
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.report.output import check_outputs, dumps
+
+    check_outputs([output], [file])
+    kb = KnowledgeBase()
+    answers, scores = read_answers_or_scores(file, load_questionnaires(kb))
+    if scores is None:
+        scores = score_responses(answers, kb).scores
+    result = track(scores, kb)
+    if fmt is ScoreFormat.csv:
+        text = render_track_csv(result)
+    else:
+        text = dumps(track_document(result), indent=2, ensure_ascii=False) + "\n"
+    flagged = [t for t in result.trajectories if t.flags]
+    for t in flagged:  # safety flags first, on standard error, whatever the format
+        where = " ".join(x for x in (t.id, t.instrument) if x)
+        typer.echo(f"FLAG {', '.join(t.flags)}: {where}", err=True)
+    emit(text, output, f"{len(result.trajectories)} trajectories, {len(flagged)} flagged")

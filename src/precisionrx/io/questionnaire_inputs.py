@@ -19,6 +19,13 @@ the row or resource, and the item:
   Patient id from ``subject.reference`` (``Patient/`` stripped), date from ``authored`` (date
   part); sex from a Patient resource of the same Bundle/file (``gender``), if any. Resources of
   other types are skipped.
+
+:func:`read_answers_or_scores` (``precisionrx mh track``) also takes the JSON ``mh score``
+writes, ``{"scores": [...]}`` (``caveats`` and ``provenance`` allowed beside it), checked
+strictly: each score an object with ``id`` (text or null), ``instrument`` (a known one),
+``date`` (ISO ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``, or null) and ``total`` (a whole number on
+the instrument's range, or null), optionally the other fields of a score; any other key or type
+is an error naming the file and ``scores[i]``.
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ from typing import Any
 from precisionrx.errors import InputError
 from precisionrx.io.textio import load_json, read_text
 from precisionrx.kb.questionnaires import Instrument, Questionnaires
-from precisionrx.records.mental_health import QuestionnaireAnswers, Sex
+from precisionrx.records.evidence import Caveat
+from precisionrx.records.mental_health import QuestionnaireAnswers, QuestionnaireScore, Sex
 
 #: Largest questionnaire file read (bytes).
 MAX_BYTES = 256 * 1024**2
@@ -56,6 +64,114 @@ def read_answers(path: str | Path, catalogue: Questionnaires) -> list[Questionna
     if text.lstrip()[:1] in ("{", "["):
         return read_fhir_text(text, p, catalogue)
     return read_csv_text(text, p, catalogue)
+
+
+def read_answers_or_scores(
+    path: str | Path, catalogue: Questionnaires
+) -> tuple[list[QuestionnaireAnswers], list[QuestionnaireScore] | None]:
+    """The questionnaires of a CSV or FHIR file (scores None: still to be scored), or the
+    scores of the JSON ``mh score`` writes (answers empty)."""
+    p = Path(path)
+    text = read_text(p, "questionnaire", InputError, max_bytes=MAX_BYTES)
+    if text.lstrip()[:1] not in ("{", "["):
+        return read_csv_text(text, p, catalogue), None
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except ValueError:
+        data = None  # NDJSON or broken JSON: the FHIR reader says which
+    if isinstance(data, dict) and "resourceType" not in data:
+        return [], read_score_document(data, p, catalogue)
+    return read_fhir_text(text, p, catalogue), None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+#: Fields of a score in the JSON ``mh score`` writes; the first four are required.
+SCORE_FIELDS = ("id", "instrument", "date", "total", "severity", "items_answered", "flags",
+                "loinc", "caveats")  # fmt: skip
+_DOCUMENT_KEYS = ("scores", "caveats", "provenance")
+_PARTIAL_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
+
+
+def read_score_document(
+    data: dict[str, Any], path: Path, catalogue: Questionnaires
+) -> list[QuestionnaireScore]:
+    """The scores of a parsed ``mh score`` JSON document, checked strictly."""
+    unknown = sorted(k for k in data if k not in _DOCUMENT_KEYS)
+    scores = data.get("scores")
+    if unknown or not isinstance(scores, list):
+        found = ", ".join(repr(k) for k in unknown) or "no 'scores' list"
+        raise InputError(
+            f"not the JSON 'mh score' writes nor FHIR ({found})",
+            path=path,
+            hint='give {"scores": [...]} as written by precisionrx mh score, a CSV, or FHIR',
+        )
+    return [_score(s, catalogue, path, f"scores[{i}]") for i, s in enumerate(scores)]
+
+
+def _score(raw: Any, catalogue: Questionnaires, path: Path, where: str) -> QuestionnaireScore:
+    if not isinstance(raw, dict):
+        raise InputError(f"a score must be a JSON object, not {type(raw).__name__}",
+                         path=path, record=where)  # fmt: skip
+    unknown = sorted(k for k in raw if k not in SCORE_FIELDS)
+    if unknown:
+        raise InputError(f"unknown field(s) {', '.join(map(repr, unknown))}", path=path,
+                         record=where, hint="fields: " + ", ".join(SCORE_FIELDS))  # fmt: skip
+    lacking = [k for k in SCORE_FIELDS[:4] if k not in raw]
+    if lacking:
+        raise InputError(f"missing field(s) {', '.join(lacking)}", path=path, record=where)
+
+    def typed(key: str, kinds: tuple[type, ...], what: str) -> Any:
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
+            raise InputError(f"{key} must be {what} or null, not {value!r}", path=path,
+                             record=where)  # fmt: skip
+        return value
+
+    ident = typed("id", (str,), "text")
+    name = raw["instrument"]
+    if not isinstance(name, str):
+        raise InputError(f"instrument must be text, not {name!r}", path=path, record=where)
+    inst = _instrument(name, catalogue, path, where)
+    day = typed("date", (str,), "an ISO date")
+    if day is not None and not (_PARTIAL_DATE.fullmatch(day) and _valid_partial(day)):
+        raise InputError(f"date {day!r} is not an ISO date (YYYY-MM-DD)", path=path, record=where)
+    total = typed("total", (int,), "a whole number")
+    if total is not None and not (
+        inst.score_min is not None
+        and inst.score_max is not None
+        and inst.score_min <= total <= inst.score_max
+    ):
+        span = f"{inst.score_min}..{inst.score_max}" if inst.score_max is not None else "none"
+        raise InputError(f"total {total} is outside the {inst.id} range ({span})", path=path,
+                         record=where)  # fmt: skip
+    answered = typed("items_answered", (int,), "a whole number")
+    if answered is not None and answered < 0:
+        raise InputError(f"items_answered {answered} is negative", path=path, record=where)
+    flags = raw.get("flags") or []
+    if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+        raise InputError("flags must be a list of strings", path=path, record=where)
+    caveats = raw.get("caveats") or []
+    try:
+        if not isinstance(caveats, list):
+            raise ValueError("not a list")
+        parsed = [Caveat.model_validate(c) for c in caveats]
+    except ValueError as exc:
+        raise InputError(f"caveats are not a list of caveats ({exc})".splitlines()[0],
+                         path=path, record=where) from None  # fmt: skip
+    return QuestionnaireScore(
+        id=ident,
+        instrument=inst.id,
+        date=day,
+        total=total,
+        severity=typed("severity", (str,), "text"),
+        items_answered=answered if answered is not None else 0,
+        flags=flags,
+        loinc=typed("loinc", (str,), "text"),
+        caveats=parsed,
+    )
 
 
 def _instrument(name: str, catalogue: Questionnaires, path: Path, where: str) -> Instrument:

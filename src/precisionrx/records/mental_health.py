@@ -1,5 +1,5 @@
-"""Mental-health questionnaires: the answers as read and the scores of ``precisionrx mh score``
-(docs/cli/mh.md, docs/methods/mental_health.md).
+"""Mental-health questionnaires: the answers as read, the scores of ``precisionrx mh score`` and
+the trajectories of ``precisionrx mh track`` (docs/cli/mh.md, docs/methods/mental_health.md).
 
 Every number of a score (item range, bands, safety thresholds, LOINC code) comes from the
 knowledge base's ``mental_health`` source; the records only carry the results.
@@ -69,3 +69,46 @@ class ScoreResult(EngineResult):
     """Scores in input order (rows or resources as they appear in the file)."""
 
     scores: list[QuestionnaireScore] = Field(default_factory=list)
+
+
+class NextStep(BaseModel):
+    """Options from the cited guideline steps for a clinician to weigh (never an order, never a
+    diagnosis): the options, the text they were taken from, its source and whether the knowledge
+    base marks every step used as verified."""
+
+    model_config = ConfigDict(frozen=True)
+
+    options: list[str]
+    text: str
+    source: str
+    verified: bool
+
+
+class Trajectory(BaseModel):
+    """The scores of one id and instrument over time (``precisionrx mh track``).
+
+    ``baseline`` and ``latest`` are the first and last totals by date; ``weeks`` the days
+    between their dates / 7; ``change_percent`` the fall from baseline in percent (negative when
+    the score rose); ``response``, ``remission`` and ``next_step`` null when they cannot be
+    judged (the caveats say why). ``flags`` holds every safety flag raised on any score of the
+    trajectory, scored or not: never suppressed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str | None
+    instrument: str
+    baseline: int | None
+    latest: int | None
+    weeks: float | None
+    change_percent: float | None
+    response: bool | None
+    remission: bool | None
+    next_step: NextStep | None
+    flags: list[str] = Field(default_factory=list)
+    caveats: list[Caveat] = Field(default_factory=list)
+
+
+class TrackResult(EngineResult):
+    """Trajectories per id and instrument, in order of first appearance in the input."""
+
+    trajectories: list[Trajectory] = Field(default_factory=list)

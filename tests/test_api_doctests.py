@@ -18,6 +18,9 @@ DOCUMENTED = [
     "precisionrx.plan.builder",
     "precisionrx.kb.registry",
     "precisionrx.records.evidence",
+    "precisionrx.engines.mental_health.scoring",
+    "precisionrx.engines.mental_health.section",
+    "precisionrx.service.routes_plans",
 ]
 
 

@@ -236,3 +236,43 @@ def test_research_export_only_with_research_consent(client: httpx.Client, mint: 
     text = r.text
     for value in ("Ada Consenting", "Bob Silent", yes, no):
         assert value not in text
+
+
+def test_mental_health_plan_needs_consent_to_psychiatric_data(
+    client: httpx.Client, mint: Mint, tmp_path: object
+) -> None:
+    """A questionnaire upload gives the plan a mental-health section (flags first); reading a
+    plan with one needs consent to data labelled PSY as well as GDIS."""
+    from pathlib import Path
+
+    doc = mint("dr-a", Role.clinician)
+    pid = _create(client, doc)
+    csv = Path(str(tmp_path)) / "phq9.csv"
+    csv.write_text("id,instrument,date," + ",".join(f"item_{n}" for n in range(1, 10))
+                   + "\np1,PHQ-9,2026-01-05,2,2,2,1,1,1,1,1,2\n")  # fmt: skip
+    r = _upload(client, doc, pid, "questionnaires", csv, {})
+    assert r.status_code == 201, r.text
+    job = client.post(f"/api/v1/patients/{pid}/plans", headers=auth(doc)).json()
+    assert wait_job(client, doc, job["status_url"])["status"] == "done"
+    url = f"/api/v1/patients/{pid}/plans/latest"
+    plan = client.get(url, headers=auth(doc)).json()
+    assert [(f["flag"], f["date"]) for f in plan["mental_health"]["flags"]] == [
+        ("suicidal_ideation", "2026-01-05")
+    ]
+    assert plan["findings"][0]["title"].startswith("Positive PHQ-9 item 9 on 2026-01-05")
+    base = {"resourceType": "Consent", "id": "c-psy", "status": "active",
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                  "code": "patient-privacy"}]},
+            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+            "patient": {"reference": f"Patient/{pid}"}, "dateTime": "2020-01-01T00:00:00Z"}  # fmt: skip
+    deny_psy = {**base, "provision": {"type": "permit", "provision": [{"type": "deny",
+                "securityLabel": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                                   "code": "PSY"}]}]}}  # fmt: skip
+    assert client.put(f"/api/v1/patients/{pid}/consents", json=deny_psy,
+                      headers=auth(doc)).status_code == 200  # fmt: skip
+    denied = client.get(url, headers=auth(doc))
+    assert denied.status_code == 403 and "consent" in denied.json()["detail"]
+    permit = {**base, "provision": {"type": "permit"}}
+    assert client.put(f"/api/v1/patients/{pid}/consents", json=permit,
+                      headers=auth(doc)).status_code == 200  # fmt: skip
+    assert client.get(url, headers=auth(doc)).status_code == 200

@@ -7,7 +7,8 @@ Minimal example::
     medications: [{name: clopidogrel}]
     genomic_inputs: [{kind: germline_vcf, path: demo.vcf}]
 
-Relative paths in ``genomic_inputs`` are resolved against the patient file's folder.
+Relative paths in ``genomic_inputs``, ``monitoring`` and ``questionnaires``
+(``questionnaires: [{path: phq9.csv}]``) are resolved against the patient file's folder.
 
 Validation (one layer, for YAML, JSON and FHIR patient files alike; docs/errors.md):
 
@@ -229,7 +230,15 @@ def parse_patient(data: Any, path: Path) -> PatientRecord:
         else ms
         for ms in record.monitoring
     )
-    return record.model_copy(update={"genomic_inputs": resolved, "monitoring": streams})
+    forms = tuple(
+        q.model_copy(update={"path": str((path.parent / q.path).resolve())})
+        if not Path(q.path).is_absolute()
+        else q
+        for q in record.questionnaires
+    )
+    return record.model_copy(
+        update={"genomic_inputs": resolved, "monitoring": streams, "questionnaires": forms}
+    )
 
 
 def read_patient_file(path: str | Path) -> PatientRecord:

@@ -17,6 +17,7 @@ from precisionrx.io.germline import read_germline
 from precisionrx.io.patient_file import germline_vcfs
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.plan.cardio_section import cardio_section
+from precisionrx.plan.mental_health_section import mental_health_plan_section
 from precisionrx.plan.model import PatientSummary, TreatmentPlan
 from precisionrx.plan.monitoring_section import monitoring_section
 from precisionrx.plan.oncology_section import oncology_findings, oncology_section
@@ -100,10 +101,15 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         interactions = check_interactions(record.medications, kb, drug_gene=reviews)
         engines.append("interactions")
         findings += interaction_findings(interactions)
+    mental_health, safety_findings = mental_health_plan_section(kb, record)
+    if mental_health is not None:
+        engines.append("mental_health")
+        # Safety flags (suicidal ideation first) lead the key findings: never suppressed.
+        findings = safety_findings + findings
     actions = act_now(record.medications, pgx, interactions, cardio)
     summary = patient_view(
         kb, actions, genotyped=bool(pgx), interactions=interactions, cardio=cardio,
-        oncology=oncology, monitoring=monitoring,
+        oncology=oncology, monitoring=monitoring, mental_health=mental_health,
     )  # fmt: skip
     demo = record.demographics
     return TreatmentPlan(
@@ -129,6 +135,7 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         monitoring=monitoring,
         vitals=vitals,
         interactions=interactions,
+        mental_health=mental_health,
         act_now=actions,
     )
 

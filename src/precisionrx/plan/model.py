@@ -9,6 +9,7 @@ from precisionrx.records.cardio import CardioSection
 from precisionrx.records.evidence import KbVersion
 from precisionrx.records.interactions import InteractionResult
 from precisionrx.records.medicines import MedicineAction
+from precisionrx.records.mental_health import MentalHealthSection
 from precisionrx.records.monitoring import MonitoringSection, VitalsSection
 from precisionrx.records.oncology import TumourReport
 
@@ -47,5 +48,8 @@ class TreatmentPlan(BaseModel):
     #: Drug–drug interactions between the record's current and planned medicines (None when
     #: the record lists none): pairs, what could not be checked, the medicines as read.
     interactions: InteractionResult | None = None
+    #: Questionnaire scores (docs/methods/mental_health.md): safety flags first, the latest
+    #: score per instrument, trajectories; psychiatric content (service label PSY).
+    mental_health: MentalHealthSection | None = None
     #: Engines that ran, in order; later engines (oncology, monitoring) append here.
     engines: list[str] = Field(default_factory=list)

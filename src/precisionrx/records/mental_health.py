@@ -112,3 +112,49 @@ class TrackResult(EngineResult):
     """Trajectories per id and instrument, in order of first appearance in the input."""
 
     trajectories: list[Trajectory] = Field(default_factory=list)
+
+
+class SafetyFlag(BaseModel):
+    """A safety flag raised on one questionnaire (``suicidal_ideation`` ...): who, which
+    instrument, when. Never dropped from the plan."""
+
+    model_config = ConfigDict(frozen=True)
+
+    flag: str
+    id: str | None
+    instrument: str
+    date: str | None
+    #: The item whose answer raised it (PHQ-9 item 9), from the knowledge base's rule.
+    item: int | None = None
+
+
+class ScorePoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    date: str | None
+    total: int
+
+
+class ScoreHistory(BaseModel):
+    """The totals of one id and instrument in date order, for the plan's trend chart;
+    ``score_max`` is the instrument's maximum total (the chart's scale), None if unknown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str | None
+    instrument: str
+    score_max: int | None
+    points: list[ScorePoint] = Field(default_factory=list)
+
+
+class MentalHealthSection(EngineResult):
+    """The plan's mental-health section (docs/methods/mental_health.md): the safety flags
+    first (every one, from every questionnaire), the latest score per instrument, the
+    trajectories of ``mh track``; ``caveats`` say what is not yet assessed."""
+
+    flags: list[SafetyFlag] = Field(default_factory=list)
+    #: The latest score per (id, instrument), by date (input order when dates tie or lack).
+    latest: list[QuestionnaireScore] = Field(default_factory=list)
+    trajectories: list[Trajectory] = Field(default_factory=list)
+    #: The totals over time per (id, instrument) with two or more totals (the trend charts).
+    history: list[ScoreHistory] = Field(default_factory=list)

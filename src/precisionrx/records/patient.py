@@ -114,6 +114,15 @@ class MonitoringStream(BaseModel):
     timezone: str | None = None
 
 
+class QuestionnaireFile(BaseModel):
+    """Completed questionnaires (CSV or FHIR QuestionnaireResponses, docs/cli/mh.md) for the
+    plan's mental-health section (paths are resolved by the reader)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    path: str
+
+
 class PatientRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -128,6 +137,7 @@ class PatientRecord(BaseModel):
     family_history: tuple[FamilyHistoryItem, ...] = ()
     genomic_inputs: tuple[GenomicInput, ...] = ()
     monitoring: tuple[MonitoringStream, ...] = ()
+    questionnaires: tuple[QuestionnaireFile, ...] = ()
     #: Resources that were present but could not be read (lenient FHIR reading).
     input_warnings: tuple[str, ...] = ()
 

@@ -4,19 +4,20 @@ For each stored patient, the consent function is asked for research disclosure (
 HRESCH, action disclose); without a consent that permits it the patient is left out (research
 is denied by default). The patient's resources are the record's (Patient, Condition,
 MedicationStatement, Observation) and, when a plan exists, the plan's FHIR resources; those
-carrying genomic results are disclosed only when the consent also permits data labelled GDIS.
+carrying genomic results are disclosed only when the consent also permits data labelled GDIS,
+the plan's mental-health content (section and safety-flag findings) only when it permits PSY.
 Everything then goes through :func:`precisionrx.security.deid.deidentify_resources`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
 from precisionrx.security.tokens import Identity
-from precisionrx.service.state import GENOMIC, ServiceState, consent_actor
+from precisionrx.service.state import GENOMIC, PSYCHIATRIC, ServiceState, consent_actor
 
 #: Markers of genomic content in a FHIR resource (Genomics Reporting IG profiles and LOINC
 #: codes: 84413-4 genotype, 69548-6 variant, 51969-4 genetic report, 81247-9 master panel).
@@ -85,14 +86,22 @@ def record_resources(patient_id: str, record: dict[str, Any]) -> list[dict[str, 
     return out
 
 
-def _plan_resources(state: ServiceState, patient_id: str) -> list[dict[str, Any]]:
+def _plan_resources(
+    state: ServiceState, patient_id: str, psychiatric: Callable[[], bool]
+) -> list[dict[str, Any]]:
+    """The plan's FHIR resources; its mental-health content (the section and its findings)
+    only when ``psychiatric()`` says the consent permits data labelled PSY."""
     found = state.store.latest_plan(patient_id)
     if found is None:
         return []
     from precisionrx.plan.model import TreatmentPlan
     from precisionrx.report.fhir.plan import plan_bundle
 
-    bundle = json.loads(plan_bundle(TreatmentPlan.model_validate_json(found[1]), state.kb))
+    plan = TreatmentPlan.model_validate_json(found[1])
+    if plan.mental_health is not None and not psychiatric():
+        kept = [f for f in plan.findings if f.domain != "mental_health"]
+        plan = plan.model_copy(update={"mental_health": None, "findings": kept})
+    bundle = json.loads(plan_bundle(plan, state.kb))
     return [
         e["resource"]
         for e in bundle.get("entry", [])
@@ -127,7 +136,19 @@ def export_lines(state: ServiceState, who: Identity, today: date) -> Iterator[di
         row = state.store.get_patient(pid)
         if row is None:
             continue
-        resources = record_resources(pid, row.record) + _plan_resources(state, pid)
+
+        def psychiatric(pid: str = pid) -> bool:
+            psy = state.decision(
+                pid,
+                actor=consent_actor(who),
+                purpose="HRESCH",
+                action="disclose",
+                resource_type="Observation",
+                labels=PSYCHIATRIC,
+            )
+            return bool(psy.decision == "PERMIT")
+
+        resources = record_resources(pid, row.record) + _plan_resources(state, pid, psychiatric)
         genomic = state.decision(
             pid,
             actor=consent_actor(who),

@@ -1,7 +1,8 @@
 """A plan from what the store holds: the stored patient record plus the uploaded files.
 
 The files are decrypted into a private temporary folder (mode 0700, removed afterwards) and
-named in the record the way a patient file names them; the plan is then built by the same
+named in the record the way a patient file names them (questionnaire uploads as
+``questionnaires: [{path: ...}]``); the plan is then built by the same
 entry point as ``precisionrx plan`` (:func:`precisionrx.plan.builder.build_plan`).
 """
 
@@ -59,6 +60,7 @@ def patient_record(store: Store, patient_id: str, folder: Path) -> dict[str, Any
     record["id"] = patient_id if not record.get("id") else record["id"]
     genomic: list[dict[str, Any]] = []
     monitoring: list[dict[str, Any]] = []
+    questionnaires: list[dict[str, Any]] = []
     for f in store.list_files(patient_id):
         path = file_path(folder, f)
         path.write_bytes(store.file_content(patient_id, f.id))
@@ -70,6 +72,8 @@ def patient_record(store: Store, patient_id: str, folder: Path) -> dict[str, Any
             extra = read_bundle_data(data, path).model_dump(mode="json", exclude_none=True)
             for key in ("conditions", "medications", "allergies", "measurements", "family_history"):
                 _merge(record, extra, key)
+        elif f.kind == "questionnaires":
+            questionnaires.append({"path": str(path)})
         elif f.kind in RECORD_KIND:
             where, kind = RECORD_KIND[f.kind]
             entry: dict[str, Any] = {"kind": kind, "path": str(path)}
@@ -78,6 +82,7 @@ def patient_record(store: Store, patient_id: str, folder: Path) -> dict[str, Any
             (genomic if where == "genomic" else monitoring).append(entry)
     record["genomic_inputs"] = genomic
     record["monitoring"] = monitoring
+    record["questionnaires"] = questionnaires
     return record
 
 

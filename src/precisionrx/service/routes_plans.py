@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -13,7 +14,7 @@ from pydantic import BaseModel
 from precisionrx.security.tokens import Identity, Role
 from precisionrx.service.auth import identity, roles
 from precisionrx.service.routes_patients import purpose_of, state_of
-from precisionrx.service.state import GENOMIC
+from precisionrx.service.state import GENOMIC, PSYCHIATRIC
 
 router = APIRouter(tags=["plans"])
 Who = Annotated[Identity, Depends(identity)]
@@ -91,6 +92,23 @@ PATIENT_FIELDS = (
 )
 
 
+#: The plan document's ``mental_health`` key with a value other than null. Only the plan's
+#: top level has this key (a finding's domain "mental_health" is a value, never followed by a
+#: colon), so a text search answers without parsing the whole plan on every read.
+_MENTAL_HEALTH = re.compile(r'"mental_health"\s*:(?!\s*null\b)')
+
+
+def has_mental_health(plan_json: str) -> bool:
+    """Whether a stored plan has a mental-health section (security label PSY).
+
+    >>> has_mental_health('{"mental_health": null}'), has_mental_health('{"mental_health": {}}')
+    (False, True)
+    >>> has_mental_health('{"findings": [{"domain": "mental_health"}]}')
+    False
+    """
+    return _MENTAL_HEALTH.search(plan_json) is not None
+
+
 @router.get(
     "/patients/{patient_id}/plans/latest",
     responses={
@@ -107,7 +125,8 @@ def latest_plan(
 ) -> Response:
     """The newest plan: JSON (default), the HTML report (``Accept: text/html`` or
     ``?format=html``) or a FHIR R4 Bundle (``?format=fhir``). ``X-Plan-Stale: true`` when data
-    arrived after it was made. A patient gets the plain-language view of their own plan."""
+    arrived after it was made. A patient gets the plain-language view of their own plan. A plan
+    with a mental-health section also needs consent to data labelled PSY."""
     state = state_of(request)
     with state.store.session():  # the reads below share one database connection
         state.reachable(who, patient_id, "plan.read")
@@ -125,6 +144,16 @@ def latest_plan(
         if found is None:
             raise HTTPException(404, "no plan yet: POST /api/v1/patients/{id}/plans")
         plan_id, text, created = found
+        if has_mental_health(text):  # psychiatric content: the consent must also permit PSY
+            state.consent_gate(
+                who,
+                patient_id,
+                purpose=purpose,
+                action="plan.read",
+                consent_action="access",
+                resource_type="CarePlan",
+                labels=GENOMIC + PSYCHIATRIC,
+            )
         stale = state.store.plan_stale(patient_id)
     headers = {
         "X-Plan-Id": plan_id,

@@ -4,9 +4,11 @@ Written for a reading age of about 12 (short sentences, everyday words; the test
 the Flesch-Kincaid grade). Per medicine whose line in the act-now list is not "keep" or "no
 pharmacogenomic guidance": what it means and which symptoms to report, from the curated table
 kb/data/interactions/patient_advice.tsv (paraphrasing the warnings of the product labels it
-names; a medicine without a row gets a general sentence). Then the heart, cancer and glucose
-sections in a sentence or two each, and the advice to keep the result and show it to every
-doctor and pharmacist. Nothing here adds a clinical fact the engines did not produce.
+names; a medicine without a row gets a general sentence). Then the heart, cancer, glucose and
+questionnaire sections in a sentence or two each, and the advice to keep the result and show it
+to every doctor and pharmacist. When a questionnaire raised suicidal ideation, the first line
+says where to get help now (never suppressed). Nothing here adds a clinical fact the engines
+did not produce.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 from precisionrx.records.cardio import CardioSection
 from precisionrx.records.interactions import InteractionResult
 from precisionrx.records.medicines import MedicineAction
+from precisionrx.records.mental_health import SUICIDAL_IDEATION, MentalHealthSection
 from precisionrx.records.monitoring import MonitoringSection
 from precisionrx.records.oncology import TumourReport
 
@@ -35,6 +38,13 @@ GENERAL = {
     "monitor": "Your care team may check how it works for you more closely.",
 }
 STATIN_SUFFIX = "statin"
+#: The first line of the patient view when a questionnaire raised suicidal ideation (neutral:
+#: no country-specific number, since the plan has no locale data).
+GET_HELP_NOW = (
+    "Your answers show you have had thoughts of death or of harming yourself. You are not "
+    "alone, and help is there. Please contact your care team today. If you are in danger now, "
+    "call emergency services."
+)
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,29 @@ def _glucose_lines(monitoring: MonitoringSection | None) -> list[str]:
     return lines
 
 
+def _safety_lines(section: MentalHealthSection | None) -> list[str]:
+    """The get-help line when any questionnaire raised suicidal ideation: never suppressed."""
+    if section is None or not any(f.flag == SUICIDAL_IDEATION for f in section.flags):
+        return []
+    return [GET_HELP_NOW]
+
+
+def _mood_lines(section: MentalHealthSection | None) -> list[str]:
+    if section is None:
+        return []
+    lines = []
+    for s in section.latest:
+        when = f" on {s.date}" if s.date else ""
+        if s.total is None:
+            lines.append(f"Questionnaire {s.instrument}{when}: it could not be scored. Your care "
+                         "team will go through it with you.")  # fmt: skip
+            continue
+        band = f" This is in the {s.severity.replace('_', ' ')} range." if s.severity else ""
+        lines.append(f"Questionnaire {s.instrument}{when}: your score was {s.total}.{band} "
+                     "Your care team will talk with you about what it means.")  # fmt: skip
+    return lines
+
+
 def patient_view(
     kb: KnowledgeBase,
     act_now: Sequence[MedicineAction],
@@ -157,14 +190,17 @@ def patient_view(
     cardio: CardioSection | None = None,
     oncology: TumourReport | None = None,
     monitoring: MonitoringSection | None = None,
+    mental_health: MentalHealthSection | None = None,
 ) -> list[str]:
-    """The plan's ``patient_summary``: medicines first, then heart, cancer and glucose."""
+    """The plan's ``patient_summary``: where to get help now when a questionnaire raised
+    suicidal ideation (always first), medicines, then heart, cancer, glucose and mood."""
     lines = _medicine_lines(kb, act_now) + _interaction_lines(interactions)
     if lines:
         lines.append(DO_NOT_STOP)
     lines += _heart_lines(cardio) + _cancer_lines(oncology) + _glucose_lines(monitoring)
+    lines += _mood_lines(mental_health)
     if genotyped:
         lines.append(KEEP_RESULT)
     elif not lines:
         lines.append("No test result in this plan changes your medicines.")
-    return lines
+    return _safety_lines(mental_health) + lines

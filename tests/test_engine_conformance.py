@@ -157,6 +157,32 @@ def _interactions(kb: KnowledgeBase) -> Callable[[], BaseModel]:
     return lambda: check_interactions(meds, kb)
 
 
+def _answers() -> list[Any]:
+    from precisionrx.records.mental_health import QuestionnaireAnswers
+
+    phq9 = [{1: 3, 2: 3, 3: 2, 4: 2, 5: 2, 6: 2, 7: 2, 8: 2, 9: 1},
+            {1: 1, 2: 1, 3: 1, 4: 0, 5: 0, 6: 0, 7: 0, 8: 0, 9: 0}]  # fmt: skip
+    return [
+        QuestionnaireAnswers(id="p1", instrument="PHQ-9", date=d, items=items)
+        for d, items in zip(("2026-01-05", "2026-02-16"), phq9, strict=True)
+    ] + [QuestionnaireAnswers(id="p1", instrument="GAD-7", date="2026-01-05",
+                              items={1: 2, 2: 2, 3: 1, 4: 1, 5: 0, 6: 0, 7: None})]  # fmt: skip
+
+
+def _mh_score(kb: KnowledgeBase) -> Callable[[], BaseModel]:
+    from precisionrx.engines.mental_health import score_responses
+
+    answers = _answers()
+    return lambda: score_responses(answers, kb)
+
+
+def _mh_track(kb: KnowledgeBase) -> Callable[[], BaseModel]:
+    from precisionrx.engines.mental_health import score_responses, track
+
+    scores = score_responses(_answers(), kb).scores
+    return lambda: track(scores, kb)
+
+
 def _plan_record(kb: KnowledgeBase) -> Callable[[], BaseModel]:
     # The plan composes engines over a patient record whose data are files: it is the one
     # entry point that reads (through io); it is checked for everything but "no I/O".
@@ -176,6 +202,8 @@ CASES = [
     Case("cgm_metrics", "cgm_metrics_result", _cgm),
     Case("cgm_review", "monitoring_section", _cgm_review),
     Case("interactions", "interaction_result", _interactions),
+    Case("mh_score", "mh_score_result", _mh_score),
+    Case("mh_track", "mh_track_result", _mh_track),
     Case("plan", "treatment_plan", _plan_record, volatile=("generated",)),
 ]
 #: Entry points that read by design: the plan (a record of files) and PRS, which streams the

@@ -276,3 +276,46 @@ def test_mental_health_plan_needs_consent_to_psychiatric_data(
     assert client.put(f"/api/v1/patients/{pid}/consents", json=permit,
                       headers=auth(doc)).status_code == 200  # fmt: skip
     assert client.get(url, headers=auth(doc)).status_code == 200
+
+
+def test_research_export_leaves_out_psychiatric_content_without_consent_to_it(
+    client: httpx.Client, mint: Mint, tmp_path: object
+) -> None:
+    """Research consent that withholds PSY-labelled data: the export keeps the patient but
+    not the plan's mental-health findings; with PSY disclosure permitted they are exported."""
+    from pathlib import Path
+
+    doc = mint("dr-a", Role.clinician)
+    pid = _create(client, doc)
+    csv = Path(str(tmp_path)) / "phq9.csv"
+    csv.write_text("id,instrument,date," + ",".join(f"item_{n}" for n in range(1, 10))
+                   + "\np1,PHQ-9,2026-01-05,2,2,2,1,1,1,1,1,2\n")  # fmt: skip
+    assert _upload(client, doc, pid, "questionnaires", csv, {}).status_code == 201
+    job = client.post(f"/api/v1/patients/{pid}/plans", headers=auth(doc)).json()
+    assert wait_job(client, doc, job["status_url"])["status"] == "done"
+    research = [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HRESCH"}]
+    base = {"resourceType": "Consent", "id": "r-psy", "status": "active",
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                  "code": "research"}]},
+            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+            "patient": {"reference": f"Patient/{pid}"}, "dateTime": "2020-01-01T00:00:00Z"}  # fmt: skip
+    no_psy = {**base, "provision": {"type": "deny", "provision": [{"type": "permit",
+              "purpose": research, "provision": [{"type": "deny", "securityLabel": [
+                  {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                   "code": "PSY"}]}]}]}}  # fmt: skip
+    researcher = mint("res", Role.researcher, org=None)
+
+    def export() -> str:
+        r = client.get("/api/v1/export/deidentified", headers=auth(researcher))
+        assert r.status_code == 200, r.text
+        return r.text
+
+    assert client.put(f"/api/v1/patients/{pid}/consents", json=no_psy,
+                      headers=auth(doc)).status_code == 200  # fmt: skip
+    withheld = export()
+    assert '"Patient"' in withheld and "review suicide risk" not in withheld
+    everything = {**base, "provision": {"type": "deny", "provision": [
+        {"type": "permit", "purpose": research}]}}  # fmt: skip
+    assert client.put(f"/api/v1/patients/{pid}/consents", json=everything,
+                      headers=auth(doc)).status_code == 200  # fmt: skip
+    assert "review suicide risk" in export()

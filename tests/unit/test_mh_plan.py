@@ -4,8 +4,10 @@ trajectories with a trend chart; no section without questionnaires."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +121,26 @@ def test_bad_questionnaire_file_is_an_input_error(tmp_path: Path) -> None:
     path = _patient(tmp_path, ["q1,PHQ-9,2026-01-05,1,1,1,1,1,1,1,1,7"], demo=False)
     with pytest.raises(InputError, match="item_9"):
         build_plan(read_patient_file(path), KB)
+
+
+def test_fhir_has_a_psy_labelled_observation_per_latest_score(
+    plan: TreatmentPlan, fhir_resources: Callable[[dict[str, Any]], list[dict[str, Any]]]
+) -> None:
+    """plan.fhir.json: one survey Observation per latest score with the total-score LOINC
+    code, the total, the date, the band and the flag, labelled PSY; valid FHIR R4."""
+    import json
+
+    from precisionrx.report.fhir.plan import plan_bundle
+
+    found = fhir_resources(json.loads(plan_bundle(plan, KB)))
+    scores = [r for r in found if r["resourceType"] == "Observation"
+              and r["category"][0]["coding"][0]["code"] == "survey"]  # fmt: skip
+    assert [(o["code"]["coding"][0]["code"], o["valueInteger"], o["effectiveDateTime"],
+             o["interpretation"][0]["text"]) for o in scores] == [
+        ("44261-6", 9, "2026-02-16", "mild"), ("70274-6", 6, "2026-02-16", "mild")]  # fmt: skip
+    assert all(o["meta"]["security"][0]["code"] == "PSY" for o in scores)
+    assert scores[0]["note"][0]["text"] == "safety flag: suicidal_ideation"
+    from precisionrx.report.fhir.common import full_url
+
+    report = found[-1]
+    assert {full_url(o) for o in scores} <= {x["reference"] for x in report["result"]}

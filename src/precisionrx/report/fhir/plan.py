@@ -7,7 +7,8 @@ tumour's TMB, MSI, somatic variants and therapeutic implications (:mod:`.oncolog
 summary of the last period (:mod:`.cgm`); the wearable vitals (resting heart rate LOINC 40443-4,
 HRV SDNN 80404-7, home blood pressure panel 85354-9 with 8480-6 / 8462-4; codes from
 kb/data/monitoring/loinc_wearables.csv); a DetectedIssue per drug–drug interaction between
-the patient's medicines (:mod:`.interactions`); and last a DiagnosticReport for the whole plan whose
+the patient's medicines (:mod:`.interactions`); an Observation per latest questionnaire
+score, labelled PSY (:mod:`.mental_health`); and last a DiagnosticReport for the whole plan whose
 ``result`` lists every Observation and whose ``conclusion`` gives the decision-support notice,
 the key findings, the plan's caveats and the tool and knowledge-base versions.
 """
@@ -33,6 +34,7 @@ from precisionrx.report.fhir.common import (
     resource_id,
 )
 from precisionrx.report.fhir.interactions import interaction_resources
+from precisionrx.report.fhir.mental_health import score_resources
 from precisionrx.report.fhir.oncology import oncology_resources
 from precisionrx.report.fhir.pgx import patient_resource, sample_resources
 from precisionrx.report.writers import versions_text
@@ -109,6 +111,8 @@ def plan_resources(plan: TreatmentPlan, kb: KnowledgeBase, issued: str) -> list[
         out += vitals_resources(plan.vitals, subject, pid, issued)
     if plan.interactions is not None:
         out += interaction_resources(plan.interactions, subject, pid, issued)
+    if plan.mental_health is not None:
+        out += score_resources(plan.mental_health, subject, pid, issued)
     report: Resource = {
         "resourceType": "DiagnosticReport",
         "id": resource_id("plan", pid),

@@ -1020,8 +1020,14 @@ def build_mental_health(shared: Path) -> None:
     for step in needed:
         if step_ids.count(step) != 1:
             raise SystemExit(f"{steps.name}: step {step} found {step_ids.count(step)} times")
+    drugs = folder / "pgx_psychiatry_drugs.csv"
+    with drugs.open(encoding="utf-8", newline="") as fh:
+        drug_rows = list(csv.DictReader(fh))
+    if not drug_rows or not {"drug", "gene", "cpic_level", "source"} <= set(drug_rows[0]):
+        raise SystemExit(f"{drugs.name}: expected columns drug, gene, cpic_level, source")
     shutil.copyfile(src, out / "questionnaires.json")
     shutil.copyfile(steps, out / "guideline_steps.csv")
+    shutil.copyfile(drugs, out / "pgx_psychiatry_drugs.csv")
     write_about(
         out,
         {
@@ -1039,7 +1045,12 @@ def build_mental_health(shared: Path) -> None:
             "guideline_steps.csv (shared/data/mental_health/guideline_steps.csv, retrieved "
             "2026-12-03): steps of depression care paraphrased from NICE NG222 (2022), CANMAT "
             "2023 (Lam 2024), STAR*D (Trivedi 2006), GUIDED (Greden 2019), GAPP-MDD (2022) and "
-            "APA 2010, each row with its source and a verified flag",
+            "APA 2010, each row with its source and a verified flag. "
+            "pgx_psychiatry_drugs.csv (shared/data/mental_health, retrieved 2026-12-03): "
+            "psychiatric drug x gene pairs with CPIC level and status (CPIC gene-drug table via "
+            "sbslee/pypgx cpic-table.csv @ fa6b9f7), PharmGKB level, FDA label PGx category, "
+            "DPWG guideline ids (PharmCAT v2.12.0 data 2024-03-25), used to pick the psychiatric "
+            "medicines out of a medication list",
             "version": "2026-12-03",
             "date": "2026-12-03",
             "license": "facts and short neutral labels only (no verbatim item wording); table "
@@ -1047,7 +1058,8 @@ def build_mental_health(shared: Path) -> None:
             "reproduce; EPDS (c) 1987 Royal College of Psychiatrists, permission needed to "
             "redistribute item text; AUDIT WHO, non-commercial; ASRS WHO/Harvard. LOINC content "
             "(c) Regenstrief Institute, LOINC licence. guideline_steps.csv: NICE content (c) "
-            "NICE, facts paraphrased (no verbatim recommendation text); the other rows facts",
+            "NICE, facts paraphrased (no verbatim recommendation text); the other rows facts. "
+            "pgx_psychiatry_drugs.csv: CPIC data CC0; PharmGKB/DPWG annotations CC BY-SA 4.0",
         },
     )
 

@@ -64,7 +64,8 @@ def test_section_flags_first_latest_per_instrument(plan: TreatmentPlan) -> None:
         ("PHQ-9", 20, 9), ("GAD-7", 11, 6),
     ]  # fmt: skip
     assert [[p.total for p in h.points] for h in mh.history] == [[20, 9], [11, 6]]
-    assert {"options_not_assessed", "medications_not_listed"} <= {c.code for c in mh.caveats}
+    assert "options_not_assessed" in {c.code for c in mh.caveats}
+    assert mh.medications == []  # the demo's medicines: none is psychiatric
     assert mh.provenance is not None and mh.provenance.input_sha256
     assert TreatmentPlan.model_validate_json(plan.model_dump_json()) == plan
 
@@ -144,3 +145,22 @@ def test_fhir_has_a_psy_labelled_observation_per_latest_score(
 
     report = found[-1]
     assert {full_url(o) for o in scores} <= {x["reference"] for x in report["result"]}
+
+
+def test_psychiatric_medicines_are_listed_with_their_act_now_line(tmp_path: Path) -> None:
+    """The section lists the record's psychiatric medicines (drugs of the psychiatric PGx
+    table) with their act-now line; other medicines stay out."""
+    path = _patient(tmp_path, ["q1,PHQ-9,2026-01-05,1,1,1,1,1,1,1,1,0"], demo=False)
+    text = path.read_text().replace(
+        "medications: [{name: sertraline}]",
+        "medications: [{name: sertraline, dose: 50 mg daily}, {name: clopidogrel}, {name: Zoloft}]",
+    )
+    path.write_text(text)
+    plan = build_plan(read_patient_file(path), KB)
+    mh = plan.mental_health
+    assert mh is not None
+    assert [(m.medication, m.drug) for m in mh.medications] == [
+        ("sertraline", "sertraline"), ("Zoloft", "sertraline")]  # fmt: skip
+    act = {a.medication: a for a in plan.act_now}
+    assert mh.medications[0] == act["sertraline"]  # the same line as in act now
+    assert mh.medications[0].caveats  # no genotype: said so, never assumed normal

@@ -296,3 +296,26 @@ def _cutoffs(iid: str, rows: list[dict[str, Any]]) -> dict[str, int]:
             raise _fail(iid, f"cut-off {row!r} is not 'men|women: total >= K'")
         out[sex] = int(m.group(1))
     return out
+
+
+#: Psychiatric drug x gene pairs (CPIC levels, DPWG guideline ids): the psychiatric medicines.
+PSYCH_DRUGS_FILE = "pgx_psychiatry_drugs.csv"
+
+
+def psychiatric_drugs(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
+    """Each psychiatric drug of ``pgx_psychiatry_drugs.csv`` (lower case) with the genes it is
+    paired with, in file order."""
+
+    def build() -> dict[str, tuple[str, ...]]:
+        out: dict[str, list[str]] = {}
+        for row in kb.rows(SOURCE, PSYCH_DRUGS_FILE, delimiter=","):
+            drug, gene = row["drug"].strip().lower(), row["gene"].strip()
+            if not drug or not gene:
+                raise KbIntegrityError(
+                    f"{SOURCE}/{PSYCH_DRUGS_FILE}: a row without drug or gene",
+                    hint="rebuild: tools/build_kb.py --only mental_health",
+                )
+            out.setdefault(drug, []).append(gene)
+        return {d: tuple(dict.fromkeys(g)) for d, g in out.items()}
+
+    return kb.memo((SOURCE, "psychiatric_drugs"), build)

@@ -10,6 +10,7 @@ from precisionrx import __version__
 from precisionrx.engines.interactions.api import check_interactions, interaction_findings
 from precisionrx.engines.medicines.act_now import act_now
 from precisionrx.engines.medicines.patient_view import patient_view
+from precisionrx.engines.mental_health.section import psychiatric_medications
 from precisionrx.engines.pgx.api import analyse
 from precisionrx.engines.pgx.caller import CallOptions, genotype_request
 from precisionrx.engines.pgx.phenotyper import reference_phenotype
@@ -107,6 +108,10 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         # Safety flags (suicidal ideation first) lead the key findings: never suppressed.
         findings = safety_findings + findings
     actions = act_now(record.medications, pgx, interactions, cardio)
+    if mental_health is not None:  # the psychiatric medicines with their act-now lines
+        mental_health = mental_health.model_copy(
+            update={"medications": psychiatric_medications(actions, kb)}
+        )
     summary = patient_view(
         kb, actions, genotyped=bool(pgx), interactions=interactions, cardio=cardio,
         oncology=oncology, monitoring=monitoring, mental_health=mental_health,

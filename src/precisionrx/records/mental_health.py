@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from precisionrx.records.evidence import Caveat, EngineResult
+from precisionrx.records.medicines import MedicineAction
 
 Sex = Literal["female", "male"]
 
@@ -158,3 +159,7 @@ class MentalHealthSection(EngineResult):
     trajectories: list[Trajectory] = Field(default_factory=list)
     #: The totals over time per (id, instrument) with two or more totals (the trend charts).
     history: list[ScoreHistory] = Field(default_factory=list)
+    #: The record's psychiatric medicines (drugs of the knowledge base's psychiatric PGx table)
+    #: with their act-now line: action, reasons (PGx guidance with the effective phenotype,
+    #: interactions), dose check.
+    medications: list[MedicineAction] = Field(default_factory=list)

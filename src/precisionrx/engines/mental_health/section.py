@@ -31,9 +31,10 @@ from collections.abc import Sequence
 
 from precisionrx.engines.mental_health.scoring import score_responses
 from precisionrx.engines.mental_health.trajectories import track
-from precisionrx.kb.questionnaires import SOURCE, load_questionnaires
+from precisionrx.kb.questionnaires import SOURCE, load_questionnaires, psychiatric_drugs
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records.evidence import Caveat, CaveatKind, Finding, fingerprint
+from precisionrx.records.medicines import MedicineAction
 from precisionrx.records.mental_health import (
     SUICIDAL_IDEATION,
     MentalHealthSection,
@@ -48,12 +49,16 @@ NOT_ASSESSED = [
     Caveat(code="options_not_assessed", kind=CaveatKind.NOTE, message=(
         "medication options: not yet assessed (no medication-options table in this version)"
     )),
-    Caveat(code="medications_not_listed", kind=CaveatKind.NOTE, message=(
-        "psychiatric medicines are not picked out of the medication list (the knowledge base "
-        "has no psychiatric drug list yet): their pharmacogenomic status is in the "
-        "pharmacogenomics section"
-    )),
 ]  # fmt: skip
+
+
+def psychiatric_medications(
+    actions: Sequence[MedicineAction], kb: KnowledgeBase
+) -> list[MedicineAction]:
+    """The act-now lines of the record's psychiatric medicines (the drugs of the knowledge
+    base's psychiatric PGx table, ``pgx_psychiatry_drugs.csv``), in the act-now order."""
+    drugs = psychiatric_drugs(kb)
+    return [a for a in actions if a.drug is not None and a.drug.lower() in drugs]
 
 
 def mental_health_section(

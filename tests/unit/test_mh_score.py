@@ -19,12 +19,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from precisionrx.cli import main
 from precisionrx.engines.mental_health import score_responses
 from precisionrx.io.questionnaire_inputs import read_answers
 from precisionrx.kb.questionnaires import load_questionnaires
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records.mental_health import QuestionnaireAnswers, QuestionnaireScore, Sex
+from testkit.cli import run
 
 KB = KnowledgeBase()
 CORE = {"PHQ-9": 9, "PHQ-2": 2, "GAD-7": 7, "GAD-2": 2}
@@ -178,16 +178,6 @@ def test_a_missing_item_means_no_total(instrument: str, data: st.DataObject) -> 
 # --- inputs and the command line ---------------------------------------------------------------
 
 HEADER = "id,instrument,date," + ",".join(f"item_{n}" for n in range(1, 10)) + ",sex\n"
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _qr(values: list[int], ident: str = "qr1", *, by_coding: bool = True) -> dict[str, Any]:

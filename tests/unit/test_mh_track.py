@@ -21,12 +21,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from precisionrx.cli import main
 from precisionrx.engines.mental_health import track
 from precisionrx.errors import KbIntegrityError
 from precisionrx.kb.mbc import load_mbc
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records.mental_health import QuestionnaireScore, Trajectory
+from testkit.cli import run
 
 KB = KnowledgeBase()
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,16 +185,6 @@ def test_response_iff_change_at_least_half(
 
 
 # --- inputs and the command line ---------------------------------------------------------------
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def row(ident: str, weeks: float, items: list[int]) -> str:

@@ -114,10 +114,18 @@ def export_lines(state: ServiceState, who: Identity, today: date) -> Iterator[di
     from precisionrx.security.deid import deidentify_resources
 
     key = state.store.keys.deid
+    actor = consent_actor(who)
+
+    def research(pid: str, resource_type: str, labels: tuple[str, ...]) -> bool:
+        """Does the patient's consent permit disclosing this data for research (HRESCH)?"""
+        decision = state.decision(pid, actor=actor, purpose="HRESCH", action="disclose",
+                                  resource_type=resource_type, labels=labels)  # fmt: skip
+        return bool(decision.decision == "PERMIT")
+
     for pid in state.store.all_patient_ids():
         base = state.decision(
             pid,
-            actor=consent_actor(who),
+            actor=actor,
             purpose="HRESCH",
             action="disclose",
             resource_type="Patient",
@@ -138,24 +146,9 @@ def export_lines(state: ServiceState, who: Identity, today: date) -> Iterator[di
             continue
 
         def psychiatric(pid: str = pid) -> bool:
-            psy = state.decision(
-                pid,
-                actor=consent_actor(who),
-                purpose="HRESCH",
-                action="disclose",
-                resource_type="Observation",
-                labels=PSYCHIATRIC,
-            )
-            return bool(psy.decision == "PERMIT")
+            return research(pid, "Observation", PSYCHIATRIC)
 
         resources = record_resources(pid, row.record) + _plan_resources(state, pid, psychiatric)
-        genomic = state.decision(
-            pid,
-            actor=consent_actor(who),
-            purpose="HRESCH",
-            action="disclose",
-            resource_type="Observation",
-            labels=GENOMIC,
-        )
-        keep = [r for r in resources if genomic.decision == "PERMIT" or not is_genomic(r)]
+        genomic = research(pid, "Observation", GENOMIC)
+        keep = [r for r in resources if genomic or not is_genomic(r)]
         yield from deidentify_resources(keep, key=key, reference_date=today)

@@ -131,29 +131,15 @@ def latest_plan(
     with state.store.session():  # the reads below share one database connection
         state.reachable(who, patient_id, "plan.read")
         purpose = purpose_of(request, who)
-        state.consent_gate(
-            who,
-            patient_id,
-            purpose=purpose,
-            action="plan.read",
-            consent_action="access",
-            resource_type="CarePlan",
-            labels=GENOMIC,
-        )
+        gate = {"purpose": purpose, "action": "plan.read", "consent_action": "access",
+                "resource_type": "CarePlan"}  # fmt: skip
+        state.consent_gate(who, patient_id, labels=GENOMIC, **gate)
         found = state.store.latest_plan(patient_id)
         if found is None:
             raise HTTPException(404, "no plan yet: POST /api/v1/patients/{id}/plans")
         plan_id, text, created = found
         if has_mental_health(text):  # psychiatric content: the consent must also permit PSY
-            state.consent_gate(
-                who,
-                patient_id,
-                purpose=purpose,
-                action="plan.read",
-                consent_action="access",
-                resource_type="CarePlan",
-                labels=GENOMIC + PSYCHIATRIC,
-            )
+            state.consent_gate(who, patient_id, labels=GENOMIC + PSYCHIATRIC, **gate)
         stale = state.store.plan_stale(patient_id)
     headers = {
         "X-Plan-Id": plan_id,

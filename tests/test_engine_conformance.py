@@ -183,6 +183,24 @@ def _mh_track(kb: KnowledgeBase) -> Callable[[], BaseModel]:
     return lambda: track(scores, kb)
 
 
+def _mh_options(kb: KnowledgeBase) -> Callable[[], BaseModel]:
+    from precisionrx.engines.mental_health.options import medication_options
+    from precisionrx.plan.record_genotypes import record_pgx
+    from precisionrx.records import Medication, PatientRecord
+    from precisionrx.records.patient import Condition, Demographics, OutsideCallEntry
+
+    record = PatientRecord(
+        id="mh-1",
+        demographics=Demographics(sex_at_birth="female", age_years=34),
+        conditions=(Condition(name="Major depressive disorder"),),
+        medications=(Medication(name="paroxetine", dose="20 mg daily"),),
+        outside_calls=(OutsideCallEntry(gene="CYP2D6", diplotype="*1/*1"),
+                       OutsideCallEntry(gene="CYP2C19", diplotype="*2/*2")),
+    )  # fmt: skip
+    pgx = record_pgx(record, kb)  # the genotypes, computed before the engine runs
+    return lambda: medication_options(record, kb, pgx, flags=["suicidal_ideation"])
+
+
 def _plan_record(kb: KnowledgeBase) -> Callable[[], BaseModel]:
     # The plan composes engines over a patient record whose data are files: it is the one
     # entry point that reads (through io); it is checked for everything but "no I/O".
@@ -204,6 +222,7 @@ CASES = [
     Case("interactions", "interaction_result", _interactions),
     Case("mh_score", "mh_score_result", _mh_score),
     Case("mh_track", "mh_track_result", _mh_track),
+    Case("mh_options", "mh_options_result", _mh_options),
     Case("plan", "treatment_plan", _plan_record, volatile=("generated",)),
 ]
 #: Entry points that read by design: the plan (a record of files) and PRS, which streams the

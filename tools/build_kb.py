@@ -1028,6 +1028,26 @@ def build_mental_health(shared: Path) -> None:
     shutil.copyfile(src, out / "questionnaires.json")
     shutil.copyfile(steps, out / "guideline_steps.csv")
     shutil.copyfile(drugs, out / "pgx_psychiatry_drugs.csv")
+    # Medication options (kb/psychotropics.py): side-effect categories, NMA priors, and the
+    # project's candidate and caution tables.
+    for name, columns in (
+        ("psychotropic_side_effects.csv", {"drug", "class", "acb_score_acbcalc_2023", "verified",
+                                           "source"}),
+        ("antidepressant_nma.csv", {"drug", "efficacy_or_vs_placebo", "verified", "source"}),
+        ("antipsychotic_nma.csv", {"drug", "efficacy_smd_vs_placebo", "verified", "source"}),
+    ):  # fmt: skip
+        with (folder / name).open(encoding="utf-8", newline="") as fh:
+            header = set(next(csv.reader(fh)))
+        if not columns <= header:
+            raise SystemExit(f"{name}: expected columns {sorted(columns - header)}")
+        shutil.copyfile(folder / name, out / name)
+    for name in ("mh_condition_candidates.csv", "mh_cautions.csv"):
+        text = (ROOT / "tools" / "curated" / name).read_text(encoding="utf-8")
+        body = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+        rows = list(csv.DictReader(body))
+        if not rows or any(not r.get("source") for r in rows):
+            raise SystemExit(f"{name}: every row needs a source")
+        (out / name.removeprefix("mh_")).write_text(text, encoding="utf-8")
     write_about(
         out,
         {
@@ -1050,7 +1070,17 @@ def build_mental_health(shared: Path) -> None:
             "psychiatric drug x gene pairs with CPIC level and status (CPIC gene-drug table via "
             "sbslee/pypgx cpic-table.csv @ fa6b9f7), PharmGKB level, FDA label PGx category, "
             "DPWG guideline ids (PharmCAT v2.12.0 data 2024-03-25), used to pick the psychiatric "
-            "medicines out of a medication list",
+            "medicines out of a medication list. "
+            "psychotropic_side_effects.csv, antidepressant_nma.csv, antipsychotic_nma.csv "
+            "(shared/data/mental_health, retrieved 2026-12-03): anticholinergic burden (Boustani "
+            "2008/2012 column; ACBcalc 2023), Maudsley 13th-ed. relative adverse-effect "
+            "categories and the FDA citalopram QT note, all secondary transcriptions "
+            "(verified=false); Cipriani 2018 antidepressant response ORs and Huhn 2019 "
+            "antipsychotic SMDs vs placebo (verified per row). condition_candidates.csv and "
+            "cautions.csv: precisionrx curated (tools/curated/mh_*.csv, 2026-12-05), candidate "
+            "medicines per condition (Cipriani 2018, Huhn 2019, NICE NG222/CG113/CG185/NG87) "
+            "and record-triggered cautions (MHRA 2018 valproate, FDA citalopram, NICE NG222, "
+            "Lexi CYP1A2/smoking), each row cited with a verified flag",
             "version": "2026-12-03",
             "date": "2026-12-03",
             "license": "facts and short neutral labels only (no verbatim item wording); table "
@@ -1059,7 +1089,9 @@ def build_mental_health(shared: Path) -> None:
             "redistribute item text; AUDIT WHO, non-commercial; ASRS WHO/Harvard. LOINC content "
             "(c) Regenstrief Institute, LOINC licence. guideline_steps.csv: NICE content (c) "
             "NICE, facts paraphrased (no verbatim recommendation text); the other rows facts. "
-            "pgx_psychiatry_drugs.csv: CPIC data CC0; PharmGKB/DPWG annotations CC BY-SA 4.0",
+            "pgx_psychiatry_drugs.csv: CPIC data CC0; PharmGKB/DPWG annotations CC BY-SA 4.0. "
+            "Side-effect categories: facts from copyrighted tables (Maudsley, ACB), kept as "
+            "categories only; NMA estimates: published facts; curated tables CC0",
         },
     )
 

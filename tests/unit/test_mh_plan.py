@@ -93,7 +93,7 @@ def test_html_flag_box_before_other_sections(plan: TreatmentPlan) -> None:
     section = html[html.index("<h2>Mental health</h2>") :]
     assert "<svg" in section and "<title" in section and "<desc" in section
     assert "PHQ-9 total" in section and "2026-01-05: 20; 2026-02-16: 9" in section
-    assert "medication options: not yet assessed" in section
+    assert "medication options: not assessed" in section
 
 
 def test_no_section_without_questionnaires(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from precisionrx.records import Caveat, PatientRecord, SampleResult
 from precisionrx.records.cardio import CardioSection, RiskResult
 from precisionrx.records.evidence import Provenance
 from precisionrx.records.interactions import InteractionResult
-from precisionrx.records.mental_health import ScoreResult, TrackResult
+from precisionrx.records.mental_health import OptionsResult, ScoreResult, TrackResult
 from precisionrx.records.monitoring import (
     AgpResult,
     AlertsResult,
@@ -53,6 +53,7 @@ PUBLIC_RESULTS: dict[str, type[BaseModel]] = {
     "treatment_plan": TreatmentPlan,
     "mh_score_result": ScoreResult,
     "mh_track_result": TrackResult,
+    "mh_options_result": OptionsResult,
 }
 
 

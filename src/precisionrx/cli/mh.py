@@ -1,5 +1,6 @@
 """``precisionrx mh score``: questionnaire scores, severity bands and safety flags;
-``precisionrx mh track``: their trajectories, response, remission and guideline options
+``precisionrx mh track``: their trajectories, response, remission and guideline options;
+``precisionrx mh options``: ranked candidate medicines for a condition and a patient
 (docs/cli/mh.md).
 
 Input that cannot be read (an item off the scale, an unknown instrument, a bad date, broken
@@ -20,11 +21,12 @@ from precisionrx.cli import app, emit
 from precisionrx.cli.options import enum_metavar, enum_parser
 
 if TYPE_CHECKING:
-    from precisionrx.records.mental_health import ScoreResult, TrackResult
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.records.mental_health import OptionsResult, ScoreResult, TrackResult
 
 mh_app = typer.Typer(
     help="Mental health: questionnaire scores (PHQ-9, GAD-7, PHQ-2, GAD-2 ...) with safety flags, "
-    "and their trajectories.",
+    "their trajectories, and ranked medication options.",
     no_args_is_help=True,
 )
 app.add_typer(mh_app, name="mh")
@@ -166,3 +168,117 @@ def track_command(
         where = " ".join(x for x in (t.id, t.instrument) if x)
         typer.echo(f"FLAG {', '.join(t.flags)}: {where}", err=True)
     emit(text, output, f"{len(result.trajectories)} trajectories, {len(flagged)} flagged")
+
+
+class OptionsFormat(StrEnum):
+    json = "json"
+    html = "html"
+
+
+class Condition(StrEnum):
+    depression = "depression"
+    anxiety = "anxiety"
+    bipolar = "bipolar"
+    psychosis = "psychosis"
+    adhd = "adhd"
+
+
+class SideEffect(StrEnum):
+    sedation = "sedation"
+    weight_gain = "weight_gain"
+    sexual_dysfunction = "sexual_dysfunction"
+    anticholinergic = "anticholinergic"
+    nausea = "nausea"
+    postural_hypotension = "postural_hypotension"
+    cardiac_conduction = "cardiac_conduction"
+    qtc = "qtc"
+    akathisia = "akathisia"
+    parkinsonism = "parkinsonism"
+    prolactin = "prolactin"
+
+
+def options_document(result: OptionsResult, kb: KnowledgeBase, flags: set[str]) -> dict[str, Any]:
+    """The JSON document: ``condition`` and ``candidates`` first, then the safety flags of the
+    record's questionnaires, the ranking rule, caveats, provenance and the notice."""
+    from precisionrx import __version__
+    from precisionrx.report.pgx_json import DECISION_SUPPORT
+
+    data = result.model_dump(mode="json")
+    return {
+        "condition": data.pop("condition"),
+        "candidates": data.pop("candidates"),
+        "safety_flags": sorted(flags, key=lambda f: f != "suicidal_ideation"),
+        **data,
+        "precisionrx_version": __version__,
+        "notice": DECISION_SUPPORT,
+        "knowledge_bases": kb.versions(),
+    }
+
+
+@mh_app.command("options")
+def options_command(
+    patient: Annotated[
+        Path,
+        typer.Argument(
+            help="Patient file (YAML/JSON/FHIR): germline VCFs and/or outside_calls, "
+            "medications, conditions, age, sex, pregnancy, questionnaires."
+        ),
+    ],
+    condition: Annotated[
+        Condition | None,
+        typer.Option(
+            "--condition",
+            parser=enum_parser(Condition),
+            metavar=enum_metavar(Condition),
+            help="Condition to rank options for (default: the first recorded psychiatric "
+            "condition, else depression with a caveat).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        OptionsFormat,
+        typer.Option(
+            "--format", parser=enum_parser(OptionsFormat), metavar=enum_metavar(OptionsFormat)
+        ),
+    ] = OptionsFormat.json,
+    avoid: Annotated[
+        list[SideEffect] | None,
+        typer.Option(
+            "--avoid",
+            parser=enum_parser(SideEffect),
+            metavar=enum_metavar(SideEffect),
+            help="A side effect the patient wants to avoid (repeatable).",
+        ),
+    ] = None,
+    output: OutputOption = None,
+) -> None:
+    """Rank candidate medicines for a condition: CPIC/DPWG guidance on the effective
+    phenotype, interactions, side effects against comorbidities, efficacy priors, cautions."""
+    from precisionrx.io.patient_file import read_patient_file
+    from precisionrx.kb.registry import KnowledgeBase
+    from precisionrx.plan.mental_health_options import (
+        questionnaire_flags,
+        record_options,
+    )
+    from precisionrx.report.output import check_outputs, dumps
+
+    check_outputs([output], [patient])
+    kb = KnowledgeBase()
+    record = read_patient_file(patient)
+    flags = questionnaire_flags(record, kb)
+    result = record_options(
+        record, kb, condition=condition.value if condition else None,
+        avoid=[a.value for a in avoid or []], flags=flags,
+    )  # fmt: skip
+    doc = options_document(result, kb, flags)
+    if fmt is OptionsFormat.html:
+        from precisionrx.report.html import page
+
+        text = page("mh_options.html.j2", {"doc": {**doc, "options": result,
+                                                   "patient": record.name or record.id,
+                                                   "flags": doc["safety_flags"]}},
+                    result.provenance)  # fmt: skip
+    else:
+        text = dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    for f in doc["safety_flags"]:  # safety flags first, on standard error, whatever the format
+        typer.echo(f"FLAG {f}: {record.id}", err=True)
+    emit(text, output, f"{len(result.candidates)} candidates for {result.condition}")

@@ -236,9 +236,13 @@ def parse_patient(data: Any, path: Path) -> PatientRecord:
         else q
         for q in record.questionnaires
     )
+    outside = record.outside_calls
+    if isinstance(outside, str) and not Path(outside).is_absolute():
+        outside = str((path.parent / outside).resolve())
     return record.model_copy(
-        update={"genomic_inputs": resolved, "monitoring": streams, "questionnaires": forms}
-    )
+        update={"genomic_inputs": resolved, "monitoring": streams, "questionnaires": forms,
+                "outside_calls": outside}
+    )  # fmt: skip
 
 
 def read_patient_file(path: str | Path) -> PatientRecord:

@@ -11,17 +11,14 @@ from precisionrx.engines.interactions.api import check_interactions, interaction
 from precisionrx.engines.medicines.act_now import act_now
 from precisionrx.engines.medicines.patient_view import patient_view
 from precisionrx.engines.mental_health.section import psychiatric_medications
-from precisionrx.engines.pgx.api import analyse
-from precisionrx.engines.pgx.caller import CallOptions, genotype_request
 from precisionrx.engines.pgx.phenotyper import reference_phenotype
-from precisionrx.io.germline import read_germline
-from precisionrx.io.patient_file import germline_vcfs
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.plan.cardio_section import cardio_section
 from precisionrx.plan.mental_health_section import mental_health_plan_section
 from precisionrx.plan.model import PatientSummary, TreatmentPlan
 from precisionrx.plan.monitoring_section import monitoring_section
 from precisionrx.plan.oncology_section import oncology_findings, oncology_section
+from precisionrx.plan.record_genotypes import record_pgx
 from precisionrx.plan.vitals_section import vitals_section
 from precisionrx.records import Caveat, CaveatKind, Finding, PatientRecord, SampleResult
 from precisionrx.records.evidence import KbVersion
@@ -58,25 +55,17 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
     caveats: list[Caveat] = [
         Caveat(code="input_warning", kind=CaveatKind.NOTE, message=w) for w in record.input_warnings
     ]
-    pgx: list[SampleResult] = []
     engines: list[str] = []
-    sex = record.demographics.sex_at_birth
-    for gi in germline_vcfs(record):
-        options = CallOptions(genome_build=gi.genome_build, default_sex=sex)
-        genotypes = read_germline(
-            gi.path, genotype_request(kb, options), [gi.sample] if gi.sample else None
-        )
-        meds = list(record.medications) if record.medications else None
-        run = analyse([genotypes], kb, options, medications=meds, recommendations=True,
-                      patient=record)  # fmt: skip
-        pgx.extend(run.results)
+    pgx: list[SampleResult] = record_pgx(record, kb)
+    if pgx:
         engines.append("pgx")
-    if not pgx:
+    else:
         caveats.append(
             Caveat(
                 code="no_germline_genotype",
                 kind=CaveatKind.NOTE,
-                message="no germline VCF in the record: no pharmacogenomic results",
+                message="no germline VCF or outside calls in the record: no pharmacogenomic "
+                "results",
             )
         )
     findings = _pgx_findings(pgx, kb)
@@ -102,7 +91,7 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         interactions = check_interactions(record.medications, kb, drug_gene=reviews)
         engines.append("interactions")
         findings += interaction_findings(interactions)
-    mental_health, safety_findings = mental_health_plan_section(kb, record)
+    mental_health, safety_findings = mental_health_plan_section(kb, record, pgx)
     if mental_health is not None:
         engines.append("mental_health")
         # Safety flags (suicidal ideation first) lead the key findings: never suppressed.

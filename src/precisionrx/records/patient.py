@@ -123,6 +123,23 @@ class QuestionnaireFile(BaseModel):
     path: str
 
 
+class OutsideCallEntry(BaseModel):
+    """One gene result given in the patient file instead of (or over) the VCF, as in a
+    PharmCAT outside-call line: a diplotype, a phenotype or an activity score."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    gene: str
+    diplotype: str | None = None
+    phenotype: str | None = None
+    activity_score: str | float | None = None
+
+
+#: Pregnancy status for the reproductive-safety cautions (``not_applicable``: cannot become
+#: pregnant, e.g. after the menopause); None when not recorded.
+Pregnancy = Literal["pregnant", "breastfeeding", "planning", "not_pregnant", "not_applicable"]
+
+
 class PatientRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -138,6 +155,10 @@ class PatientRecord(BaseModel):
     genomic_inputs: tuple[GenomicInput, ...] = ()
     monitoring: tuple[MonitoringStream, ...] = ()
     questionnaires: tuple[QuestionnaireFile, ...] = ()
+    #: PharmCAT outside calls: a TSV path (relative to the patient file) or inline entries;
+    #: they override the VCF per gene (``genomic_inputs`` of kind ``outside_calls`` too).
+    outside_calls: str | tuple[OutsideCallEntry, ...] | None = None
+    pregnancy: Pregnancy | None = None
     #: Resources that were present but could not be read (lenient FHIR reading).
     input_warnings: tuple[str, ...] = ()
 

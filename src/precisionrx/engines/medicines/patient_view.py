@@ -178,6 +178,12 @@ def _mood_lines(section: MentalHealthSection | None) -> list[str]:
         band = f" This is in the {s.severity.replace('_', ' ')} range." if s.severity else ""
         lines.append(f"Questionnaire {s.instrument}{when}: your score was {s.total}.{band} "
                      "Your care team will talk with you about what it means.")  # fmt: skip
+    if section.options is not None and section.options.candidates:
+        lines.append(
+            f"Your care team has a list of medicine options for {section.options.condition}, "
+            "checked against your genes, your other medicines and your health. It is a list to "
+            "talk through together, not a prescription."
+        )
     return lines
 
 

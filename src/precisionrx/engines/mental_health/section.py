@@ -9,8 +9,8 @@ MentalHealthSection`` and the key findings of its safety flags (:func:`flag_find
 - **Trajectories**: :func:`~precisionrx.engines.mental_health.trajectories.track` of the scores;
   **history**: the totals in date order per (id, instrument) with two totals or more (the
   trend charts).
-- **Caveats**: what is not assessed yet (medication options; the psychiatric medicines and
-  their pharmacogenomic status, which stay in the plan's PGx section).
+- **Caveats**: what is not assessed (medication options when no psychiatric condition is
+  recorded: the plan adds them otherwise, plan/mental_health_section.py).
 
 Pure: no file is opened.
 
@@ -47,7 +47,9 @@ from precisionrx.records.mental_health import (
 
 NOT_ASSESSED = [
     Caveat(code="options_not_assessed", kind=CaveatKind.NOTE, message=(
-        "medication options: not yet assessed (no medication-options table in this version)"
+        "medication options: not assessed - no depression, anxiety, bipolar, psychosis or ADHD "
+        "diagnosis is recorded (run precisionrx mh options PATIENT --condition ... to rank "
+        "options for a condition)"
     )),
 ]  # fmt: skip
 

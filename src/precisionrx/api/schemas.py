@@ -16,6 +16,7 @@ from precisionrx.engines.pgx.api import PgxRun
 from precisionrx.plan.model import TreatmentPlan
 from precisionrx.records import Caveat, PatientRecord, SampleResult
 from precisionrx.records.cardio import CardioSection, RiskResult
+from precisionrx.records.effects import AteResult
 from precisionrx.records.evidence import Provenance
 from precisionrx.records.interactions import InteractionResult
 from precisionrx.records.mental_health import OptionsResult, ScoreResult, TrackResult
@@ -54,6 +55,7 @@ PUBLIC_RESULTS: dict[str, type[BaseModel]] = {
     "mh_score_result": ScoreResult,
     "mh_track_result": TrackResult,
     "mh_options_result": OptionsResult,
+    "ate_result": AteResult,
 }
 
 

@@ -104,6 +104,7 @@ def _register() -> None:
     from precisionrx.cli import (  # noqa: F401
         consent,
         deid,
+        effects,
         kb,
         keys,
         mh,

@@ -38,8 +38,10 @@ HELP = (
     "Engines: pharmacogenomics (pgx: star alleles, phenotypes, CPIC/DPWG drug guidance), "
     "cardiovascular and diabetes risk equations (risk), polygenic scores (prs), tumour "
     "alterations matched to therapies (tumor), CGM and wearable monitoring with alerts and the "
-    "AGP report (monitor), mental-health questionnaire scores with safety flags (mh), and the "
-    "treatment plan that joins them (plan; demo on a bundled patient). Packaged knowledge "
+    "AGP report (monitor), mental-health questionnaire scores with safety flags and ranked "
+    "medication options (mh), average treatment effects from data tables (effects), fairness "
+    "audits of risk and treatment models (fairness), and the treatment plan that joins them "
+    "(plan; demo on a bundled patient). Packaged knowledge "
     "bases: kb. Service: serve (REST API with patient store, consent, encryption and audit), "
     "token, consent, audit, keys (master-key rotation), deid (de-identified export)."
 )

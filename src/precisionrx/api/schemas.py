@@ -18,6 +18,7 @@ from precisionrx.records import Caveat, PatientRecord, SampleResult
 from precisionrx.records.cardio import CardioSection, RiskResult
 from precisionrx.records.effects import AteResult
 from precisionrx.records.evidence import Provenance
+from precisionrx.records.fairness import FairnessAudit
 from precisionrx.records.interactions import InteractionResult
 from precisionrx.records.mental_health import OptionsResult, ScoreResult, TrackResult
 from precisionrx.records.monitoring import (
@@ -56,6 +57,7 @@ PUBLIC_RESULTS: dict[str, type[BaseModel]] = {
     "mh_track_result": TrackResult,
     "mh_options_result": OptionsResult,
     "ate_result": AteResult,
+    "fairness_audit": FairnessAudit,
 }
 
 

@@ -107,6 +107,7 @@ def _register() -> None:
         consent,
         deid,
         effects,
+        fairness,
         kb,
         keys,
         mh,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from precisionrx.errors import InputError
 
@@ -23,3 +25,43 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if data.empty:
         raise InputError("no data rows", path=path)
     return data
+
+
+def _numeric(table: pd.DataFrame, path: Path, columns: list[str]) -> NDArray[np.float64]:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(f"columns not in the data: {missing}", path=path)
+    for c in columns:
+        if not pd.api.types.is_numeric_dtype(table[c]):
+            raise InputError(f"column {c!r} is not numeric: encode it (e.g. one-hot) first",
+                             path=path)  # fmt: skip
+        bad = table[c].isna()
+        if bad.any():
+            first = int(bad.to_numpy().nonzero()[0][0]) + 2  # header is line 1
+            raise InputError(f"column {c!r} has {int(bad.sum())} missing values (first on line "
+                             f"{first})", path=path)  # fmt: skip
+    return np.asarray(table[columns].to_numpy(dtype=float), dtype=np.float64)
+
+
+def feature_matrix(table: pd.DataFrame, path: Path, features: list[str]) -> NDArray[np.float64]:
+    """The feature columns as a float matrix (all present, numeric and complete)."""
+    return _numeric(table, path, features)
+
+
+def effect_arrays(
+    table: pd.DataFrame,
+    path: Path,
+    treatment: str,
+    outcome: str,
+    features: list[str] | None,
+    id_column: str | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], list[str]]:
+    """Features, treatment and outcome of a training table; ``features`` None: every column
+    except the treatment, the outcome and the id."""
+    names = features or [c for c in table.columns if c not in (treatment, outcome, id_column)]
+    if treatment in names or outcome in names:
+        raise InputError("the treatment and the outcome cannot be features", path=path)
+    x = _numeric(table, path, names)
+    t = _numeric(table, path, [treatment])[:, 0]
+    y = _numeric(table, path, [outcome])[:, 0]
+    return x, t, y, names

@@ -145,6 +145,7 @@ def fit_command(
     ] = 50,
 ) -> None:
     """Fit a CATE model (auto: the learner chosen by cross-fitted DR loss) and save it."""
+    import hashlib
     from datetime import UTC, datetime
 
     from precisionrx.engines.effects.cate import fit_effects
@@ -158,7 +159,7 @@ def fit_command(
     model = fit_effects(x, t, y, names, method=method.value, seed=seed, bootstrap=bootstrap)
     summary = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "training_sha256": _sha256(data),
+        "training_sha256": hashlib.sha256(data.read_bytes()).hexdigest(),
         "treatment": treatment, "outcome": outcome, "id": id_column, "features": names,
         "method": method.value, "chosen": model.chosen, "selection_dr_loss": model.selection,
         "base_families": {"mu0": model.bases.mu0, "mu1": model.bases.mu1, "final": model.final},
@@ -169,12 +170,6 @@ def fit_command(
     }  # fmt: skip
     write_atomic(output, model_bytes(model, summary))
     typer.echo(f"wrote {output} ({model.chosen}, {model.n} rows)", err=True)
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @effects_app.command("predict")

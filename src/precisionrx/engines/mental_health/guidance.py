@@ -42,13 +42,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from precisionrx.engines.medicines.act_now import NO_DECISION
 from precisionrx.engines.pgx.recommender import build_context, recommend_drug
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import Caveat, CaveatKind, DrugRecommendation, GeneCall, SampleResult
 from precisionrx.records.mental_health import GuidanceAction, OptionPgx
 from precisionrx.records.pgx import PositionSummary
 
-NO_RECOMMENDATION = frozenset({"No recommendation", "No Recommendation"})
 #: Actions, weakest first (the rank's pharmacogenomic key is the strongest).
 ORDER: tuple[GuidanceAction, ...] = (
     "no_guidance", "standard_dose", "monitor", "increase_dose", "reduce_dose",
@@ -156,7 +156,7 @@ def guidance_action(
 ) -> GuidanceAction:
     """The one-word action of a recommendation (module docstring); ``normal_text``: the same
     guideline's normal-metaboliser text for the population, when it has one."""
-    if not rec.matched or rec.classification in NO_RECOMMENDATION or _NO_GUIDANCE.search(rec.text):
+    if not rec.matched or rec.classification in NO_DECISION or _NO_GUIDANCE.search(rec.text):
         return "no_guidance"
     text = for_indication(rec.text, condition)
     if text is None:

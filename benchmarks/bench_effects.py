@@ -7,8 +7,8 @@ coverage = share of test units whose true CATE lies in the 95 % interval. ACIC 2
 predict on all 4,802 rows (within-sample, as the challenge scores), CATE RMSE and |ATE error|;
 categorical covariates one-hot encoded.
 
-    python benchmarks/bench_effects.py [--methods auto,t_learner,x_learner,dr] [--ihdp 1-40]
-        [--acic 1-7] [--bootstrap 50] [--json out.json] [--speed]
+    python benchmarks/bench_effects.py [--methods auto,t_learner,x_learner,dr,causal_forest,bcf]
+        [--ihdp 1-40] [--acic 1-7] [--bootstrap 50] [--json out.json] [--speed]
 
 ``--speed`` times the command line itself (fresh processes, start-up included): ``effects fit``
 with ``auto`` on IHDP realisation 1 (672 x 25) and ``effects predict`` on 100,000 rows drawn

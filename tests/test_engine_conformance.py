@@ -201,6 +201,35 @@ def _mh_options(kb: KnowledgeBase) -> Callable[[], BaseModel]:
     return lambda: medication_options(record, kb, pgx, flags=["suicidal_ideation"])
 
 
+def _ate(kb: KnowledgeBase) -> Callable[[], BaseModel]:
+    from precisionrx.engines.effects.ate import estimate_ate
+    from precisionrx.io.effects_data import read_table
+
+    table = read_table(Path(__file__).resolve().parent / "data" / "nhefs" / "NHEFS.csv")
+    return lambda: estimate_ate(table, "qsmk", "wt82_71", "sex + age + I(age**2) + smokeyrs",
+                                "aipw")  # fmt: skip
+
+
+def _fairness(kb: KnowledgeBase) -> Callable[[], BaseModel]:
+    import tempfile
+
+    import numpy as np
+
+    from precisionrx.engines.fairness import audit_predictions
+    from precisionrx.io.predictions import read_predictions
+
+    rng = np.random.default_rng(0)
+    rows = ["y,risk,sex"]
+    for _ in range(300):
+        sex = str(rng.choice(["F", "M"]))
+        risk = float(rng.uniform(0.05, 0.8))
+        rows.append(f"{int(rng.random() < risk)},{risk!r},{sex}")
+    path = Path(tempfile.mkdtemp()) / "predictions.csv"
+    path.write_text("\n".join(rows) + "\n")
+    table = read_predictions(path, label="y", score="risk", groups=["sex"])
+    return lambda: audit_predictions(table, threshold=0.3, privileged={"sex": "M"})
+
+
 def _plan_record(kb: KnowledgeBase) -> Callable[[], BaseModel]:
     # The plan composes engines over a patient record whose data are files: it is the one
     # entry point that reads (through io); it is checked for everything but "no I/O".
@@ -223,6 +252,8 @@ CASES = [
     Case("mh_score", "mh_score_result", _mh_score),
     Case("mh_track", "mh_track_result", _mh_track),
     Case("mh_options", "mh_options_result", _mh_options),
+    Case("ate", "ate_result", _ate, uses_kb=False),
+    Case("fairness", "fairness_audit", _fairness, uses_kb=False),
     Case("plan", "treatment_plan", _plan_record, volatile=("generated",)),
 ]
 #: Entry points that read by design: the plan (a record of files) and PRS, which streams the

@@ -111,6 +111,12 @@ def test_create_refuses_paths_and_implausible_values(client: httpx.Client, mint:
     with_path = demo_record(genomic_inputs=[{"kind": "germline_vcf", "path": "/etc/passwd"}])
     r = client.post("/api/v1/patients", json=with_path, headers=auth(doc))
     assert r.status_code == 422 and "upload" in r.text
+    # a model file is a pickle: never loaded from a path a request names
+    model = demo_record(effects=[{"model": "/tmp/evil.prxm", "treatment_label": "x"}])
+    r = client.post("/api/v1/patients", json=model, headers=auth(doc))
+    assert r.status_code == 422 and "effects" in r.text
+    calls = demo_record(outside_calls="/etc/passwd")
+    assert client.post("/api/v1/patients", json=calls, headers=auth(doc)).status_code == 422
     old = demo_record(demographics={"sex_at_birth": "female", "age_years": 190})
     assert client.post("/api/v1/patients", json=old, headers=auth(doc)).status_code == 422
     unknown = demo_record(medicatons=[])

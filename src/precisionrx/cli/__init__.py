@@ -107,6 +107,7 @@ def _register() -> None:
         consent,
         deid,
         effects,
+        effects_evaluate,
         fairness,
         kb,
         keys,

@@ -69,7 +69,6 @@ def ate_command(
     from precisionrx.engines.effects.ate import estimate_ate
     from precisionrx.errors import InputError
     from precisionrx.io.effects_data import read_table
-    from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.records.evidence import fingerprint
     from precisionrx.report.output import check_outputs, dumps
     from precisionrx.report.pgx_json import DECISION_SUPPORT
@@ -78,16 +77,13 @@ def ate_command(
     table = read_table(data)
     try:
         result = estimate_ate(table, treatment, outcome, covariates, method.value, alpha=alpha,
-                              bootstrap=bootstrap, seed=seed)  # fmt: skip
+                              bootstrap=bootstrap, seed=seed,
+                              input_sha256=fingerprint(data.read_bytes()))  # fmt: skip
     except InputError as exc:
         if exc.path is None:  # the engine names the column; the message names the file too
             raise InputError(exc.message, path=data, record=exc.record, hint=exc.hint) from exc
         raise
-    params = {"method": method.value, "treatment": treatment, "outcome": outcome,
-              "covariates": covariates, "alpha": str(alpha), "bootstrap": str(bootstrap),
-              "seed": str(seed)}  # fmt: skip
-    provenance = KnowledgeBase().provenance([], fingerprint(data.read_bytes()), params)
-    body = result.model_copy(update={"provenance": provenance}).model_dump(mode="json")
+    body = result.model_dump(mode="json")
     first = {k: body.pop(k) for k in ("method", "ate", "ci_lower", "ci_upper", "n")}
     doc = {**first, **body, "precisionrx_version": __version__, "notice": DECISION_SUPPORT}
     emit(
@@ -102,6 +98,8 @@ class FitMethod(StrEnum):
     t_learner = "t_learner"
     x_learner = "x_learner"
     dr = "dr"
+    causal_forest = "causal_forest"
+    bcf = "bcf"
 
 
 class PredictFormat(StrEnum):
@@ -116,6 +114,14 @@ def _columns(text: str | None) -> list[str] | None:
     if not cols:
         raise typer.BadParameter("give at least one column name")
     return cols
+
+
+def _interval_method(chosen: str) -> str:
+    if chosen == "causal_forest":
+        return "forest variance (bootstrap of little bags), normal approximation"
+    if chosen == "bcf":
+        return "posterior quantiles of the CATE (100 MCMC draws)"
+    return "bootstrap percentile (refits on resamples stratified by arm)"
 
 
 @effects_app.command("fit")
@@ -135,6 +141,14 @@ def fit_command(
     id_column: Annotated[
         str | None, typer.Option("--id", help="Identifier column (never a feature).")
     ] = None,
+    controls: Annotated[
+        str | None,
+        typer.Option(
+            "--controls",
+            help="Confounders C,D,... adjusted for in the nuisance models but not effect "
+            "modifiers (not needed to predict).",
+        ),
+    ] = None,
     method: Annotated[
         FitMethod,
         typer.Option("--method", parser=enum_parser(FitMethod), metavar=enum_metavar(FitMethod)),
@@ -144,8 +158,10 @@ def fit_command(
         int, typer.Option("--bootstrap", min=20, max=2000, help="Refits behind the intervals.")
     ] = 50,
 ) -> None:
-    """Fit a CATE model (auto: the learner chosen by cross-fitted DR loss) and save it."""
+    """Fit a CATE model (auto: the meta-learner chosen by cross-fitted DR loss; causal_forest
+    and bcf by name) and save it."""
     import hashlib
+    import math
     from datetime import UTC, datetime
 
     from precisionrx.engines.effects.cate import fit_effects
@@ -155,16 +171,25 @@ def fit_command(
 
     check_outputs([output], [data])
     table = read_table(data)
-    x, t, y, names = effect_arrays(table, data, treatment, outcome, _columns(features), id_column)
-    model = fit_effects(x, t, y, names, method=method.value, seed=seed, bootstrap=bootstrap)
+    control_names = _columns(controls) or []
+    z, t, y, names = effect_arrays(table, data, treatment, outcome, _columns(features), id_column,
+                                   control_names)  # fmt: skip
+    model = fit_effects(z, t, y, names, method=method.value, seed=seed, bootstrap=bootstrap,
+                        controls=control_names)  # fmt: skip
     summary = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_sha256": hashlib.sha256(data.read_bytes()).hexdigest(),
         "treatment": treatment, "outcome": outcome, "id": id_column, "features": names,
-        "method": method.value, "chosen": model.chosen, "selection_dr_loss": model.selection,
+        "controls": control_names,
+        "method": method.value, "chosen": model.chosen,
+        "selection_dr_loss": {k: v if math.isfinite(v) else None
+                              for k, v in model.selection.items()},
         "base_families": {"mu0": model.bases.mu0, "mu1": model.bases.mu1, "final": model.final},
-        "base_cv_mse": model.bases.scores, "n": model.n, "n_treated": model.n_treated,
-        "seed": seed, "bootstrap": bootstrap,
+        "base_cv_mse": {m: {f: v if math.isfinite(v) else None for f, v in scores.items()}
+                        for m, scores in model.bases.scores.items()},  # None: failed
+        "n": model.n, "n_treated": model.n_treated,
+        "seed": seed, "bootstrap": bootstrap if model.bootstrap else None,
+        "interval_method": _interval_method(model.chosen),
         "feature_ranges": {k: list(v) for k, v in model.ranges.items()},
         "propensity_range_p01_p99": list(model.propensity_range),
     }  # fmt: skip
@@ -194,6 +219,8 @@ def predict_command(
     import csv
     import io
 
+    import numpy as np
+
     from precisionrx import __version__
     from precisionrx.io.effects_data import feature_matrix, read_table
     from precisionrx.io.effects_model import load_model
@@ -213,6 +240,17 @@ def predict_command(
         ids = table[id_column].astype(str).tolist()
     cate = model.effect(x)
     lower, upper = model.interval(x, alpha)
+    bad = np.flatnonzero(~(np.isfinite(cate) & np.isfinite(lower) & np.isfinite(upper)))
+    if bad.size:
+        from precisionrx.errors import InputError
+
+        where = ", ".join(str(int(i)) for i in bad[:5]) + (" ..." if bad.size > 5 else "")
+        raise InputError(
+            f"the model's CATE or interval is not a finite number for {bad.size} row(s) "
+            f"(0-based: {where}): values far outside the training data overflow its outcome "
+            "surface", path=data,
+            hint="check those rows' features against feature_ranges (effects describe)",
+        )  # fmt: skip
     rows = []
     for i in range(len(cate)):
         row: dict[str, object] = {"row": i}
@@ -279,10 +317,10 @@ def policy_command(
     if not math.isfinite(cost):
         raise typer.BadParameter("--cost must be a finite number")
     table = read_table(data)
-    x, t, y, names = effect_arrays(table, data, manifest["treatment"], manifest["outcome"],
-                                   model.features, manifest.get("id"))  # fmt: skip
-    result = policy(x, t, y, names, model.bases, depth=max_depth, cost=cost, alpha=alpha,
-                    seed=model.seed)  # fmt: skip
+    z, t, y, names = effect_arrays(table, data, manifest["treatment"], manifest["outcome"],
+                                   model.features, manifest.get("id"), model.controls)  # fmt: skip
+    result = policy(z[:, : len(names)], t, y, names, model.bases, depth=max_depth, cost=cost,
+                    alpha=alpha, seed=model.seed, design=z)  # fmt: skip
     doc = {
         "rule": result.rules,
         "value": {k: {"estimate": v.estimate, "ci_lower": v.ci_lower, "ci_upper": v.ci_upper}

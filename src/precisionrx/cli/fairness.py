@@ -139,7 +139,6 @@ def audit_command(
     curves), selection rate, TPR and FPR per group, and the gaps between groups."""
     from precisionrx.engines.fairness import audit_predictions
     from precisionrx.io.predictions import read_predictions
-    from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.records.evidence import fingerprint
     from precisionrx.report.output import check_outputs, dumps
 
@@ -152,13 +151,9 @@ def audit_command(
     chosen = resolve_privileged(privileged or [], groups)
     check_outputs([output], [predictions])
     table = read_predictions(predictions, label=label, score=score, groups=groups, pred=pred)
-    result = audit_predictions(table, threshold=threshold, privileged=chosen)
-    params = {"label": label, "score": score, "pred": pred or "",
-              "threshold": "" if threshold is None else repr(threshold),
-              "groups": ",".join(groups),
-              "privileged": ",".join(f"{k}={v}" for k, v in chosen.items())}  # fmt: skip
-    provenance = KnowledgeBase().provenance([], fingerprint(predictions.read_bytes()), params)
-    result = result.model_copy(update={"provenance": provenance})
+    result = audit_predictions(table, threshold=threshold, privileged=chosen,
+                               input_sha256=fingerprint(predictions.read_bytes()))  # fmt: skip
+    provenance = result.provenance
     doc = audit_document(result)
     if fmt is AuditFormat.html:
         from precisionrx.report.html import page

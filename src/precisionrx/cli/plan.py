@@ -47,9 +47,12 @@ def _run(patient: Path, out_dir: Path, formats: list[PlanFormat]) -> None:
     outputs = [out_dir / FILE_NAMES[f] for f in formats]
     check_outputs(outputs, [patient])
     record = read_patient_file(patient)  # reading only; the data files it names are inputs too
+    effect_files = [p for e in record.effects for p in (e.model, e.evaluation, e.fairness) if p]
     check_outputs(
-        outputs, [g.path for g in record.genomic_inputs] + [m.path for m in record.monitoring]
-    )
+        outputs,
+        [g.path for g in record.genomic_inputs] + [m.path for m in record.monitoring]
+        + effect_files,
+    )  # fmt: skip
     kb = KnowledgeBase()
     plan = build_plan(record, kb)
     files: dict[Path, str] = {}

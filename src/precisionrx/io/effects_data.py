@@ -55,13 +55,27 @@ def effect_arrays(
     outcome: str,
     features: list[str] | None,
     id_column: str | None,
+    controls: list[str] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], list[str]]:
-    """Features, treatment and outcome of a training table; ``features`` None: every column
-    except the treatment, the outcome and the id."""
-    names = features or [c for c in table.columns if c not in (treatment, outcome, id_column)]
+    """The design (feature columns, then the ``controls`` columns), treatment and outcome of a
+    training table, and the feature names; ``features`` None: every column except the
+    treatment, the outcome, the id and the controls."""
+    controls = list(controls or [])
+    skip = (treatment, outcome, id_column, *controls)
+    names = features or [c for c in table.columns if c not in skip]
     if treatment in names or outcome in names:
         raise InputError("the treatment and the outcome cannot be features", path=path)
-    x = _numeric(table, path, names)
+    if treatment in controls or outcome in controls:
+        raise InputError("the treatment and the outcome cannot be controls", path=path)
+    both = sorted(set(names) & set(controls))
+    if both:
+        raise InputError(
+            f"column(s) {', '.join(both)} given both as features and as controls", path=path,
+            hint="a control is adjusted for but is not an effect modifier; name it once",
+        )  # fmt: skip
+    if not names:
+        raise InputError("no feature columns left", path=path)
+    z = _numeric(table, path, [*names, *controls])
     t = _numeric(table, path, [treatment])[:, 0]
     y = _numeric(table, path, [outcome])[:, 0]
-    return x, t, y, names
+    return z, t, y, names

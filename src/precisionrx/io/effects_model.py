@@ -4,9 +4,11 @@ A model file is a zip archive holding ``manifest.json`` (format name and version
 precisionrx version, the SHA-256 of the payload, and a summary for ``effects describe``) and
 ``model.pkl`` (the fitted model, Python pickle protocol 5). Loading refuses a file that is not
 such an archive, whose format or version differs from this release's, or whose payload does not
-match its checksum — and then unpickles with an allow-list of classes (numpy, scikit-learn,
-scipy and precisionrx's effect learners): a pickle naming anything else (``os.system``,
-``subprocess``, ``builtins.eval`` ...) is refused before it runs. The checksum detects damage;
+match its checksum — and then unpickles with an allow-list: classes defined in numpy,
+scikit-learn, scipy, EconML and precisionrx's effect learners, a few builtins and numpy's
+reconstruction functions (``_AllowListUnpickler``): a pickle naming anything else
+(``os.system``, also when reached as a dotted name through an allowed module, ``numpy.load``,
+``builtins.eval`` ...) is refused before it runs. The checksum detects damage;
 it is not a signature: load models from people you trust.
 """
 
@@ -24,11 +26,11 @@ from precisionrx import __version__
 from precisionrx.errors import InputError
 
 FORMAT = "precisionrx-effects-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 PAYLOAD = "model.pkl"
 #: Modules whose classes a model may hold (prefix match on the module path).
-ALLOWED_PREFIXES = ("numpy", "sklearn", "scipy", "precisionrx.engines.effects")
+ALLOWED_PREFIXES = ("numpy", "sklearn", "scipy", "econml", "precisionrx.engines.effects")
 _BUILTINS = ("dict", "list", "tuple", "set", "frozenset", "float", "int", "str", "bool", "slice",
              "complex", "bytearray", "bytes", "object")  # fmt: skip
 ALLOWED_BUILTINS = {("builtins", n) for n in _BUILTINS} | {
@@ -42,14 +44,40 @@ class ModelFileError(InputError):
     """A model file that is not a precisionrx effects model, or not this version's."""
 
 
+#: The functions (not classes) a pickle of numpy / scikit-learn / EconML objects calls to
+#: rebuild them: array and scalar reconstruction, random-generator state.
+ALLOWED_FUNCTIONS = {
+    (numpy, name)
+    for numpy in ("numpy.core.multiarray", "numpy._core.multiarray")
+    for name in ("_reconstruct", "scalar")
+} | {
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.random._pickle", "__bit_generator_ctor"),
+    ("numpy.random._pickle", "__randomstate_ctor"),
+    ("numpy.random._pickle", "__generator_ctor"),
+}
+
+
+def _allowed_module(module: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in ALLOWED_PREFIXES)
+
+
 class _AllowListUnpickler(pickle.Unpickler):
+    """Resolves only (a) the listed builtins and reconstruction functions and (b) classes
+    defined in an allowed package. A dotted name (``os.system`` reached through an allowed
+    module's attributes) is refused, and so is a function or a class re-exported by an
+    allowed module from elsewhere: calling either could run arbitrary code."""
+
     def find_class(self, module: str, name: str) -> Any:
-        allowed = (module, name) in ALLOWED_BUILTINS or any(
-            module == p or module.startswith(p + ".") for p in ALLOWED_PREFIXES
-        )
-        if not allowed:
+        if (module, name) in ALLOWED_BUILTINS or (module, name) in ALLOWED_FUNCTIONS:
+            return super().find_class(module, name)
+        if "." in name or not _allowed_module(module):
             raise pickle.UnpicklingError(f"class {module}.{name} is not allowed in a model")
-        return super().find_class(module, name)
+        found = super().find_class(module, name)
+        if not isinstance(found, type) or not _allowed_module(found.__module__):
+            raise pickle.UnpicklingError(f"{module}.{name} is not an allowed class in a model")
+        return found
 
 
 def model_bytes(model: Any, summary: dict[str, Any]) -> bytes:

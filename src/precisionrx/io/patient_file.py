@@ -239,9 +239,20 @@ def parse_patient(data: Any, path: Path) -> PatientRecord:
     outside = record.outside_calls
     if isinstance(outside, str) and not Path(outside).is_absolute():
         outside = str((path.parent / outside).resolve())
+
+    def near(name: str | None) -> str | None:
+        if name is None or Path(name).is_absolute():
+            return name
+        return str((path.parent / name).resolve())
+
+    effects = tuple(
+        e.model_copy(update={"model": near(e.model), "evaluation": near(e.evaluation),
+                             "fairness": near(e.fairness)})
+        for e in record.effects
+    )  # fmt: skip
     return record.model_copy(
         update={"genomic_inputs": resolved, "monitoring": streams, "questionnaires": forms,
-                "outside_calls": outside}
+                "outside_calls": outside, "effects": effects}
     )  # fmt: skip
 
 

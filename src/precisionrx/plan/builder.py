@@ -14,6 +14,7 @@ from precisionrx.engines.mental_health.section import psychiatric_medications
 from precisionrx.engines.pgx.phenotyper import reference_phenotype
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.plan.cardio_section import cardio_section
+from precisionrx.plan.effects_section import effects_section
 from precisionrx.plan.mental_health_section import mental_health_plan_section
 from precisionrx.plan.model import PatientSummary, TreatmentPlan
 from precisionrx.plan.monitoring_section import monitoring_section
@@ -96,6 +97,9 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         engines.append("mental_health")
         # Safety flags (suicidal ideation first) lead the key findings: never suppressed.
         findings = safety_findings + findings
+    effects = effects_section(record)
+    if effects:
+        engines.append("effects")
     actions = act_now(record.medications, pgx, interactions, cardio)
     if mental_health is not None:  # the psychiatric medicines with their act-now lines
         mental_health = mental_health.model_copy(
@@ -130,6 +134,7 @@ def build_plan(record: PatientRecord, kb: KnowledgeBase) -> TreatmentPlan:
         vitals=vitals,
         interactions=interactions,
         mental_health=mental_health,
+        effects=effects,
         act_now=actions,
     )
 

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from precisionrx.records import Caveat, Finding, Medication, Recommendation, SampleResult
 from precisionrx.records.cardio import CardioSection
+from precisionrx.records.effects import PatientEffect
 from precisionrx.records.evidence import KbVersion
 from precisionrx.records.interactions import InteractionResult
 from precisionrx.records.medicines import MedicineAction
@@ -51,5 +52,8 @@ class TreatmentPlan(BaseModel):
     #: Questionnaire scores (docs/methods/mental_health.md): safety flags first, the latest
     #: score per instrument, trajectories; psychiatric content (service label PSY).
     mental_health: MentalHealthSection | None = None
+    #: The patient's estimated treatment effects from the models the record names
+    #: (docs/methods/effects.md, "In the plan").
+    effects: list[PatientEffect] = Field(default_factory=list)
     #: Engines that ran, in order; later engines (oncology, monitoring) append here.
     engines: list[str] = Field(default_factory=list)

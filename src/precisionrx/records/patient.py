@@ -135,6 +135,23 @@ class OutsideCallEntry(BaseModel):
     activity_score: str | float | None = None
 
 
+class EffectModelEntry(BaseModel):
+    """A fitted treatment-effect model to apply to this patient in the plan
+    (``precisionrx effects fit``): the model file, what the treatment is called, and optionally
+    the model's held-out evaluation (``effects evaluate`` JSON) and fairness audit
+    (``fairness audit`` JSON). Paths are relative to the patient file. ``values`` gives feature
+    values by name; other features are looked up in the record (``age``/``age_years``, then a
+    measurement whose name equals the feature)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    model: str
+    treatment_label: str
+    evaluation: str | None = None
+    fairness: str | None = None
+    values: dict[str, float] = Field(default_factory=dict)
+
+
 #: Pregnancy status for the reproductive-safety cautions (``not_applicable``: cannot become
 #: pregnant, e.g. after the menopause); None when not recorded.
 Pregnancy = Literal["pregnant", "breastfeeding", "planning", "not_pregnant", "not_applicable"]
@@ -159,6 +176,8 @@ class PatientRecord(BaseModel):
     #: they override the VCF per gene (``genomic_inputs`` of kind ``outside_calls`` too).
     outside_calls: str | tuple[OutsideCallEntry, ...] | None = None
     pregnancy: Pregnancy | None = None
+    #: Treatment-effect models to apply (docs/methods/effects.md, "In the plan").
+    effects: tuple[EffectModelEntry, ...] = ()
     #: Resources that were present but could not be read (lenient FHIR reading).
     input_warnings: tuple[str, ...] = ()
 

@@ -58,6 +58,11 @@ def patient_record(store: Store, patient_id: str, folder: Path) -> dict[str, Any
         raise LookupError(patient_id)
     record = dict(row.record)
     record["id"] = patient_id if not record.get("id") else record["id"]
+    # never a server-side path from stored data (refused on input too): model files are
+    # pickles, outside-call files would be read from the server's disk
+    record.pop("effects", None)
+    if isinstance(record.get("outside_calls"), str):
+        record.pop("outside_calls")
     genomic: list[dict[str, Any]] = []
     monitoring: list[dict[str, Any]] = []
     questionnaires: list[dict[str, Any]] = []

@@ -89,6 +89,14 @@ def _checked_record(record: PatientRecord) -> dict[str, Any]:
             "genomic_inputs and monitoring name files on disk: upload "
             "the files to /api/v1/patients/{id}/files instead",
         )
+    if record.effects or isinstance(record.outside_calls, str):
+        # a model file is code-bearing (a pickle): the service never loads one a request names
+        raise HTTPException(
+            422,
+            "effects and a file name in outside_calls name files on the server's disk: "
+            "treatment-effect models are not accepted through the service; give outside "
+            "calls inline ([{gene, diplotype}])",
+        )
     try:
         check_plausible(record, Path("request body"))
     except PrecisionRxError as exc:

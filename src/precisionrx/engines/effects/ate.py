@@ -38,7 +38,7 @@ from scipy.stats import norm
 
 from precisionrx.errors import InputError
 from precisionrx.records.effects import AteMethod, AteResult, CiMethod, WeightSummary
-from precisionrx.records.evidence import Caveat, CaveatKind
+from precisionrx.records.evidence import Caveat, CaveatKind, Provenance, fingerprint
 
 Array = NDArray[np.float64]
 METHODS: tuple[AteMethod, ...] = ("crude", "ipw", "stabilized_ipw", "gformula", "aipw")
@@ -193,8 +193,11 @@ def estimate_ate(
     alpha: float = 0.05,
     bootstrap: int = 1000,
     seed: int = 0,
+    input_sha256: str | None = None,
 ) -> AteResult:
-    """The average effect of ``treatment`` on ``outcome`` (module docstring)."""
+    """The average effect of ``treatment`` on ``outcome`` (module docstring). The result's
+    provenance names ``input_sha256`` (the caller's fingerprint of the data file; default:
+    the fingerprint of the table as CSV) and the parameters."""
     if not 0 < alpha < 1:
         raise InputError(f"alpha must be between 0 and 1 (got {alpha})")
     p = prepare(data, treatment, outcome, covariates, method)
@@ -259,7 +262,19 @@ def estimate_ate(
         else [],
         outcome_terms=p.outcome_terms if method in ("gformula", "aipw") else [],
         caveats=caveats, **extra,  # type: ignore[arg-type]
+        provenance=_provenance(data, input_sha256, {
+            "method": method, "treatment": treatment, "outcome": outcome,
+            "covariates": covariates, "alpha": str(alpha), "bootstrap": str(bootstrap),
+            "seed": str(seed)}),
     )  # fmt: skip
+
+
+def _provenance(data: pd.DataFrame, input_sha256: str | None,
+                parameters: dict[str, str]) -> Provenance:  # fmt: skip
+    from precisionrx import __version__
+
+    digest = input_sha256 or fingerprint(data.to_csv(index=False))
+    return Provenance(tool_version=__version__, input_sha256=digest, parameters=parameters)
 
 
 def _positivity(e: Array) -> list[Caveat]:

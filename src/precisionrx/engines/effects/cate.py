@@ -8,7 +8,11 @@ and nothing of the rows to be predicted later is used); it keeps the simplest ca
 one standard error of the best score (:func:`one_se_choice`). Intervals come from
 ``bootstrap`` refits of the chosen learner on resamples of the training rows (stratified by
 arm), with the same base families: the percentile interval of each row's CATE. They cover
-estimation variance, not model misspecification or confounding.
+estimation variance, not model misspecification or confounding. ``causal_forest`` and ``bcf``
+(forests.py) are fitted by name and carry their own intervals (forest variance, posterior).
+
+Controls (confounders that are not effect modifiers) enter every nuisance model; the CATE is a
+function of the features only (learners.py).
 
 Pure: arrays in, a fitted model out.
 """
@@ -20,6 +24,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from precisionrx.engines.effects.forests import (
+    BcfLearner,
+    CausalForestLearner,
+    fit_bcf,
+    fit_causal_forest,
+)
 from precisionrx.engines.effects.learners import (
     Array,
     BaseName,
@@ -37,7 +47,10 @@ from precisionrx.engines.effects.learners import (
 )
 from precisionrx.errors import InputError
 
+#: The candidates of ``auto``, simplest first (the one-standard-error rule's order).
 LEARNERS: tuple[LearnerName, ...] = ("t_learner", "x_learner", "dr")
+#: Every method ``fit_effects`` accepts by name.
+METHODS: tuple[LearnerName, ...] = (*LEARNERS, "causal_forest", "bcf")
 #: Bootstrap refits behind each interval.
 BOOTSTRAP = 50
 #: Fewer rows than this in an arm: no fit (too little data for a confident answer).
@@ -51,7 +64,7 @@ class EffectsModel:
     method: str
     chosen: LearnerName
     features: list[str]
-    learner: FittedLearner
+    learner: FittedLearner | CausalForestLearner | BcfLearner
     bootstrap: list[FittedLearner]
     bases: Bases
     final: BaseName
@@ -66,14 +79,20 @@ class EffectsModel:
     propensity_range: tuple[float, float] = (0.0, 1.0)
     propensity_model: object | None = None
     training_effects: list[float] = field(default_factory=list)
+    #: Confounders adjusted for in the nuisance models (not effect modifiers; not needed to
+    #: predict).
+    controls: list[str] = field(default_factory=list)
 
     def effect(self, x: Array) -> Array:
         return self.learner.effect(x)
 
     def interval(self, x: Array, alpha: float) -> tuple[Array, Array]:
+        if not isinstance(self.learner, FittedLearner):
+            return self.learner.interval(x, alpha)
         draws = np.vstack([b.effect(x) for b in self.bootstrap])
-        lower = np.quantile(draws, alpha / 2, axis=0)
-        upper = np.quantile(draws, 1 - alpha / 2, axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            lower = np.quantile(draws, alpha / 2, axis=0)
+            upper = np.quantile(draws, 1 - alpha / 2, axis=0)
         return np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
 
 
@@ -105,7 +124,7 @@ def one_se_choice(losses: dict[LearnerName, Array]) -> LearnerName:
 
 
 def fit_effects(
-    x: Array,
+    z: Array,
     t: Array,
     y: Array,
     features: list[str],
@@ -113,13 +132,43 @@ def fit_effects(
     method: str = "auto",
     seed: int = 0,
     bootstrap: int = BOOTSTRAP,
+    controls: list[str] | None = None,
 ) -> EffectsModel:
-    """Fit ``method`` (``auto`` or a learner name) and its bootstrap refits."""
-    _check(x, t, y)
-    if method != "auto" and method not in LEARNERS:
-        raise InputError(f"method {method!r} is not available; choose auto or one of {LEARNERS}")
-    bases = choose_bases(x, t, y, seed)
-    phi = dr_pseudo_outcome(x, t, y, bases, seed)
+    """Fit ``method`` (``auto`` or a method name) and, for a meta-learner, its bootstrap refits.
+    ``z`` holds the ``features`` columns followed by the ``controls`` columns.
+
+    Native thread pools (OpenMP of scikit-learn's boosting and of stochtree, BLAS) are held to
+    one thread during the fit: the models are small, and two OpenMP runtimes spinning on a
+    busy two-core machine slowed fits a hundredfold in testing."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _fit_effects(z, t, y, features, method=method, seed=seed, bootstrap=bootstrap,
+                            controls=controls)  # fmt: skip
+
+
+def _fit_effects(
+    z: Array,
+    t: Array,
+    y: Array,
+    features: list[str],
+    *,
+    method: str,
+    seed: int,
+    bootstrap: int,
+    controls: list[str] | None,
+) -> EffectsModel:
+    controls = list(controls or [])
+    k = len(features)
+    if z.shape[1] != k + len(controls):
+        raise ValueError("the design needs one column per feature and control")
+    _check(z, t, y)
+    if method != "auto" and method not in METHODS:
+        raise InputError(f"method {method!r} is not available; choose auto or one of {METHODS}")
+    x = z[:, :k]
+    kk = k if controls else None
+    bases = choose_bases(z, t, y, seed)
+    phi = dr_pseudo_outcome(z, t, y, bases, seed)
     final, final_scores = select_base(x, phi, seed)
     bases.scores["final"] = final_scores
     selection: dict[LearnerName, float] = {}
@@ -129,19 +178,25 @@ def fit_effects(
             if name == "dr":  # out-of-fold fits of the final stage on the cross-fitted phi
                 tau = out_of_fold(final, x, phi, seed)
             else:
-                tau = cross_fitted_effects(name, x, t, y, bases, seed, final)
+                tau = cross_fitted_effects(name, z, t, y, bases, seed, final, kk)
             losses[name] = (phi - tau) ** 2
             selection[name] = float(losses[name].mean())
         chosen = one_se_choice(losses)
     else:
         chosen = method  # type: ignore[assignment]
-    learner = fit_learner(chosen, x, t, y, bases, seed, final)
-    rng = np.random.default_rng(seed)
-    arms = [np.flatnonzero(t == 0), np.flatnonzero(t == 1)]
+    learner: FittedLearner | CausalForestLearner | BcfLearner
     refits = []
-    for _ in range(bootstrap):
-        idx: NDArray[np.intp] = np.concatenate([rng.choice(a, size=len(a)) for a in arms])
-        refits.append(fit_learner(chosen, x[idx], t[idx], y[idx], bases, seed, final))
+    if chosen == "causal_forest":
+        learner = fit_causal_forest(z, t, y, k, seed)
+    elif chosen == "bcf":
+        learner = fit_bcf(z, t, y, k, seed)
+    else:
+        learner = fit_learner(chosen, z, t, y, bases, seed, final, kk)
+        rng = np.random.default_rng(seed)
+        arms = [np.flatnonzero(t == 0), np.flatnonzero(t == 1)]
+        for _ in range(bootstrap):
+            idx: NDArray[np.intp] = np.concatenate([rng.choice(a, size=len(a)) for a in arms])
+            refits.append(fit_learner(chosen, z[idx], t[idx], y[idx], bases, seed, final, kk))
     e_model = propensity(x, t)
     e = propensity_of(e_model, x)
     return EffectsModel(
@@ -151,4 +206,5 @@ def fit_effects(
         ranges={f: (float(x[:, i].min()), float(x[:, i].max())) for i, f in enumerate(features)},
         propensity_range=(float(np.quantile(e, 0.01)), float(np.quantile(e, 0.99))),
         propensity_model=e_model, training_effects=[float(v) for v in learner.effect(x)],
+        controls=controls,
     )  # fmt: skip

@@ -18,6 +18,14 @@ training rows only.
 
 The propensity e(x) is a logistic regression on standardised features, clipped to
 [0.01, 0.99] (as EconML's DRLearner default ``min_propensity``).
+
+**Controls** (``--controls``: confounders that are not effect modifiers, EconML's ``W``): the
+learners receive the design z = [X, W] with the ``k`` effect-modifier columns first. Every
+nuisance (outcome models, propensity of the DR scores) is fitted on z; the CATE is a function
+of X only: the DR learner regresses phi on X, the X-learner regresses the imputed effects on X
+(weighted by e(X)), and the T-learner projects mu1(z) - mu0(z) of the training rows on X with
+the final-stage family (the "projection" of a T-learner; Künzel et al. 2019 use the same
+second-stage regression for the X-learner).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from sklearn.preprocessing import StandardScaler
 
 Array = NDArray[np.float64]
 BaseName = Literal["linear", "exp_linear", "boosting"]
-LearnerName = Literal["t_learner", "x_learner", "dr"]
+LearnerName = Literal["t_learner", "x_learner", "dr", "causal_forest", "bcf"]
 BASES: tuple[BaseName, ...] = ("linear", "exp_linear", "boosting")
 FOLDS = 5
 MIN_PROPENSITY = 0.01
@@ -178,45 +186,64 @@ def choose_bases(x: Array, t: Array, y: Array, seed: int) -> Bases:
 
 @dataclass
 class FittedLearner:
-    """A fitted meta-learner: ``effect(x)`` is its CATE."""
+    """A fitted meta-learner: ``effect(x)`` is its CATE (``x``: the effect modifiers)."""
 
     name: LearnerName
     models: dict[str, Any]
     final_base: BaseName | None = None
 
     def effect(self, x: Array) -> Array:
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow: non-finite, checked
+            return self._effect(x)  # by the callers
+
+    def _effect(self, x: Array) -> Array:
         m = self.models
+        if "tau" in m:  # DR, or a T-learner projected on X (controls)
+            return _predict(m["tau"], x)
         if self.name == "t_learner":
             return _predict(m["mu1"], x) - _predict(m["mu0"], x)
-        if self.name == "x_learner":
-            e = propensity_of(m["e"], x)
-            return e * _predict(m["tau0"], x) + (1 - e) * _predict(m["tau1"], x)
-        return _predict(m["tau"], x)
+        e = propensity_of(m["e"], x)
+        return e * _predict(m["tau0"], x) + (1 - e) * _predict(m["tau1"], x)
 
 
 def fit_learner(
-    name: LearnerName, x: Array, t: Array, y: Array, bases: Bases, seed: int,
-    final: BaseName = "linear",
+    name: LearnerName, z: Array, t: Array, y: Array, bases: Bases, seed: int,
+    final: BaseName = "linear", k: int | None = None,
 ) -> FittedLearner:  # fmt: skip
-    """Fit one meta-learner with the given base families."""
+    """Fit one meta-learner with the given base families on the design ``z`` whose first
+    ``k`` columns are the effect modifiers (``None``: every column)."""
+    x = z if k is None else z[:, :k]
     treated, control = t == 1, t == 0
-    mu0 = _fit(bases.mu0, x[control], y[control], seed)
-    mu1 = _fit(bases.mu1, x[treated], y[treated], seed)
+    mu0 = _fit(bases.mu0, z[control], y[control], seed)
+    mu1 = _fit(bases.mu1, z[treated], y[treated], seed)
     if name == "t_learner":
-        return FittedLearner(name, {"mu0": mu0, "mu1": mu1})
+        if x is z:
+            return FittedLearner(name, {"mu0": mu0, "mu1": mu1})
+        tau = _fit(final, x, _predict(mu1, z) - _predict(mu0, z), seed)
+        return FittedLearner(name, {"tau": tau}, final)
     if name == "x_learner":
-        d1 = y[treated] - _predict(mu0, x[treated])
-        d0 = _predict(mu1, x[control]) - y[control]
+        d1 = y[treated] - _predict(mu0, z[treated])
+        d0 = _predict(mu1, z[control]) - y[control]
         tau1 = _fit(final, x[treated], d1, seed)
         tau0 = _fit(final, x[control], d0, seed)
         return FittedLearner(name, {"tau0": tau0, "tau1": tau1, "e": propensity(x, t)}, final)
-    phi = dr_pseudo_outcome(x, t, y, bases, seed)
+    if name != "dr":
+        raise ValueError(f"{name} is not a meta-learner")
+    phi = dr_pseudo_outcome(z, t, y, bases, seed)
     return FittedLearner(name, {"tau": _fit(final, x, phi, seed)}, final)
 
 
 def dr_scores(x: Array, t: Array, y: Array, bases: Bases, seed: int) -> tuple[Array, Array]:
     """The doubly-robust scores of each arm, Gamma1 = mu1 + T(Y - mu1)/e and Gamma0 = mu0 +
-    (1 - T)(Y - mu0)/(1 - e), with the nuisances fitted on the other folds (cross-fitting)."""
+    (1 - T)(Y - mu0)/(1 - e), with the nuisances fitted on the other folds (cross-fitting).
+    Native thread pools are held to one thread (see ``cate.fit_effects``)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _dr_scores(x, t, y, bases, seed)
+
+
+def _dr_scores(x: Array, t: Array, y: Array, bases: Bases, seed: int) -> tuple[Array, Array]:
     g0, g1 = np.empty(len(y)), np.empty(len(y))
     folds = KFold(n_splits=FOLDS, shuffle=True, random_state=seed)
     for train, test in folds.split(x):
@@ -239,15 +266,16 @@ def dr_pseudo_outcome(x: Array, t: Array, y: Array, bases: Bases, seed: int) -> 
 
 
 def cross_fitted_effects(
-    name: LearnerName, x: Array, t: Array, y: Array, bases: Bases, seed: int,
-    final: BaseName = "linear",
+    name: LearnerName, z: Array, t: Array, y: Array, bases: Bases, seed: int,
+    final: BaseName = "linear", k: int | None = None,
 ) -> Array:  # fmt: skip
     """Out-of-fold CATE predictions of a learner (each row predicted by a fit without it)."""
     out = np.empty(len(y))
+    width = z.shape[1] if k is None else k
     folds = KFold(n_splits=FOLDS, shuffle=True, random_state=seed + 1)
-    for train, test in folds.split(x):
-        fitted = fit_learner(name, x[train], t[train], y[train], bases, seed, final)
-        out[test] = fitted.effect(x[test])
+    for train, test in folds.split(z):
+        fitted = fit_learner(name, z[train], t[train], y[train], bases, seed, final, k)
+        out[test] = fitted.effect(z[test][:, :width])
     return out
 
 

@@ -185,9 +185,11 @@ def policy(
     cost: float = 0.0,
     alpha: float = 0.05,
     seed: int = 0,
+    design: Array | None = None,
 ) -> PolicyResult:
-    """The rule, its out-of-sample value against treat-all and treat-none, and its leaves."""
-    g0, g1 = dr_scores(x, t, y, bases, seed)
+    """The rule, its out-of-sample value against treat-all and treat-none, and its leaves.
+    ``design``: the nuisance models' columns (features then controls; default ``x``)."""
+    g0, g1 = dr_scores(x if design is None else design, t, y, bases, seed)
     benefit = g1 - g0 - cost
     z = float(norm.ppf(1 - alpha / 2))
     chosen = np.empty(len(y), dtype=np.int64)

@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 from scipy.stats import rankdata
 
 from precisionrx.errors import InputError, InternalError
-from precisionrx.records.evidence import Caveat, CaveatKind
+from precisionrx.records.evidence import Caveat, CaveatKind, Provenance, fingerprint
 from precisionrx.records.fairness import (
     Aif360Signed,
     CalibrationBin,
@@ -322,8 +322,12 @@ def audit_predictions(
     *,
     threshold: float | None = None,
     privileged: Mapping[str, str] | None = None,
+    input_sha256: str | None = None,
 ) -> FairnessAudit:
     """Audit ``table`` across each of its grouping columns.
+
+    The result's provenance names ``input_sha256`` (the caller's fingerprint of the
+    predictions file; default: a fingerprint of the table's columns) and the parameters.
 
     The binary predictions are ``table.preds`` or, given ``threshold``, score ≥ threshold
     (exactly one of the two). ``privileged`` maps a grouping column to its privileged value,
@@ -389,4 +393,26 @@ def audit_predictions(
         overall=overall,
         calibration_curves=curves,
         caveats=caveats.items,
+        provenance=_provenance(table, threshold, privileged, input_sha256),
     )
+
+
+def _provenance(
+    table: PredictionTable, threshold: float | None, privileged: Mapping[str, str],
+    input_sha256: str | None,
+) -> Provenance:  # fmt: skip
+    from precisionrx import __version__
+
+    if input_sha256 is None:
+        parts: list[bytes | str] = [table.label, table.labels.tobytes(), table.score,
+                                    table.scores.tobytes()]  # fmt: skip
+        if table.preds is not None:
+            parts += [table.pred or "", table.preds.tobytes()]
+        for name, values in sorted(table.groups.items()):
+            parts += [name, "\x1f".join(str(v) for v in values)]
+        input_sha256 = fingerprint(*parts)
+    params = {"label": table.label, "score": table.score, "pred": table.pred or "",
+              "threshold": "" if threshold is None else repr(threshold),
+              "groups": ",".join(table.groups),
+              "privileged": ",".join(f"{k}={v}" for k, v in privileged.items())}  # fmt: skip
+    return Provenance(tool_version=__version__, input_sha256=input_sha256, parameters=params)

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -68,9 +68,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(home: Path, env: dict[str, str], database: str | None) -> Iterator[str]:
+def server_process(
+    home: Path, env: dict[str, str], database: str | None, extra: Sequence[str] = ()
+) -> Iterator[tuple[str, int]]:
+    """``precisionrx serve`` (with ``extra`` options) in its own process until ready: its URL
+    and process id."""
     port = free_port()
-    cmd = [*cli(), "serve", "--home", str(home), "--port", str(port)]
+    cmd = [*cli(), "serve", "--home", str(home), "--port", str(port), *extra]
     if database:
         cmd += ["--database", database]
     log = (home.parent / "serve.log").open("ab")
@@ -87,11 +91,17 @@ def server(home: Path, env: dict[str, str], database: str | None) -> Iterator[st
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the server did not start; see {home.parent / 'serve.log'}")
             time.sleep(0.1)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(30)
         log.close()
+
+
+@contextmanager
+def server(home: Path, env: dict[str, str], database: str | None) -> Iterator[str]:
+    with server_process(home, env, database) as (url, _pid):
+        yield url
 
 
 def token(home: Path, env: dict[str, str], role: str) -> str:

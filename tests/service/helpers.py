@@ -27,3 +27,18 @@ DEMO_FILES: list[tuple[str, Path, dict[str, str]]] = [
      {"genome_build": "GRCh38", "tumor_type": "COADREAD", "msi": "MSS"}),
     ("cgm", DEMO / "cgm.csv", {"timezone": "Europe/London"}),
 ]  # fmt: skip
+
+
+def withhold_genetic_data(client: Any, token: str, pid: str) -> None:
+    """Store the patient's consent: permit, except data labelled GDIS (genetic information)."""
+    consent = {"resourceType": "Consent", "id": "c-gdis", "status": "active",
+               "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                     "code": "patient-privacy"}]},
+               "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+               "patient": {"reference": f"Patient/{pid}"}, "dateTime": "2020-01-01T00:00:00Z",
+               "provision": {"type": "permit", "provision": [{"type": "deny", "securityLabel": [
+                   {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                    "code": "GDIS"}]}]}}  # fmt: skip
+    r = client.put(f"/api/v1/patients/{pid}/consents", json=consent,
+                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert r.status_code == 200, r.text

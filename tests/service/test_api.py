@@ -8,7 +8,7 @@ import httpx
 
 from precisionrx.security.tokens import Role
 from tests.service.conftest import LiveServer, Mint, auth, wait_job
-from tests.service.helpers import DEMO_FILES, demo_record
+from tests.service.helpers import DEMO_FILES, demo_record, withhold_genetic_data
 
 
 def _create(client: httpx.Client, token: str, **changes: object) -> str:
@@ -199,16 +199,7 @@ def test_listing_genomic_files_needs_consent_to_genomic_data(
     files once a genome is on file: the kind alone says a genome was sequenced."""
     doc = mint("dr-a", Role.clinician)
     pid = _create(client, doc)
-    consent = {"resourceType": "Consent", "id": "c-gdis", "status": "active",
-               "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                                     "code": "patient-privacy"}]},
-               "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-               "patient": {"reference": f"Patient/{pid}"}, "dateTime": "2020-01-01T00:00:00Z",
-               "provision": {"type": "permit", "provision": [{"type": "deny", "securityLabel": [
-                   {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
-                    "code": "GDIS"}]}]}}  # fmt: skip
-    assert client.put(f"/api/v1/patients/{pid}/consents", json=consent,
-                      headers=auth(doc)).status_code == 200  # fmt: skip
+    withhold_genetic_data(client, doc, pid)
     assert client.get(f"/api/v1/patients/{pid}/files", headers=auth(doc)).status_code == 200
     kind, path, form = DEMO_FILES[0]
     with path.open("rb") as fh:

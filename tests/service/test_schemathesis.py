@@ -26,6 +26,7 @@ from precisionrx.security.tokens import Role
 from precisionrx.service.app import open_state
 from precisionrx.service.settings import ServiceSettings
 
+from .cds_fixtures import Client, order, request
 from .conftest import LiveServer, Mint, auth, wait_job
 from .helpers import DEMO_FILES, demo_record
 
@@ -50,14 +51,24 @@ VALID_BODIES = {
         "kind": "medications",
         "file": b"warfarin 5 mg daily\n",
     },
+    "POST /cds-services/{service_id}": lambda pid: request(
+        "order-select", [order("o1", "clopidogrel", patient=pid)], genotypes=None, patient=pid
+    ),
+    "POST /cds-services/{service_id}/feedback": lambda _pid: {
+        "feedback": [{"card": "c1", "outcome": "accepted"}]
+    },
 }
+#: The CDS Hooks client the fuzzed service trusts (its routes take this client's JWTs, not
+#: the API's tokens).
+EHR = Client()
 EXAMPLES = 15
 
 
 @pytest.fixture
 def fuzz_server(settings: ServiceSettings) -> Iterator[str]:
     """A live server with a rate limit high enough for generated traffic; its URL."""
-    relaxed = replace(settings, rate_per_second=1e6, burst=1_000_000)
+    relaxed = replace(settings, rate_per_second=1e6, burst=1_000_000,
+                      cds_trusted={EHR.issuer: EHR.jwks()})  # fmt: skip
     state = open_state(relaxed)
     try:
         with LiveServer(relaxed, state) as server:
@@ -96,8 +107,8 @@ def test_generated_requests_get_no_server_error(fuzz_server: str, mint: Mint) ->
     calls = 0
     reached: dict[str, set[int]] = {}
     for operation in operations:
-        stored = {k: v for k, v in (("patient_id", pid), ("job_id", job))
-                  if f"{{{k}}}" in operation.path}  # fmt: skip
+        known = (("patient_id", pid), ("job_id", job), ("service_id", "pgx-order-select"))
+        stored = {k: v for k, v in known if f"{{{k}}}" in operation.path}
         variants: list[tuple[GenerationMode, dict[str, str], Any]] = [
             (mode, fixed, None)
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
@@ -115,7 +126,11 @@ def test_generated_requests_get_no_server_error(fuzz_server: str, mint: Mint) ->
                        suppress_health_check=list(HealthCheck))  # fmt: skip
             def run(case: schemathesis.Case) -> None:
                 nonlocal calls
+                cds = case.operation.path.startswith("/cds-services")
                 for token in tokens.values():
+                    if cds:  # a fresh client JWT for the path called (its aud)
+                        aud = fuzz_server + case.formatted_path
+                        token = EHR.token("", aud=aud)
                     headers = {**(case.headers or {}), **auth(token)}
                     response = case.call(headers=headers)
                     calls += 1

@@ -43,7 +43,9 @@ HELP = (
     "audits of risk and treatment models (fairness), and the treatment plan that joins them "
     "(plan; demo on a bundled patient). Packaged knowledge "
     "bases: kb. Service: serve (REST API with patient store, consent, encryption and audit), "
-    "token, consent, audit, keys (master-key rotation), deid (de-identified export)."
+    "token, consent, audit, keys (master-key rotation), deid (de-identified export). "
+    "Interoperability: fhir (a lab's FHIR Genomics Reporting results, compared with the engine), "
+    "cds (CDS Hooks integrator checks: client JWTs, cards, prefetch; the hooks run in serve)."
 )
 
 
@@ -104,11 +106,13 @@ def _usage_groups(parent: typer.Typer) -> None:
 
 def _register() -> None:
     from precisionrx.cli import (  # noqa: F401
+        cds,
         consent,
         deid,
         effects,
         effects_evaluate,
         fairness,
+        fhir,
         kb,
         keys,
         mh,

@@ -63,14 +63,36 @@ def serve_command(
         list[str] | None,
         typer.Option("--cors-origin", help="An origin allowed to call the API from a browser."),
     ] = None,
+    cds_trusted: Annotated[
+        Path | None,
+        typer.Option(
+            "--cds-trusted",
+            metavar="ISSUERS.json",
+            help="CDS Hooks clients trusted: issuer -> JWK Set (as for 'cds check-jwt'). "
+            "Without it every /cds-services call is refused (401).",
+        ),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            metavar="URL",
+            help="The service's public base URL, e.g. https://cds.example.org: CDS client JWTs "
+            "must name <URL>/cds-services/<id> as audience (default: the URL called).",
+        ),
+    ] = None,
 ) -> None:
     """Run the REST service (FastAPI under uvicorn): patient store, consent, audit."""
     import uvicorn
 
+    from precisionrx.security.cds_jwt import load_trusted_issuers
     from precisionrx.security.tokens import OidcSettings
     from precisionrx.service.app import create_app, open_state
     from precisionrx.service.settings import MB, ServiceSettings, default_home
 
+    trusted = load_trusted_issuers(cds_trusted) if cds_trusted is not None else None
+    if public_url is not None:
+        public_url = _public_url(public_url)
     oidc = None
     if oidc_issuer:
         jwks = oidc_jwks_url or oidc_issuer.rstrip("/") + "/.well-known/jwks.json"
@@ -83,6 +105,8 @@ def serve_command(
         workers=workers,
         max_upload_bytes=max_upload_mb * MB,
         cors_origins=tuple(cors_origin or ()),
+        cds_trusted=trusted,
+        public_url=public_url,
     )
     state = open_state(settings)  # configuration errors stop here, before listening
     typer.echo(
@@ -96,6 +120,18 @@ def serve_command(
         )
     finally:
         state.store.close()
+
+
+def _public_url(url: str) -> str:
+    """``--public-url`` checked: an absolute http(s) URL without query or fragment."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise typer.BadParameter(
+            f"{url!r} is not an absolute http(s) URL without query", param_hint="--public-url"
+        )
+    return url.rstrip("/")
 
 
 audit_app = typer.Typer(help="The service's audit trail.", no_args_is_help=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +63,15 @@ class PrescribingKb:
     brands: dict[str, str]
     modulators: tuple[Modulator, ...]
     changes: tuple[CpicChange, ...]
+    #: Every guideline drug, computed once (``drugs`` is read on every prescribing check).
+    _drugs: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_drugs", frozenset(d for g in self.guidelines for d in g.drugs))
 
     @property
-    def drugs(self) -> set[str]:
-        return {d for g in self.guidelines for d in g.drugs}
+    def drugs(self) -> frozenset[str]:
+        return self._drugs
 
     @classmethod
     def load(cls, root: Path) -> PrescribingKb:

@@ -2,9 +2,11 @@
 (they override the VCF per gene), or the outside calls alone when there is no VCF.
 
 Outside calls come from ``outside_calls`` (a PharmCAT outside-call TSV path or inline entries
-``{gene, diplotype | phenotype | activity_score}``) and from ``genomic_inputs`` of kind
-``outside_calls``. The plan and ``mh options`` read a record through here, so both see the
-same genotypes.
+``{gene, diplotype | phenotype | activity_score}``), from ``genomic_inputs`` of kind
+``outside_calls``, and from ``genomic_inputs`` of kind ``fhir_bundle`` (a lab's FHIR Genomics
+Reporting report: one outside call per genotype and per HLA gene, naming the file and the
+resource; docs/fhir.md). Like every outside call, a FHIR result overrides the VCF for its gene.
+The plan and ``mh options`` read a record through here, so both see the same genotypes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from precisionrx.io.germline import read_germline
 from precisionrx.io.outside_calls import OutsideCall, by_gene, read_outside_calls
 from precisionrx.io.patient_file import germline_vcfs
 from precisionrx.kb.registry import KnowledgeBase
+from precisionrx.plan.fhir_genomics_compare import fhir_outside_calls
 from precisionrx.records import PatientRecord, SampleResult
 
 _SCORE = re.compile(r"(?:≥|>=)?\d+(?:\.\d+)?")
@@ -31,6 +34,8 @@ def record_outside_calls(record: PatientRecord, kb: KnowledgeBase) -> list[Outsi
     for gi in record.genomic_inputs:
         if gi.kind == "outside_calls":
             calls += read_outside_calls(gi.path)
+        elif gi.kind == "fhir_bundle":
+            calls += fhir_outside_calls(gi.path, kb)
     given = record.outside_calls
     if isinstance(given, str):
         calls += read_outside_calls(given)

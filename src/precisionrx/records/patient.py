@@ -94,8 +94,16 @@ class GenomicInput(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
+    #: ``fhir_bundle``: a lab's FHIR Genomics Reporting results (JSON or NDJSON; docs/fhir.md).
     kind: Literal[
-        "germline_vcf", "tumor_vcf", "maf", "outside_calls", "cna", "fusions", "pgs_scorefile"
+        "germline_vcf",
+        "tumor_vcf",
+        "maf",
+        "outside_calls",
+        "cna",
+        "fusions",
+        "pgs_scorefile",
+        "fhir_bundle",
     ]
     path: str
     sample: str | None = None

@@ -46,6 +46,19 @@ def open_state(settings: ServiceSettings) -> ServiceState:
     return ServiceState(settings, store, verifier, kb, JobRunner(store, kb, settings.workers))
 
 
+def _warm_cds(service: ServiceState) -> None:
+    """Load what the CDS Hooks check reads before the first call, then move it out of the
+    cyclic garbage collector's reach (as plan jobs do for the knowledge base: a collection
+    triggered by request traffic would otherwise rescan it)."""
+    import gc
+
+    from precisionrx.plan.cds_check import warm
+
+    warm(service.kb)
+    gc.collect()
+    gc.freeze()
+
+
 def _depth(value: object, limit: int) -> bool:
     """Is the JSON value nested no deeper than ``limit``? (iterative: no recursion limit)"""
     stack = [(value, 1)]
@@ -67,6 +80,8 @@ def create_app(settings: ServiceSettings, state: ServiceState | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = state or open_state(settings)
         app.state.service = service
+        if service.cds.enabled:
+            _warm_cds(service)
         service.runner.resume()
         try:
             yield
@@ -103,11 +118,19 @@ def create_app(settings: ServiceSettings, state: ServiceState | None = None) -> 
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
-    from precisionrx.service import routes_admin, routes_patients, routes_plans
+    from precisionrx.service import (
+        routes_admin,
+        routes_cds,
+        routes_fhir_ops,
+        routes_patients,
+        routes_plans,
+    )
 
     app.include_router(routes_patients.router, prefix="/api/v1")
     app.include_router(routes_plans.router, prefix="/api/v1")
     app.include_router(routes_admin.router, prefix="/api/v1")
+    app.include_router(routes_fhir_ops.router, prefix="/api/v1")
+    app.include_router(routes_cds.router)
 
     @app.get("/health", tags=["service"], openapi_extra={"x-required-roles": []})
     def health() -> dict[str, str]:
@@ -135,7 +158,7 @@ async def _guarded(
 ) -> Response:
     """Limits before any handler: request rate per token, body size, JSON size and depth."""
     auth = request.headers.get("authorization")
-    if auth and request.url.path.startswith("/api/"):
+    if auth and request.url.path.startswith(("/api/", "/cds-services")):
         key = hashlib.sha256(auth.encode()).hexdigest()
         if not request.app.state.service.limiter.allow(key):
             return JSONResponse(

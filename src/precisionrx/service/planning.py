@@ -2,7 +2,8 @@
 
 The files are decrypted into a private temporary folder (mode 0700, removed afterwards) and
 named in the record the way a patient file names them (questionnaire uploads as
-``questionnaires: [{path: ...}]``); the plan is then built by the same
+``questionnaires: [{path: ...}]``, a FHIR Bundle as its patient data plus a genomic input of kind
+``fhir_bundle``); the plan is then built by the same
 entry point as ``precisionrx plan`` (:func:`precisionrx.plan.builder.build_plan`).
 """
 
@@ -73,10 +74,16 @@ def patient_record(store: Store, patient_id: str, folder: Path) -> dict[str, Any
             meds = [m.model_dump(mode="json", exclude_none=True) for m in read_medications(path)]
             _merge(record, {"medications": meds}, "medications")
         elif f.kind == "fhir_bundle":
+            # the patient data it holds, and its Genomics Reporting results (genotypes, HLA
+            # results) as a genomic input: plan/record_genotypes.py reads them as outside calls.
+            # A lab's report need not carry a Patient resource (checked so on upload too).
             data = json.loads(path.read_text())
-            extra = read_bundle_data(data, path).model_dump(mode="json", exclude_none=True)
+            extra = read_bundle_data(data, path, require_patient=False).model_dump(
+                mode="json", exclude_none=True
+            )
             for key in ("conditions", "medications", "allergies", "measurements", "family_history"):
                 _merge(record, extra, key)
+            genomic.append({"kind": "fhir_bundle", "path": str(path)})
         elif f.kind == "questionnaires":
             questionnaires.append({"path": str(path)})
         elif f.kind in RECORD_KIND:

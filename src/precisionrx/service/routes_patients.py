@@ -32,8 +32,10 @@ router = APIRouter(tags=["patients"])
 Who = Annotated[Identity, Depends(identity)]
 PURPOSE_HEADER = "X-Purpose-Of-Use"
 
-#: Upload kinds whose content is genomic (security label GDIS) or psychiatric (PSY).
-GENOMIC_KINDS = {"germline_vcf", "tumor_maf", "tumor_vcf", "cna", "fusions", "outside_calls"}
+#: Upload kinds whose content is genomic (security label GDIS) or psychiatric (PSY). A FHIR
+#: Bundle may carry a lab's Genomics Reporting results, so it is labelled GDIS.
+GENOMIC_KINDS = {"germline_vcf", "tumor_maf", "tumor_vcf", "cna", "fusions", "outside_calls",
+                 "fhir_bundle"}  # fmt: skip
 PSYCHIATRIC_KINDS = {"questionnaires"}
 
 

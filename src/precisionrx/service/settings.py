@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from precisionrx.security.home import default_home
 from precisionrx.security.tokens import OidcSettings
@@ -35,3 +35,9 @@ class ServiceSettings:
     #: Plan jobs run at once (in-process worker threads).
     workers: int = 1
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: CDS Hooks clients trusted (issuer -> JWK Set, ``serve --cds-trusted``); None: every CDS
+    #: route answers 401.
+    cds_trusted: Mapping[str, Mapping[str, Any]] | None = None
+    #: The service's public base URL (``serve --public-url``): CDS client JWTs must name
+    #: ``<public_url>/cds-services/<id>`` as ``aud``. None: the URL the request was sent to.
+    public_url: str | None = None

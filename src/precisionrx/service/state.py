@@ -15,6 +15,7 @@ from fastapi import HTTPException
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.security.consent import ConsentRequest, decide, parse_consents
 from precisionrx.security.tokens import Identity, Role, TokenVerifier
+from precisionrx.service.cds_clients import CdsClients
 from precisionrx.service.jobs import JobRunner
 from precisionrx.service.settings import ServiceSettings
 from precisionrx.storage.store import Store
@@ -84,6 +85,10 @@ class ServiceState:
         self.limiter = RateLimiter(settings.rate_per_second, settings.burst)
         self._seen_tokens: set[str] = set()
         self._seen_lock = threading.Lock()
+        #: CDS Hooks clients trusted (none: the CDS routes answer 401).
+        self.cds = CdsClients(settings.cds_trusted)
+        #: Stored plan id -> its PGx result as the CDS services use it (plans never change).
+        self.cds_plan_cache: dict[str, Any] = {}
 
     # -- audit helpers ----------------------------------------------------------------------
 

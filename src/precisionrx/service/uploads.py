@@ -101,15 +101,30 @@ def _vitals(path: Path, _meta: dict[str, Any]) -> str:
 
 
 def _bundle(path: Path, _meta: dict[str, Any]) -> str:
+    """A FHIR Bundle: its patient data (conditions, medications ...) and its Genomics
+    Reporting results (genotypes, HLA results, implications) read as the plan reads them."""
     from precisionrx.errors import FhirValidationError
     from precisionrx.io.fhir import read_bundle_data
+    from precisionrx.io.fhir_genomics import genomics_from_data
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise FhirValidationError("not JSON", path=path.name) from exc
     record = read_bundle_data(data, path, require_patient=False)
-    return f"{len(record.conditions)} condition(s), {len(record.medications)} medication(s)"
+    genomics = genomics_from_data([(data, path.name)]).result
+    if len(genomics.subjects) > 1:
+        raise FhirValidationError(
+            f"genomic results about {len(genomics.subjects)} subjects; upload one person's report",
+            path=path.name,
+        )
+    summary = f"{len(record.conditions)} condition(s), {len(record.medications)} medication(s)"
+    if genomics.genotypes or genomics.hla or genomics.implications:
+        summary += (
+            f", {len(genomics.genotypes)} genotype(s), {len(genomics.hla)} HLA result(s), "
+            f"{len(genomics.implications)} therapeutic implication(s)"
+        )
+    return summary
 
 
 def _medications(path: Path, _meta: dict[str, Any]) -> str:

@@ -31,6 +31,7 @@ import contextlib
 import difflib
 import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from decimal import Decimal, InvalidOperation
 
 from precisionrx.engines.pgx.phenotyper import phenotype_for, summarise
@@ -67,11 +68,16 @@ MAIN_TERMS = (
 MODIFIERS = ("likely", "possible")
 
 
-def outside_genes(kb: KnowledgeBase) -> set[str]:
+def outside_genes(kb: KnowledgeBase) -> frozenset[str]:
     """Genes an outside call may name: the callable genes and every guideline gene."""
-    genes = set(kb.genes) | set(HLA_RISK_ALLELES) | set(kb.supplementary.diplotypes)
-    genes |= {g for gl in kb.prescribing.guidelines for g in gl.genes}
-    return genes
+
+    def build() -> frozenset[str]:
+        genes = set(kb.genes) | set(HLA_RISK_ALLELES) | set(kb.supplementary.diplotypes)
+        genes |= {g for gl in kb.prescribing.guidelines for g in gl.genes}
+        return frozenset(genes)
+
+    found: frozenset[str] = kb.memo(("outside", "genes"), build)
+    return found
 
 
 def known_alleles(kb: KnowledgeBase, gene: str) -> set[str]:
@@ -97,10 +103,12 @@ def _nearest(value: str, choices: Iterable[str]) -> str:
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
-def check_outside_call(kb: KnowledgeBase, call: OutsideCall, genes: set[str] | None = None) -> None:
+def check_outside_call(
+    kb: KnowledgeBase, call: OutsideCall, known: AbstractSet[str] | None = None
+) -> None:
     """Refuse a line that cannot be used (see the module docstring), naming file and line."""
     where = {"path": call.source or None, "record": f"line {call.line}"}
-    genes = outside_genes(kb) if genes is None else genes
+    genes = outside_genes(kb) if known is None else known
     if call.gene not in genes:
         upper = {g.upper(): g for g in genes}
         hint = (
@@ -201,22 +209,33 @@ def normalise_phenotype(gene: str, text: str, known: Sequence[str] = ()) -> str:
 
 
 def score_table(kb: KnowledgeBase, gene: str) -> dict[str, str]:
-    """CPIC activity score -> phenotype for an activity-score gene (from the phenotype table)."""
-    table = kb.phenotypes(gene)
-    if table is None:
-        return {}
-    out: dict[str, str] = {}
-    for row in table.diplotypes.values():
-        if row.activity_score and row.activity_score.lower() != "n/a":
-            out.setdefault(row.activity_score, row.phenotype)
-    return out
+    """CPIC activity score -> phenotype for an activity-score gene (from the phenotype table;
+    built once per knowledge base and gene: the CYP2D6 table has thousands of diplotypes).
+    The caller must not change the returned table."""
+
+    def build() -> dict[str, str]:
+        table = kb.phenotypes(gene)
+        if table is None:
+            return {}
+        out: dict[str, str] = {}
+        for row in table.diplotypes.values():
+            if row.activity_score and row.activity_score.lower() != "n/a":
+                out.setdefault(row.activity_score, row.phenotype)
+        return out
+
+    found: dict[str, str] = kb.memo(("outside", "score table", gene), build)
+    return found
 
 
 def _known_phenotypes(kb: KnowledgeBase, gene: str) -> list[str]:
-    table = kb.phenotypes(gene)
-    if table is None:
-        return sorted(set(kb.supplementary.diplotypes.get(gene, {}).values()))
-    return sorted({row.phenotype for row in table.diplotypes.values()})
+    def build() -> list[str]:
+        table = kb.phenotypes(gene)
+        if table is None:
+            return sorted(set(kb.supplementary.diplotypes.get(gene, {}).values()))
+        return sorted({row.phenotype for row in table.diplotypes.values()})
+
+    found: list[str] = kb.memo(("outside", "known phenotypes", gene), build)
+    return list(found)
 
 
 def _cpic_score(given: str, table: dict[str, str]) -> str | None:

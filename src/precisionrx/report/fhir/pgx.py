@@ -5,13 +5,20 @@ Per sample: a GenomicReport (DiagnosticReport, LOINC 51969-4), one Genotype Obse
 (phenotype as a LOINC answer code when one exists, drug as RxNorm, ``derivedFrom`` the genotype),
 and a MedicationRecommendation Task per medication whose review status is ``action``. Profiles
 and fixed codes: HL7 Genomics Reporting IG STU3 (shared research/interop.md §1.2).
+
+An implication's phenotype is coded from genetic-therapeutic-implications-vs also when the
+guideline looks the gene up by activity score: the phenotype the gene's CPIC table gives that
+score (DPYD ``1.5`` -> Intermediate metabolizer), so that a reader of the Bundle (``precisionrx
+fhir import``) gets a phenotype, not a number (:func:`implication_phenotype`).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from precisionrx import __version__
+from precisionrx.engines.pgx.outside import score_table
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.records import SampleResult
 from precisionrx.report.fhir.common import (
@@ -48,6 +55,28 @@ PHENOTYPE_LA = {
 
 
 _id = resource_id
+_STATED = re.compile(r".*\(([^()]+)\)\s*")
+
+
+def implication_phenotype(key: str, scores: dict[str, str]) -> str | None:
+    """The phenotype a recommendation's lookup key (of one gene) states: the key itself
+    (``Poor Metabolizer``), the phenotype DPWG writes after an activity score (``1.5
+    (Intermediate Metabolizer)``), or the phenotype of an activity score in the gene's CPIC
+    table (``scores``, :func:`~precisionrx.engines.pgx.outside.score_table`); else None.
+
+    >>> implication_phenotype("1.5", {"1.5": "Intermediate Metabolizer"})
+    'Intermediate Metabolizer'
+    >>> implication_phenotype("1.5 (Intermediate Metabolizer)", {})
+    'Intermediate Metabolizer'
+    >>> implication_phenotype("Normal", {}) is None
+    True
+    """
+    if key.lower() in PHENOTYPE_LA:
+        return key
+    stated = _STATED.fullmatch(key)
+    if stated and stated.group(1).strip().lower() in PHENOTYPE_LA:
+        return stated.group(1).strip()
+    return scores.get(key.strip())
 
 
 def gene_component(gene: str) -> dict[str, Any]:
@@ -94,6 +123,7 @@ def sample_resources(
             obs["note"] = [{"text": note}]
         out.append(obs)
     rx = {v: k for k, v in kb.prescribing.rxnorm_to_drug.items()}
+    scores: dict[str, dict[str, str]] = {}
     implication_ids: dict[str, list[str]] = {}
     for i, r in enumerate(res.recommendations or []):
         if not r.matched:
@@ -102,8 +132,14 @@ def sample_resources(
         implication_ids.setdefault(r.drug, []).append(oid)
         components: list[dict[str, Any]] = []
         for gene, key in r.lookup_keys.items():
-            la = PHENOTYPE_LA.get(key.lower())
-            value: dict[str, Any] = {"text": f"{gene} {key}"}
+            if gene not in scores:
+                scores[gene] = score_table(kb, gene)
+            phenotype = implication_phenotype(key, scores[gene])
+            la = PHENOTYPE_LA.get(phenotype.lower()) if phenotype else None
+            shown = key
+            if phenotype and key.strip() in scores[gene]:
+                shown = f"activity score {key} ({phenotype})"
+            value: dict[str, Any] = {"text": f"{gene} {shown}"}
             if la:
                 value["coding"] = [{"system": LOINC, "code": la[0], "display": la[1]}]
             components.append(

@@ -50,6 +50,8 @@ def _body(method: str, path: str, pid: str) -> dict[str, Any]:
             "files": {"file": ("m.txt", b"clopidogrel 75 mg daily\n")},
             "data": {"kind": "medications"},
         }
+    if path.endswith("/medication-check"):
+        return {"json": {"drug": "clopidogrel"}}
     if method in ("post", "put") and path.endswith(("/patients", "{patient_id}")):
         return {"json": demo_record()}
     return {}

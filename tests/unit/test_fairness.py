@@ -328,6 +328,17 @@ def test_o_over_e_undefined_when_every_score_is_zero() -> None:
     assert {"o_over_e_undefined", "single_group"} <= {c.code for c in result.caveats}
 
 
+def test_o_over_e_undefined_when_the_scores_sum_to_a_subnormal_number() -> None:
+    """1 / 2.2e-311 overflows to infinity: O/E is undefined, never Infinity in the output."""
+    table = PredictionTable(labels=np.array([0, 1], dtype=np.int8),
+                            scores=np.array([0.0, 2.22507386e-311]), preds=None,
+                            groups={"g": np.array(["a", "a"])}, label="y", score="s")  # fmt: skip
+    result = audit_predictions(table, threshold=0.5)
+    assert result.groupings["g"].per_group["a"].o_over_e is None
+    assert "o_over_e_undefined" in {c.code for c in result.caveats}
+    json.dumps(result.model_dump(mode="json"), allow_nan=False)
+
+
 def test_gap_definition() -> None:
     g = gap({"a": 0.2, "b": 0.5, "c": None})
     assert (g.difference, g.ratio, g.excluded) == (pytest.approx(0.3), pytest.approx(0.4), ("c",))

@@ -5,14 +5,18 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, FunctionLoader, select_autoescape
+from jinja2 import BaseLoader, ChoiceLoader, Environment, FunctionLoader, select_autoescape
 
 from precisionrx.records.evidence import Provenance
 from precisionrx.report.writers import provenance_text
 
 
-def _load(name: str) -> str:
+def report_template(name: str) -> str:
+    """A file of the report templates (a template or the style sheet)."""
     return resources.files("precisionrx.report").joinpath("templates", name).read_text("utf-8")
+
+
+_load = report_template
 
 
 def number(value: Any, pattern: str = "%.1f") -> str:
@@ -31,9 +35,12 @@ def caveat_text(value: Any) -> str:
     return str(value)
 
 
-def environment() -> Environment:
+def environment(loader: BaseLoader | None = None) -> Environment:
+    """The report templates' environment (filters ``num`` and ``caveat``); ``loader`` is
+    tried before the report templates (the service's web pages)."""
+    reports = FunctionLoader(_load)
     env = Environment(
-        loader=FunctionLoader(_load),
+        loader=reports if loader is None else ChoiceLoader([loader, reports]),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -112,6 +112,10 @@ def create_app(settings: ServiceSettings, state: ServiceState | None = None) -> 
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await _guarded(request, call_next, settings)
+        if not request.url.path.startswith(("/api/", "/cds-services")):
+            # web pages: a form post must carry its Origin (Chromium sends "Origin: null"
+            # under no-referrer), and no URL leaves for another site
+            response.headers.setdefault("Referrer-Policy", "same-origin")
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         if request.url.scheme == "https":
@@ -122,15 +126,19 @@ def create_app(settings: ServiceSettings, state: ServiceState | None = None) -> 
         routes_admin,
         routes_cds,
         routes_fhir_ops,
+        routes_medcheck,
         routes_patients,
         routes_plans,
+        routes_web,
     )
 
     app.include_router(routes_patients.router, prefix="/api/v1")
     app.include_router(routes_plans.router, prefix="/api/v1")
     app.include_router(routes_admin.router, prefix="/api/v1")
     app.include_router(routes_fhir_ops.router, prefix="/api/v1")
+    app.include_router(routes_medcheck.router, prefix="/api/v1")
     app.include_router(routes_cds.router)
+    app.include_router(routes_web.router)
 
     @app.get("/health", tags=["service"], openapi_extra={"x-required-roles": []})
     def health() -> dict[str, str]:

@@ -37,6 +37,7 @@ Undefined values are None, with a caveat; nothing is NaN or infinite.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -137,6 +138,15 @@ def _rates(labels: Floats, preds: Floats) -> _Rates:
     return _Rates(float(np.mean(preds)), tpr, fpr)
 
 
+def _ratio(observed: float, expected: float) -> float | None:
+    """O/E, or None when it is undefined: no expected events, or so few (a subnormal sum) that
+    the quotient overflows."""
+    if expected <= 0:
+        return None
+    ratio = observed / expected
+    return ratio if math.isfinite(ratio) else None
+
+
 def group_metrics(
     labels: NDArray[np.generic], scores: NDArray[np.generic], preds: NDArray[np.generic]
 ) -> GroupMetrics:
@@ -152,7 +162,7 @@ def group_metrics(
         prevalence=prevalence,
         mean_predicted_risk=mean_risk,
         calibration_in_the_large=prevalence - mean_risk,
-        o_over_e=observed / expected if expected > 0 else None,
+        o_over_e=_ratio(observed, expected),
         auc=auc(y, s),
         brier=float(np.mean((s - y) ** 2)),
         ece_10bin=ece_10bin(y, s),
@@ -198,7 +208,11 @@ def _group_caveats(where: str, m: GroupMetrics, caveats: _Caveats) -> None:
         cls = "all positive" if m.prevalence == 1 else "all negative"
         caveats.add("auc_undefined", f"{where}: AUC undefined: one label class only ({cls}).")
     if m.o_over_e is None:
-        caveats.add("o_over_e_undefined", f"{where}: O/E undefined: every predicted risk is 0.")
+        caveats.add(
+            "o_over_e_undefined",
+            f"{where}: O/E undefined: the predicted risks sum to "
+            "0 (or to a number too small to divide by).",
+        )
     if m.tpr is None:
         caveats.add("tpr_undefined", f"{where}: TPR undefined: no positive labels.")
     if m.fpr is None:

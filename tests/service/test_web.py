@@ -273,3 +273,42 @@ def test_admin_sees_audit_integrity_and_kb_versions(
         mine = b.get("/admin", params={"patient": pid}).text
         assert "patient.create" in mine
         assert "patient.create" not in b.get("/admin", params={"patient": "nobody"}).text
+
+
+def cgm_csv(days: int, seed: int = 0) -> bytes:
+    """``days`` of 5-minute CGM readings (time,gl in mg/dL): a daily rhythm with noise."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = days * 288
+    minutes = np.arange(n) * 5
+    rhythm = 140 + 40 * np.sin(2 * np.pi * (minutes % 1440) / 1440 - 1.0)
+    values = np.clip(rhythm + rng.normal(0, 18, n), 45, 380).round().astype(int)
+    start = np.datetime64("2026-08-01T00:00")
+    rows = [f"{str(start + np.timedelta64(int(m), 'm')).replace('T', ' ')}:00,{v}"
+            for m, v in zip(minutes, values, strict=True)]  # fmt: skip
+    return ("time,gl\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_monitoring_page_draws_an_interactive_agp(
+    live: LiveServer, client: httpx.Client, mint: Mint
+) -> None:
+    doc = mint("dr-a", Role.clinician)
+    pid = client.post("/api/v1/patients", json=demo_record(), headers=auth(doc)).json()["id"]
+    r = client.post(f"/api/v1/patients/{pid}/files", headers=auth(doc),
+                    files={"file": ("cgm.csv", cgm_csv(90))},
+                    data={"kind": "cgm", "timezone": "UTC"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    job = client.post(f"/api/v1/patients/{pid}/plans", headers=auth(doc)).json()
+    assert wait_job(client, doc, job["status_url"])["status"] == "done"
+    with _browser(live) as b:
+        _sign_in(b, doc)
+        page = b.get(f"/patients/{pid}/monitoring")
+        assert page.status_code == 200
+        html = page.text
+        assert html.count('class="bin" tabindex="0" role="img"') == 96  # 15-minute bins
+        assert re.search(r'aria-label="12:00–12:15: median \d+; 25–75 %: \d+–\d+; 5–95 %', html)
+        assert "Consensus targets" in html and "<script" not in html
+        assert f'href="/patients/{pid}/monitoring"' in b.get(f"/patients/{pid}").text
+        other = client.post("/api/v1/patients", json=demo_record(), headers=auth(doc)).json()
+        assert "No CGM data" in b.get(f"/patients/{other['id']}/monitoring").text

@@ -9,6 +9,7 @@ missing positions carries that caveat itself.
 from __future__ import annotations
 
 import functools
+import re
 import tempfile
 from pathlib import Path
 
@@ -210,8 +211,11 @@ def test_the_true_result_is_never_excluded_by_missing_positions(
     # named by the missing-positions caveat instead of being enumerated.
     common = common_alleles(kb, kb.definition(gene))
     rare = {x for x in (a, b) if x not in common and x not in gc.diplotypes[0].split("/")}
-    (gap,) = [c for c in gc.caveats if c.code == "missing_positions"]
-    assert rare and all(x in gap.message for x in rare), (gene, a, b, dropped, gc.diplotypes)
+    # (SLCO1B1 called from rs4149056 alone, as CPIC allows, names them in its own caveat)
+    (gap,) = [c for c in gc.caveats
+              if c.code in ("missing_positions", "slco1b1_rs4149056_fallback")]  # fmt: skip
+    named = set(re.split(r"[\s,;:()]+", gap.message))
+    assert rare and rare <= named, (gene, a, b, dropped, gc.diplotypes, gap.message)
 
 
 def test_dpyd_missing_key_variant_is_not_a_standard_dose(kb: KnowledgeBase, tmp_path: Path) -> None:

@@ -186,6 +186,34 @@ def patient_page(patient_id: str, request: Request) -> Response:
     return _render(request, "web_patient.html.j2", context, who=who)
 
 
+@router.get("/patients/{patient_id}/monitoring", response_class=HTMLResponse)
+def monitoring_page(patient_id: str, request: Request) -> Response:
+    """CGM monitoring: the consensus targets of the last 14 days against the 14 before, and the
+    interactive ambulatory glucose profile (hover or focus a time of day for its readout)."""
+    from precisionrx.records.monitoring import ModalDayBin
+    from precisionrx.report.agp_interactive import interactive_agp_svg
+
+    who = _signed_in_clinician(request)
+    if isinstance(who, Response):
+        return who
+    try:
+        plan, _headers = _plan(request, who, patient_id)
+    except HTTPException as exc:
+        return _error(request, who, exc)
+    section = (plan or {}).get("monitoring")
+    svg = None
+    if section:
+        bins = [ModalDayBin.model_validate(b) for b in section["agp"]["modal_day"]]
+        agp = section["agp"]
+        name = f"Ambulatory glucose profile of {patient_id}, {agp['first']} to {agp['last']}"
+        svg = interactive_agp_svg(bins, name)
+    from markupsafe import Markup
+
+    context = {"title": f"Monitoring — {patient_id}", "patient": patient_id, "m": section,
+               "svg": Markup(svg) if svg else None}  # fmt: skip
+    return _render(request, "web_monitoring.html.j2", context, who=who)
+
+
 @router.get("/patients/{patient_id}/report", response_class=HTMLResponse)
 def patient_report(patient_id: str, request: Request) -> Response:
     """The full printable HTML report of the newest plan (the API's ``?format=html``)."""

@@ -405,7 +405,7 @@ def _sample_call(
             caveats=caveats,
         )
         if gene == "SLCO1B1":
-            _slco1b1_fallback(obs, s, gc)
+            _slco1b1_fallback(obs, s, gc, defn)
         return gc
 
     if summary.found == 0:
@@ -916,8 +916,10 @@ def _ryr1_pair(kb: KnowledgeBase, call: VariantListCall) -> tuple[str, str]:
     return ordered[0], ordered[1]
 
 
-def _slco1b1_fallback(obs: GeneObservations, s: int, gc: GeneCall) -> None:
-    """SLCO1B1 not called: recommend from rs4149056 (c.521T>C) alone, as PharmCAT does."""
+def _slco1b1_fallback(obs: GeneObservations, s: int, gc: GeneCall, defn: GeneDefinition) -> None:
+    """SLCO1B1 not called: recommend from rs4149056 (c.521T>C) alone, as PharmCAT does. The
+    caveat names the alleles defined at the missing positions (increased-function *14 among
+    them), which the rs4149056 result cannot assess."""
     for j, pos in enumerate(obs.positions):
         if pos.rsid != SLCO1B1_RS4149056 or not obs.present[s, j]:
             continue
@@ -928,6 +930,14 @@ def _slco1b1_fallback(obs: GeneObservations, s: int, gc: GeneCall) -> None:
         pheno = SLCO1B1_FALLBACK.get(key)  # type: ignore[arg-type]
         if pheno is None:
             return
+        missing = set(gc.positions.missing)
+        hidden = [
+            a.name
+            for a in defn.alleles
+            if not a.reference
+            and any(d is not None and p.label in missing
+                    for d, p in zip(a.defined, defn.positions, strict=True))
+        ]  # fmt: skip
         gc.called = True
         gc.diplotypes = [f"rs4149056 {key[0]}/{key[1]}"]
         gc.diplotype_probabilities = [1.0]
@@ -937,7 +947,12 @@ def _slco1b1_fallback(obs: GeneObservations, s: int, gc: GeneCall) -> None:
             Caveat(
                 code="slco1b1_rs4149056_fallback",
                 message="SLCO1B1 star alleles could not be called; phenotype from rs4149056 "
-                "(c.521T>C) alone, as the CPIC statin guideline allows",
+                "(c.521T>C) alone, as the CPIC statin guideline allows"
+                + (
+                    f"; not assessed, defined at the missing positions: {', '.join(hidden)}"
+                    if hidden
+                    else ""
+                ),
             )
         )
         return

@@ -119,6 +119,12 @@ def stored_genotypes(
     if found is None:
         return None
     plan_id, text, _created = found
+    return plan_genotypes(state, plan_id, text)
+
+
+def plan_genotypes(state: ServiceState, plan_id: str, text: str) -> SampleResult | None:
+    """The PGx result of a stored plan (its JSON ``text``), None when it has none; kept in
+    memory by plan id (a stored plan never changes)."""
     cache = state.cds_plan_cache
     if plan_id not in cache:
         pgx = json.loads(text).get("pgx") or []

@@ -252,11 +252,7 @@ def _current_card(
     drug = order_drug(inputs.kb, med)
     if drug is None:
         return None
-    card = drug_card(inputs, result, med, drug)
-    if card is not None:  # patient-view changes no order
-        card.pop("suggestions", None)
-        card.pop("selectionBehavior", None)
-    return card
+    return drug_card(inputs, result, med, drug, suggest=False)  # patient-view orders nothing
 
 
 @router.post(

@@ -9,7 +9,6 @@ calls this route.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -59,7 +58,12 @@ def medication_check(
     from precisionrx.io.cds_orders import OrderedMedication
     from precisionrx.plan.cds_check import check, order_drug
     from precisionrx.records import SampleResult
-    from precisionrx.report.cds.cards import CardInputs, alternatives_to_check, drug_card
+    from precisionrx.report.cds.cards import (
+        CardInputs,
+        drug_card,
+        review_of,
+    )
+    from precisionrx.service.cds_sources import plan_genotypes
 
     state = state_of(request)
     with state.store.session():
@@ -73,9 +77,9 @@ def medication_check(
     if found is None or row is None:
         raise HTTPException(404, "no plan yet: the check uses the plan's pharmacogenomic results")
     plan_id, text, _created = found
-    pgx = json.loads(text).get("pgx") or []
-    genotypes = (SampleResult.model_validate(pgx[0]) if pgx else
-                 SampleResult(input="no results on file", sample=patient_id))  # fmt: skip
+    genotypes = plan_genotypes(state, plan_id, text) or SampleResult(
+        input="no results on file", sample=patient_id
+    )
     order = OrderedMedication("MedicationRequest/medication-check", "MedicationRequest",
                               body.drug.strip(), body.rxnorm, "draft")  # fmt: skip
     current = [
@@ -93,17 +97,12 @@ def medication_check(
     card = None
     status = "unknown"
     if drug is not None:
-        result = check(
-            state.kb, genotypes, [order], current, alternatives_to_check(state.kb, [order])
-        )
-        review = next((m for m in result.medication_review or [] if m.matched_drug == drug), None)
+        result = check(state.kb, genotypes, [order], current)  # no swap: no alternatives
+        review = review_of(result, drug)
         status = review.status if review else "unknown"
         inputs = CardInputs(state.kb, f"medication-check:{plan_id}", patient_id,
                             f"from the plan {plan_id}")  # fmt: skip
-        card = drug_card(inputs, result, order, drug, result)
-        if card is not None:  # nothing is being ordered: no swap actions
-            card.pop("suggestions", None)
-            card.pop("selectionBehavior", None)
+        card = drug_card(inputs, result, order, drug, suggest=False)  # nothing is ordered
     message = (
         f"{body.drug}: no CPIC/DPWG guideline, or not a medicine the knowledge base knows"
         if drug is None else

@@ -229,13 +229,12 @@ def patient_report(patient_id: str, request: Request) -> Response:
 @router.get("/me", response_class=HTMLResponse)
 def my_page(request: Request) -> Response:
     """A patient's own plan in plain language."""
-    who = _signed_in(request)
-    if isinstance(who, Response):
-        return who
-    if who.role is not Role.patient or not who.patient:
-        return RedirectResponse(HOME.get(who.role, "/login"), status_code=303)
+    signed = _signed_in_patient(request, redirect=True)
+    if isinstance(signed, Response):
+        return signed
+    who, pid = signed
     try:
-        plan, _headers = _plan(request, who, who.patient)
+        plan, _headers = _plan(request, who, pid)
     except HTTPException as exc:
         return _error(request, who, exc)
     return _render(request, "web_me.html.j2", {"title": "My treatment plan", "plan": plan},
@@ -250,6 +249,19 @@ def _signed_in_clinician(request: Request) -> Identity | Response:
     if who.role is not Role.clinician:
         return _error(request, who, HTTPException(403, "only a clinician may do this"))
     return who
+
+
+def _signed_in_patient(request: Request, redirect: bool) -> tuple[Identity, str] | Response:
+    """The signed-in patient and the patient id their token names, or the response to give
+    instead: sign-in; another role's home page (``redirect``) or 403."""
+    who = _signed_in(request)
+    if isinstance(who, Response):
+        return who
+    if who.role is Role.patient and who.patient:
+        return who, who.patient
+    if redirect:
+        return RedirectResponse(HOME.get(who.role, "/login"), status_code=303)
+    return _error(request, who, HTTPException(403, "patients only"))
 
 
 def _form_checked(request: Request, who: Identity, csrf: str) -> HTMLResponse | None:
@@ -477,12 +489,11 @@ def consent_save(
 
 @router.get("/me/consent", response_class=HTMLResponse)
 def my_consent_page(request: Request) -> Response:
-    who = _signed_in(request)
-    if isinstance(who, Response):
-        return who
-    if who.role is not Role.patient or not who.patient:
-        return RedirectResponse(HOME.get(who.role, "/login"), status_code=303)
-    return _consent_page(request, who, who.patient)
+    signed = _signed_in_patient(request, redirect=True)
+    if isinstance(signed, Response):
+        return signed
+    who, pid = signed
+    return _consent_page(request, who, pid)
 
 
 @router.post("/me/consent", response_class=HTMLResponse)
@@ -492,12 +503,11 @@ def my_consent_save(
     research: Annotated[str, Form()] = "",
     psychiatric: Annotated[str, Form()] = "",
 ) -> Response:
-    who = _signed_in(request)
-    if isinstance(who, Response):
-        return who
-    if who.role is not Role.patient or not who.patient:
-        return _error(request, who, HTTPException(403, "patients only"))
-    return _save_consent(request, who, who.patient, csrf, research, psychiatric)
+    signed = _signed_in_patient(request, redirect=False)
+    if isinstance(signed, Response):
+        return signed
+    who, pid = signed
+    return _save_consent(request, who, pid, csrf, research, psychiatric)
 
 
 @router.post("/patients/{patient_id}/medication-check", response_class=HTMLResponse)
@@ -576,18 +586,17 @@ ROLE_TEXT = (
 def my_download(what: str, request: Request) -> Response:
     """The right of access: the patient's record (JSON) or whole plan (FHIR R4 Bundle), as the
     API gives them to the patient."""
-    who = _signed_in(request)
-    if isinstance(who, Response):
-        return who
-    if who.role is not Role.patient or not who.patient:
-        return _error(request, who, HTTPException(403, "patients only"))
+    signed = _signed_in_patient(request, redirect=False)
+    if isinstance(signed, Response):
+        return signed
+    who, pid = signed
     try:
         if what == "record.json":
-            record = routes_patients.read_patient(who.patient, request, who)
+            record = routes_patients.read_patient(pid, request, who)
             body = record.model_dump_json(indent=2)
             media = "application/json"
         elif what == "plan.fhir.json":
-            got = routes_plans.latest_plan(who.patient, request, who, routes_plans.PlanFormat.fhir)
+            got = routes_plans.latest_plan(pid, request, who, routes_plans.PlanFormat.fhir)
             body, media = bytes(got.body).decode(), "application/fhir+json"
         else:
             raise HTTPException(404, "no such download")
@@ -604,13 +613,12 @@ def wallet_card(request: Request) -> Response:
     patient's own FHIR plan (the same data as the FHIR download)."""
     from precisionrx.io.fhir_genomics import genomics_from_data
 
-    who = _signed_in(request)
-    if isinstance(who, Response):
-        return who
-    if who.role is not Role.patient or not who.patient:
-        return _error(request, who, HTTPException(403, "patients only"))
+    signed = _signed_in_patient(request, redirect=False)
+    if isinstance(signed, Response):
+        return signed
+    who, pid = signed
     try:
-        got = routes_plans.latest_plan(who.patient, request, who, routes_plans.PlanFormat.fhir)
+        got = routes_plans.latest_plan(pid, request, who, routes_plans.PlanFormat.fhir)
     except HTTPException as exc:
         return _error(request, who, exc)
     read = genomics_from_data([(json.loads(bytes(got.body)), "plan")], validate=False).result

@@ -279,7 +279,8 @@ def _detail(
     return "\n".join(parts).strip()
 
 
-def _review(result: SampleResult, drug: str) -> MedicationReview | None:
+def review_of(result: SampleResult, drug: str) -> MedicationReview | None:
+    """The medication review entry of ``drug`` in a prescribing result."""
     return next((m for m in result.medication_review or [] if m.matched_drug == drug), None)
 
 
@@ -392,12 +393,15 @@ def drug_card(
     order: OrderedMedication,
     drug: str,
     alternatives_checked: SampleResult | None = None,
+    *,
+    suggest: bool = True,
 ) -> dict[str, Any] | None:
-    """The card for one ordered (or current) drug, or None when it needs none."""
+    """The card for one ordered (or current) drug, or None when it needs none; ``suggest``
+    False leaves out the swap suggestions (nothing is being ordered)."""
     recs = [r for r in result.recommendations or [] if r.drug == drug]
     if not recs:
         return None
-    review = _review(result, drug)
+    review = review_of(result, drug)
     status = review.status if review else "unknown"
     matched = [r for r in recs if r.matched]
     if not matched:
@@ -419,7 +423,11 @@ def drug_card(
         "source": _source(matched, inputs.kb),
     }
     if indicator != "info":
-        suggestions = _suggestions(inputs, order, drug, matched, alternatives_checked or result)
+        suggestions = (
+            _suggestions(inputs, order, drug, matched, alternatives_checked or result)
+            if suggest
+            else []
+        )
         if suggestions:
             card["suggestions"] = suggestions
             card["selectionBehavior"] = "at-most-one"

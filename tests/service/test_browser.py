@@ -296,3 +296,40 @@ def test_agp_answers_hover_and_keyboard_on_90_days(
     assert bins.nth(10).evaluate(visible)
     assert "02:30–02:45" in bins.nth(10).get_attribute("aria-label")
     s.close()
+
+
+def test_sign_in_through_the_identity_provider(chromium: Any, tmp_path: Path) -> None:
+    """The OpenID Connect code flow in the browser: the link on /login, the provider's redirect
+    back, and the Strict session cookie in place on the page that follows."""
+    from precisionrx.security.oidc_login import OidcClient
+    from precisionrx.security.tokens import OidcSettings
+    from precisionrx.service.app import open_state
+    from precisionrx.service.settings import ServiceSettings
+    from tests.service.conftest import MASTER
+    from tests.service.oidc_provider import API_AUDIENCE, CLIENT_ID, CLIENT_SECRET, RunningProvider
+
+    with RunningProvider() as provider:
+        provider.user = {"sub": "dr-oidc", "role": "clinician", "org": "org-a"}
+        oidc = OidcSettings(issuer=provider.url, audience=API_AUDIENCE,
+                            jwks_url=provider.url + "/jwks")  # fmt: skip
+        settings = ServiceSettings(home=tmp_path / "home", environ={"PRECISIONRX_MASTER_KEY": MASTER},
+                                   oidc=oidc, oidc_client=OidcClient(CLIENT_ID, CLIENT_SECRET))  # fmt: skip
+        state = open_state(settings)
+        try:
+            with LiveServer(settings, state) as live:
+                s = Session(chromium, live)
+                s.go("/patients")  # not signed in: to /login, keeping where to go
+                s.page.get_by_role("link", name="Sign in with your organisation's account").click()
+                s.page.wait_for_url("**/patients", timeout=20_000)
+                assert s.page.get_by_role("heading", name="Patients").is_visible()
+                assert "Sign out (dr-oidc)" in s.page.content()
+                cookies = {c["name"]: c for c in s.context.cookies()}
+                assert (
+                    cookies["prx_session"]["httpOnly"]
+                    and cookies["prx_session"]["sameSite"] == "Strict"
+                )
+                assert "prx_oidc" not in cookies
+                s.close()
+        finally:
+            state.runner.shutdown()
+            state.store.close()

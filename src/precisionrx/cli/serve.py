@@ -46,6 +46,23 @@ def serve_command(
         str | None,
         typer.Option("--oidc-jwks-url", help="Its JWKS (default <issuer>/.well-known/jwks.json)."),
     ] = None,
+    oidc_client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--oidc-client-id",
+            help="This service's client id at the OIDC provider: enables the provider's "
+            "sign-in on the web pages (authorization code flow with PKCE).",
+        ),
+    ] = None,
+    oidc_client_secret_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--oidc-client-secret-file",
+            metavar="FILE",
+            help="A file holding the client secret (confidential clients; default: a public "
+            "client, or $PRECISIONRX_OIDC_CLIENT_SECRET).",
+        ),
+    ] = None,
     treatment_default: Annotated[
         Default,
         typer.Option(
@@ -86,6 +103,7 @@ def serve_command(
     import uvicorn
 
     from precisionrx.security.cds_jwt import load_trusted_issuers
+    from precisionrx.security.oidc_login import OidcClient
     from precisionrx.security.tokens import OidcSettings
     from precisionrx.service.app import create_app, open_state
     from precisionrx.service.settings import MB, ServiceSettings, default_home
@@ -97,10 +115,18 @@ def serve_command(
     if oidc_issuer:
         jwks = oidc_jwks_url or oidc_issuer.rstrip("/") + "/.well-known/jwks.json"
         oidc = OidcSettings(issuer=oidc_issuer, audience=oidc_audience, jwks_url=jwks)
+    client = None
+    if oidc_client_id is not None:
+        if oidc is None:
+            raise typer.BadParameter("needs --oidc-issuer", param_hint="--oidc-client-id")
+        client = OidcClient(oidc_client_id, _client_secret(oidc_client_secret_file))
+    elif oidc_client_secret_file is not None:
+        raise typer.BadParameter("needs --oidc-client-id", param_hint="--oidc-client-secret-file")
     settings = ServiceSettings(
         home=home or default_home(),
         database=database,
         oidc=oidc,
+        oidc_client=client,
         treatment_default=treatment_default.value,
         workers=workers,
         max_upload_bytes=max_upload_mb * MB,
@@ -120,6 +146,27 @@ def serve_command(
         )
     finally:
         state.store.close()
+
+
+def _client_secret(path: Path | None) -> str | None:
+    """The OIDC client secret: from an owner-only file, else $PRECISIONRX_OIDC_CLIENT_SECRET,
+    else None (a public client). Never a command-line value: others can read process lists."""
+    import os
+
+    from precisionrx.errors import ConfigError
+    from precisionrx.security.home import read_secret_file
+
+    if path is None:
+        return os.environ.get("PRECISIONRX_OIDC_CLIENT_SECRET") or None
+    try:
+        secret = read_secret_file(path).decode("utf-8").strip()
+    except FileNotFoundError:
+        raise ConfigError("the client secret file does not exist", path=path) from None
+    except UnicodeDecodeError:
+        raise ConfigError("the client secret file is not text", path=path) from None
+    if not secret:
+        raise ConfigError("the client secret file is empty", path=path)
+    return secret
 
 
 def _public_url(url: str) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import math
 import re
@@ -411,6 +412,51 @@ class TokenVerifier:
             raise AccessDenied("unknown token issuer")
         claims = self._decode(token, key, key_algorithm, audience, issuer)
         return self._identity(claims, issuer, settings, at)
+
+    def verify_id_token(
+        self, token: str, *, client_id: str, nonce: str, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """The claims of an OpenID Connect ID token from the code flow (docs/web.md).
+
+        Checks, as OpenID Connect Core 1.0 section 3.1.3.7 lists them: signed by the provider's
+        key with an allowed algorithm, ``iss`` the provider, ``aud`` containing ``client_id``
+        (and ``azp`` equal to it when there are several audiences), ``exp`` not passed, ``iat``
+        present and not in the future, and ``nonce`` equal to the one sent with the request.
+
+        :raises AccessDenied: any check fails, or no OIDC provider is configured.
+        """
+        settings = self.oidc
+        if settings is None:
+            raise AccessDenied("no OpenID Connect provider is configured")
+        at = _aware(now).timestamp()
+        header, unverified = self._unverified(token)
+        algorithm = header.get("alg")
+        if not isinstance(algorithm, str) or algorithm not in OIDC_ALGORITHMS:
+            raise AccessDenied(f"ID token algorithm {str(algorithm)[:10]} not allowed")
+        if "crit" in header:
+            raise AccessDenied("ID token has unsupported critical header parameters")
+        if unverified.get("iss") != settings.issuer:
+            raise AccessDenied("ID token from another issuer")
+        kid = header.get("kid")
+        found = self._oidc_key(kid if isinstance(kid, str) else None)
+        if found.algorithm != algorithm:
+            raise AccessDenied("ID token algorithm does not match its key")
+        claims = self._decode(token, found.key, found.algorithm, client_id, settings.issuer)
+        audiences = claims.get("aud")
+        if isinstance(audiences, list) and len(audiences) > 1 and claims.get("azp") != client_id:
+            raise AccessDenied("ID token names several audiences but not this client as azp")
+        expires = _numeric_date(claims, "exp")
+        if expires is None or at > expires + self.leeway_seconds:
+            raise AccessDenied("ID token expired")
+        issued = _numeric_date(claims, "iat")
+        if issued is None:
+            raise AccessDenied("ID token is missing the iat claim")
+        if issued > at + self.leeway_seconds:
+            raise AccessDenied("ID token not yet valid (iat in the future)")
+        sent = claims.get("nonce")
+        if not isinstance(sent, str) or not hmac.compare_digest(sent, nonce):
+            raise AccessDenied("ID token nonce does not match this sign-in")
+        return claims
 
     @staticmethod
     def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:

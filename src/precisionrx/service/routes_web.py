@@ -9,6 +9,7 @@ service/web_session.py.
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -18,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from precisionrx import __version__
 from precisionrx.errors import AccessDenied
-from precisionrx.security.tokens import Identity, Role
+from precisionrx.security.tokens import Identity, Role, TokenVerifier
 from precisionrx.service import routes_patients, routes_plans
 from precisionrx.service.routes_patients import state_of
 from precisionrx.service.web_session import (
@@ -87,7 +88,7 @@ def login_page(request: Request, next: str | None = None) -> Response:
     state = state_of(request)
     return _render(request, "web_login.html.j2",
                    {"title": "Sign in", "next": _safe_next(next) or "",
-                    "oidc": state.settings.oidc is not None})  # fmt: skip
+                    "oidc": state.settings.oidc_client is not None})  # fmt: skip
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -117,12 +118,138 @@ def login(
         if who is not None:
             problem = f"The {who.role.value} role has no pages yet; use the API."
         context = {"title": "Sign in", "next": _safe_next(next) or "", "error": problem,
-                   "oidc": state.settings.oidc is not None}  # fmt: skip
+                   "oidc": state.settings.oidc_client is not None}  # fmt: skip
         return _render(request, "web_login.html.j2", context, status=401)
     state.audit_login(who, "success", "web sign-in")
     response = RedirectResponse(_safe_next(next) or HOME[who.role], status_code=303)
     start_session(request, response, token)
     return response
+
+
+OIDC_COOKIE = "prx_oidc"
+NO_OIDC = "sign-in through an identity provider is not configured"
+OIDC_PATH = "/login/oidc"
+
+
+def _login_failed(request: Request, problem: str, next: str = "", status: int = 401) -> Response:
+    state = state_of(request)
+    context = {"title": "Sign in", "next": _safe_next(next) or "", "error": problem,
+               "oidc": state.settings.oidc_client is not None}  # fmt: skip
+    response = _render(request, "web_login.html.j2", context, status=status)
+    response.delete_cookie(OIDC_COOKIE, path=OIDC_PATH, secure=request.url.scheme == "https",
+                           httponly=True, samesite="lax")  # fmt: skip
+    return response
+
+
+def _redirect_uri(request: Request) -> str:
+    base = state_of(request).settings.public_url or str(request.base_url).rstrip("/")
+    return f"{base}{OIDC_PATH}/callback"
+
+
+@router.get(OIDC_PATH)
+def oidc_start(request: Request, next: str | None = None) -> Response:
+    """Leave for the identity provider (authorization code flow with PKCE); the sign-in in
+    progress is kept in a sealed cookie that lives ten minutes (security/oidc_login.py)."""
+    from precisionrx.security.oidc_login import LOGIN_SECONDS, LoginRequest, authorization_url
+    from precisionrx.security.oidc_login import seal as seal_login
+
+    state = state_of(request)
+    client = state.settings.oidc_client
+    if client is None:
+        return _error(request, None, HTTPException(404, NO_OIDC))
+    try:
+        endpoints = state.oidc_endpoints()
+    except AccessDenied as exc:
+        state.audit_login(None, "failure", f"web sign-in: {exc.message}")
+        return _login_failed(request, f"The identity provider is not available: {exc.message}",
+                             next or "", status=502)  # fmt: skip
+    login = LoginRequest.new(_safe_next(next) or "")
+    response = RedirectResponse(
+        authorization_url(endpoints, client, _redirect_uri(request), login), status_code=303
+    )
+    # SameSite=Lax: the provider sends the browser back with a top-level GET from its own site,
+    # which a Strict cookie would not reach
+    response.set_cookie(OIDC_COOKIE, seal_login(login, state.login_key), max_age=LOGIN_SECONDS,
+                        path=OIDC_PATH, secure=request.url.scheme == "https", httponly=True,
+                        samesite="lax")  # fmt: skip
+    return response
+
+
+@router.get(f"{OIDC_PATH}/callback", response_class=HTMLResponse)
+def oidc_callback(
+    request: Request,
+    code: str = "",
+    state: str = "",
+    error: str = "",
+) -> Response:
+    """Back from the identity provider: check the state, exchange the code, check the ID token,
+    then keep a token the API accepts in the session cookie."""
+    from precisionrx.security.oidc_login import exchange_code
+    from precisionrx.security.oidc_login import unseal as unseal_login
+
+    service = state_of(request)
+    client = service.settings.oidc_client
+    if client is None:
+        return _error(request, None, HTTPException(404, NO_OIDC))
+    try:
+        login = unseal_login(request.cookies.get(OIDC_COOKIE), service.login_key)
+        if not hmac.compare_digest(state.encode(), login.state.encode()):
+            raise AccessDenied("the answer does not belong to this sign-in (state)")
+        if error:
+            raise AccessDenied(f"the identity provider did not sign you in ({error[:60]})")
+        if not code:
+            raise AccessDenied("the identity provider sent no code")
+        answer = exchange_code(
+            service.oidc_endpoints(),
+            client,
+            code=code[:2048],
+            redirect_uri=_redirect_uri(request),
+            verifier=login.verifier,
+        )
+        claims = service.verifier.verify_id_token(
+            answer["id_token"], client_id=client.client_id, nonce=login.nonce
+        )
+        who, token = _session_from(service.verifier, answer, claims)
+    except AccessDenied as exc:
+        service.audit_login(None, "failure", f"web sign-in (OIDC): {exc.message}")
+        return _login_failed(request, f"Sign-in failed: {exc.message}.")
+    if who.role not in HOME:
+        return _login_failed(request, f"The {who.role.value} role has no pages yet; use the API.")
+    service.audit_login(who, "success", "web sign-in (OIDC)")
+    target = login.next or HOME[who.role]
+    # a page, not a redirect: the session cookie is SameSite=Strict, and a redirect would still
+    # belong to the navigation the provider's site started, so the browser would not send it
+    response = _render(request, "web_signed_in.html.j2",
+                       {"title": "Signed in", "refresh_to": target, "subject": who.subject,
+                        "role": who.role.value})  # fmt: skip
+    start_session(request, response, token)
+    response.delete_cookie(OIDC_COOKIE, path=OIDC_PATH, secure=request.url.scheme == "https",
+                           httponly=True, samesite="lax")  # fmt: skip
+    return response
+
+
+def _session_from(
+    verifier: TokenVerifier, answer: dict[str, Any], claims: dict[str, Any]
+) -> tuple[Identity, str]:
+    """The first token of the provider's answer the API itself accepts (the access token, else
+    the ID token when its audience is the API's), for the same subject as the ID token."""
+    reasons = []
+    for name in ("access_token", "id_token"):
+        token = answer.get(name)
+        if not isinstance(token, str) or token.count(".") != 2 or len(token) > MAX_TOKEN:
+            reasons.append(f"{name}: not a JWT the session can keep")
+            continue
+        try:
+            who = verifier.verify(token)
+        except AccessDenied as exc:
+            reasons.append(f"{name}: {exc.message}")
+            continue
+        if who.subject != claims.get("sub"):
+            raise AccessDenied("the access token names another subject than the ID token")
+        return who, token
+    raise AccessDenied(
+        "the provider's tokens are not accepted by this service (" + "; ".join(reasons) + ")"
+    )
 
 
 @router.post("/logout")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from precisionrx.security.home import default_home
+from precisionrx.security.oidc_login import OidcClient
 from precisionrx.security.tokens import OidcSettings
 
 __all__ = ["MB", "ServiceSettings", "default_home"]
@@ -22,6 +23,9 @@ class ServiceSettings:
     #: SQLAlchemy URL; None: the embedded SQLite database in ``home``.
     database: str | None = None
     oidc: OidcSettings | None = None
+    #: This service as a client of ``oidc``'s provider: enables the code-flow sign-in of the web
+    #: pages (``serve --oidc-client-id``). None: tokens are pasted at ``/login``.
+    oidc_client: OidcClient | None = None
     #: What treatment use is when a patient has no consent on file (research is always denied).
     treatment_default: Literal["permit", "deny"] = "permit"
     max_upload_bytes: int = 512 * MB

@@ -4,6 +4,7 @@ consent permit this use (else 403). Both decisions are audited."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -12,8 +13,10 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from precisionrx.errors import AccessDenied
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.security.consent import ConsentRequest, decide, parse_consents
+from precisionrx.security.oidc_login import ProviderEndpoints
 from precisionrx.security.tokens import Identity, Role, TokenVerifier
 from precisionrx.service.cds_clients import CdsClients
 from precisionrx.service.jobs import JobRunner
@@ -89,6 +92,19 @@ class ServiceState:
         self.cds = CdsClients(settings.cds_trusted)
         #: Stored plan id -> its PGx result as the CDS services use it (plans never change).
         self.cds_plan_cache: dict[str, Any] = {}
+        #: Seals the cookie of an OpenID Connect sign-in in progress (this process only).
+        self.login_key = secrets.token_bytes(32)
+        self._oidc_endpoints: ProviderEndpoints | None = None
+
+    def oidc_endpoints(self) -> ProviderEndpoints:
+        """The OpenID Connect provider's endpoints (discovered once, then kept)."""
+        from precisionrx.security.oidc_login import discover
+
+        if self._oidc_endpoints is None:
+            if self.settings.oidc is None:  # pragma: no cover - callers check
+                raise AccessDenied("no OpenID Connect provider is configured")
+            self._oidc_endpoints = discover(self.settings.oidc.issuer)
+        return self._oidc_endpoints
 
     # -- audit helpers ----------------------------------------------------------------------
 

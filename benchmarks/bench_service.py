@@ -183,9 +183,14 @@ def summary(name: str, lat: list[float]) -> dict[str, float | str | int]:
 
 
 def add_patients(
-    home: Path, database: str | None, n: int, plan_json: str
+    home: Path,
+    database: str | None,
+    n: int,
+    plan_json: str,
+    attention: dict[str, object] | None = None,
 ) -> tuple[list[str], float]:
-    """Store ``n`` patients with a plan each, through the store: their ids, seconds taken."""
+    """Store ``n`` patients with a plan each (and what in it needs attention, when given),
+    through the store: their ids, seconds taken."""
     from precisionrx.security.crypto import load_master_key
     from precisionrx.storage.store import Store
 
@@ -197,7 +202,7 @@ def add_patients(
         for i in range(n):
             row = store.create_patient(record, "org-a")
             job = store.create_job(row.id, "plan", "bench")
-            plan_id = store.save_plan(row.id, job.id, plan_json)
+            plan_id = store.save_plan(row.id, job.id, plan_json, attention)
             store.set_job(job.id, status="done", progress=1.0, plan_id=plan_id)
             ids.append(row.id)
             if (i + 1) % 200 == 0:

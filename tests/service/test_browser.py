@@ -156,17 +156,18 @@ def test_every_page_is_accessible_and_fits_phone_and_desktop(
 ) -> None:
     doc = mint("dr-a", Role.clinician)
     pid = _patient(client, doc)
-    kind, path, form = DEMO_FILES[0]
-    client.post(f"/api/v1/patients/{pid}/files", headers=auth(doc),
-                files={"file": (path.name, path.read_bytes())},
-                data={"kind": kind, **form}).raise_for_status()  # fmt: skip
+    for kind, path, form in DEMO_FILES:
+        client.post(f"/api/v1/patients/{pid}/files", headers=auth(doc),
+                    files={"file": (path.name, path.read_bytes())},
+                    data={"kind": kind, **form}).raise_for_status()  # fmt: skip
     from tests.service.conftest import wait_job
 
     job = client.post(f"/api/v1/patients/{pid}/plans", headers=auth(doc)).json()
     assert wait_job(client, doc, job["status_url"])["status"] == "done"
     pages = {
-        "clinician": (doc, ["/patients", f"/patients/{pid}", f"/patients/{pid}/upload",
-                            f"/patients/{pid}/consent"]),
+        "clinician": (doc, ["/patients", "/patients/new", f"/patients/{pid}", f"/patients/{pid}/upload",
+                            f"/patients/{pid}/consent", f"/patients/{pid}/monitoring",
+                            *(f"/patients/{pid}/sections/{s}" for s in ("pgx", "cardio", "oncology"))]),
         "patient": (mint("pat", Role.patient, patient=pid, org=None),
                     ["/me", "/me/consent", "/me/wallet-card"]),
         "admin": (mint("root", Role.admin, org=None), ["/admin"]),
@@ -256,12 +257,10 @@ def test_consent_decides_research_export_and_patients_stay_in_their_record(
 def test_agp_answers_hover_and_keyboard_on_90_days(
     chromium: Any, live: LiveServer, client: httpx.Client, mint: Mint, shots: Path
 ) -> None:
-    """90 days of 5-minute CGM data: hovering a time of day shows its readout within 100 ms
-    (measured from the hover command, Playwright's round trip included); Tab reaches it too."""
-    import time
-
+    """90 days of 5-minute CGM data: hovering a time of day shows its readout, and Tab reaches
+    it too. (How fast it redraws is measured by benchmarks/bench_web.py, in the page.)"""
+    from testkit.cgm import cgm_csv
     from tests.service.conftest import wait_job
-    from tests.service.test_web import cgm_csv
 
     doc = mint("dr-a", Role.clinician)
     pid = _patient(client, doc)
@@ -278,18 +277,15 @@ def test_agp_answers_hover_and_keyboard_on_90_days(
     bins = page.locator("svg.agp g.bin")
     assert bins.count() == 96
     visible = "el => getComputedStyle(el.querySelector('text')).visibility === 'visible'"
-    slowest = 0.0
     for i in (0, 30, 48, 70, 95):
         target = bins.nth(i)
         assert not target.evaluate(visible)
-        t0 = time.perf_counter()
         target.locator("rect.hit").hover()
-        target.wait_for(state="visible")
         page.wait_for_function(
             "i => getComputedStyle(document.querySelectorAll('svg.agp g.bin')[i]"
-            ".querySelector('text')).visibility === 'visible'", arg=i)  # fmt: skip
-        slowest = max(slowest, time.perf_counter() - t0)
-    assert slowest <= 0.1, f"slowest hover readout {slowest * 1000:.0f} ms"
+            ".querySelector('text')).visibility === 'visible'", arg=i, timeout=2000)  # fmt: skip
+        others = [j for j in (0, 30, 48, 70, 95) if j != i]
+        assert not any(bins.nth(j).evaluate(visible) for j in others)  # one readout at a time
     page.screenshot(path=str(shots / "monitoring-agp-1440.png"), full_page=True)
     page.mouse.move(0, 0)
     bins.nth(10).focus()

@@ -10,6 +10,7 @@ import time
 import httpx
 
 from precisionrx.security.tokens import Role
+from testkit.cgm import cgm_csv
 from tests.service.conftest import LiveServer, Mint, auth, wait_job
 from tests.service.helpers import DEMO_FILES, demo_record, withhold_genetic_data
 
@@ -273,21 +274,6 @@ def test_admin_sees_audit_integrity_and_kb_versions(
         mine = b.get("/admin", params={"patient": pid}).text
         assert "patient.create" in mine
         assert "patient.create" not in b.get("/admin", params={"patient": "nobody"}).text
-
-
-def cgm_csv(days: int, seed: int = 0) -> bytes:
-    """``days`` of 5-minute CGM readings (time,gl in mg/dL): a daily rhythm with noise."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    n = days * 288
-    minutes = np.arange(n) * 5
-    rhythm = 140 + 40 * np.sin(2 * np.pi * (minutes % 1440) / 1440 - 1.0)
-    values = np.clip(rhythm + rng.normal(0, 18, n), 45, 380).round().astype(int)
-    start = np.datetime64("2026-08-01T00:00")
-    rows = [f"{str(start + np.timedelta64(int(m), 'm')).replace('T', ' ')}:00,{v}"
-            for m, v in zip(minutes, values, strict=True)]  # fmt: skip
-    return ("time,gl\n" + "\n".join(rows) + "\n").encode()
 
 
 def test_monitoring_page_draws_an_interactive_agp(

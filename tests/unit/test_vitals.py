@@ -147,6 +147,11 @@ def test_apple_health_export(tmp_path: Path) -> None:
     broken.write_text(EXPORT[:400])
     with pytest.raises(InputError, match="malformed XML"):
         read_apple_health(broken)
+    # an XML declaration naming an encoding that does not exist (found by the upload fuzzer)
+    odd = tmp_path / "odd.xml"
+    odd.write_text('<?xml version="1.0" encoding="U-F-8"?>\n<HealthData locale="en_GB"/>\n')
+    with pytest.raises(InputError, match="unknown encoding"):
+        read_apple_health(odd)
 
 
 def test_plan_uses_home_bp_and_reports_resting_hr(tmp_path: Path) -> None:

@@ -202,6 +202,9 @@ def read_apple_health(path: str | Path) -> HealthExport:
             elem.clear()
     except ET.ParseError as exc:
         raise InputError(f"malformed XML ({exc})", path=path) from exc
+    except LookupError as exc:  # the XML declaration names an encoding Python does not know
+        raise InputError(f"the XML declares an unknown encoding ({exc})", path=path,
+                         hint="Apple Health exports are UTF-8") from None  # fmt: skip
     out.blood_pressure = sorted(
         (t, v["systolic"], v["diastolic"])
         for t, v in bp.items()

@@ -489,6 +489,28 @@ class PeriodMetrics(CgmMetricValues):
     nocturnal_hypo_episodes: int = 0
 
 
+class AlertHistory(BaseModel):
+    """The CGM alerts a live monitor would have raised over the plan's two periods: the alert
+    rules (engines/monitoring/alerts.py, Dexcom and Nightscout defaults) replayed over the
+    uploaded readings with the population's low and high thresholds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: ``urgent_low``, ``low``, ``high`` (mg/dL) and ``rate`` (mg/dL/min) as used.
+    thresholds: dict[str, float]
+    #: Alerts per type in the last ``period_days`` days (every type listed, zeros included).
+    current: dict[str, int]
+    #: The same for the period before; None when there are no readings then.
+    previous: dict[str, int] | None
+    #: The newest alerts of the last period, newest first, at most :data:`ALERTS_SHOWN`.
+    recent: list[Alert]
+    note: str
+
+
+#: Most alerts of the last period a plan lists one by one (the counts cover them all).
+ALERTS_SHOWN = 50
+
+
 class MonitoringSection(_Result):
     """The plan's CGM section: the last 14 days vs the 14 before, consensus targets, the AGP
     (modal day only) and the GMI offered to the risk equations."""
@@ -503,6 +525,7 @@ class MonitoringSection(_Result):
     agp: AgpData
     gmi_for_risk: float | None
     gmi_note: str
+    alert_history: AlertHistory | None = None
 
 
 class MonitoringReview(BaseModel):

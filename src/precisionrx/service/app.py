@@ -130,6 +130,7 @@ def create_app(settings: ServiceSettings, state: ServiceState | None = None) -> 
         routes_patients,
         routes_plans,
         routes_web,
+        routes_web_new_patient,
     )
 
     app.include_router(routes_patients.router, prefix="/api/v1")
@@ -138,6 +139,7 @@ def create_app(settings: ServiceSettings, state: ServiceState | None = None) -> 
     app.include_router(routes_fhir_ops.router, prefix="/api/v1")
     app.include_router(routes_medcheck.router, prefix="/api/v1")
     app.include_router(routes_cds.router)
+    app.include_router(routes_web_new_patient.router)  # before /patients/{patient_id}
     app.include_router(routes_web.router)
 
     @app.get("/health", tags=["service"], openapi_extra={"x-required-roles": []})

@@ -11,10 +11,14 @@ from __future__ import annotations
 import gc
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from precisionrx.errors import PrecisionRxError
 from precisionrx.kb.registry import KnowledgeBase
 from precisionrx.storage.store import Store
+
+if TYPE_CHECKING:
+    from precisionrx.plan.model import TreatmentPlan
 
 log = logging.getLogger("precisionrx.service")
 
@@ -33,7 +37,9 @@ def run_job(store: Store, kb: KnowledgeBase, job_id: str) -> None:
         plan = build_stored_plan(
             store, job.patient_id, kb, lambda p: store.set_job(job_id, progress=p)
         )
-        plan_id = store.save_plan(job.patient_id, job_id, model_json(plan))
+        plan_id = store.save_plan(
+            job.patient_id, job_id, model_json(plan), _attention(store, job.patient_id, plan)
+        )
     except PrecisionRxError as exc:
         store.set_job(job_id, status="failed", error=f"[{exc.code}] {exc.render()}")
         return
@@ -55,6 +61,16 @@ def run_job(store: Store, kb: KnowledgeBase, job_id: str) -> None:
         outcome="success",
         detail=f"job {job_id}",
     )
+
+
+def _attention(store: Store, patient_id: str, plan: TreatmentPlan) -> dict[str, Any]:
+    """What in the plan needs attention, its critical findings compared with the previous
+    plan's (plan/attention.py)."""
+    from precisionrx.plan.attention import Attention, plan_attention, with_new
+
+    before = store.latest_attention(patient_id)
+    previous = Attention.model_validate(before) if before is not None else None
+    return with_new(plan_attention(plan), previous).model_dump(mode="json")
 
 
 def _freeze_survivors() -> None:

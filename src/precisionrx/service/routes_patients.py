@@ -19,13 +19,13 @@ from fastapi import (
     Response,
     UploadFile,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from precisionrx.errors import PrecisionRxError
 from precisionrx.records.patient import PatientRecord
 from precisionrx.security.tokens import Identity, Role
 from precisionrx.service.auth import identity, roles
-from precisionrx.service.state import GENOMIC, PSYCHIATRIC, ServiceState
+from precisionrx.service.state import GENOMIC, PSYCHIATRIC, ServiceState, consent_actor
 from precisionrx.service.uploads import FileKind, safe_suffix, validate
 
 router = APIRouter(tags=["patients"])
@@ -78,6 +78,13 @@ class PatientListItem(BaseModel):
     id: str
     plan_stale: bool
     updated: str
+    #: The newest plan's critical findings, those of them the previous plan did not have, and
+    #: its safety flags (plan/attention.py); only what the patient's consent lets this reader
+    #: see for treatment (data labelled GDIS, and PSY for mental-health items). Empty lists
+    #: without a plan.
+    critical: list[str] = Field(default_factory=list)
+    new_critical: list[str] = Field(default_factory=list)
+    safety: list[str] = Field(default_factory=list)
 
 
 def _checked_record(record: PatientRecord) -> dict[str, Any]:
@@ -129,8 +136,61 @@ def list_patients(
     """The patients of the clinician's organisation (ids and plan state only)."""
     state = state_of(request)
     rows = state.store.list_patients(who.organisation, limit=limit, offset=offset)
-    state.audit(who, "patient.search", detail=f"{len(rows)} patient(s)")
-    return [PatientListItem(id=i, plan_stale=s, updated=u.isoformat()) for i, s, u in rows]
+    out = []
+    withheld = 0
+    found = state.store.attention_and_consents([pid for pid, _, _ in rows])
+    for pid, stale, updated in rows:
+        item = PatientListItem(id=pid, plan_stale=stale, updated=updated.isoformat())
+        attention, consents = found.get(pid, (None, []))
+        if attention is not None:
+            shown = _visible_attention(state, who, pid, attention, consents)
+            withheld += shown is None
+            if shown is not None:
+                item = item.model_copy(update=shown)
+        out.append(item)
+    detail = f"{len(rows)} patient(s)"
+    if withheld:
+        detail += f"; flags withheld by consent for {withheld}"
+    state.audit(who, "patient.search", detail=detail)
+    return out
+
+
+def _visible_attention(
+    state: ServiceState,
+    who: Identity,
+    patient_id: str,
+    attention: dict[str, Any],
+    consents: list[dict[str, Any]],
+) -> dict[str, list[str]] | None:
+    """The attention items this clinician may see (None: the consent withholds the plan's
+    genetic data, and with it every flag, as it withholds the plan)."""
+    actor = consent_actor(who)
+
+    def permitted(labels: tuple[str, ...]) -> bool:
+        decision = state.decision(
+            patient_id,
+            actor=actor,
+            purpose="TREAT",
+            action="access",
+            resource_type="CarePlan",
+            labels=labels,
+            stored=consents,
+        )
+        return bool(decision.decision == "PERMIT")
+
+    if not permitted(GENOMIC):
+        return None
+    items = [*attention.get("critical", []), *attention.get("safety", [])]
+    psy = any("PSY" in i.get("labels", ()) for i in items) and permitted(GENOMIC + PSYCHIATRIC)
+
+    def texts(kind: str, keys: set[str] | None = None) -> list[str]:
+        return [str(i["text"]) for i in attention.get(kind, [])
+                if (psy or "PSY" not in i.get("labels", ()))
+                and (keys is None or i.get("key") in keys)]  # fmt: skip
+
+    return {"critical": texts("critical"),
+            "new_critical": texts("critical", set(attention.get("new_critical", []))),
+            "safety": texts("safety")}  # fmt: skip
 
 
 def _labels(files: list[FileInfo]) -> tuple[str, ...]:

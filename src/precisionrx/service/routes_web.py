@@ -275,9 +275,13 @@ def patients_page(request: Request, q: str = "") -> Response:
         return _error(request, who, exc)
     query = q.strip().lower()[:100]
     shown = [r for r in rows if query in r.id.lower()] if query else rows
+    # safety flags first, then new critical findings, then the rest (each newest change first)
+    shown.sort(key=lambda r: r.updated, reverse=True)
+    shown.sort(key=lambda r: (not r.safety, not r.new_critical))
+    flagged = sum(1 for r in shown if r.safety or r.new_critical)
     return _render(request, "web_patients.html.j2",
-                   {"title": "Patients", "rows": shown, "q": q[:100], "total": len(rows)},
-                   who=who)  # fmt: skip
+                   {"title": "Patients", "rows": shown, "q": q[:100], "total": len(rows),
+                    "flagged": flagged}, who=who)  # fmt: skip
 
 
 def _plan(
@@ -309,8 +313,39 @@ def patient_page(patient_id: str, request: Request) -> Response:
         return _error(request, who, exc)
     context = {"title": f"Patient {patient_id}", "patient": record.model_dump(mode="json"),
                "plan": plan, "stale": headers.get("x-plan-stale") == "true",
-               "added": request.query_params.get("added", "")[:40]}  # fmt: skip
+               "added": request.query_params.get("added", "")[:40],
+               "created": request.query_params.get("created") == "1"}  # fmt: skip
     return _render(request, "web_patient.html.j2", context, who=who)
+
+
+#: CGM alert types in words (engines/monitoring/alerts.py).
+ALERT_NAMES = {
+    "urgent_low": "Urgent low", "low": "Low", "high": "High", "predicted_low": "Low predicted",
+    "rapid_rise": "Rapid rise", "rapid_fall": "Rapid fall", "stale_15": "No data for 15 min",
+    "stale_30": "No data for 30 min", "sensor_gap": "Sensor gap (data resumed)",
+}  # fmt: skip
+
+
+def _alert_rows(section: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The plan's newest CGM alerts with their time in the export's time zone."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    history = (section or {}).get("alert_history") or {}
+    if not history.get("recent"):
+        return []
+    try:
+        zone = ZoneInfo(str((section or {}).get("timezone")))
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    rows = []
+    for a in history["recent"]:
+        when = datetime.fromisoformat(a["time"].replace("Z", "+00:00")).astimezone(zone)
+        unit = "mg/dL/min" if a["type"] in ("rapid_rise", "rapid_fall") else "mg/dL"
+        if a["type"] in ("stale_15", "stale_30", "sensor_gap"):
+            unit = "min"
+        rows.append({**a, "local": when.strftime("%Y-%m-%d %H:%M"), "unit": unit})
+    return rows
 
 
 @router.get("/patients/{patient_id}/monitoring", response_class=HTMLResponse)
@@ -337,8 +372,44 @@ def monitoring_page(patient_id: str, request: Request) -> Response:
     from markupsafe import Markup
 
     context = {"title": f"Monitoring — {patient_id}", "patient": patient_id, "m": section,
-               "svg": Markup(svg) if svg else None}  # fmt: skip
+               "svg": Markup(svg) if svg else None, "alert_names": ALERT_NAMES,
+               "alerts": _alert_rows(section)}  # fmt: skip
     return _render(request, "web_monitoring.html.j2", context, who=who)
+
+
+#: The plan's sections with a page of their own: heading, the plan key that must be present,
+#: and the finding domains shown above it. (Monitoring has its own page, with the AGP.)
+SECTIONS = {
+    "pgx": ("Pharmacogenomics and medicines", "pgx", ("pgx", "interactions")),
+    "cardio": ("Cardiometabolic risk and prevention", "cardio", ("cardio", "prs")),
+    "oncology": ("Oncology: matched therapies", "oncology", ("oncology",)),
+    "mental-health": ("Mental health", "mental_health", ("mental_health",)),
+    "effects": ("Estimated treatment effects", "effects", ("effects",)),
+}
+
+
+@router.get("/patients/{patient_id}/sections/{section}", response_class=HTMLResponse)
+def section_page(patient_id: str, section: str, request: Request) -> Response:
+    """One section of the plan with every result's evidence, source and caveats, rendered by
+    the same template as the full report, and the knowledge-base versions."""
+    who = _signed_in_clinician(request)
+    if isinstance(who, Response):
+        return who
+    if section not in SECTIONS:
+        return _error(request, who, HTTPException(404, f"no section {section[:40]!r}"))
+    heading, key, domains = SECTIONS[section]
+    try:
+        plan, headers = _plan(request, who, patient_id)
+    except HTTPException as exc:
+        return _error(request, who, exc)
+    if plan is not None and not plan.get(key):
+        message = f"the newest plan has no {heading.lower()} section"
+        return _error(request, who, HTTPException(404, message))
+    findings = [f for f in (plan or {}).get("findings", []) if f.get("domain") in domains]
+    context = {"title": f"{heading} — {patient_id}", "heading": heading, "section": section,
+               "patient": patient_id, "plan": plan, "findings": findings,
+               "stale": headers.get("x-plan-stale") == "true"}  # fmt: skip
+    return _render(request, "web_section.html.j2", context, who=who)
 
 
 @router.get("/patients/{patient_id}/report", response_class=HTMLResponse)
@@ -399,16 +470,24 @@ def _form_checked(request: Request, who: Identity, csrf: str) -> HTMLResponse | 
     return _error(request, who, problem)
 
 
+def _clinician_form(request: Request, csrf: str) -> Identity | Response:
+    """The signed-in clinician posting a form with a valid CSRF token, or the response to give
+    instead (sign-in, 403)."""
+    who = _signed_in_clinician(request)
+    if isinstance(who, Response):
+        return who
+    refused = _form_checked(request, who, csrf)
+    return who if refused is None else refused
+
+
 @router.post("/patients/{patient_id}/plan")
 def regenerate_plan(
     patient_id: str, request: Request, csrf: Annotated[str, Form()] = ""
 ) -> Response:
     """Regenerate the plan (the API's ``POST …/plans``); then the job's progress page."""
-    who = _signed_in_clinician(request)
+    who = _clinician_form(request, csrf)
     if isinstance(who, Response):
         return who
-    if (refused := _form_checked(request, who, csrf)) is not None:
-        return refused
     try:
         started = routes_plans.start_plan(patient_id, request, Response(), who)
     except HTTPException as exc:
@@ -491,11 +570,9 @@ def upload(
     that does not read comes back with the reader's message next to the file field."""
     from precisionrx.service.uploads import FileKind
 
-    who = _signed_in_clinician(request)
+    who = _clinician_form(request, csrf)
     if isinstance(who, Response):
         return who
-    if (refused := _form_checked(request, who, csrf)) is not None:
-        return refused
     if kind not in FileKind.__members__:
         return _upload_form(request, who, patient_id, "Choose what the file is.", kind, 422)
     options = {"genome_build": genome_build or None, "sample": sample or None,
@@ -648,11 +725,9 @@ def medication_check_page(
     get at order entry."""
     from precisionrx.service.routes_medcheck import MedicationCheckIn, medication_check
 
-    who = _signed_in_clinician(request)
+    who = _clinician_form(request, csrf)
     if isinstance(who, Response):
         return who
-    if (refused := _form_checked(request, who, csrf)) is not None:
-        return refused
     drug = drug.strip()[:200]
     if not drug:
         return _error(request, who, HTTPException(400, "name the medicine to check"))
@@ -725,6 +800,9 @@ def my_download(what: str, request: Request) -> Response:
         elif what == "plan.fhir.json":
             got = routes_plans.latest_plan(pid, request, who, routes_plans.PlanFormat.fhir)
             body, media = bytes(got.body).decode(), "application/fhir+json"
+        elif what == "wallet-card.fhir.json":
+            body = json.dumps(_wallet(request, who, pid), indent=2, allow_nan=False)
+            media = "application/fhir+json"
         else:
             raise HTTPException(404, "no such download")
     except HTTPException as exc:
@@ -733,11 +811,19 @@ def my_download(what: str, request: Request) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{what}"'})  # fmt: skip
 
 
+def _wallet(request: Request, who: Identity, patient_id: str) -> dict[str, Any]:
+    """The wallet card as a FHIR Bundle, cut from the plan Bundle the API gives the patient."""
+    from precisionrx.report.fhir.wallet import wallet_bundle
+
+    got = routes_plans.latest_plan(patient_id, request, who, routes_plans.PlanFormat.fhir)
+    return wallet_bundle(json.loads(bytes(got.body)))
+
+
 @router.get("/me/wallet-card", response_class=HTMLResponse)
 def wallet_card(request: Request) -> Response:
     """A printable card of the patient's pharmacogenomic results for other doctors and
-    pharmacists: the genotypes and the medicines whose advice they change, read from the
-    patient's own FHIR plan (the same data as the FHIR download)."""
+    pharmacists: the genotypes and the medicines whose advice they change, read from the card's
+    own FHIR Bundle (``/me/download/wallet-card.fhir.json``), so the page and the file agree."""
     from precisionrx.io.fhir_genomics import genomics_from_data
 
     signed = _signed_in_patient(request, redirect=False)
@@ -745,10 +831,10 @@ def wallet_card(request: Request) -> Response:
         return signed
     who, pid = signed
     try:
-        got = routes_plans.latest_plan(pid, request, who, routes_plans.PlanFormat.fhir)
+        card = _wallet(request, who, pid)
     except HTTPException as exc:
         return _error(request, who, exc)
-    read = genomics_from_data([(json.loads(bytes(got.body)), "plan")], validate=False).result
+    read = genomics_from_data([(card, "wallet card")], validate=False).result
     phenotypes: dict[str, list[str]] = {}
     for imp in read.implications:
         if imp.gene and imp.drug and imp.phenotype:

@@ -224,8 +224,11 @@ class ServiceState:
         action: str,
         resource_type: str,
         labels: tuple[str, ...],
+        stored: list[dict[str, Any]] | None = None,
     ) -> Any:
-        consents = parse_consents(self.store.consents(patient_id), source="stored consents")
+        """The consent decision; ``stored``: the patient's consents when already read."""
+        held = self.store.consents(patient_id) if stored is None else stored
+        consents = parse_consents(held, source="stored consents")
         request = ConsentRequest(
             patient=f"Patient/{patient_id}",
             actor=actor,

@@ -4,10 +4,11 @@ layout rules."""
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from typing import Any
 
-from jinja2 import FunctionLoader
+from jinja2 import Environment, FunctionLoader
 
 
 def _service_template(name: str) -> str | None:
@@ -15,9 +16,17 @@ def _service_template(name: str) -> str | None:
     return path.read_text("utf-8") if path.is_file() else None
 
 
-def render(template: str, context: dict[str, Any]) -> str:
+@functools.cache
+def _environment() -> tuple[Environment, str]:
+    """The pages' environment and style sheet, made once per process: an environment keeps
+    the templates it compiled, and compiling the report's section templates costs more than
+    rendering them."""
     from precisionrx.report.html import environment, report_template
 
     css = report_template("base.css") + (_service_template("web.css") or "")
-    env = environment(FunctionLoader(_service_template))
+    return environment(FunctionLoader(_service_template)), css
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    env, css = _environment()
     return env.get_template(template).render(**{**context, "css": css})

@@ -71,6 +71,8 @@ plans = Table(
     Column("job_id", String(36), nullable=False),
     Column("content_enc", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    #: What needs attention (plan/attention.py), sealed; None for plans made before 0002.
+    Column("attention_enc", LargeBinary, nullable=True),
 )
 
 jobs = Table(

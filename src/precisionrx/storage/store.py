@@ -473,10 +473,20 @@ class Store:
                 )
             ]
 
-    def save_plan(self, patient_id: str, job_id: str, plan_json: str) -> str:
-        """Store a finished plan, mark the patient's plan fresh unless data arrived meanwhile."""
+    def save_plan(
+        self,
+        patient_id: str,
+        job_id: str,
+        plan_json: str,
+        attention: dict[str, Any] | None = None,
+    ) -> str:
+        """Store a finished plan (and what in it needs attention), mark the patient's plan fresh
+        unless data arrived meanwhile."""
         pseudonym = self._pseudonym(patient_id)
         plan_id = uuid.uuid4().hex
+        sealed = None
+        if attention is not None:
+            sealed = self._seal(pseudonym, "plans", "attention", plan_id, attention)
         with self.engine.begin() as c:
             c.execute(
                 insert(schema.plans).values(
@@ -487,6 +497,7 @@ class Store:
                     content_enc=self._seal(
                         pseudonym, "plans", "content", plan_id, plan_json.encode()
                     ),
+                    attention_enc=sealed,
                 )
             )
             job_created = c.execute(
@@ -515,6 +526,74 @@ class Store:
             return None
         content = self._open(pseudonym, "plans", "content", row.id, row.content_enc).decode()
         return row.id, content, _aware(row.created_at)
+
+    def latest_attention(self, patient_id: str) -> dict[str, Any] | None:
+        """What needs attention in the newest plan (None: no plan, or one made before it was
+        kept). Decrypts a few hundred bytes, not the plan."""
+        meta = self.patient_meta(patient_id)
+        if meta is None:
+            return None
+        with self._reading() as c:
+            row = c.execute(
+                select(schema.plans.c.id, schema.plans.c.attention_enc)
+                .where(schema.plans.c.patient_id == patient_id)
+                .order_by(schema.plans.c.created_at.desc())
+                .limit(1)
+            ).first()
+        if row is None or row.attention_enc is None:
+            return None
+        found: dict[str, Any] = self._open_json(
+            meta[0], "plans", "attention", row.id, row.attention_enc
+        )
+        return found
+
+    def attention_and_consents(
+        self, patient_ids: Sequence[str]
+    ) -> dict[str, tuple[dict[str, Any] | None, list[dict[str, Any]]]]:
+        """For each live patient of ``patient_ids``: what needs attention in their newest plan
+        (as :meth:`latest_attention`) and their consents (as :meth:`consents`), read in three
+        queries for the whole list (the patient list's flags)."""
+        out: dict[str, tuple[dict[str, Any] | None, list[dict[str, Any]]]] = {}
+        for start in range(0, len(patient_ids), 500):
+            out.update(self._attention_and_consents(list(patient_ids[start : start + 500])))
+        return out
+
+    def _attention_and_consents(
+        self, ids: list[str]
+    ) -> dict[str, tuple[dict[str, Any] | None, list[dict[str, Any]]]]:
+        p, pl, cs = schema.patients.c, schema.plans.c, schema.consents.c
+        with self._reading() as c:
+            pseudonyms = {r.id: r.pseudonym for r in c.execute(
+                select(p.id, p.pseudonym).where(p.id.in_(ids), p.erased_at.is_(None)))}  # fmt: skip
+            plans = c.execute(
+                select(pl.id, pl.patient_id, pl.attention_enc)
+                .where(pl.patient_id.in_(ids))
+                .order_by(pl.patient_id, pl.created_at.desc())
+            ).all()
+            consents = c.execute(
+                select(cs.id, cs.patient_id, cs.content_enc)
+                .where(cs.patient_id.in_(ids))
+                .order_by(cs.patient_id, cs.created_at.desc())
+            ).all()
+        newest_plan: dict[str, Any] = {}
+        for row in plans:
+            newest_plan.setdefault(row.patient_id, row)
+        newest_consent: dict[str, Any] = {}
+        for row in consents:
+            newest_consent.setdefault(row.patient_id, row)
+        out: dict[str, tuple[dict[str, Any] | None, list[dict[str, Any]]]] = {}
+        for pid, pseudonym in pseudonyms.items():
+            plan, consent = newest_plan.get(pid), newest_consent.get(pid)
+            attention = None
+            if plan is not None and plan.attention_enc is not None:
+                attention = self._open_json(pseudonym, "plans", "attention", plan.id,
+                                            plan.attention_enc)  # fmt: skip
+            held: list[dict[str, Any]] = []
+            if consent is not None:
+                held = self._open_json(pseudonym, "consents", "content", consent.id,
+                                       consent.content_enc)  # fmt: skip
+            out[pid] = (attention, held)
+        return out
 
     # -- audit ------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from precisionrx.engines.monitoring.agp import agp_data, with_svg
+from precisionrx.engines.monitoring.alert_history import alert_history
 from precisionrx.engines.monitoring.alerts import AlertConfig, Reading, replay
 from precisionrx.engines.monitoring.consensus import (
     alert_thresholds,
@@ -254,6 +255,7 @@ def review_patient_cgm(
     caveats = list(readings.caveats)
     if not consensus.sufficient_data:
         caveats.append(sufficiency(current.model_dump())[1])
+    history = alert_history(recent, before, alert_config(kb, AlertSettings(population=population)))
     section = MonitoringSection(
         source=source,
         timezone=readings.tz,
@@ -265,6 +267,7 @@ def review_patient_cgm(
         agp=with_svg(agp_data(recent, subject), daily=False),
         gmi_for_risk=current.gmi if consensus.sufficient_data else None,
         gmi_note=GMI_NOTE,
+        alert_history=history,
         caveats=caveats,
         provenance=_provenance(
             kb, readings, {"population": population, "period_days": str(PERIOD_DAYS)}

@@ -11,7 +11,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "precisionrx"
 RANK = {
     "records": 0, "errors": 0, "io": 1, "kb": 1, "security": 1, "engines": 2, "plan": 3,
-    "report": 3, "storage": 3, "cli": 4, "api": 4, "service": 4,
+    "report": 3, "storage": 3, "cli": 4, "api": 4, "service": 4, "cohort": 4,
 }  # fmt: skip
 
 

@@ -45,7 +45,9 @@ HELP = (
     "bases: kb. Service: serve (REST API with patient store, consent, encryption and audit), "
     "token, consent, audit, keys (master-key rotation), deid (de-identified export). "
     "Interoperability: fhir (a lab's FHIR Genomics Reporting results, compared with the engine), "
-    "cds (CDS Hooks integrator checks: client JWTs, cards, prefetch; the hooks run in serve)."
+    "cds (CDS Hooks integrator checks: client JWTs, cards, prefetch; the hooks run in serve). "
+    "Scale: cohort (the engines over a biobank or population on Dask, resumable Parquet output, "
+    "and equity analytics by group)."
 )
 
 
@@ -107,6 +109,7 @@ def _usage_groups(parent: typer.Typer) -> None:
 def _register() -> None:
     from precisionrx.cli import (  # noqa: F401
         cds,
+        cohort,
         consent,
         deid,
         effects,

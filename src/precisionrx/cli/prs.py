@@ -19,6 +19,18 @@ class PrsFormat(StrEnum):
     tsv = "tsv"
 
 
+KeepAmbiguousOption = Annotated[bool, typer.Option("--keep-ambiguous")]
+KeepMultiallelicOption = Annotated[bool, typer.Option("--keep-multiallelic")]
+MinOverlapOption = Annotated[
+    float,
+    typer.Option(
+        "--min-overlap",
+        help="Smallest share of the score's variants that must match, in (0, 1].",
+        callback=number(low=0, high=1, low_open=True),
+    ),
+]
+
+
 @app.command("prs")
 def prs_command(
     scorefiles: Annotated[list[Path], typer.Argument(help="PGS Catalog scoring file(s).")],
@@ -28,16 +40,9 @@ def prs_command(
         typer.Option("--format", parser=enum_parser(PrsFormat), metavar=enum_metavar(PrsFormat)),
     ] = PrsFormat.json,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
-    keep_ambiguous: Annotated[bool, typer.Option("--keep-ambiguous")] = False,
-    keep_multiallelic: Annotated[bool, typer.Option("--keep-multiallelic")] = False,
-    min_overlap: Annotated[
-        float,
-        typer.Option(
-            "--min-overlap",
-            help="Smallest share of the score's variants that must match, in (0, 1].",
-            callback=number(low=0, high=1, low_open=True),
-        ),
-    ] = 0.75,
+    keep_ambiguous: KeepAmbiguousOption = False,
+    keep_multiallelic: KeepMultiallelicOption = False,
+    min_overlap: MinOverlapOption = 0.75,
     reference: Annotated[
         Path | None,
         typer.Option(

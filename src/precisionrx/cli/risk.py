@@ -33,6 +33,16 @@ def check_models(value: str) -> str:
     return ",".join(pick(m, MODELS) for m in wanted)
 
 
+ModelsOption = Annotated[
+    str,
+    typer.Option(
+        "--models",
+        help="Comma list: prevent,pce,pce_revised,score2,qrisk3,ada,findrisc.",
+        callback=check_models,
+    ),
+]
+
+
 class RiskFormat(StrEnum):
     csv = "csv"
     json = "json"
@@ -43,14 +53,7 @@ def risk_command(
     table: Annotated[
         Path, typer.Argument(help="INPUT.csv or INPUT.json with the documented columns.")
     ],
-    models: Annotated[
-        str,
-        typer.Option(
-            "--models",
-            help="Comma list: prevent,pce,pce_revised,score2,qrisk3,ada,findrisc.",
-            callback=check_models,
-        ),
-    ] = "prevent",
+    models: ModelsOption = "prevent",
     fmt: Annotated[
         RiskFormat,
         typer.Option("--format", parser=enum_parser(RiskFormat), metavar=enum_metavar(RiskFormat)),

@@ -47,17 +47,44 @@ def _fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
+def check_germline_build(
+    path: str | Path, request: GenotypeRequest, *, checked: bool = False
+) -> None:
+    """The genome-build check of :func:`read_germline` on its own: the header, else the records
+    at the build-marker positions (for the first sample only). A cohort run checks each file
+    once, then reads it region by region with ``build_checked``.
+
+    :raises GenomeBuildMismatch: the file is on another build than ``request.genome_build``.
+    """
+    with VcfFile(path, checked=checked) as vcf:
+        first = list(vcf.samples)[:1]
+    with VcfFile(path, first or None, checked=True) as vcf:
+        declared = vcf.declared_build() is not None
+        vcf.check_build(request.genome_build)
+        if not declared:  # the records at the marker positions, through the index when there is one
+            vcf.check_build_from_data(request.genome_build, request.markers,
+                                      [r for recs in vcf.fetch(vcf.marker_regions(request.markers))
+                                       for r in recs])  # fmt: skip
+
+
 def read_germline(
-    path: str | Path, request: GenotypeRequest, samples: Sequence[str] | None = None
+    path: str | Path,
+    request: GenotypeRequest,
+    samples: Sequence[str] | None = None,
+    *,
+    build_checked: bool = False,
 ) -> GermlineGenotypes:
     """Read the requested regions of ``path`` for ``samples`` (default: every sample),
-    checking the genome build against ``request.genome_build``."""
+    checking the genome build against ``request.genome_build`` (unless ``build_checked``: the
+    caller ran :func:`check_germline_build` on this file, which also checked its compressed
+    data)."""
     regions = list(request.regions)
-    with VcfFile(path, samples) as vcf:
-        vcf.check_build(request.genome_build)
+    with VcfFile(path, samples, checked=build_checked) as vcf:
+        if not build_checked:
+            vcf.check_build(request.genome_build)
         # Without a declared build the records at the marker positions decide; they are read
         # in the same pass as the regions (no second pass over the file).
-        declared = vcf.declared_build() is not None
+        declared = build_checked or vcf.declared_build() is not None
         extra = [] if declared else vcf.marker_regions(request.markers, skip=regions)
         fetched = vcf.fetch(regions + extra)
         if extra:

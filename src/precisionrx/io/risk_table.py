@@ -96,8 +96,9 @@ EXTRA_ANSWERS = (
 )  # fmt: skip
 
 
-def _frame(path: Path) -> pl.DataFrame:
-    text = read_text(path, "risk input")
+def _frame(path: Path, text: str | None = None) -> pl.DataFrame:
+    if text is None:
+        text = read_text(path, "risk input")
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
@@ -237,11 +238,15 @@ def _no_duplicate_ids(ids: pl.Series, path: Path, offset: int) -> None:
         )
 
 
-def read_risk_table(path: str | Path) -> RiskInputs:
-    """Read and validate the whole table with column operations (fast for millions of rows)."""
+def read_risk_table(path: str | Path, *, text: str | None = None, first_row: int = 0) -> RiskInputs:
+    """Read and validate the whole table with column operations (fast for millions of rows).
+
+    ``text``: the table's text when already read (a cohort shard: the header and a block of
+    rows of ``path``), whose first data row is row ``first_row`` (0-based) of the file, so
+    messages name the file's own line numbers."""
     path = Path(path)
-    frame = _frame(path)
-    offset = 1 if path.suffix.lower() == ".json" else 2  # CSV: header is line 1
+    frame = _frame(path, text)
+    offset = (1 if path.suffix.lower() == ".json" else 2) + first_row  # CSV: header is line 1
     for required in ("age", "sex"):
         if required not in frame.columns:
             raise InputError(f"missing required column {required!r}", path=path, record="header")
@@ -281,7 +286,7 @@ def read_risk_table(path: str | Path) -> RiskInputs:
     n = frame.height
     id_series = (
         _column(frame, "id").replace("", None)
-        .fill_null(pl.Series(np.arange(1, n + 1)).cast(pl.Utf8))
+        .fill_null(pl.Series(np.arange(first_row + 1, first_row + n + 1)).cast(pl.Utf8))
     )  # fmt: skip
     _no_duplicate_ids(id_series, path, offset)
     ids = id_series.to_list()

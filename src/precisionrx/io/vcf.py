@@ -352,7 +352,11 @@ def _check_gzip(path: Path) -> None:
 class VcfFile:
     """A VCF/BCF opened for pharmacogene regions."""
 
-    def __init__(self, path: str | Path, samples: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, path: str | Path, samples: Sequence[str] | None = None, *, checked: bool = False
+    ) -> None:
+        """``checked``: the caller already opened this file once (a cohort run's planner), so
+        the compressed data's full integrity check is not repeated for every shard."""
         from cyvcf2 import VCF  # imported lazily: no import-time cost for other commands
         from cyvcf2.cyvcf2 import set_htslib_log_level
 
@@ -362,7 +366,8 @@ class VcfFile:
 
         self.path = check_input_file(path, "VCF", VcfFormatError)
         self._check_text_header()
-        _check_gzip(self.path)
+        if not checked:
+            _check_gzip(self.path)
         try:
             probe = VCF(str(self.path), lazy=True)
         except Exception as exc:  # htslib raises plain OSError/Exception subclasses

@@ -79,6 +79,11 @@ def estimates_csv(result: RiskResult) -> str:
 def metrics_csv(result: CgmMetricsResult) -> str:
     """The metrics CSV: the metric columns (docs/cli/monitor.md, in order), then
     ``sufficient_data`` and ``consensus_met``; numbers as the shortest round-trip repr."""
+    return metrics_frame(result).write_csv()
+
+
+def metrics_frame(result: CgmMetricsResult) -> pl.DataFrame:
+    """The rows of :func:`metrics_csv` as a typed frame (one per subject)."""
     import polars as pl
 
     from precisionrx.records.monitoring import CgmMetricValues
@@ -96,7 +101,7 @@ def metrics_csv(result: CgmMetricsResult) -> str:
          "consensus_met": s.consensus.all_met}
         for s in result.subjects
     ]  # fmt: skip
-    return pl.DataFrame(rows, schema=schema).write_csv()
+    return pl.DataFrame(rows, schema=schema)
 
 
 def prs_tsv(result: PrsResult) -> str:

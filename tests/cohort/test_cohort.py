@@ -366,3 +366,75 @@ def test_equity_of_risk_with_outcomes_reuses_the_fairness_audit(
     assert a["n"] == mine.height
     assert a["mean_predicted_risk"] == pytest.approx(mine["risk"].mean(), rel=1e-12)
     assert not math.isnan(a["prevalence"])
+    # PREVENT has no validated categories: no high-risk share is invented
+    assert all(r["high_risk_share"] is None for r in doc["risk"] if r["model"] == "prevent")
+
+
+def test_kill_9_then_resume(tmp_path: Path) -> None:
+    """A run killed with SIGKILL (the command and its workers) leaves only complete parts; the
+    same command with --resume finishes it and gives the uninterrupted run's rows."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "k.parquet"
+    cmd = [sys.executable, "-c", "from precisionrx.cli import main; main()", "cohort", "pgx",
+           str(SLICE), "-o", str(out), "--workers", "2", "--samples-per-shard", "25", "--quiet"]  # fmt: skip
+    log = (tmp_path / "stderr.txt").open("wb")
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("part-*.parquet"))) < 20:
+        assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    log.close()
+    time.sleep(0.5)  # let the killed workers' files settle
+    done = sorted(out.glob("part-*.parquet"))
+    assert 20 <= len(done) < 16 * 20 and not (out / "_SUCCESS").exists()
+    for part in done:  # every part left is whole
+        pq.read_table(part)
+    again = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert f"{len(done)} already done" in again.stderr
+    assert (out / "_SUCCESS").is_file()  # leftover temporaries are hidden and never read
+    got = pl.read_parquet(sorted(out.glob("part-*.parquet"))).sort("sample", "gene")
+    assert got.height == 400 * 20
+    assert got["sample"].n_unique() == 400 and got.select("sample", "gene").is_unique().all()
+
+
+def test_tables_and_selections_that_cannot_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from precisionrx.cohort.risk import risk_shard
+    from precisionrx.errors import InputError
+
+    out = tmp_path / "o.parquet"
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("id,age,sex\n")
+    code, _, err = run(["cohort", "risk", str(header_only), "-o", str(out)], capsys)
+    assert code == 2 and "nothing to run" in err and not out.exists()  # InputError
+    cr = tmp_path / "cr.csv"
+    cr.write_bytes(b"id,age,sex\rp1,50,female\r")
+    code, _, err = run(["cohort", "risk", str(cr), "-o", str(out)], capsys)
+    assert code == 2 and "carriage returns" in err and "cr.csv" in err
+    wide = tmp_path / "u16.csv"
+    wide.write_bytes("id,age,sex\np1,50,female\n".encode("utf-16"))
+    code, _, err = run(["cohort", "risk", str(wide), "-o", str(out)], capsys)
+    assert code == 2 and "UTF-16" in err
+    latin = tmp_path / "l1.csv"
+    _risk_table(latin, 50)
+    lines = latin.read_bytes().split(b"\n")
+    lines[30] = lines[30].replace(b"female", b"f\xe9male")
+    latin.write_bytes(b"\n".join(lines))
+    header = len(lines[0]) + 1
+    with pytest.raises(InputError, match="line 31: not UTF-8"):
+        risk_shard({"table": str(latin), "models": ["prevent"], "header": header,
+                    "start": header, "end": latin.stat().st_size, "first_row": 0})  # fmt: skip
+    code, _, err = run(["cohort", "pgx", str(SLICE), "-o", str(out), "--sample", "NOPE1"], capsys)
+    assert code == 5 and "NOPE1" in err and "not found" in err and not out.exists()

@@ -59,3 +59,25 @@ def test_new_critical_findings_against_the_previous_plan() -> None:
     c = AttentionItem(key="onc:z:germline", text="z", labels=("GDIS",))
     later = with_new(Attention(critical=[a, c]), again)
     assert later.new_critical == [c.key]
+
+
+def test_items_naming_a_psychiatric_drug_are_labelled_psy() -> None:
+    from precisionrx.plan.attention import plan_attention
+    from precisionrx.plan.model import PatientSummary, TreatmentPlan
+    from precisionrx.records.evidence import Finding
+    from precisionrx.records.medicines import MedicineAction
+
+    plan = TreatmentPlan(
+        precisionrx_version="t", generated="t", notice="n", patient=PatientSummary(id="p"),
+        knowledge_bases=[],
+        act_now=[MedicineAction(medication="Sertraline 50 mg", drug="sertraline", dose=None,
+                                action="change dose"),
+                 MedicineAction(medication="simvastatin", drug="simvastatin", dose=None,
+                                action="change drug")],
+        findings=[Finding(domain="interactions", title="sertraline + tramadol: major interaction",
+                          detail="d", severity="high")],
+    )  # fmt: skip
+    got = {i.text: i.labels for i in plan_attention(plan, frozenset({"sertraline"})).critical}
+    assert "PSY" in got["Sertraline 50 mg: change dose"]
+    assert "PSY" in got["sertraline + tramadol: major interaction"]
+    assert "PSY" not in got["simvastatin: change drug"]

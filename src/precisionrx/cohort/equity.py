@@ -13,8 +13,9 @@ results, or of ``--groups FILE`` joined on the sample or person id; a sample wit
   finding ("CYP2C19 Poor Metabolizer"), and those with at least one.
 - **PRS**: per group and score, the distribution of the score and the share of the score's
   variants matched, with the caveat that polygenic scores transfer poorly across ancestries.
-- **Risk**: per group and model, the share at high risk (the model's own category), with its
-  interval; with ``outcome``, calibration and the fairness audit per group through the
+- **Risk**: per group and model, the mean risk and the share at high risk (the model's own
+  high categories, :data:`HIGH_CATEGORIES`; none for PREVENT, which has no categories), with
+  its interval; with ``outcome``, calibration and the fairness audit per group through the
   ``fairness audit`` engine's own definitions.
 - **CGM**: per group, the share meeting the consensus targets.
 - A plain summary of the largest gaps.
@@ -34,6 +35,17 @@ if TYPE_CHECKING:
 
     from precisionrx.kb.registry import KnowledgeBase
 
+#: The categories each risk model calls high (docs/cli/risk.md): ACC/AHA PCE >= 20 %; ESC
+#: SCORE2 / SCORE2-Diabetes high and very high; QRISK3 >= 10 % (NICE NG238 statin threshold);
+#: ADA >= 5 points; FINDRISC high and very high. PREVENT has no validated categories: its
+#: groups get no high-risk share.
+HIGH_CATEGORIES: dict[str, frozenset[str]] = {
+    "pce": frozenset({"high"}), "pce_revised": frozenset({"high"}),
+    "score2": frozenset({"high", "very_high"}),
+    "score2_diabetes": frozenset({"high", "very_high"}),
+    "qrisk3": frozenset({"ge_10pct"}), "ada": frozenset({"high"}),
+    "findrisc": frozenset({"high", "very_high"}),
+}  # fmt: skip
 #: The two-sided 95 % normal quantile.
 Z95 = 1.959963984540054
 UNKNOWN = "unknown"
@@ -203,17 +215,24 @@ def risk_equity(
     rows = []
     audits = []
     models = ["model", "variant", "horizon_years", "outcome"]
-    scored = frame.filter(pl.col("risk").is_not_null())
+    scored = frame.filter(pl.col("risk").is_not_null()).with_columns(
+        pl.struct("model", "category").map_elements(
+            lambda r: (r["category"] in HIGH_CATEGORIES[r["model"]])
+            if r["model"] in HIGH_CATEGORIES else None, return_dtype=pl.Boolean,
+        ).alias("_high")
+    )  # fmt: skip
     for column in columns:
         agg = scored.group_by(column, *models).agg(
             pl.len().alias("n"), pl.col("risk").mean().alias("mean_risk"),
-            (pl.col("category") == "high").sum().alias("high"),
+            pl.col("_high").sum().alias("high"), pl.col("_high").is_null().all().alias("none"),
         )  # fmt: skip
         for r in agg.sort(column, *models).iter_rows(named=True):
-            low, high = wilson(r["high"], r["n"])
+            known = not r["none"]
+            low, high = wilson(r["high"], r["n"]) if known else (None, None)
             rows.append({"grouping": column, "group": r[column],
                          **{k: r[k] for k in models}, "n": r["n"], "mean_risk": r["mean_risk"],
-                         "high_risk": r["high"], "high_risk_share": r["high"] / r["n"],
+                         "high_risk": r["high"] if known else None,
+                         "high_risk_share": r["high"] / r["n"] if known else None,
                          "ci_low": low, "ci_high": high})  # fmt: skip
     if outcome is not None:
         audits = _risk_audits(scored, columns, outcome, threshold)
@@ -325,7 +344,7 @@ def summary(kind: str, body: dict[str, Any]) -> list[str]:
     elif kind == "risk":
         by_model: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         for r in body["risk"]:
-            if r["n"] >= MIN_GROUP and r["group"] != UNKNOWN:
+            if r["n"] >= MIN_GROUP and r["group"] != UNKNOWN and r["high_risk_share"] is not None:
                 key = (r["grouping"], r["model"], r["horizon_years"], r["outcome"])
                 by_model.setdefault(key, []).append(r)
         for (grouping, model, horizon, outcome), rs in sorted(by_model.items(), key=str):

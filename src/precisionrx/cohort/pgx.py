@@ -83,6 +83,17 @@ def pgx_shards(
                 }
                 label = f"{gene}, samples {start + 1}-{start + len(block)} of {path.name}"
                 shards.append(Shard(len(shards), spec, label))
+    if wanted is not None:
+        found = {s for spec in shards for s in spec.spec["samples"] or ()}
+        found |= {s for _, names in single for s in names}
+        missing = sorted(wanted - found)
+        if missing:
+            from precisionrx.errors import MissingSampleError
+
+            raise MissingSampleError(
+                f"sample(s) {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''} "
+                f"not found in any input", path=inputs[0] if len(inputs) == 1 else None,
+            )  # fmt: skip
     for start in range(0, len(single), FILES_PER_SHARD):
         group = single[start : start + FILES_PER_SHARD]
         files = {"inputs": [str(Path(p).resolve()) for p, _ in group],

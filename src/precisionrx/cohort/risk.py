@@ -56,6 +56,25 @@ def _ends_with_newline(fh: Any, size: int) -> bool:
     return bool(fh.read(1) == b"\n")
 
 
+def _check_lines(table: Path) -> None:
+    """Blocks are cut at line feeds in UTF-8 text: refuse, before any shard, a table in
+    UTF-16 or with carriage returns only (``precisionrx risk`` reads those whole)."""
+    from precisionrx.errors import InputError
+
+    with table.open("rb") as fh:
+        head = fh.read(1 << 16)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            "is UTF-16 text; cohort risk reads UTF-8 tables in blocks",
+            path=table,
+            hint="save it as UTF-8 CSV, or score it with precisionrx risk",
+        )
+    if b"\r" in head and b"\n" not in head:
+        raise InputError("ends its lines with carriage returns only; cohort risk cuts the table "
+                         "at line feeds", path=table,
+                         hint="convert the line ends (e.g. tr '\\r' '\\n')")  # fmt: skip
+
+
 def risk_shards(
     table: Path, models: list[str], block_bytes: int = BLOCK_BYTES
 ) -> tuple[list[Shard], dict[str, Any]]:
@@ -65,6 +84,7 @@ def risk_shards(
         spec = {"table": str(table.resolve()), "models": models, "header": 0, "start": 0,
                 "end": -1, "first_row": 0}  # fmt: skip
         return [Shard(0, spec, table.name)], identity
+    _check_lines(table)
     header, blocks = _blocks(table, block_bytes)
     shards = [
         Shard(i, {"table": str(table.resolve()), "models": models, "header": header,
@@ -89,7 +109,16 @@ def risk_shard(spec: dict[str, Any]) -> pa.Table:
             head = fh.read(spec["header"])
             fh.seek(spec["start"])
             body = fh.read(spec["end"] - spec["start"])
-        text = (head + body).decode("utf-8-sig", errors="strict")
+        try:
+            text = (head + body).decode("utf-8-sig", errors="strict")
+        except UnicodeDecodeError as exc:
+            from precisionrx.errors import InputError
+
+            at = exc.start - len(head)
+            line = spec["first_row"] + 2 + body[: max(at, 0)].count(b"\n")
+            raise InputError(f"line {line}: not UTF-8 text (byte {exc.object[exc.start]:#04x})",
+                             path=path, record=f"line {line}",
+                             hint="save the table as UTF-8 CSV") from None  # fmt: skip
         inputs = read_risk_table(path, text=text, first_row=spec["first_row"])
     blocks = risk_frames(inputs, _kb(), spec["models"])
     frame = pl.concat(blocks, how="diagonal_relaxed") if blocks else pl.DataFrame()

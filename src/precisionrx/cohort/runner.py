@@ -15,6 +15,10 @@ The output ``OUT.parquet`` is a directory:
   versions) and its shards; ``--resume`` refuses to continue a different run;
 - ``_SUCCESS``: written last, when every shard is done.
 
+Temporary files (``.part-NNNNN.parquet.<random>.tmp``) of a killed run may remain; no part
+pattern matches them, and they are not deleted, because on a shared cluster a task of the killed
+client may still be writing one.
+
 ``OUT.duckdb`` beside it holds the view ``results`` over the parts (DuckDB).
 """
 
@@ -178,12 +182,15 @@ def run_cohort(
 ) -> RunSummary:
     """Run the shards not yet done, then mark the output complete and write the DuckDB view.
 
-    :raises PrecisionRxError: a shard's input is bad (the first such error; finished parts stay,
-        so ``resume`` continues after the input is fixed).
+    :raises PrecisionRxError: a shard's input is bad (the first such error; finished parts
+        stay). ``resume`` continues a run whose inputs are unchanged (after a crash, a kill, a
+        lost node); a fixed input is another run, so its output folder starts afresh.
     """
     from distributed import as_completed
 
     require_cohort_dependencies()
+    if not shards:
+        raise InputError("nothing to run: the inputs hold no samples, rows or files to process")
     identity = {"task": task, **identity}
     done = _prepare(out, identity, shards, resume)
     todo = [s for s in shards if s.index not in done]

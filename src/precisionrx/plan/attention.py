@@ -55,13 +55,22 @@ def _labels(*groups: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted({label for g in groups for label in g}))
 
 
-def plan_attention(plan: TreatmentPlan) -> Attention:
+def plan_attention(plan: TreatmentPlan, psychiatric: frozenset[str] = frozenset()) -> Attention:
+    """``psychiatric``: the drugs (lower case) whose mention reveals psychiatric treatment
+    (kb ``psychiatric_drugs``); an item naming one is labelled PSY, as the plan's
+    mental-health content is."""
+
+    def psy(*texts: str) -> tuple[str, ...]:
+        words = {w.strip(",.:;()+").lower() for t in texts for w in t.split()}
+        return ("PSY",) if words & psychiatric else ()
+
     critical: dict[str, AttentionItem] = {}
     for a in plan.act_now:
         if a.action in CRITICAL_ACTIONS:
             name = a.drug or a.medication
             key = f"act:{name.lower()}:{a.action}"
-            labels = _labels(*(_REASON_LABELS.get(r.kind, ()) for r in a.reasons))
+            labels = _labels(*(_REASON_LABELS.get(r.kind, ()) for r in a.reasons),
+                             psy(name, a.medication))  # fmt: skip
             critical[key] = AttentionItem(key=key, text=f"{a.medication}: {a.action}",
                                           labels=labels)  # fmt: skip
     if plan.oncology is not None:  # a therapy the tumour calls for that the genotype makes toxic
@@ -73,7 +82,7 @@ def plan_attention(plan: TreatmentPlan) -> Attention:
     for f in plan.findings:
         if f.severity in CRITICAL_SEVERITIES:
             key = f"finding:{f.domain}:{f.title.lower()}"
-            labels = _DOMAIN_LABELS.get(f.domain, ())
+            labels = _labels(_DOMAIN_LABELS.get(f.domain, ()), psy(f.title))
             critical.setdefault(key, AttentionItem(key=key, text=f.title, labels=labels))
     safety: list[AttentionItem] = []
     if plan.mental_health is not None:

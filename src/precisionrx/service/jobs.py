@@ -38,7 +38,7 @@ def run_job(store: Store, kb: KnowledgeBase, job_id: str) -> None:
             store, job.patient_id, kb, lambda p: store.set_job(job_id, progress=p)
         )
         plan_id = store.save_plan(
-            job.patient_id, job_id, model_json(plan), _attention(store, job.patient_id, plan)
+            job.patient_id, job_id, model_json(plan), _attention(store, kb, job.patient_id, plan)
         )
     except PrecisionRxError as exc:
         store.set_job(job_id, status="failed", error=f"[{exc.code}] {exc.render()}")
@@ -63,14 +63,18 @@ def run_job(store: Store, kb: KnowledgeBase, job_id: str) -> None:
     )
 
 
-def _attention(store: Store, patient_id: str, plan: TreatmentPlan) -> dict[str, Any]:
+def _attention(
+    store: Store, kb: KnowledgeBase, patient_id: str, plan: TreatmentPlan
+) -> dict[str, Any]:
     """What in the plan needs attention, its critical findings compared with the previous
-    plan's (plan/attention.py)."""
+    plan's (plan/attention.py); items naming a psychiatric drug are labelled PSY."""
+    from precisionrx.kb.questionnaires import psychiatric_drugs
     from precisionrx.plan.attention import Attention, plan_attention, with_new
 
     before = store.latest_attention(patient_id)
     previous = Attention.model_validate(before) if before is not None else None
-    return with_new(plan_attention(plan), previous).model_dump(mode="json")
+    current = plan_attention(plan, frozenset(psychiatric_drugs(kb)))
+    return with_new(current, previous).model_dump(mode="json")
 
 
 def _freeze_survivors() -> None:

@@ -28,6 +28,7 @@ from precisionrx.service.web_session import (
     csrf_ok,
     csrf_token,
     end_session,
+    https,
     same_origin,
     session_identity,
     session_token,
@@ -69,10 +70,16 @@ def _error(request: Request, who: Identity | None, exc: HTTPException) -> HTMLRe
 
 
 def _safe_next(value: str | None) -> str | None:
-    """A local path to return to after sign-in (never another site: ``//host`` or a URL)."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return None
+    """A local path to return to after sign-in (never another site: ``//host``, a URL, or a
+    path that becomes one when a browser strips the tabs and line breaks it ignores)."""
+    from urllib.parse import urlsplit
+
+    if not value or len(value) > 2000 or not value.startswith("/") or value.startswith("//"):
+        return None
+    if "\\" in value or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        return None
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else None
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -136,7 +143,7 @@ def _login_failed(request: Request, problem: str, next: str = "", status: int = 
     context = {"title": "Sign in", "next": _safe_next(next) or "", "error": problem,
                "oidc": state.settings.oidc_client is not None}  # fmt: skip
     response = _render(request, "web_login.html.j2", context, status=status)
-    response.delete_cookie(OIDC_COOKIE, path=OIDC_PATH, secure=request.url.scheme == "https",
+    response.delete_cookie(OIDC_COOKIE, path=OIDC_PATH, secure=https(request),
                            httponly=True, samesite="lax")  # fmt: skip
     return response
 
@@ -170,7 +177,7 @@ def oidc_start(request: Request, next: str | None = None) -> Response:
     # SameSite=Lax: the provider sends the browser back with a top-level GET from its own site,
     # which a Strict cookie would not reach
     response.set_cookie(OIDC_COOKIE, seal_login(login, state.login_key), max_age=LOGIN_SECONDS,
-                        path=OIDC_PATH, secure=request.url.scheme == "https", httponly=True,
+                        path=OIDC_PATH, secure=https(request), httponly=True,
                         samesite="lax")  # fmt: skip
     return response
 
@@ -223,7 +230,7 @@ def oidc_callback(
                        {"title": "Signed in", "refresh_to": target, "subject": who.subject,
                         "role": who.role.value})  # fmt: skip
     start_session(request, response, token)
-    response.delete_cookie(OIDC_COOKIE, path=OIDC_PATH, secure=request.url.scheme == "https",
+    response.delete_cookie(OIDC_COOKIE, path=OIDC_PATH, secure=https(request),
                            httponly=True, samesite="lax")  # fmt: skip
     return response
 

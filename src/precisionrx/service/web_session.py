@@ -67,6 +67,14 @@ def token_expiry(token: str) -> datetime | None:
     return datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None
 
 
+def https(request: Request) -> bool:
+    """Whether the browser reached the service over https: the request's scheme, or the
+    ``serve --public-url`` (behind a proxy that ends TLS, the service itself sees http)."""
+    service = getattr(request.app.state, "service", None)
+    public = getattr(getattr(service, "settings", None), "public_url", None)
+    return request.url.scheme == "https" or bool(public and public.startswith("https://"))
+
+
 def start_session(request: Request, response: Response, token: str) -> None:
     expires = token_expiry(token)
     max_age = None
@@ -77,14 +85,14 @@ def start_session(request: Request, response: Response, token: str) -> None:
         token,
         max_age=max_age,
         path="/",
-        secure=request.url.scheme == "https",
+        secure=https(request),
         httponly=True,
         samesite="strict",
     )
 
 
 def end_session(request: Request, response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/", secure=request.url.scheme == "https",
+    response.delete_cookie(COOKIE, path="/", secure=https(request),
                            httponly=True, samesite="strict")  # fmt: skip
 
 

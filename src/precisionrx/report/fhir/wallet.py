@@ -3,7 +3,8 @@ pharmacist's system needs to act on the patient's genotypes.
 
 Kept from the plan Bundle (report/fhir/plan.py), unchanged: the Patient; the Genomics Reporting
 ``genotype`` and ``therapeutic-implication`` Observations; the ``medication-recommendation``
-Tasks; and the ``genomic-report`` DiagnosticReport with its ``result`` narrowed to the kept
+Tasks (the tumour's own therapeutic implications stay out); and the ``genomic-report``
+DiagnosticReport with its ``result`` narrowed to the kept
 Observations. Anything a kept resource references is kept too, so every reference resolves
 inside the card. Tumour variants, biomarkers, risk scores and monitoring results stay out.
 """
@@ -26,6 +27,15 @@ def _profiles(resource: dict[str, Any]) -> set[str]:
     return set((resource.get("meta") or {}).get("profile") or ())
 
 
+def _on_card(resource: dict[str, Any]) -> bool:
+    """The Patient, and the germline results the card is for: a tumour's therapeutic
+    implications (report/fhir/oncology.py ids ``tumour-…``) stay out."""
+    if resource.get("resourceType") == "Patient":
+        return True
+    tumour = str(resource.get("id", "")).startswith("tumour-")
+    return bool(_profiles(resource) & CARD_PROFILES) and not tumour
+
+
 def _references(value: Any) -> Iterator[str]:
     if isinstance(value, dict):
         ref = value.get("reference")
@@ -42,9 +52,7 @@ def wallet_bundle(plan_bundle: dict[str, Any]) -> dict[str, Any]:
     """The wallet card's Bundle (type ``collection``) cut from a plan Bundle."""
     entries = [copy.deepcopy(e) for e in plan_bundle.get("entry", [])]
     by_url = {e.get("fullUrl"): e for e in entries}
-    wanted = {e.get("fullUrl") for e in entries
-              if e["resource"].get("resourceType") == "Patient"
-              or _profiles(e["resource"]) & CARD_PROFILES}  # fmt: skip
+    wanted = {e.get("fullUrl") for e in entries if _on_card(e["resource"])}
     for e in entries:
         resource = e["resource"]
         if REPORT_PROFILE in _profiles(resource):

@@ -138,13 +138,16 @@ def pgx_equity(frame: pl.DataFrame, columns: Sequence[str], kb: KnowledgeBase) -
     rows: list[dict[str, Any]] = []
     programme: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
-    actionable = {(g, p): _actionable(kb, g, p)
-                  for g, p in frame.select("gene", "phenotype").unique().iter_rows()}  # fmt: skip
-    flagged = frame.with_columns(
-        pl.struct("gene", "phenotype").map_elements(
-            lambda s: actionable.get((s["gene"], s["phenotype"]), False), return_dtype=pl.Boolean
-        ).alias("_actionable") & pl.col("called")
-    )  # fmt: skip
+    # decided once per distinct gene and phenotype, then joined (not a Python call per row)
+    pairs = frame.select("gene", "phenotype").unique()
+    decided = [_actionable(kb, g, p) for g, p in pairs.iter_rows()]
+    lookup = pairs.with_columns(pl.Series("_act", decided, dtype=pl.Boolean))
+    actionable = {(g, p): a for g, p, a in lookup.iter_rows()}
+    # a null phenotype joins nothing and is not actionable, as _actionable says
+    flagged = (frame.join(lookup, on=["gene", "phenotype"], how="left")
+               .with_columns((pl.col("_act").fill_null(False) & pl.col("called"))
+                             .alias("_actionable"))
+               .drop("_act"))  # fmt: skip
     for column in columns:
         per_gene = flagged.group_by(column, "gene").agg(
             pl.len().alias("samples"), pl.col("called").sum().alias("called")
@@ -215,12 +218,17 @@ def risk_equity(
     rows = []
     audits = []
     models = ["model", "variant", "horizon_years", "outcome"]
-    scored = frame.filter(pl.col("risk").is_not_null()).with_columns(
-        pl.struct("model", "category").map_elements(
-            lambda r: (r["category"] in HIGH_CATEGORIES[r["model"]])
-            if r["model"] in HIGH_CATEGORIES else None, return_dtype=pl.Boolean,
-        ).alias("_high")
+    # high (True), not high (False), or no categories for this model (null); a join on a small
+    # table of the high categories, not a Python call per result row
+    high_table = pl.DataFrame(
+        [(m, c, True) for m, cats in HIGH_CATEGORIES.items() for c in cats],
+        schema=["model", "category", "_is_high"], orient="row",
     )  # fmt: skip
+    scored = (frame.filter(pl.col("risk").is_not_null())
+              .join(high_table, on=["model", "category"], how="left")
+              .with_columns(pl.when(pl.col("model").is_in(list(HIGH_CATEGORIES)))
+                            .then(pl.col("_is_high").fill_null(False)).alias("_high"))
+              .drop("_is_high"))  # fmt: skip
     for column in columns:
         agg = scored.group_by(column, *models).agg(
             pl.len().alias("n"), pl.col("risk").mean().alias("mean_risk"),

@@ -288,8 +288,7 @@ def cohort_equity(
 
 
 def _versions(kb: Any) -> str:
-    from precisionrx import __version__
+    from precisionrx.cohort.runner import kb_versions
 
-    return f"precisionrx {__version__}; " + ", ".join(
-        f"{v['name']} {v['version']}" for v in kb.versions()
-    )
+    tool, *sources = kb_versions(kb)
+    return f"{tool}; " + ", ".join(sources)

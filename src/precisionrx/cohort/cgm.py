@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from precisionrx.cohort.pgx import _kb, _kb_versions
-from precisionrx.cohort.runner import Shard, file_identity
+from precisionrx.cohort.runner import Shard, file_identity, kb_versions, worker_kb
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,7 +44,7 @@ def cgm_shards(
         for i, start in enumerate(range(0, len(files), files_per_shard))
     ]  # fmt: skip
     identity = {"inputs": [file_identity(p) for p in files], "tz": tz, "population": population,
-                "kb": _kb_versions(_kb())}  # fmt: skip
+                "kb": kb_versions(worker_kb())}  # fmt: skip
     return shards, identity
 
 
@@ -60,6 +59,6 @@ def cgm_shard(spec: dict[str, Any]) -> pa.Table:
     options = MetricOptions(population=spec["population"])
     frames = []
     for name in spec["files"]:
-        result = cgm_metrics(read_cgm(Path(name), spec["tz"]), _kb(), options)
+        result = cgm_metrics(read_cgm(Path(name), spec["tz"]), worker_kb(), options)
         frames.append(metrics_frame(result).with_columns(pl.lit(name).alias("file")))
     return pl.concat(frames, how="vertical").to_arrow()

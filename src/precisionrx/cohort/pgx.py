@@ -9,17 +9,15 @@ row is one sample x gene with the fields of ``precisionrx pgx``'s JSON for that 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from precisionrx.cohort.runner import Shard, file_identity
+from precisionrx.cohort.runner import Shard, file_identity, kb_versions, vcf_samples, worker_kb
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.records import SampleResult
 
 #: Samples per shard of a multi-sample file (genotype arrays of a gene region for this many
@@ -27,21 +25,6 @@ if TYPE_CHECKING:
 SAMPLES_PER_SHARD = 5000
 #: Single-sample files per shard.
 FILES_PER_SHARD = 32
-
-
-@functools.cache
-def _kb() -> KnowledgeBase:
-    """One knowledge base per worker process."""
-    from precisionrx.kb.registry import KnowledgeBase
-
-    return KnowledgeBase()
-
-
-def _samples(path: Path) -> list[str]:
-    from precisionrx.io.vcf import VcfFile
-
-    with VcfFile(path) as vcf:
-        return list(vcf.samples)
 
 
 def pgx_shards(
@@ -55,12 +38,12 @@ def pgx_shards(
     from precisionrx.engines.pgx.caller import CallOptions, genotype_request
     from precisionrx.io.germline import check_germline_build
 
-    kb = _kb()
+    kb = worker_kb()
     wanted = set(samples) if samples else None
     shards: list[Shard] = []
     single: list[tuple[str, list[str]]] = []
     for path in inputs:
-        names = _samples(path)
+        names = vcf_samples(path)
         chosen = [s for s in names if wanted is None or s in wanted]
         if not chosen:
             continue
@@ -69,7 +52,7 @@ def pgx_shards(
             continue
         # the build is checked once per file, here; the shards then read only their regions
         request = genotype_request(kb, CallOptions(genome_build=genome_build))
-        check_germline_build(path, request, checked=True)  # _samples checked the data
+        check_germline_build(path, request, checked=True)  # vcf_samples checked the data
         for start in range(0, len(chosen), samples_per_shard):
             block = chosen[start : start + samples_per_shard]
             for gene in kb.genes:
@@ -102,14 +85,8 @@ def pgx_shards(
         shards.append(Shard(len(shards), files, f"{len(group)} single-sample file(s)"))
     identity = {"inputs": [file_identity(p) for p in inputs], "genome_build": genome_build,
                 "samples": sorted(wanted) if wanted else None,
-                "samples_per_shard": samples_per_shard, "kb": _kb_versions(kb)}  # fmt: skip
+                "samples_per_shard": samples_per_shard, "kb": kb_versions(kb)}  # fmt: skip
     return shards, identity
-
-
-def _kb_versions(kb: KnowledgeBase) -> list[str]:
-    from precisionrx import __version__
-
-    return [f"precisionrx {__version__}", *(f"{v['name']} {v['version']}" for v in kb.versions())]
 
 
 def pgx_shard(spec: dict[str, Any]) -> pa.Table:
@@ -118,7 +95,7 @@ def pgx_shard(spec: dict[str, Any]) -> pa.Table:
     from precisionrx.engines.pgx.caller import CallOptions, genotype_request
     from precisionrx.io.germline import read_germline
 
-    kb = _kb()
+    kb = worker_kb()
     options = CallOptions(genome_build=spec["genome_build"], genes=spec["genes"])
     request = genotype_request(kb, options)
     checked = bool(spec.get("build_checked"))

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from precisionrx.cohort.pgx import _kb, _kb_versions, _samples
-from precisionrx.cohort.runner import Shard, file_identity
+from precisionrx.cohort.runner import Shard, file_identity, kb_versions, vcf_samples, worker_kb
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -31,7 +30,7 @@ def prs_shards(
 ) -> tuple[list[Shard], dict[str, Any]]:
     shards: list[Shard] = []
     for path in inputs:
-        names = _samples(path)
+        names = vcf_samples(path)
         for score in scorefiles:
             for start in range(0, len(names), samples_per_shard):
                 block = names[start : start + samples_per_shard]
@@ -42,7 +41,7 @@ def prs_shards(
                 shards.append(Shard(len(shards), spec, label))
     identity = {"inputs": [file_identity(p) for p in inputs],
                 "scorefiles": [file_identity(p) for p in scorefiles], "settings": settings,
-                "samples_per_shard": samples_per_shard, "kb": _kb_versions(_kb())}  # fmt: skip
+                "samples_per_shard": samples_per_shard, "kb": kb_versions(worker_kb())}  # fmt: skip
     return shards, identity
 
 
@@ -56,7 +55,9 @@ def prs_shard(spec: dict[str, Any]) -> pa.Table:
 
     settings = PrsSettings(**spec["settings"])
     with VcfFile(spec["input"], spec["samples"]) as vcf:
-        result = score_genotypes([read_scorefile(Path(spec["scorefile"]))], vcf, _kb(), settings)
+        result = score_genotypes(
+            [read_scorefile(Path(spec["scorefile"]))], vcf, worker_kb(), settings
+        )
     rows = []
     for r in result.rows():
         row = r.model_dump(mode="json")

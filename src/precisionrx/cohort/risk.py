@@ -14,8 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from precisionrx.cohort.pgx import _kb, _kb_versions
-from precisionrx.cohort.runner import Shard, file_identity
+from precisionrx.cohort.runner import Shard, file_identity, kb_versions, worker_kb
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -79,7 +78,7 @@ def risk_shards(
     table: Path, models: list[str], block_bytes: int = BLOCK_BYTES
 ) -> tuple[list[Shard], dict[str, Any]]:
     identity = {"inputs": [file_identity(table)], "models": models, "block_bytes": block_bytes,
-                "kb": _kb_versions(_kb())}  # fmt: skip
+                "kb": kb_versions(worker_kb())}  # fmt: skip
     if table.suffix.lower() == ".json":
         spec = {"table": str(table.resolve()), "models": models, "header": 0, "start": 0,
                 "end": -1, "first_row": 0}  # fmt: skip
@@ -120,6 +119,6 @@ def risk_shard(spec: dict[str, Any]) -> pa.Table:
                              path=path, record=f"line {line}",
                              hint="save the table as UTF-8 CSV") from None  # fmt: skip
         inputs = read_risk_table(path, text=text, first_row=spec["first_row"])
-    blocks = risk_frames(inputs, _kb(), spec["models"])
+    blocks = risk_frames(inputs, worker_kb(), spec["models"])
     frame = pl.concat(blocks, how="diagonal_relaxed") if blocks else pl.DataFrame()
     return frame.to_arrow()

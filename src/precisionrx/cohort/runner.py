@@ -24,6 +24,7 @@ client may still be writing one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -40,6 +41,8 @@ from precisionrx.errors import ConfigError, InputError, OutputPathError, Precisi
 if TYPE_CHECKING:
     import pyarrow as pa
     from distributed import Client
+
+    from precisionrx.kb.registry import KnowledgeBase
 
 MANIFEST = "_cohort.json"
 SUCCESS = "_SUCCESS"
@@ -73,6 +76,29 @@ class RunSummary:
     rows: int
     output: Path
     view: Path
+
+
+@functools.cache
+def worker_kb() -> KnowledgeBase:
+    """The knowledge base, loaded once per process (each worker's, and the planner's)."""
+    from precisionrx.kb.registry import KnowledgeBase
+
+    return KnowledgeBase()
+
+
+def kb_versions(kb: KnowledgeBase) -> list[str]:
+    """``precisionrx X`` and ``name version`` of each knowledge base: part of a run's identity."""
+    from precisionrx import __version__
+
+    return [f"precisionrx {__version__}", *(f"{v['name']} {v['version']}" for v in kb.versions())]
+
+
+def vcf_samples(path: Path) -> list[str]:
+    """The sample names of a VCF/BCF (opening it checks the file, once, for the planner)."""
+    from precisionrx.io.vcf import VcfFile
+
+    with VcfFile(path) as vcf:
+        return list(vcf.samples)
 
 
 def require_cohort_dependencies() -> None:

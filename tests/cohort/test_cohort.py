@@ -253,6 +253,57 @@ def test_prs_equals_the_single_run(
         )
 
 
+def test_plink_genotypes_in_cohort_runs(
+    scheduler: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--genotypes`` with a PLINK 2 conversion of the slice: cohort pgx rows equal the VCF's
+    single run, and cohort prs in sample blocks (no imputation) equals the single run; with mean
+    imputation an input is one shard (frequencies over every sample, as plink2)."""
+    code, _, err = run(["convert", str(SLICE), "-o", str(tmp_path / "kg"), "--quiet"], capsys)
+    assert code == 0, err
+    single = tmp_path / "single.json"
+    code, _, err = run(["pgx", str(SLICE), "--genotypes-only", "--quiet", "-o", str(single)],
+                       capsys)  # fmt: skip
+    assert code == 0, err
+    expected = _flat_pgx(json.loads(single.read_text()))
+    out = tmp_path / "pgx.parquet"
+    code, _, err = run(["cohort", "pgx", "--genotypes", str(tmp_path / "kg"), "-o", str(out),
+                        "--scheduler", scheduler, "--samples-per-shard", "200", "--quiet"],
+                       capsys)  # fmt: skip
+    assert code == 0, err
+    got = pl.read_parquet(sorted(out.glob("part-*.parquet"))).sort("sample", "gene").to_dicts()
+    assert len(got) == len(expected) == 8000
+    for mine, theirs in zip(got, expected, strict=True):
+        assert {k: v for k, v in mine.items() if k != "input"} == {
+            k: v for k, v in theirs.items() if k != "input"
+        }
+    score = tmp_path / "score.txt"
+    rng = np.random.default_rng(5)
+    pvar = [ln.split("\t") for ln in (tmp_path / "kg.pvar").read_text().splitlines()
+            if not ln.startswith("#")]  # fmt: skip
+    rows = [r for r in pvar if len(r[3]) == len(r[4]) == 1 and rng.random() < 0.05]
+    score.write_text("#pgs_id=PGS_P\n#genome_build=GRCh38\nchr_name\tchr_position\t"
+                     "effect_allele\tother_allele\teffect_weight\n"
+                     + "".join(f"{r[0]}\t{r[1]}\t{r[4]}\t{r[3]}\t{rng.normal(0, 0.1)!r}\n"
+                               for r in rows))  # fmt: skip
+    for mode, parts in (("no-mean-imputation", 2), ("mean-impute", 1)):
+        one = tmp_path / f"one-{mode}.json"
+        code, _, err = run(["prs", str(score), "--genotypes", str(SLICE), "--missing", mode,
+                            "-o", str(one)], capsys)  # fmt: skip
+        assert code == 0, err
+        want = {r["sample"]: r["sum"] for r in json.loads(one.read_text())["scores"]}
+        out = tmp_path / f"prs-{mode}.parquet"
+        code, _, err = run(["cohort", "prs", str(score), "--genotypes", str(tmp_path / "kg.pgen"),
+                            "--missing", mode, "-o", str(out), "--samples-per-shard", "200",
+                            "--scheduler", scheduler, "--quiet"], capsys)  # fmt: skip
+        assert code == 0, err
+        assert len(list(out.glob("part-*.parquet"))) == parts
+        got_prs = pl.read_parquet(sorted(out.glob("part-*.parquet")))
+        assert got_prs.height == 400
+        for row in got_prs.to_dicts():
+            assert row["sum"] == pytest.approx(want[row["sample"]], rel=1e-12, abs=1e-12)
+
+
 def test_cgm_folder_equals_the_single_run(
     scheduler: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

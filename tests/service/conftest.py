@@ -1,6 +1,7 @@
 """Fixtures of the service tests: both databases, a live server, tokens.
 
-Every storage and API test runs against SQLite and a real PostgreSQL server. PostgreSQL comes
+Every storage and API test runs against SQLite and a real PostgreSQL server (the page tests,
+PAGE_MODULES, against SQLite only unless ``PRECISIONRX_PAGES_ON_POSTGRES=1``). PostgreSQL comes
 from ``PRECISIONRX_TEST_POSTGRES_URL`` when set (a server the caller runs), else a throwaway
 cluster started by the ``pgserver`` wheel in a temporary folder for the session. The live
 server is uvicorn on a free loopback port in a thread of the test process; requests go through
@@ -64,6 +65,27 @@ def _fresh_database(server_url: str) -> str:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
+
+
+#: Page-rendering test modules: their storage calls are those of the API, which the other
+#: modules run on both databases; here they run on SQLite only (the CI time budget), unless
+#: PRECISIONRX_PAGES_ON_POSTGRES=1.
+PAGE_MODULES = frozenset({"test_web", "test_web_oidc", "test_web_sections", "test_browser"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("PRECISIONRX_PAGES_ON_POSTGRES") == "1":
+        return
+    dropped = [
+        item for item in items
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in PAGE_MODULES
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("database") == "postgresql"
+    ]  # fmt: skip
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = {id(i) for i in dropped}
+        items[:] = [i for i in items if id(i) not in gone]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

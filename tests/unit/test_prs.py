@@ -277,7 +277,7 @@ def test_genotypic_weights_gvcf_blocks_and_haploid_calls(tmp_path: Path) -> None
     assert reasons[200].startswith("gvcf_reference_block")
 
 
-def test_reference_vcf_gives_empirical_percentile_and_build_mismatch_is_an_error(
+def test_reference_vcf_gives_empirical_percentile_and_other_build_is_converted(
     files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     vcf, sf = files
@@ -294,8 +294,16 @@ def test_reference_vcf_gives_empirical_percentile_and_build_mismatch_is_an_error
     assert any("3 reference samples" in c["message"] for c in scores[0]["caveats"])
     grch37 = tmp_path / "s37.txt"
     grch37.write_text(sf.read_text().replace("GRCh38", "GRCh37"))
-    bad = subprocess.run([*run[:6], str(grch37)], capture_output=True, text=True, check=False)
-    assert bad.returncode == 4 and "GRCh37" in bad.stderr and "Traceback" not in bad.stderr
+    # A scoring file on the other build is converted with the chain file (issue 21, item 4):
+    # these made-up GRCh38 positions, read as GRCh37, move, so they no longer match.
+    other = subprocess.run([*run[:6], str(grch37)], capture_output=True, text=True, check=False)
+    assert other.returncode == 0, other.stderr
+    doc = json.loads(other.stdout)
+    conversion = doc["match_summary"][0]["build_conversion"]
+    caveats = [c for c in doc["scores"][0]["caveats"] if c["code"] == "build_converted"]
+    assert caveats and "from GRCh37 to GRCh38" in caveats[0]["message"]
+    assert (conversion["from"], conversion["to"]) == ("GRCh37", "GRCh38")
+    assert conversion["converted"] + conversion["failed"] == doc["scores"][0]["variants_in_score"]
 
 
 def test_prs_output_keeps_full_precision(tmp_path: Path) -> None:

@@ -47,7 +47,8 @@ HELP = (
     "Interoperability: fhir (a lab's FHIR Genomics Reporting results, compared with the engine), "
     "cds (CDS Hooks integrator checks: client JWTs, cards, prefetch; the hooks run in serve). "
     "Scale: cohort (the engines over a biobank or population on Dask, resumable Parquet output, "
-    "and equity analytics by group)."
+    "and equity analytics by group); genotypes in VCF/BCF, PLINK 1/2 and BGEN files, and convert "
+    "(a VCF to a PLINK fileset)."
 )
 
 
@@ -111,6 +112,7 @@ def _register() -> None:
         cds,
         cohort,
         consent,
+        convert,
         deid,
         effects,
         effects_evaluate,

@@ -15,7 +15,16 @@ from precisionrx.cli import app
 from precisionrx.cli.monitor import PopulationOption
 from precisionrx.cli.options import enum_metavar, enum_parser, number
 from precisionrx.cli.pgx import Build
-from precisionrx.cli.prs import KeepAmbiguousOption, KeepMultiallelicOption, MinOverlapOption
+from precisionrx.cli.prs import (
+    GENOTYPES_HELP,
+    DosageField,
+    DosageFieldOption,
+    KeepAmbiguousOption,
+    KeepMultiallelicOption,
+    MinOverlapOption,
+    MissingMode,
+    MissingOption,
+)
 from precisionrx.cli.risk import ModelsOption
 
 if TYPE_CHECKING:
@@ -89,16 +98,23 @@ def _run(
 
 
 def _check_inputs(paths: list[Path], what: str) -> None:
+    from precisionrx.io.genotypes import main_file
     from precisionrx.io.textio import check_input_file
 
     for path in paths:
-        check_input_file(path, what)
+        check_input_file(main_file(path), what)
 
 
 @cohort_app.command("pgx")
 def cohort_pgx(
-    inputs: Annotated[list[Path], typer.Argument(metavar="VCF...", help="VCF/BCF files.")],
     output: OutOption,
+    inputs: Annotated[
+        list[Path] | None, typer.Argument(metavar="VCF...", help="VCF/BCF files.")
+    ] = None,
+    genotypes: Annotated[
+        list[Path] | None,
+        typer.Option("--genotypes", help=f"{GENOTYPES_HELP} Repeatable."),
+    ] = None,
     sample: Annotated[
         list[str] | None, typer.Option("--sample", help="Sample id (repeat); default: all.")
     ] = None,
@@ -122,7 +138,14 @@ def cohort_pgx(
     """Star-allele calls for every sample x gene: one row each, the fields of `pgx`'s JSON."""
     from precisionrx.cohort.pgx import pgx_shards
 
-    _check_inputs(inputs, "VCF")
+    inputs = [*(inputs or []), *(genotypes or [])]
+    if not inputs:
+        from precisionrx.cli import _CLICK
+
+        raise _CLICK.MissingParameter(
+            "give VCF file(s) or --genotypes FILE", param_type="argument", param_hint="'VCF...'"
+        )
+    _check_inputs(inputs, "genotype")
     _run("pgx", lambda: pgx_shards(inputs, genome_build=genome_build.value, samples=sample,
                                    samples_per_shard=samples_per_shard),
          output, scheduler, workers, resume, quiet)  # fmt: skip
@@ -133,11 +156,13 @@ def cohort_prs(
     scorefiles: Annotated[list[Path], typer.Argument(help="PGS Catalog scoring file(s).")],
     output: OutOption,
     vcf: Annotated[
-        list[Path], typer.Option("--vcf", help="VCF/BCF with the genotypes (repeatable).")
+        list[Path], typer.Option("--genotypes", "--vcf", help=f"{GENOTYPES_HELP} Repeatable.")
     ],
     keep_ambiguous: KeepAmbiguousOption = False,
     keep_multiallelic: KeepMultiallelicOption = False,
     min_overlap: MinOverlapOption = 0.75,
+    missing: MissingOption = MissingMode.auto,
+    dosage_field: DosageFieldOption = DosageField.auto,
     samples_per_shard: Annotated[int, typer.Option("--samples-per-shard", min=1)] = 2000,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
@@ -147,10 +172,11 @@ def cohort_prs(
     """Polygenic scores for every sample x scoring file: one row each, `prs`'s score fields."""
     from precisionrx.cohort.prs import prs_shards
 
-    _check_inputs(vcf, "VCF")
+    _check_inputs(vcf, "genotype")
     _check_inputs(scorefiles, "scoring")
     settings = {"keep_ambiguous": keep_ambiguous, "keep_multiallelic": keep_multiallelic,
-                "min_overlap": min_overlap}  # fmt: skip
+                "min_overlap": min_overlap, "missing": missing.value,
+                "dosage_field": dosage_field.value}  # fmt: skip
     _run("prs", lambda: prs_shards(vcf, scorefiles, settings, samples_per_shard),
          output, scheduler, workers, resume, quiet)  # fmt: skip
 

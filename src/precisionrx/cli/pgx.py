@@ -61,7 +61,18 @@ def medication_reader(kb: KnowledgeBase) -> Callable[[Path], list[Medication]]:
 
 @app.command("pgx")
 def pgx_command(
-    vcf: Annotated[list[Path], typer.Argument(help="VCF/BCF file(s), plain or bgzipped.")],
+    vcf: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="VCF...", help="VCF/BCF file(s), plain or bgzipped."),
+    ] = None,
+    genotypes_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--genotypes",
+            help="Genotype file (repeatable): VCF/BCF, PLINK 2 .pgen or PLINK 1 .bed (or their "
+            "prefix), or BGEN .bgen; the format is read from the name.",
+        ),
+    ] = None,
     sample: Annotated[
         list[str] | None, typer.Option("--sample", help="Sample id (repeat); default: all.")
     ] = None,
@@ -125,6 +136,13 @@ def pgx_command(
     from precisionrx.report.output import check_outputs
     from precisionrx.report.pgx_json import pgx_document, render_json, render_tsv
 
+    vcf = [*(vcf or []), *(genotypes_files or [])]
+    if not vcf:
+        from precisionrx.cli import _CLICK
+
+        raise _CLICK.MissingParameter(
+            "give VCF file(s) or --genotypes FILE", param_type="argument", param_hint="'VCF...'"
+        )
     check_outputs([output], [*vcf, *(outside_calls or []), medications])
     kb = KnowledgeBase()
     outside = read_outside_call_files(outside_calls or [])

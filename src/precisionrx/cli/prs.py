@@ -19,6 +19,44 @@ class PrsFormat(StrEnum):
     tsv = "tsv"
 
 
+class MissingMode(StrEnum):
+    auto = "auto"
+    mean_impute = "mean-impute"
+    no_mean_imputation = "no-mean-imputation"
+
+
+class DosageField(StrEnum):
+    auto = "auto"
+    DS = "DS"
+    GP = "GP"
+    GT = "GT"
+
+
+GENOTYPES_HELP = (
+    "Genotypes: VCF/BCF, PLINK 2 .pgen (or its prefix), PLINK 1 .bed (or its prefix), or BGEN "
+    "1.2/1.3 .bgen; the format is read from the name."
+)
+MissingOption = Annotated[
+    MissingMode,
+    typer.Option(
+        "--missing",
+        parser=enum_parser(MissingMode),
+        metavar=enum_metavar(MissingMode),
+        help="Missing calls: plink2's mean imputation, none, or auto (mean imputation from 50 "
+        "samples up).",
+    ),
+]
+DosageFieldOption = Annotated[
+    DosageField,
+    typer.Option(
+        "--dosage-field",
+        parser=enum_parser(DosageField),
+        metavar=enum_metavar(DosageField),
+        help="VCF dosages from FORMAT DS or GP, hard calls GT, or auto (DS, else GP, else GT).",
+    ),
+]
+
+
 KeepAmbiguousOption = Annotated[bool, typer.Option("--keep-ambiguous")]
 KeepMultiallelicOption = Annotated[bool, typer.Option("--keep-multiallelic")]
 MinOverlapOption = Annotated[
@@ -34,7 +72,7 @@ MinOverlapOption = Annotated[
 @app.command("prs")
 def prs_command(
     scorefiles: Annotated[list[Path], typer.Argument(help="PGS Catalog scoring file(s).")],
-    vcf: Annotated[Path, typer.Option("--vcf", help="VCF/BCF with the genotypes.")],
+    genotypes: Annotated[Path, typer.Option("--genotypes", "--vcf", help=GENOTYPES_HELP)],
     fmt: Annotated[
         PrsFormat,
         typer.Option("--format", parser=enum_parser(PrsFormat), metavar=enum_metavar(PrsFormat)),
@@ -47,24 +85,32 @@ def prs_command(
         Path | None,
         typer.Option(
             "--reference",
-            help="VCF of reference samples: Z and percentile against their scores.",
+            help="Genotypes of reference samples (any supported format): Z and percentile "
+            "against their scores.",
         ),
     ] = None,
+    missing: MissingOption = MissingMode.auto,
+    dosage_field: DosageFieldOption = DosageField.auto,
 ) -> None:
-    """Score every sample of the VCF with each scoring file (match log included)."""
+    """Score every sample of the genotype file with each scoring file (match log included)."""
     import polars as pl
 
     from precisionrx.engines.prs.api import score_genotypes
+    from precisionrx.io.genotypes import open_genotypes
     from precisionrx.io.pgs_scorefile import ScoreFile, read_scorefile
-    from precisionrx.io.vcf import VcfFile
     from precisionrx.kb.registry import KnowledgeBase
     from precisionrx.records.evidence import fingerprint
     from precisionrx.records.prs import PrsSettings
     from precisionrx.report.output import check_outputs
 
+    vcf = genotypes
     check_outputs([output], [*scorefiles, vcf, reference])
     settings = PrsSettings(
-        keep_ambiguous=keep_ambiguous, keep_multiallelic=keep_multiallelic, min_overlap=min_overlap
+        keep_ambiguous=keep_ambiguous,
+        keep_multiallelic=keep_multiallelic,
+        min_overlap=min_overlap,
+        missing=missing.value,
+        dosage_field=dosage_field.value,
     )
     logs: list[pl.DataFrame] = []
     read: list[bytes] = []
@@ -76,13 +122,16 @@ def prs_command(
             yield sf
 
     with contextlib.ExitStack() as stack:
-        v = stack.enter_context(VcfFile(vcf))
-        ref = stack.enter_context(VcfFile(reference)) if reference is not None else None
+        v = open_genotypes(vcf)
+        stack.callback(v.close)
+        ref = open_genotypes(reference) if reference is not None else None
+        if ref is not None:
+            stack.callback(ref.close)
         result = score_genotypes(files(), v, KnowledgeBase(), settings, ref, match_logs=logs)
     # The input fingerprint: the scoring files' bytes, known once they are all read (the VCF is
     # named in the parameters, not hashed: it can be many gigabytes).
     if result.provenance is not None:
-        parameters = {**result.provenance.parameters, "vcf": str(vcf)}
+        parameters = {**result.provenance.parameters, "vcf": str(vcf), "genotypes": str(vcf)}
         provenance = result.provenance.model_copy(
             update={"input_sha256": fingerprint(*read), "parameters": parameters}
         )

@@ -1,8 +1,11 @@
-"""``cohort prs``: polygenic scores for every sample of large VCF/BCF files.
+"""``cohort prs``: polygenic scores for every sample of large genotype files (VCF/BCF, PLINK
+1/2, BGEN).
 
-Shards: each scoring file x block of samples of each input. Rows: one per sample x score with
-the fields of ``precisionrx prs``'s ``scores`` (``pgs_id``, ``sample``, ``sum``,
-``variants_matched``, ``variants_in_score``, ``percentile``, ``z``, ``caveats``), plus
+Shards: each scoring file x block of samples of each input; a whole input when missing calls
+are mean-imputed (the allele frequencies are those of every sample in the file, as in plink2).
+Rows: one per sample x score with the fields of ``precisionrx prs``'s ``scores`` (``pgs_id``,
+``sample``, ``sum``, ``variants_matched``, ``variants_in_score``, ``percentile``, ``z``,
+``caveats``), plus
 ``input`` and ``match_share`` (matched / in score, for the equity view), from the same engine
 and settings.
 """
@@ -28,12 +31,21 @@ def prs_shards(
     settings: dict[str, Any],
     samples_per_shard: int = SAMPLES_PER_SHARD,
 ) -> tuple[list[Shard], dict[str, Any]]:
+    from precisionrx.engines.prs.scorer import resolve_missing
+    from precisionrx.io.genotypes import genotype_kind
+
     shards: list[Shard] = []
     for path in inputs:
         names = vcf_samples(path)
+        # Mean imputation takes allele frequencies over every sample of the file, as plink2
+        # does: such a file is scored whole (PLINK/BGEN stream it in variant blocks).
+        whole = resolve_missing(settings.get("missing", "auto"), len(names))
+        if whole and genotype_kind(path) == "vcf":
+            _check_whole_vcf(path, scorefiles, len(names))
+        size = max(len(names), 1) if whole else samples_per_shard
         for score in scorefiles:
-            for start in range(0, len(names), samples_per_shard):
-                block = names[start : start + samples_per_shard]
+            for start in range(0, len(names), size):
+                block = names[start : start + size]
                 spec = {"input": str(path.resolve()), "name": str(path),
                         "scorefile": str(score.resolve()), "samples": block,
                         "settings": settings}  # fmt: skip
@@ -45,16 +57,38 @@ def prs_shards(
     return shards, identity
 
 
+#: Largest genotype matrix (bytes) a whole-VCF shard may hold: a VCF's matched genotypes are
+#: read into memory at once (sites x 2 x samples int8), unlike PLINK/BGEN files.
+WHOLE_VCF_LIMIT = 4 * 10**9
+
+
+def _check_whole_vcf(path: Path, scorefiles: Sequence[Path], n_samples: int) -> None:
+    """Refuse a whole-file shard of a VCF whose matched genotypes would not fit the limit."""
+    from precisionrx.errors import InputError
+    from precisionrx.io.pgs_scorefile import read_scorefile
+
+    largest = max((read_scorefile(p).table.height for p in scorefiles), default=0)
+    need = largest * 2 * n_samples
+    if need > WHOLE_VCF_LIMIT:
+        raise InputError(
+            f"mean imputation takes allele frequencies over all {n_samples} samples, so this VCF "
+            f"would be scored in one shard holding up to {need / 1e9:.1f} GB of genotypes",
+            path=path,
+            hint="convert it to PLINK 2 first (precisionrx convert; PLINK files are read in "
+            "blocks), or pass --missing no-mean-imputation to score it in sample blocks",
+        )
+
+
 def prs_shard(spec: dict[str, Any]) -> pa.Table:
     import pyarrow as pa
 
     from precisionrx.engines.prs.api import score_genotypes
+    from precisionrx.io.genotypes import open_genotypes
     from precisionrx.io.pgs_scorefile import read_scorefile
-    from precisionrx.io.vcf import VcfFile
     from precisionrx.records.prs import PrsSettings
 
     settings = PrsSettings(**spec["settings"])
-    with VcfFile(spec["input"], spec["samples"]) as vcf:
+    with open_genotypes(spec["input"], spec["samples"]) as vcf:
         result = score_genotypes(
             [read_scorefile(Path(spec["scorefile"]))], vcf, worker_kb(), settings
         )

@@ -94,11 +94,11 @@ def kb_versions(kb: KnowledgeBase) -> list[str]:
 
 
 def vcf_samples(path: Path) -> list[str]:
-    """The sample names of a VCF/BCF (opening it checks the file, once, for the planner)."""
-    from precisionrx.io.vcf import VcfFile
+    """The sample names of a genotype file (VCF/BCF, PLINK 1/2, BGEN; opening it checks the
+    file, once, for the planner)."""
+    from precisionrx.io.genotypes import genotype_samples
 
-    with VcfFile(path) as vcf:
-        return list(vcf.samples)
+    return genotype_samples(path)
 
 
 def require_cohort_dependencies() -> None:
@@ -113,9 +113,14 @@ def require_cohort_dependencies() -> None:
 def file_identity(path: Path) -> dict[str, Any]:
     """Size and a fingerprint (sha256 of the first MiB) of an input: enough to notice that
     ``--resume`` was given other data under the same name."""
+    from precisionrx.io.genotypes import companion_files, main_file
+
+    path = main_file(path)  # a PLINK prefix: its .pgen/.bed
     h = hashlib.sha256()
     with path.open("rb") as fh:
         h.update(fh.read(1 << 20))
+    for extra in companion_files(path):  # sample and variant lists: their order matters
+        h.update(extra.read_bytes())
     return {"path": str(path.resolve()), "size": path.stat().st_size, "sha256_1mib": h.hexdigest()}
 
 

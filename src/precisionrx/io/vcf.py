@@ -292,6 +292,49 @@ def evidence_from(
     return _evidence(markers, _marker_owners(markers), sites)
 
 
+def variant_dosages(v: Any, field: str, n: int) -> npt.NDArray[np.float64]:
+    """ALT dosages (ALT alleles, samples) of one cyvcf2 record from FORMAT ``DS`` or ``GP``;
+    NaN where missing. A haploid call's dosage is 0..1 (DS as written; an all-haploid GP gives
+    P(ALT)): callers double it where the GT is haploid, as plink2 does."""
+    alts = list(v.ALT)
+    dose = np.full((len(alts), n), np.nan)
+    try:
+        values = v.format(field)
+    except Exception:  # field absent in this record
+        return dose
+    if values is None:
+        return dose
+    # htslib stores FORMAT floats as float32: back to the shortest decimal that float32
+    # round-trips (the text of the file), as plink2 parses the text.
+    raw = np.asarray(values, dtype=np.float32).reshape(n, -1)
+    arr = raw.astype(str).astype(np.float64)
+    arr[arr < -1e30] = np.nan  # htslib's missing float may surface as a huge negative
+    if field == "DS":
+        width = min(arr.shape[1], len(alts))
+        dose[:width] = arr[:, :width].T
+    elif arr.shape[1] == len(alts) + 1:  # haploid probabilities: one per allele
+        dose = arr[:, 1:].T.copy()
+    else:
+        dose = _gp_dosages(arr, len(alts))
+    return dose
+
+
+def _gp_dosages(gp: npt.NDArray[np.float64], n_alts: int) -> npt.NDArray[np.float64]:
+    """Expected ALT copies from diploid genotype probabilities in VCF order (genotype a/b with
+    a <= b at index b(b+1)/2 + a); (ALT alleles, samples), NaN where any value is missing."""
+    out = np.zeros((n_alts, gp.shape[0]))
+    combos = [(a, b) for b in range(n_alts + 1) for a in range(b + 1)]
+    if gp.shape[1] != len(combos):
+        return np.full((n_alts, gp.shape[0]), np.nan)
+    for j, (a, b) in enumerate(combos):
+        for k in range(1, n_alts + 1):
+            copies = int(a == k) + int(b == k)
+            if copies:
+                out[k - 1] += copies * gp[:, j]
+    out[:, np.isnan(gp).any(axis=1)] = np.nan
+    return out
+
+
 def _raw_coords(v: object) -> tuple[str, int, int]:
     """CHROM, POS and END of a raw cyvcf2 variant or a recovered record (no genotype read)."""
     if isinstance(v, VcfRecord):
@@ -382,8 +425,15 @@ class VcfFile:
         #: process when ``Variant.FORMAT`` is read in a file whose header has no GT, so the
         #: record's FORMAT is never consulted after a failed genotype read.
         self._header_gt = False
+        self._format_ids: set[str] = set()
+        #: The header's own ##contig and ##reference lines (the reader adds contigs of its own).
+        self.build_header: list[str] = []
         try:
             for ln in str(probe.raw_header).splitlines():
+                if ln.startswith(("##contig=", "##reference=")):
+                    self.build_header.append(ln)
+                if ln.startswith("##FORMAT=<ID="):
+                    self._format_ids.add(ln[len("##FORMAT=<ID=") :].split(",", 1)[0].rstrip(">"))
                 if ln.startswith("##reference=") and self._reference is None:
                     self._reference = ln.split("=", 1)[1].strip()
                 elif ln.startswith("##FORMAT=<") and "ID=GT," in ln.replace(" ", ""):
@@ -887,6 +937,31 @@ class VcfFile:
             return GenotypeSites.empty(len(self.samples))
         table = pl.DataFrame(entries, schema=GenotypeSites.empty(0).table.schema, orient="row")
         return GenotypeSites(table, np.stack(arrays), notes)
+
+    def format_fields(self) -> set[str]:
+        """FORMAT field IDs the header declares (``GT``, ``DS``, ``GP`` ...)."""
+        return set(self._format_ids)
+
+    def format_dosages(
+        self, points: set[tuple[str, int]], field: str
+    ) -> dict[tuple[str, int, str, str], npt.NDArray[np.float64]]:
+        """ALT dosages from FORMAT ``DS`` (Number=A) or ``GP`` (genotype probabilities, diploid)
+        of the records starting at the points: (ALT alleles, samples) float64 keyed by (bare
+        chrom, pos, REF, comma-joined ALT); NaN where the value is missing."""
+        out: dict[tuple[str, int, str, str], npt.NDArray[np.float64]] = {}
+        n = len(self.samples)
+        for v, _ordinal in self._raw_stream():
+            if isinstance(v, VcfRecord):  # recovered from malformed text: no dosage values
+                continue
+            name, pos, _end = _raw_coords(v)
+            chrom = name.removeprefix("chr")
+            if (chrom, pos) not in points:
+                continue
+            alts = list(v.ALT)  # type: ignore[attr-defined]
+            dose = variant_dosages(v, field, n)
+            key = (chrom, pos, str(v.REF), ",".join(alts))  # type: ignore[attr-defined]
+            out[key] = dose
+        return out
 
     def records_at(self, points: set[tuple[str, int]]) -> dict[tuple[str, int], list[VcfRecord]]:
         """Records starting at, or gVCF blocks covering, the given (bare chrom, pos) points.

@@ -12,6 +12,8 @@ True
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from precisionrx.records.evidence import Caveat, EngineResult
@@ -26,6 +28,13 @@ class PrsSettings(BaseModel):
     keep_multiallelic: bool = False
     #: Smallest share of the score's variants that must match for a score to be reported.
     min_overlap: float = 0.75
+    #: Missing calls: ``mean-impute`` (plink2's default: the mean dosage of the samples with a
+    #: call), ``no-mean-imputation`` (they add nothing), or ``auto`` (mean imputation from 50
+    #: samples up, as pgsc_calc decides).
+    missing: Literal["auto", "mean-impute", "no-mean-imputation"] = "auto"
+    #: VCF dosages: FORMAT ``DS``, ``GP``, hard calls ``GT``, or ``auto`` (DS, else GP, when the
+    #: header declares them, else GT). PLINK 2 and BGEN files carry their own dosages.
+    dosage_field: Literal["auto", "DS", "GP", "GT"] = "auto"
 
 
 class ScoreRow(BaseModel):
@@ -53,6 +62,9 @@ class MatchLogSummary(BaseModel):
     pgs_id: str
     by_status: dict[str, int] = Field(default_factory=dict)
     by_reason: dict[str, int] = Field(default_factory=dict)
+    #: When the scoring file was on the other genome build: ``from``, ``to`` and the
+    #: ``converted`` and ``failed`` variant counts of the chain-file conversion.
+    build_conversion: dict[str, str | int] | None = None
 
 
 class ScoreResult(EngineResult):

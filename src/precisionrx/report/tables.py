@@ -111,7 +111,9 @@ def prs_tsv(result: PrsResult) -> str:
 
 
 def prs_json(result: PrsResult, match_logs: Iterable[pl.DataFrame]) -> str:
-    """``{"scores": [...], "match_log": [...], "provenance": {...}}`` with one match-log row per
+    """``{"scores": [...], "match_log": [...], "match_summary": [...], "provenance": {...}}``
+    (``match_summary``: per scoring file the counts by status and reason, and of the build
+    conversion when there was one) with one match-log row per
     line (the log can hold millions of rows; polars writes them at C speed, NaN as null)."""
     import polars as pl
 
@@ -120,8 +122,10 @@ def prs_json(result: PrsResult, match_logs: Iterable[pl.DataFrame]) -> str:
     log = pl.concat(logs) if logs else pl.DataFrame()
     rows = log.write_ndjson().rstrip("\n").replace("\n", ",\n") if log.height else ""
     prov = result.provenance.model_dump(mode="json") if result.provenance else None
+    summary = [s.match_log.model_dump(mode="json") for s in result.scores]
     return ('{"scores": ' + dumps(scores, indent=1) + ',\n"match_log": [\n' + rows
-            + '\n],\n"provenance": ' + dumps(prov) + "}\n")  # fmt: skip
+            + '\n],\n"match_summary": ' + dumps(summary)
+            + ',\n"provenance": ' + dumps(prov) + "}\n")  # fmt: skip
 
 
 def alerts_csv(alerts: Iterable[Alert]) -> str:

@@ -13,23 +13,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from precisionrx.engines.prs.scorer import BuildState, check_build, score, to_result
+from precisionrx.engines.prs.build_convert import convert_scorefile
+from precisionrx.engines.prs.scorer import (
+    BuildState,
+    inspect_build,
+    resolve_missing,
+    score,
+    to_result,
+)
+from precisionrx.records.evidence import Caveat, CaveatKind
 from precisionrx.records.prs import PrsResult, PrsSettings
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from precisionrx.io.genotypes import GenotypeFile
     from precisionrx.io.pgs_scorefile import ScoreFile
-    from precisionrx.io.vcf import VcfFile
     from precisionrx.kb.registry import KnowledgeBase
 
 
 def score_genotypes(
     scorefiles: Iterable[ScoreFile],
-    genotypes: VcfFile,
+    genotypes: GenotypeFile,
     kb: KnowledgeBase,
     settings: PrsSettings | None = None,
-    reference: VcfFile | None = None,
+    reference: GenotypeFile | None = None,
     *,
     check_builds: bool = True,
     input_sha256: str | None = None,
@@ -39,8 +47,10 @@ def score_genotypes(
 
     ``scorefiles`` may be a generator: each file is checked and scored before the next is
     taken. ``reference``: an opened VCF of reference samples for empirical Z and percentiles.
-    ``check_builds`` refuses (GenomeBuildMismatch) a scoring file on another build than the VCF
-    (the plan's section scores without the check, as it always has). The full match log of each
+    ``check_builds`` compares the scoring file's build with the genotype file's; a scoring file
+    on the other build is converted with the packaged chain file before matching (the counts
+    are in a caveat and in the match log summary; the plan's section scores without the check,
+    as it always has). The full match log of each
     file (one row per variant and candidate; polars, for large scores) is appended to
     ``match_logs`` when given; the result carries its counts.
     """
@@ -48,7 +58,15 @@ def score_genotypes(
     state = BuildState()
     scores = []
     for sf in scorefiles:
-        sites = check_build(sf, genotypes, kb, state) if check_builds else None
+        sites = None
+        conversion = None
+        if check_builds:
+            found = inspect_build(sf, genotypes, kb, state)
+            sites = found.sites
+            if found.other is not None:
+                # the other build: positions converted with the chain file, then read afresh
+                sf, conversion = convert_scorefile(sf, found.other)
+                sites = None
         raw = score(
             sf,
             genotypes,
@@ -57,14 +75,22 @@ def score_genotypes(
             settings.min_overlap,
             reference,
             sites=sites,
+            missing=settings.missing,
+            dosage_field=settings.dosage_field,
         )
+        if conversion is not None:
+            raw.caveats.append(Caveat(code="build_converted", message=conversion.message(),
+                                      kind=CaveatKind.WARNING))  # fmt: skip
         if match_logs is not None:
             match_logs.append(raw.log_table)
-        scores.append(to_result(raw, sf))
+        scores.append(to_result(raw, sf, conversion))
     parameters = {
         "keep_ambiguous": str(settings.keep_ambiguous).lower(),
         "keep_multiallelic": str(settings.keep_multiallelic).lower(),
         "min_overlap": repr(settings.min_overlap),
+        "missing": settings.missing,
+        "missing_imputed": str(resolve_missing(settings.missing, len(genotypes.samples))).lower(),
+        "dosage_field": settings.dosage_field,
         "samples": str(len(genotypes.samples)),
     }
     if reference is not None:

@@ -20,6 +20,7 @@ scoring file's build check read is handed to its scoring by the caller, see
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from precisionrx.errors import GenomeBuildMismatch
+from precisionrx.errors import GenomeBuildMismatch, VcfFormatError
+from precisionrx.io.bgen import plink_dosage
 from precisionrx.io.pgs_scorefile import ScoreFile, ScoreVariant
 from precisionrx.io.vcf import BuildEvidence, BuildMarkers, VcfFile, evidence_from
 from precisionrx.io.vcf_fastgt import GenotypeSites
@@ -35,6 +37,7 @@ from precisionrx.records.evidence import Caveat, CaveatKind
 from precisionrx.records.prs import MatchLogSummary, ScoreResult, ScoreRow
 
 if TYPE_CHECKING:
+    from precisionrx.io.genotypes import GenotypeFile
     from precisionrx.kb.registry import KnowledgeBase
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
@@ -43,6 +46,10 @@ PRIORITY = [
     "no_oa_ref", "no_oa_alt", "no_oa_ref_flip", "no_oa_alt_flip",
 ]  # fmt: skip
 MIN_OVERLAP = 0.75
+#: Fewest samples for ``auto`` to mean-impute missing calls (pgsc_calc's rule for plink2).
+MIN_IMPUTE_SAMPLES = 50
+#: Matched variants x samples from which the compiled scoring loop is used.
+COMPILED_MIN_CELLS = 200_000_000
 #: Invalid genotype calls named in a caveat (the rest are counted).
 MAX_INVALID_LISTED = 10
 NON_ALLELES = frozenset({"*", "."})
@@ -259,7 +266,8 @@ def match_table(
                     "idx",
                     pl.col("block_row").alias("row"),
                     pl.lit(-1, dtype=pl.Int8).alias("k"),
-                    pl.lit(False).alias("eff_alt"),
+                    # the effect allele is the block's non-reference allele: 0 copies
+                    pl.lit(True).alias("eff_alt"),
                 ),
             ]
         )
@@ -278,65 +286,94 @@ def match_table(
     return m, log
 
 
-def _score_chunk(
-    m: Matched, part: slice, gt: npt.NDArray[np.int8]
+def _vcf_blocks(
+    m: Matched, sites: GenotypeSites, dosages: DosageLookup | None
+) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[Any]]]:
+    """ALT dosage blocks of the matched variants from a VCF's genotype matrix: int8 counts of
+    the matched ALT allele (a haploid call counts double; a gVCF reference block is 0 where the
+    call is reference), -9 where the call is missing; float64 where FORMAT dosages are used
+    (a sample without a dosage value keeps its GT count)."""
+    for start in range(0, len(m), CHUNK):
+        part = np.arange(start, min(start + CHUNK, len(m)), dtype=np.int64)
+        gts = sites.gt[m.rows[part]]
+        k = m.alt_k[part][:, None]
+        first, second = gts[:, 0, :], gts[:, 1, :]
+        if dosages is None and (k == 1).all() and not (gts.view(np.uint8) > 1).any():
+            # common case: bi-allelic, every call 0 or 1 (no missing or haploid calls)
+            yield part, first + second
+            continue
+        count = (first == k).astype(np.int8) + (second == k)
+        haploid = second == -2
+        if haploid.any():
+            count = np.where(haploid, count * 2, count).astype(np.int8)
+        missing = (first == -1) | (second == -1)
+        block = (k == -1) & np.ones_like(missing)
+        if block.any():
+            count = np.where(block, 0, count).astype(np.int8)
+            missing = np.where(block, first != 0, missing)
+        count[missing] = -9
+        if dosages is None:
+            yield part, count
+            continue
+        out = count.astype(np.float64)
+        for i, j in enumerate(part):
+            d = dosages.get(int(m.rows[j]), int(m.alt_k[j]))
+            if d is not None:
+                d = np.where(haploid[i], 2.0 * d, d)  # haploid DS is 0..1; plink2 doubles it
+                out[i] = np.where(np.isnan(d), out[i], plink_dosage(d))
+        yield part, out
+
+
+@dataclass
+class DosageLookup:
+    """FORMAT dosages of a VCF's sites, by genotype-matrix row and ALT index."""
+
+    by_row: dict[int, npt.NDArray[np.float64]]
+
+    def get(self, row: int, k: int) -> npt.NDArray[np.float64] | None:
+        d = self.by_row.get(row)
+        if d is None or k < 1 or k > d.shape[0]:
+            return None
+        row_dose: npt.NDArray[np.float64] = d[k - 1]
+        return row_dose
+
+
+def sums(
+    m: Matched,
+    blocks: Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[Any]]],
+    n: int,
+    impute: bool,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    """Weighted effect-allele dosages of a block of matched variants, summed per sample."""
-    gts = gt[m.rows[part]]  # (variants, 2, samples)
-    alt_k = m.alt_k[part][:, None]
-    first, second = gts[:, 0, :], gts[:, 1, :]
-    weights = m.weight[part][:, None]
-    kinds = m.kind[part][:, None]
-    if (alt_k == 1).all() and (kinds == "additive").all() and not (gts.view(np.uint8) > 1).any():
-        # Common case (every call 0 or 1: no missing, haploid or other-ALT calls; additive): the
-        # ALT count is the sum of the two allele indexes; effect = ALT -> w * count, effect = REF
-        # -> 2w - w * count.
-        count = (first + second).astype(np.float64)
-        eff = m.effect_is_alt[part]
-        w = m.weight[part]
-        const = 2.0 * float(w[~eff].sum())
-        return np.where(eff, w, -w) @ count + const, np.zeros(gt.shape[2], dtype=np.int64)
-    missing = (first == -1) | (second == -1)
-    count = (first == alt_k).astype(np.int8) + (second == alt_k)
-    haploid = second == -2
-    if haploid.any():
-        count = np.where(haploid, count * 2, count)
-    dosage = np.where(m.effect_is_alt[part][:, None], count, 2 - count).astype(np.float64)
-    is_block = alt_k == -1
-    if not is_block.any() and (kinds == "additive").all():
-        # Common case: one matrix product; missing calls count 0 and are tallied.
-        dosage[missing] = 0.0
-        return weights[:, 0] @ dosage, missing.sum(axis=0).astype(np.int64)
-    if is_block.any():
-        dosage = np.where(is_block, np.where(first == 0, 0.0, np.nan), dosage)
-    dosage[missing] = np.nan
-    contrib = dosage * weights
-    if (kinds != "additive").any():
-        contrib = np.where(kinds == "dominant", (dosage >= 1) * weights, contrib)
-        contrib = np.where(kinds == "recessive", (dosage >= 2) * weights, contrib)
-        table = m.genotypic[part]
-        geno = np.take_along_axis(table, np.nan_to_num(dosage, nan=0).astype(int).clip(0, 2), 1)
-        contrib = np.where(kinds == "genotypic", geno, contrib)
-        contrib[np.isnan(dosage)] = np.nan
-    nan = np.isnan(contrib)
-    return np.where(nan, 0.0, contrib).sum(axis=0), nan.sum(axis=0).astype(np.int64)
+    """Per-sample totals and missing-call counts over the dosage blocks; the compiled loop
+    (which releases the GIL) runs on a second thread while the next block is read."""
+    from concurrent.futures import Future, ThreadPoolExecutor
 
+    from precisionrx.engines.prs import kernel
 
-def sums(m: Matched, gt: npt.NDArray[np.int8], n: int) -> tuple[
-    npt.NDArray[np.float64], npt.NDArray[np.int64]
-]:  # fmt: skip
-    """Per-sample totals and missing-call counts; blocks of variants on two threads (numpy
-    releases the GIL in the array work)."""
-    from concurrent.futures import ThreadPoolExecutor
+    # The compiled loop pays for loading itself (about half a second) from some hundred
+    # million genotypes up; below that the array version is faster.
+    accumulate = kernel.accumulate if len(m) * n >= COMPILED_MIN_CELLS else kernel.accumulate_numpy
 
-    total = np.zeros(n)
-    missing_calls = np.zeros(n, dtype=np.int64)
-    parts = [slice(start, start + CHUNK) for start in range(0, len(m), CHUNK)]
+    kind = (
+        np.array([kernel.KIND_CODES[k] for k in m.kind], dtype=np.int8)
+        if len(m)
+        else np.zeros(0, dtype=np.int8)
+    )
+    totals = [np.zeros(n), np.zeros(n)]
+    missing = [np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)]
+    pending: list[Future[None]] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for part_total, part_missing in pool.map(lambda p: _score_chunk(m, p, gt), parts):
-            total += part_total
-            missing_calls += part_missing
-    return total, missing_calls
+        for i, (part, g) in enumerate(blocks):
+            slot = i % 2
+            if len(pending) == 2:
+                pending.pop(0).result()
+            pending.append(pool.submit(
+                accumulate, g, m.weight[part], m.effect_is_alt[part], kind[part],
+                m.genotypic[part], impute, totals[slot], missing[slot],
+            ))  # fmt: skip
+        for f in pending:
+            f.result()
+    return totals[0] + totals[1], missing[0] + missing[1]
 
 
 BUILD_NAMES = {
@@ -373,7 +410,7 @@ class BuildState:
 
 
 def _sites_with_markers(
-    sf: ScoreFile, vcf: VcfFile, markers: BuildMarkers
+    sf: ScoreFile, vcf: GenotypeFile, markers: BuildMarkers
 ) -> tuple[BuildEvidence, GenotypeSites]:
     """Read the scoring positions and the marker positions in one genotype_sites request (for
     raw_sums) and take the build evidence from the records found at the markers."""
@@ -384,37 +421,45 @@ def _sites_with_markers(
     )
     points = _points(sf)
     both = pl.concat([points.select(pl.col("chrom"), pl.col("pos").cast(pl.Int64)), extra])
-    sites = vcf.genotype_sites(both.unique())
-    t = sites.table.filter(pl.col("pos") == pl.col("at_pos"))
+    sites = read_sites(vcf, both.unique())
+    t = sites.table.filter(pl.col("pos") == pl.col("at_pos")).join(
+        extra.unique(), on=["chrom", "pos"], how="semi"
+    )
     rows = t.select("chrom", "pos", "ref", "block").iter_rows()
     return evidence_from(markers, rows), sites
 
 
-def check_build(
-    sf: ScoreFile, vcf: VcfFile, kb: KnowledgeBase, state: BuildState | None = None
-) -> GenotypeSites | None:
-    """Refuse to score when the scoring file's positions and the VCF are on different builds.
+@dataclass
+class BuildCheck:
+    """What :func:`inspect_build` found: the sites it read (None when nothing was read) and,
+    when the genotype file is on another build than the scoring file, that build and why."""
 
-    The VCF's build is its header's (contig lengths, ``##reference``); when the header declares
-    none, the records at the positions of known variants in both builds decide (the dual-build
-    table of the knowledge base; see docs/cli/prs.md). Those markers are read together with the
-    scoring file's positions: the sites read are returned, to be handed to :func:`score` (the
-    VCF is then read once); None when nothing was read. ``state`` keeps the evidence for the
-    next scoring file of the same VCF."""
+    sites: GenotypeSites | None
+    other: str | None = None
+    message: str = ""
+
+
+def inspect_build(
+    sf: ScoreFile, vcf: GenotypeFile, kb: KnowledgeBase, state: BuildState | None = None
+) -> BuildCheck:
+    """Compare the scoring file's build with the genotype file's.
+
+    The genotype file's build is its header's (contig lengths, ``##reference``); when the
+    header declares none, the records at the positions of known variants in both builds decide
+    (the dual-build table of the knowledge base; see docs/cli/prs.md). Those markers are read
+    together with the scoring file's positions: the sites read are returned, to be handed to
+    :func:`score` (the file is then read once). ``state`` keeps the evidence for the next
+    scoring file of the same genotype file."""
     score_build = normalise_build(sf.genome_build)
     if score_build is None:
-        return None
+        return BuildCheck(None)
     vcf_build = vcf.declared_build()
     if vcf_build is not None:
         if score_build != vcf_build:
-            raise GenomeBuildMismatch(
-                f"scoring file {sf.path.name} has {score_build} positions but the VCF is "
-                f"{vcf_build}",
-                path=vcf.path,
-                hint="use the scoring file harmonised to the VCF's build (PGS Catalog "
-                "*_hmPOS_* files)",
-            )
-        return None
+            return BuildCheck(None, vcf_build, (
+                f"scoring file {sf.path.name} has {score_build} positions but the genotype file "
+                f"is {vcf_build}"))  # fmt: skip
+        return BuildCheck(None)
     state = state or BuildState()
     sites = None
     evidence = state.evidence
@@ -423,16 +468,27 @@ def check_build(
         state.evidence = evidence
     other = evidence.contradicts(score_build)
     if other is not None:
-        raise GenomeBuildMismatch(
-            f"scoring file {sf.path.name} has {score_build} positions, but the VCF header "
+        return BuildCheck(sites, other, (
+            f"scoring file {sf.path.name} has {score_build} positions, but the genotype file "
             f"declares no build and {evidence.counts[other]} of its records sit at {other} "
             f"positions of known variants (e.g. {'; '.join(evidence.examples[other])}) against "
-            f"{evidence.counts.get(score_build, 0)} at their {score_build} positions",
-            path=vcf.path,
-            hint="use the scoring file harmonised to the VCF's build (PGS Catalog *_hmPOS_* "
-            "files), or declare the build (##contig lengths or ##reference)",
-        )
-    return sites
+            f"{evidence.counts.get(score_build, 0)} at their {score_build} positions"))  # fmt: skip
+    return BuildCheck(sites)
+
+
+def check_build(
+    sf: ScoreFile, vcf: GenotypeFile, kb: KnowledgeBase, state: BuildState | None = None
+) -> GenotypeSites | None:
+    """:func:`inspect_build`, refusing (GenomeBuildMismatch) a scoring file on another build;
+    the sites read, if any."""
+    found = inspect_build(sf, vcf, kb, state)
+    if found.other is not None:
+        raise GenomeBuildMismatch(
+            found.message, path=vcf.path,
+            hint="use the scoring file harmonised to the genotype file's build (PGS Catalog "
+            "*_hmPOS_* files), or declare the build (##contig lengths or ##reference)",
+        )  # fmt: skip
+    return found.sites
 
 
 def _points(sf: ScoreFile) -> pl.DataFrame:
@@ -441,48 +497,106 @@ def _points(sf: ScoreFile) -> pl.DataFrame:
     return wanted.select("chrom", "pos").unique()
 
 
+def resolve_missing(mode: str, n_samples: int) -> bool:
+    """Whether missing calls are mean-imputed: ``auto`` imputes from 50 samples up (as
+    pgsc_calc decides between plink2's two modes), below that frequencies are too unsure."""
+    if mode == "auto":
+        return n_samples >= MIN_IMPUTE_SAMPLES
+    return mode == "mean-impute"
+
+
 def raw_sums(
     sf: ScoreFile,
-    vcf: VcfFile,
+    source: GenotypeFile,
     keep_ambiguous: bool = False,
     keep_multiallelic: bool = False,
     invalid: list[str] | None = None,
     sites: GenotypeSites | None = None,
+    impute: bool = False,
+    dosage_field: str = "auto",
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], Matched, pl.DataFrame]:
     """Per-sample sums and missing-call counts, the matched variants and the match log;
     invalid calls (counted as missing) are appended to ``invalid`` when it is given.
     ``sites`` are the scoring file's sites already read (by :func:`check_build`)."""
     points = _points(sf)
-    if sites is not None:
-        pass
-    elif points.height:
-        sites = vcf.genotype_sites(points)
-    else:
-        sites = GenotypeSites.empty(len(vcf.samples))
+    n = len(source.samples)
+    if sites is None:
+        sites = read_sites(source, points) if points.height else GenotypeSites.empty(n)
     if invalid is not None:
         invalid.extend(sites.invalid)
     m, log = match_table(sf, sites, keep_ambiguous, keep_multiallelic)
-    n = len(vcf.samples)
     if not len(m):
         return np.zeros(n), np.zeros(n, dtype=np.int64), m, log
-    total, missing = sums(m, sites.gt, n)
+    if isinstance(source, VcfFile):
+        field = vcf_dosage_field(source, dosage_field)
+        lookup = None
+        if field is not None:
+            lookup = _dosage_lookup(source, sites, m, field)
+        blocks = _vcf_blocks(m, sites, lookup)
+    else:
+        blocks = source.dosage_blocks(m.rows, m.alt_k)
+    total, missing = sums(m, blocks, n, impute)
     return total, missing, m, log
+
+
+def read_sites(source: GenotypeFile, points: pl.DataFrame) -> GenotypeSites:
+    """The sites at the points: with their genotype matrix from a VCF (read in one pass), the
+    variant table only from PLINK/BGEN files (genotypes are read later, block by block)."""
+    if isinstance(source, VcfFile):
+        return source.genotype_sites(points)
+    return GenotypeSites(source.site_table(points), np.zeros((0, 2, len(source.samples)),
+                                                             dtype=np.int8))  # fmt: skip
+
+
+def vcf_dosage_field(vcf: VcfFile, requested: str) -> str | None:
+    """The FORMAT field dosages are read from: ``DS``, else ``GP``, when declared (``auto``);
+    None for hard calls (``GT``)."""
+    if requested == "GT":
+        return None
+    declared = vcf.format_fields()
+    if requested == "auto":
+        return next((f for f in ("DS", "GP") if f in declared), None)
+    if requested not in declared:
+        raise VcfFormatError(
+            f"the header declares no FORMAT {requested} field", path=vcf.path,
+            hint="use --dosage-field auto or GT",
+        )  # fmt: skip
+    return requested
+
+
+def _dosage_lookup(vcf: VcfFile, sites: GenotypeSites, m: Matched, field: str) -> DosageLookup:
+    import polars as pl
+
+    rows = sites.table.filter(pl.col("row").is_in(np.unique(m.rows).tolist()))
+    keys = {(c, p) for c, p in rows.select("chrom", "pos").iter_rows()}
+    found = vcf.format_dosages(keys, field)
+    by_row = {}
+    for row, chrom, pos, ref, alt in rows.select("row", "chrom", "pos", "ref", "alt").iter_rows():
+        d = found.get((chrom, pos, ref, alt))
+        if d is not None:
+            by_row[int(row)] = d
+    return DosageLookup(by_row)
 
 
 def score(
     sf: ScoreFile,
-    vcf: VcfFile,
+    vcf: GenotypeFile,
     keep_ambiguous: bool = False,
     keep_multiallelic: bool = False,
     min_overlap: float = MIN_OVERLAP,
-    reference: VcfFile | None = None,
+    reference: GenotypeFile | None = None,
     sites: GenotypeSites | None = None,
+    missing: str = "auto",
+    dosage_field: str = "auto",
 ) -> RawScore:
     """Score every sample; Z/percentile from ``reference`` samples or the analytic distribution.
-    ``sites``: the scoring file's sites already read from ``vcf`` (:func:`check_build`)."""
+    ``sites``: the scoring file's sites already read from ``vcf`` (:func:`check_build`).
+    ``missing``: ``mean-impute``, ``no-mean-imputation`` or ``auto`` (:func:`resolve_missing`).
+    """
     invalid: list[str] = []
+    impute = resolve_missing(missing, len(vcf.samples))
     total, missing_calls, m, log = raw_sums(
-        sf, vcf, keep_ambiguous, keep_multiallelic, invalid, sites
+        sf, vcf, keep_ambiguous, keep_multiallelic, invalid, sites, impute, dosage_field
     )
     supported = sf.table.filter(pl.col("unsupported").is_null())
     have_freq = supported.height > 0 and supported["freq"].null_count() == 0
@@ -508,7 +622,9 @@ def score(
         ))  # fmt: skip
         reported = None
     elif reference is not None:
-        ref_total, _, ref_m, _ = raw_sums(sf, reference, keep_ambiguous, keep_multiallelic)
+        ref_impute = resolve_missing(missing, len(reference.samples))
+        ref_total, _, ref_m, _ = raw_sums(sf, reference, keep_ambiguous, keep_multiallelic,
+                                          impute=ref_impute, dosage_field=dosage_field)  # fmt: skip
         sd = float(np.std(ref_total, ddof=1)) if len(ref_total) > 1 else 0.0
         if sd > 0:
             z = (total - float(np.mean(ref_total))) / sd
@@ -547,9 +663,16 @@ def score(
             "no_reference_distribution", "no reference distribution: percentile and Z not computed"
         ))  # fmt: skip
     if missing_calls.any():
+        if impute:
+            how = (f"given the mean dosage of the samples with a call at that site (plink2 mean "
+                   f"imputation over {len(vcf.samples)} samples)")  # fmt: skip
+        else:
+            how = "counted as 0 (not imputed)"
+            if missing == "auto":
+                how += (f"; mean imputation needs at least {MIN_IMPUTE_SAMPLES} samples for "
+                        "allele frequencies")  # fmt: skip
         caveats.append(_warning(
-            "missing_calls",
-            "some matched sites had missing genotype calls: counted as 0 (not imputed)",
+            "missing_calls", f"some matched sites had missing genotype calls: {how}",
         ))  # fmt: skip
     if invalid:
         shown = "; ".join(invalid[:MAX_INVALID_LISTED])
@@ -604,23 +727,31 @@ def result_rows(res: RawScore) -> list[ScoreRow]:
     return out
 
 
-def match_summary(res: RawScore) -> MatchLogSummary:
-    """Counts of the match log by status and by reason."""
+def match_summary(res: RawScore, conversion: Any = None) -> MatchLogSummary:
+    """Counts of the match log by status and by reason (and of the build conversion)."""
     log = res.log_table
+    converted = None
+    if conversion is not None:
+        converted = {"from": conversion.source, "to": conversion.target,
+                     "converted": conversion.converted, "failed": conversion.failed}  # fmt: skip
     if not log.height:
-        return MatchLogSummary(pgs_id=res.pgs_id)
+        return MatchLogSummary(pgs_id=res.pgs_id, build_conversion=converted)
 
     def counts(col: str) -> dict[str, int]:
         table = log.group_by(col).len().sort(col)
         return {str(k): int(n) for k, n in table.iter_rows()}
 
     return MatchLogSummary(
-        pgs_id=res.pgs_id, by_status=counts("match_status"), by_reason=counts("reason")
+        pgs_id=res.pgs_id,
+        by_status=counts("match_status"),
+        by_reason=counts("reason"),
+        build_conversion=converted,
     )
 
 
-def to_result(res: RawScore, sf: ScoreFile) -> ScoreResult:
-    """The typed result of one scoring file: its per-sample rows, caveats and match counts."""
+def to_result(res: RawScore, sf: ScoreFile, conversion: Any = None) -> ScoreResult:
+    """The typed result of one scoring file: its per-sample rows, caveats and match counts
+    (with the build conversion's counts when its positions were converted)."""
     return ScoreResult(
         pgs_id=res.pgs_id,
         trait=sf.metadata.get("trait_reported"),
@@ -628,6 +759,6 @@ def to_result(res: RawScore, sf: ScoreFile) -> ScoreResult:
         variants_matched=res.variants_matched,
         variants_in_score=res.variants_in_score,
         rows=result_rows(res),
-        match_log=match_summary(res),
+        match_log=match_summary(res, conversion),
         caveats=list(res.caveats),
     )

@@ -246,3 +246,53 @@ def test_bgen_index_gives_the_same_scores(data: Path) -> None:
     assert our_sums(data, "gi.bgen", "add", "mean-impute") == our_sums(
         data, "g12.bgen", "add", "mean-impute"
     )
+
+
+@pytest.mark.parametrize("chrom", ["X", "Y", "MT"])
+def test_haploid_calls_score_as_plink2(tmp_path: Path, chrom: str) -> None:
+    """Males' haploid calls with DS values: plink2 counts chrX ALT copies 0..2 (its default
+    --xchr-model 2) and chrY/MT copies 0..1; from the VCF, the PLINK 2 file and an 8-bit BGEN
+    (ploidy 1) exported from it."""
+    rng = np.random.default_rng(3)
+    n, m = 20, 30
+    header = [
+        "##fileformat=VCFv4.2", f"##contig=<ID={chrom}>",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=DS,Number=A,Type=Float,Description="Dosage">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
+        + "\t".join(f"M{i}" for i in range(n)),
+    ]  # fmt: skip
+    body, plink_score, pgs = [], ["ID\tA1\tW"], []
+    for i in range(m):
+        ds = np.round(rng.random(n), 3)
+        calls = "\t".join(f"{int(d > 0.5)}:{d}" for d in ds)
+        body.append(f"{chrom}\t{1000 + 10 * i}\tv{i}\tA\tG\t.\t.\t.\tGT:DS\t{calls}")
+        w = round(float(rng.normal()), 4)
+        plink_score.append(f"v{i}\tG\t{w}")
+        pgs.append(f"{chrom}\t{1000 + 10 * i}\tG\tA\t{w}")
+    (tmp_path / "h.vcf").write_text("\n".join(header + body) + "\n")
+    (tmp_path / "h.plink").write_text("\n".join(plink_score) + "\n")
+    (tmp_path / "h.txt").write_text(
+        "#pgs_id=PH\n#genome_build=GRCh38\nchr_name\tchr_position\teffect_allele\t"
+        "other_allele\teffect_weight\n" + "\n".join(pgs) + "\n"
+    )
+    (tmp_path / "h.psam").write_text("#IID\tSEX\n" + "".join(f"M{i}\t1\n" for i in range(n)))
+    plink2("--vcf", "h.vcf", "dosage=DS", "--psam", "h.psam", "--make-pgen", "--out", "h",
+           cwd=tmp_path)  # fmt: skip
+    plink2("--pfile", "h", "--export", "bgen-1.2", "bits=8", "--out", "hb", cwd=tmp_path)
+    cases = {"h.vcf": ["--pfile", "h"], "h.pgen": ["--pfile", "h"],
+             "hb.bgen": ["--bgen", "hb.bgen", "ref-first", "--sample", "hb.sample"]}  # fmt: skip
+    for genotypes, inputs in cases.items():
+        out = f"p_{genotypes.replace('.', '_')}"
+        plink2(*inputs, "--score", "h.plink", "1", "2", "3", "header", "no-mean-imputation",
+               "cols=+scoresums", "--out", out, cwd=tmp_path)  # fmt: skip
+        table = pl.read_csv(tmp_path / f"{out}.sscore", separator="\t")
+        theirs = dict(zip(table["#IID"].cast(pl.Utf8), table["SCORE1_SUM"], strict=True))
+        proc = precisionrx("prs", "--genotypes", genotypes, "h.txt", "--missing",
+                           "no-mean-imputation", cwd=tmp_path)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        ours = {r["sample"]: r["sum"] for r in json.loads(proc.stdout)["scores"]}
+        assert set(ours) == set(theirs)
+        for sample, want in theirs.items():
+            unit = 10.0 ** (math.floor(math.log10(abs(want))) - 5)
+            assert abs(ours[sample] - want) <= 0.5 * unit * (1 + 1e-9), (genotypes, sample)

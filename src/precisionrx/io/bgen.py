@@ -17,7 +17,8 @@ the BGEN header. The first allele is taken as REF and the second as ALT (the UK 
 Dosages are what plink2 makes of the probabilities: the expected count of the ALT allele
 (P(het) + 2 P(hom ALT), or the sum of the ALT haplotype probabilities when phased), stored in
 units of 1/16384 (PLINK 2's dosage precision), so that scores equal plink2's on the same file.
-A haploid call counts double (0..2), as plink2 codes haploid dosages for scoring.
+A haploid call counts double (0..2), as the other readers count a haploid ALT; the scorer
+halves chrY and mitochondrial weights, as plink2 counts those 0..1.
 """
 
 from __future__ import annotations

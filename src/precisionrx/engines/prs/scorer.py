@@ -46,6 +46,8 @@ PRIORITY = [
     "no_oa_ref", "no_oa_alt", "no_oa_ref_flip", "no_oa_alt_flip",
 ]  # fmt: skip
 MIN_OVERLAP = 0.75
+#: Chromosomes whose haploid calls plink2 --score counts as 0..1 copies (chrX: 0..2).
+HAPLOID_ONE_COPY = frozenset({"Y", "MT"})
 #: Fewest samples for ``auto`` to mean-impute missing calls (pgsc_calc's rule for plink2).
 MIN_IMPUTE_SAMPLES = 50
 #: Matched variants x samples from which the compiled scoring loop is used.
@@ -278,7 +280,20 @@ def match_table(
         rows=chosen["row"].to_numpy().astype(np.int64),
         alt_k=chosen["k"].to_numpy().astype(np.int8),
         effect_is_alt=chosen["eff_alt"].to_numpy().astype(bool),
-        weight=chosen["weight"].to_numpy().astype(np.float64),
+        weight=chosen.select(
+            # plink2 codes haploid chrX calls 0..2 (its default --xchr-model 2), but chrY and
+            # mitochondrial calls 0..1: the readers count a haploid ALT twice, so their
+            # additive weights are halved here
+            pl.when(
+                pl.col("chrom").is_in(list(HAPLOID_ONE_COPY))
+                & (pl.col("effect_type") == "additive")
+            )
+            .then(pl.col("weight") * 0.5)
+            .otherwise(pl.col("weight"))
+        )
+        .to_series()
+        .to_numpy()
+        .astype(np.float64),
         kind=chosen["effect_type"].to_numpy().astype(str),
         genotypic=chosen.select("d0", "d1", "d2").to_numpy().astype(np.float64),
         freq=chosen["freq"].fill_null(float("nan")).to_numpy().astype(np.float64),

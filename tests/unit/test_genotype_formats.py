@@ -329,3 +329,56 @@ def test_pgx_turns_round_a_minor_allele_first_bed(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         out[name] = json.loads((tmp_path / f"{name}.json").read_text())["results"]
     assert [r["genes"] for r in out["sw"]] == [r["genes"] for r in out["kg"]]
+
+
+def _bgzf(data: bytes) -> bytes:
+    """``data`` as BGZF (SAM/BAM specification 4.1): gzip members of at most 64 KB, each
+    declaring its size in a ``BC`` extra field, then the empty end-of-file member."""
+    import struct
+    import zlib
+
+    out = bytearray()
+    for start in range(0, len(data) + 1, 60_000):
+        piece = data[start : start + 60_000]
+        if not piece and start:
+            break
+        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+        body = packer.compress(piece) + packer.flush()
+        size = len(body) + 25
+        out += struct.pack("<4BI2BH2BHH", 0x1F, 0x8B, 8, 4, 0, 0, 0xFF, 6, 66, 67, 2, size)
+        out += body + struct.pack("<II", zlib.crc32(piece), len(piece))
+    out += bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+    return bytes(out)
+
+
+def test_bgzipped_vcf_is_read_and_a_corrupt_block_is_an_error(tmp_path: Path) -> None:
+    """The BGZF fast path (over 2,000 scored positions; blocks inflated on two threads) gives
+    the plain VCF's scores; a damaged block is a clear VCF format error (exit 3)."""
+    rng = np.random.default_rng(2)
+    rows, score = [], []
+    for i in range(3000):
+        calls = "\t".join(rng.choice(["0/0", "0/1", "1|1", "./."], 12))
+        rows.append(f"1\t{100 + 7 * i}\t.\tA\tC\t.\tPASS\t.\tGT\t{calls}")
+        score.append(f"1\t{100 + 7 * i}\tC\tA\t{rng.normal():.5f}")
+    text = (
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=248956422>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
+        + "\t".join(f"S{i}" for i in range(12))
+        + "\n"
+        + "\n".join(rows)
+        + "\n"
+    ).encode()
+    (tmp_path / "g.vcf").write_bytes(text)
+    (tmp_path / "g.vcf.gz").write_bytes(_bgzf(text))
+    (tmp_path / "s.txt").write_text(
+        "#pgs_id=PB\n#genome_build=GRCh38\nchr_name\tchr_position\teffect_allele\t"
+        "other_allele\teffect_weight\n" + "\n".join(score) + "\n"
+    )
+    plain = scores(tmp_path, "g.vcf", "--missing", "no-mean-imputation")
+    assert scores(tmp_path, "g.vcf.gz", "--missing", "no-mean-imputation") == plain
+    broken = bytearray(_bgzf(text))
+    broken[len(broken) // 2] ^= 0xFF
+    (tmp_path / "b.vcf.gz").write_bytes(bytes(broken))
+    bad = cli("prs", "--genotypes", "b.vcf.gz", "s.txt", cwd=tmp_path)
+    assert bad.returncode == 3 and "b.vcf.gz" in bad.stderr and "Traceback" not in bad.stderr

@@ -153,12 +153,26 @@ def _inflated(path: Path, chunk_size: int) -> Iterator[bytes]:
 BGZF_GROUP = 64
 
 
+def _raw_inflater() -> tuple[Any, Any]:
+    """(inflate raw deflate data, CRC-32): Intel ISA-L through python-isal (about three times
+    zlib's speed on VCF text) when it is installed, else zlib."""
+    try:
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - isal is a dependency; zlib stays correct
+        return zlib.decompress, zlib.crc32
+    return isal_zlib.decompress, isal_zlib.crc32
+
+
 def _inflate_group(members: list[bytes]) -> bytes:
+    inflate, crc32 = _raw_inflater()
     out = []
     for member in members:
         xlen = member[10] | member[11] << 8
-        data = zlib.decompress(member[12 + xlen : -8], -15)
-        if zlib.crc32(data) != int.from_bytes(member[-8:-4], "little"):
+        try:
+            data = inflate(member[12 + xlen : -8], -15)
+        except Exception as exc:  # zlib.error or ISA-L's IsalError: corrupt data
+            raise zlib.error(f"corrupt BGZF block ({exc})") from None
+        if crc32(data) != int.from_bytes(member[-8:-4], "little"):
             raise zlib.error("BGZF block CRC mismatch")
         out.append(data)
     return b"".join(out)

@@ -24,6 +24,7 @@ from precisionrx.cli.prs import (
     MinOverlapOption,
     MissingMode,
     MissingOption,
+    genotype_inputs,
 )
 from precisionrx.cli.risk import ModelsOption
 
@@ -138,13 +139,7 @@ def cohort_pgx(
     """Star-allele calls for every sample x gene: one row each, the fields of `pgx`'s JSON."""
     from precisionrx.cohort.pgx import pgx_shards
 
-    inputs = [*(inputs or []), *(genotypes or [])]
-    if not inputs:
-        from precisionrx.cli import _CLICK
-
-        raise _CLICK.MissingParameter(
-            "give VCF file(s) or --genotypes FILE", param_type="argument", param_hint="'VCF...'"
-        )
+    inputs = genotype_inputs(inputs, genotypes)
     _check_inputs(inputs, "genotype")
     _run("pgx", lambda: pgx_shards(inputs, genome_build=genome_build.value, samples=sample,
                                    samples_per_shard=samples_per_shard),

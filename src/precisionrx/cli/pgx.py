@@ -127,6 +127,7 @@ def pgx_command(
     ] = False,
 ) -> None:
     """Call star-allele diplotypes and phenotypes for every CPIC pharmacogene."""
+    from precisionrx.cli.prs import genotype_inputs
     from precisionrx.engines.pgx.api import analyse
     from precisionrx.engines.pgx.caller import CallOptions, genotype_request
     from precisionrx.engines.pgx.outside import check_outside_calls
@@ -136,13 +137,7 @@ def pgx_command(
     from precisionrx.report.output import check_outputs
     from precisionrx.report.pgx_json import pgx_document, render_json, render_tsv
 
-    vcf = [*(vcf or []), *(genotypes_files or [])]
-    if not vcf:
-        from precisionrx.cli import _CLICK
-
-        raise _CLICK.MissingParameter(
-            "give VCF file(s) or --genotypes FILE", param_type="argument", param_hint="'VCF...'"
-        )
+    vcf = genotype_inputs(vcf, genotypes_files)
     check_outputs([output], [*vcf, *(outside_calls or []), medications])
     kb = KnowledgeBase()
     outside = read_outside_call_files(outside_calls or [])

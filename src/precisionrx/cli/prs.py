@@ -36,6 +36,21 @@ GENOTYPES_HELP = (
     "Genotypes: VCF/BCF, PLINK 2 .pgen (or its prefix), PLINK 1 .bed (or its prefix), or BGEN "
     "1.2/1.3 .bgen; the format is read from the name."
 )
+
+
+def genotype_inputs(arguments: list[Path] | None, options: list[Path] | None) -> list[Path]:
+    """VCF arguments and ``--genotypes`` options together; neither given is a usage error
+    (click's missing-argument message, exit 2)."""
+    inputs = [*(arguments or []), *(options or [])]
+    if not inputs:
+        from precisionrx.cli import _CLICK
+
+        raise _CLICK.MissingParameter(
+            "give VCF file(s) or --genotypes FILE", param_type="argument", param_hint="'VCF...'"
+        )
+    return inputs
+
+
 MissingOption = Annotated[
     MissingMode,
     typer.Option(

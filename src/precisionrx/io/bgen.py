@@ -34,9 +34,14 @@ import numpy as np
 import numpy.typing as npt
 
 from precisionrx.errors import VcfFormatError
-from precisionrx.io.plink import BLOCK_VARIANTS, bare_chrom, select_samples
+from precisionrx.io.plink import (
+    BLOCK_VARIANTS,
+    bare_chrom,
+    first_duplicate,
+    select_samples,
+    sites_at,
+)
 from precisionrx.io.textio import check_input_file
-from precisionrx.io.vcf_fastgt import GenotypeSites
 
 if TYPE_CHECKING:
     import polars as pl
@@ -105,8 +110,7 @@ class BgenFile:
         try:
             self._parse_header()
             self._all_samples = self._read_sample_names()
-            seen: set[str] = set()
-            dup = next((x for x in self._all_samples if x in seen or seen.add(x)), None)  # type: ignore[func-returns-value]
+            dup = first_duplicate(self._all_samples)
             if dup is not None:
                 raise VcfFormatError(f"sample {dup!r} is listed twice", path=self.path)
             self.samples, subset = select_samples(self._all_samples, samples, self.path)
@@ -116,6 +120,8 @@ class BgenFile:
             raise
         self._columns = None if subset is None else subset.astype(np.int64)
         self._variants: pl.DataFrame | None = None
+        self._offset_array: npt.NDArray[np.int64] | None = None
+        self._k_array: npt.NDArray[np.int64] | None = None
         self._bgen: object | None = None
 
     # -- header ------------------------------------------------------------------------
@@ -277,17 +283,23 @@ class BgenFile:
             "row", *schema
         )
 
+    def _offsets(self) -> npt.NDArray[np.int64]:
+        """Genotype-block offsets by variant row (read once: looked up per variant)."""
+        if self._offset_array is None:
+            self._offset_array = self.variants()["offset"].to_numpy()
+        return self._offset_array
+
+    def _allele_counts(self) -> npt.NDArray[np.int64]:
+        if self._k_array is None:
+            self._k_array = self.variants()["k"].to_numpy()
+        return self._k_array
+
     def declared_build(self) -> str | None:
         """BGEN files declare no build: the data decides (see the PRS build check)."""
         return None
 
     def site_table(self, points: pl.DataFrame) -> pl.DataFrame:
-        import polars as pl
-
-        pts = points.select(pl.col("chrom").cast(pl.Utf8), pl.col("pos").cast(pl.Int64)).unique()
-        hit = self.variants().join(pts, on=["chrom", "pos"], how="semi")
-        return hit.select("row", "chrom", "pos", pl.col("pos").alias("at_pos"), "ref", "alt",
-                          pl.lit(False).alias("block")).sort("row")  # fmt: skip
+        return sites_at(self.variants(), points)
 
     # -- genotypes ---------------------------------------------------------------------
     def _reader(self) -> object:
@@ -302,7 +314,7 @@ class BgenFile:
 
     def _alt_dosage(self, row: int, k: int) -> npt.NDArray[np.float64]:
         """ALT-``k`` dosage of one variant for the selected samples (NaN missing)."""
-        offset = int(self.variants()["offset"][row])
+        offset = int(self._offsets()[row])
         try:
             g = self._reader().read_genotype(offset)  # type: ignore[attr-defined]
         except Exception as exc:
@@ -312,7 +324,7 @@ class BgenFile:
         if p.shape[1] < 3:  # every call haploid: pad, so that both branches below index
             p = np.hstack([p, np.full((len(p), 3 - p.shape[1]), np.nan)])
         ploidy = np.asarray(g.ploidy)
-        n_alleles = int(self.variants()["k"][row])
+        n_alleles = int(self._allele_counts()[row])
         if n_alleles != 2 or k != 1:
             # multi-allelic (only matched with --keep-multiallelic): read as missing calls
             return np.full(len(self.samples), np.nan)
@@ -340,26 +352,6 @@ class BgenFile:
                 out[i] = np.where(np.isnan(d), -9.0, d)
             yield part, out
 
-    def genotype_sites(self, points: set[tuple[str, int]] | pl.DataFrame) -> GenotypeSites:
-        """Hard calls (dosage within 0.1 of a whole number, else missing) at the points."""
-        import polars as pl
-
-        if isinstance(points, set):
-            points = pl.DataFrame(sorted(points), schema={"chrom": pl.Utf8, "pos": pl.Int64},
-                                  orient="row")  # fmt: skip
-        table = self.site_table(points).filter(pl.col("alt").str.contains(",").not_())
-        if not table.height:
-            return GenotypeSites.empty(len(self.samples))
-        gt = np.empty((table.height, 2, len(self.samples)), dtype=np.int8)
-        for i, row in enumerate(table["row"].to_list()):
-            d = self._alt_dosage(int(row), 1)
-            call = np.round(np.nan_to_num(d, nan=-9.0))
-            ok = np.abs(d - call) <= HARD_CALL_THRESHOLD
-            gt[i, 0] = np.where(ok, (call >= 2).astype(np.int8), -1)
-            gt[i, 1] = np.where(ok, (call >= 1).astype(np.int8), -1)
-        table = table.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("row"))
-        return GenotypeSites(table, gt)
-
     def calls(
         self, rows: npt.NDArray[np.uint32]
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
@@ -367,7 +359,7 @@ class BgenFile:
         else missing), unphased; multi-allelic variants are all missing."""
         n = len(self.samples)
         out = np.full((len(rows), n, 2), -1, dtype=np.int32)
-        k = self.variants()["k"]
+        k = self._allele_counts()
         for i, row in enumerate(rows):
             if int(k[int(row)]) != 2:
                 continue

@@ -11,7 +11,9 @@ name                                   reader
 
 Any other name is opened as a VCF (whose reader names the problem when it is not one). All
 readers share ``path``, ``samples`` (selected, in file order for PLINK and BGEN),
-``declared_build()``, ``genotype_sites(points)`` (hard calls at a few positions) and ``close``.
+``declared_build()`` and ``close``. PLINK and BGEN readers also give ``variants()``,
+``site_table(points)``, ``dosage_blocks(rows, alt_k)`` (scoring) and ``calls(rows)`` (hard
+calls for pharmacogene calling); a VCF gives ``genotype_sites(points)``.
 """
 
 from __future__ import annotations

@@ -31,9 +31,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from precisionrx.errors import MissingSampleError, VcfFormatError
+from precisionrx.errors import VcfFormatError
 from precisionrx.io.textio import check_input_file
-from precisionrx.io.vcf_fastgt import GenotypeSites
 
 if TYPE_CHECKING:
     import polars as pl
@@ -164,11 +163,31 @@ def _read_samples(path: Path, kind: str) -> list[str]:
             record=f"line {short + 1 + (len(rows) - len(body))}",
         )
     names = [r[at] for r in body]
-    seen: set[str] = set()
-    dup = next((n for n in names if n in seen or seen.add(n)), None)  # type: ignore[func-returns-value]
+    dup = first_duplicate(names)
     if dup is not None:
         raise VcfFormatError(f"sample {dup!r} is listed twice (IIDs must be unique)", path=path)
     return names
+
+
+def first_duplicate(names: Sequence[str]) -> str | None:
+    """The first name listed a second time, or None."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
+def sites_at(variants: pl.DataFrame, points: pl.DataFrame) -> pl.DataFrame:
+    """The variants (a reader's variant table) at (bare chrom, pos) points, with the columns of
+    a GenotypeSites table (``row`` = the variant's index in the file), in file order."""
+    import polars as pl
+
+    pts = points.select(pl.col("chrom").cast(pl.Utf8), pl.col("pos").cast(pl.Int64)).unique()
+    hit = variants.join(pts, on=["chrom", "pos"], how="semi")
+    return hit.select("row", "chrom", "pos", pl.col("pos").alias("at_pos"), "ref", "alt",
+                      pl.lit(False).alias("block")).sort("row")  # fmt: skip
 
 
 def declared_build(header: Sequence[str]) -> str | None:
@@ -194,10 +213,9 @@ def select_samples(
     index = {s: i for i, s in enumerate(all_samples)}
     missing = [s for s in samples if s not in index]
     if missing:
-        shown = ", ".join(all_samples[:10]) + (" ..." if len(all_samples) > 10 else "")
-        raise MissingSampleError(
-            f"sample(s) {', '.join(missing)} not found; the file has: {shown}", path=path
-        )
+        from precisionrx.io.vcf import unknown_samples
+
+        raise unknown_samples(missing, all_samples, path)
     picked = np.array(sorted({index[s] for s in samples}), dtype=np.uint32)
     return [all_samples[i] for i in picked], picked
 
@@ -311,12 +329,7 @@ class PlinkFile:
 
     def site_table(self, points: pl.DataFrame) -> pl.DataFrame:
         """Variants at (bare chrom, pos) points, with the GenotypeSites table columns."""
-        import polars as pl
-
-        pts = points.select(pl.col("chrom").cast(pl.Utf8), pl.col("pos").cast(pl.Int64)).unique()
-        hit = self.variants().join(pts, on=["chrom", "pos"], how="semi")
-        return hit.select("row", "chrom", "pos", pl.col("pos").alias("at_pos"), "ref", "alt",
-                          pl.lit(False).alias("block")).sort("row")  # fmt: skip
+        return sites_at(self.variants(), points)
 
     # -- genotypes ---------------------------------------------------------------------
     def _read_hardcalls(self, rows: npt.NDArray[np.uint32], allele: int) -> npt.NDArray[np.int8]:
@@ -346,31 +359,6 @@ class PlinkFile:
                     yield part, self._read_dosages(file_rows, int(k))
                 else:
                     yield part, self._read_hardcalls(file_rows, int(k))
-
-    def genotype_sites(self, points: set[tuple[str, int]] | pl.DataFrame) -> GenotypeSites:
-        """Hard-called alleles at the points as a GenotypeSites matrix (small sets: build
-        markers, pharmacogene positions)."""
-        import polars as pl
-
-        if isinstance(points, set):
-            points = pl.DataFrame(sorted(points), schema={"chrom": pl.Utf8, "pos": pl.Int64},
-                                  orient="row")  # fmt: skip
-        table = self.site_table(points)
-        if not table.height:
-            return GenotypeSites.empty(len(self.samples))
-        rows = table["row"].to_numpy().astype(np.uint32)
-        alleles = self.read_alleles(rows)
-        gt = alleles.reshape(len(rows), len(self.samples), 2).transpose(0, 2, 1)
-        table = table.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("row"))
-        return GenotypeSites(table, np.ascontiguousarray(gt).astype(np.int8))
-
-    def read_alleles(self, rows: npt.NDArray[np.uint32]) -> npt.NDArray[np.int32]:
-        """(variants, 2 x samples) allele indexes (-9 missing becomes -1), sample-interleaved."""
-        out = np.empty((len(rows), 2 * len(self.samples)), dtype=np.int32)
-        if len(rows):
-            self._reader.read_alleles_list(rows, out)  # type: ignore[attr-defined]
-        out[out < 0] = -1
-        return out
 
     def calls(
         self, rows: npt.NDArray[np.uint32]

@@ -319,6 +319,17 @@ def variant_dosages(v: Any, field: str, n: int) -> npt.NDArray[np.float64]:
     return dose
 
 
+def unknown_samples(
+    missing: Sequence[str], all_samples: Sequence[str], path: Path
+) -> MissingSampleError:
+    """The error for requested samples a genotype file does not hold (the file's first ten
+    named)."""
+    shown = ", ".join(all_samples[:10]) + (" ..." if len(all_samples) > 10 else "")
+    return MissingSampleError(
+        f"sample(s) {', '.join(missing)} not found; the file has: {shown}", path=path
+    )
+
+
 def _gp_dosages(gp: npt.NDArray[np.float64], n_alts: int) -> npt.NDArray[np.float64]:
     """Expected ALT copies from diploid genotype probabilities in VCF order (genotype a/b with
     a <= b at index b(b+1)/2 + a); (ALT alleles, samples), NaN where any value is missing."""
@@ -453,11 +464,7 @@ class VcfFile:
         if samples:
             missing = [s for s in samples if s not in all_samples]
             if missing:
-                shown = ", ".join(all_samples[:10]) + (" ..." if len(all_samples) > 10 else "")
-                raise MissingSampleError(
-                    f"sample(s) {', '.join(missing)} not found; the file has: {shown}",
-                    path=self.path,
-                )
+                raise unknown_samples(missing, all_samples, self.path)
             self.samples = list(samples)
         else:
             self.samples = all_samples

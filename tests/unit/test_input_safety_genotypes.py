@@ -838,3 +838,12 @@ def test_malformed_gt_on_an_undeclared_contig_is_not_a_crash(tmp_path: Path) -> 
         )  # fmt: skip
         assert proc.returncode == 0, (proc.returncode, proc.stderr)
         assert "invalid genotype at 10:94781859 (sample S2)" in proc.stdout
+
+
+@pytest.mark.parametrize("head", [b"\x1f\x8b", b"\x1f\x8b\x08"])
+def test_gzip_magic_without_a_full_header_is_a_format_error(tmp_path: Path, head: bytes) -> None:
+    # fewer than the four header bytes that say whether the file is BGZF
+    path = tmp_path / "short.vcf.gz"
+    path.write_bytes(head)
+    with pytest.raises(VcfFormatError, match="truncated or corrupt"):
+        VcfFile(path)

@@ -378,7 +378,7 @@ def _check_gzip(path: Path) -> None:
         magic = fh.read(4)
         if magic[:2] != b"\x1f\x8b":
             return
-        is_bgzf = magic[3] & 4 != 0
+        is_bgzf = len(magic) == 4 and magic[3] & 4 != 0
         fh.seek(0, 2)
         size = fh.tell()
         fh.seek(max(0, size - len(BGZF_EOF)))

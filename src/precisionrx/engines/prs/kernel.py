@@ -61,12 +61,13 @@ def accumulate_numpy(
 ) -> None:
     """:func:`accumulate` in array operations: the same rules, for small blocks (a single
     person's VCF), where loading the compiled loop would cost more than it saves."""
+    if (g.size == 0 or g.min() >= 0) and (kind == ADDITIVE).all():
+        # no missing call, every score additive: one matrix-vector product
+        signed = np.where(effect_is_alt, weight, -weight)
+        total += signed @ g.astype(np.float64) + 2.0 * float(weight[~effect_is_alt].sum())
+        return
     d = g.astype(np.float64)
     miss = d < 0
-    if not miss.any() and (kind == ADDITIVE).all():
-        signed = np.where(effect_is_alt, weight, -weight)
-        total += signed @ d + 2.0 * float(weight[~effect_is_alt].sum())
-        return
     called = (~miss).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(miss, 0.0, d).sum(axis=1) / called

@@ -137,6 +137,8 @@ class Matched:
 
 
 CHUNK = 4096
+# genotype cells per VCF dosage block (about 1 MB of int8 calls)
+VCF_BLOCK_CELLS = 1 << 18
 FLIP = (["A", "C", "G", "T"], ["T", "G", "C", "A"])
 
 
@@ -308,14 +310,21 @@ def _vcf_blocks(
     the matched ALT allele (a haploid call counts double; a gVCF reference block is 0 where the
     call is reference), -9 where the call is missing; float64 where FORMAT dosages are used
     (a sample without a dosage value keeps its GT count)."""
-    for start in range(0, len(m), CHUNK):
-        part = np.arange(start, min(start + CHUNK, len(m)), dtype=np.int64)
-        gts = sites.gt[m.rows[part]]
+    # Blocks small enough for the CPU cache: the genotype matrix is int8 already, so the
+    # work per block is a few passes over it and cache misses dominate at larger sizes.
+    rows_per_block = max(1, VCF_BLOCK_CELLS // max(1, sites.gt.shape[2]))
+    for start in range(0, len(m), rows_per_block):
+        part = np.arange(start, min(start + rows_per_block, len(m)), dtype=np.int64)
+        rows = m.rows[part]
+        if int(rows[-1]) - int(rows[0]) == len(rows) - 1 and bool((np.diff(rows) == 1).all()):
+            gts = sites.gt[int(rows[0]) : int(rows[-1]) + 1]  # consecutive rows: a view
+        else:
+            gts = sites.gt[rows]
         k = m.alt_k[part][:, None]
         first, second = gts[:, 0, :], gts[:, 1, :]
-        if dosages is None and (k == 1).all() and not (gts.view(np.uint8) > 1).any():
+        if dosages is None and (k == 1).all() and int(gts.view(np.uint8).max()) <= 1:
             # common case: bi-allelic, every call 0 or 1 (no missing or haploid calls)
-            yield part, first + second
+            yield part, np.add(first, second)
             continue
         count = (first == k).astype(np.int8) + (second == k)
         haploid = second == -2

@@ -251,6 +251,7 @@ LAST_CELL_MASK = np.uint32(0x00F0FFF0)
 
 
 def _cell_masks(n_samples: int) -> npt.NDArray[np.uint32]:
+    """Per-call masks of a line's genotype words (the last call has no tab to check)."""
     masks = np.full(n_samples, CELL_MASK, dtype=np.uint32)
     masks[-1] = LAST_CELL_MASK
     return masks
@@ -291,7 +292,8 @@ def _decode_cells(
 
 def _genotypes(data: bytes, last: int, picked: list[int], n_samples: int, out: Int8Array) -> bool:
     """Allele indexes of the genotype blocks starting at ``picked`` written into ``out``
-    (lines, 2, samples); False when a cell is not a 3-character call.
+    (lines, 2, samples); False when a cell is not a 3-character call with a ``/`` or ``|``
+    separator.
 
     The blocks are gathered DECODE_ROWS lines at a time from a strided view of the buffer (one
     row per byte offset, so a fancy index copies whole blocks in C)."""

@@ -452,3 +452,38 @@ def test_dumps_writes_shortest_round_trip_floats_and_never_nan(values: list[floa
                 assert repr(v) in text  # Python's shortest round-trip repr, never rounded
             else:
                 assert got is None
+
+
+def test_command_modules_name_the_module_of_every_command() -> None:
+    """A run imports only the module(s) listed for its command (start-up time): every top-level
+    command and group must be listed, with the modules that define its commands."""
+    import typer.main
+
+    from precisionrx.cli import COMMAND_MODULES, _register, app
+
+    _register()
+    tree = typer.main.get_command(app)
+    assert set(tree.commands) == set(COMMAND_MODULES)  # type: ignore[attr-defined]
+
+    def modules(cmd: Any) -> set[str]:
+        subs = getattr(cmd, "commands", None)
+        if subs is None:
+            return {cmd.callback.__module__.rsplit(".", 1)[-1]}
+        return set().union(*(modules(sub) for sub in subs.values()))
+
+    for name, cmd in tree.commands.items():  # type: ignore[attr-defined]
+        assert modules(cmd) <= set(COMMAND_MODULES[name]), name
+
+
+def test_a_command_run_imports_only_its_own_module() -> None:
+    code = (
+        "import sys; from precisionrx.cli import main\n"
+        "try:\n    main(['prs', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('precisionrx.cli.')))"
+    )
+    out = (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    assert "precisionrx.cli.prs" in out and "precisionrx.cli.tumor" not in out

@@ -107,30 +107,39 @@ def _usage_groups(parent: typer.Typer) -> None:
             _usage_groups(sub)
 
 
-def _register() -> None:
-    from precisionrx.cli import (  # noqa: F401
-        cds,
-        cohort,
-        consent,
-        convert,
-        deid,
-        effects,
-        effects_evaluate,
-        fairness,
-        fhir,
-        kb,
-        keys,
-        mh,
-        monitor,
-        pgx,
-        plan,
-        prs,
-        risk,
-        serve,
-        token,
-        tumor,
-    )
+#: The modules to import for each top-level command or group: a run that names one imports
+#: only its own module(s) (start-up time), anything else (help, a typo) imports them all.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "audit": ("serve",),
+    "cds": ("cds",),
+    "cohort": ("cohort",),
+    "consent": ("consent",),
+    "convert": ("convert",),
+    "deid": ("deid",),
+    "demo": ("plan",),
+    "effects": ("effects", "effects_evaluate"),
+    "fairness": ("fairness",),
+    "fhir": ("fhir",),
+    "kb": ("kb",),
+    "keys": ("keys",),
+    "mh": ("mh",),
+    "monitor": ("monitor",),
+    "pgx": ("pgx",),
+    "plan": ("plan",),
+    "prs": ("prs",),
+    "risk": ("risk",),
+    "serve": ("serve",),
+    "token": ("token",),
+    "tumor": ("tumor",),
+}
 
+
+def _register(command: str | None = None) -> None:
+    """Import the command modules (each registers its commands on :data:`app`): those of
+    ``command`` when it is a known command name, else every one."""
+    every = sorted({m for modules in COMMAND_MODULES.values() for m in modules})
+    for module in COMMAND_MODULES.get(command or "", every):
+        importlib.import_module(f"precisionrx.cli.{module}")
     _usage_groups(app)
 
 
@@ -142,7 +151,8 @@ def _usage_error(exc: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register()
+    args = sys.argv[1:] if argv is None else argv
+    _register(args[0] if args else None)
     try:
         result = app(args=argv, prog_name="precisionrx", standalone_mode=False)
     except PrecisionRxError as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import mmap
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +27,15 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
+
     import polars as pl
 
 DOT = ord(".")
 ZERO = ord("0")
 
 Int8Array = npt.NDArray[np.int8]
+UInt8Array = npt.NDArray[np.uint8]
 
 
 SITE_COLUMNS = ("row", "chrom", "pos", "at_pos", "ref", "alt", "block")
@@ -48,11 +52,16 @@ class GenotypeSites:
     ``row`` (index into ``gt``), ``chrom`` (bare), ``pos`` (the record's POS), ``at_pos`` (the
     requested position: equal to ``pos``, or covered by a gVCF reference block), ``ref``,
     ``alt`` (comma-joined ALT alleles) and ``block`` (gVCF reference block). ``invalid`` names
-    the calls made missing because they were invalid (:func:`invalid_call_note`)."""
+    the calls made missing because they were invalid (:func:`invalid_call_note`).
+
+    ``row_max``, when the reader computed it, is each row's largest value of ``gt`` read as
+    unsigned bytes: the largest allele index, 255 where a call is missing and 254 where a call
+    is haploid (so a row of plain 0/1 calls is one with ``row_max <= 1``)."""
 
     table: pl.DataFrame
     gt: Int8Array
     invalid: list[str] = field(default_factory=list)
+    row_max: UInt8Array | None = None
 
     @classmethod
     def empty(cls, n_samples: int) -> GenotypeSites:
@@ -125,16 +134,10 @@ def _blocks(path: Path, chunk_size: int) -> Iterator[Block]:
 
 
 def _inflated(path: Path, chunk_size: int) -> Iterator[bytes]:
-    """The decompressed bytes of a gzip file, in order, in pieces. A BGZF file (bgzip, htslib)
-    is inflated in groups of blocks on two threads (zlib releases the GIL); any other gzip file
-    through :mod:`gzip` on a helper thread, one piece of ``chunk_size`` ahead of the caller."""
+    """The decompressed bytes of a gzip file, in order, in pieces of ``chunk_size``, through
+    :mod:`gzip` on a helper thread, one piece ahead of the caller. (:func:`read_gt_sites`
+    inflates a BGZF file itself, in parallel.)"""
     from concurrent.futures import ThreadPoolExecutor
-
-    with path.open("rb") as fh:
-        head = fh.read(18)
-    if len(head) == 18 and head[3] & 4 and head[12:14] == b"BC":
-        yield from _bgzf_inflated(path)
-        return
 
     def pieces() -> Iterator[bytes]:
         with gzip.open(path, "rb") as gz:
@@ -208,21 +211,6 @@ def _bgzf_groups(path: Path) -> Iterator[list[bytes]]:
                 return
 
 
-def _bgzf_inflated(path: Path) -> Iterator[bytes]:
-    """BGZF text, inflated group by group on two threads, a few groups ahead; each block's
-    CRC is checked."""
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending: list[Future[bytes]] = []
-        for group in _bgzf_groups(path):
-            pending.append(pool.submit(_inflate_group, group))
-            if len(pending) > 3:
-                yield pending.pop(0).result()
-        for f in pending:
-            yield f.result()
-
-
 def _mapped_blocks(mapped: mmap.mmap, chunk_size: int) -> Iterator[Block]:
     size = len(mapped)
     begin = 0
@@ -258,10 +246,14 @@ def _cell_masks(n_samples: int) -> npt.NDArray[np.uint32]:
 
 
 def _decode_cells(
-    cells: npt.NDArray[np.uint8], masks: npt.NDArray[np.uint32], out: Int8Array
+    cells: npt.NDArray[np.uint8],
+    masks: npt.NDArray[np.uint32],
+    out: Int8Array,
+    out_max: UInt8Array,
 ) -> bool:
     """Allele indexes of ``cells`` (lines, 4 * samples) written into ``out`` (lines, 2,
-    samples); False when a cell is not a 3-character call with a ``/`` or ``|`` separator.
+    samples) and each line's largest byte into ``out_max`` (see ``GenotypeSites.row_max``);
+    False when a cell is not a 3-character call with a ``/`` or ``|`` separator.
 
     A block of unphased (or of phased) calls without missing alleles is checked with one
     comparison of 32-bit words; any other block (missing calls, mixed phasing) column by
@@ -275,7 +267,8 @@ def _decode_cells(
         if not diff.any():
             np.subtract(cells[:, 0::4], ZERO, out=first)
             np.subtract(cells[:, 2::4], ZERO, out=second)
-            return not (out.view(np.uint8) > 9).any()  # ":" to "?" pass the mask
+            np.max(out.view(np.uint8).reshape(len(out), -1), axis=1, out=out_max)
+            return int(out_max.max()) <= 9  # ":" to "?" pass the mask
     grid = cells.reshape(len(cells), -1, 4)
     if (grid[:, :-1, 3] != 9).any():
         return False  # a cell is not 3 characters wide
@@ -287,13 +280,16 @@ def _decode_cells(
         if values is None:
             return False
         out[:, allele, :] = values
+    np.max(out.view(np.uint8).reshape(len(out), -1), axis=1, out=out_max)
     return True
 
 
-def _genotypes(data: bytes, last: int, picked: list[int], n_samples: int, out: Int8Array) -> bool:
+def _genotypes(
+    data: bytes, last: int, picked: list[int], n_samples: int, out: Int8Array, out_max: UInt8Array
+) -> bool:
     """Allele indexes of the genotype blocks starting at ``picked`` written into ``out``
-    (lines, 2, samples); False when a cell is not a 3-character call with a ``/`` or ``|``
-    separator.
+    (lines, 2, samples) and their row maxima into ``out_max``; False when a cell is not a
+    3-character call with a ``/`` or ``|`` separator.
 
     The blocks are gathered DECODE_ROWS lines at a time from a strided view of the buffer (one
     row per byte offset, so a fancy index copies whole blocks in C)."""
@@ -306,12 +302,15 @@ def _genotypes(data: bytes, last: int, picked: list[int], n_samples: int, out: I
     masks = _cell_masks(n_samples)
     for i in range(0, len(starts), DECODE_ROWS):
         cells = lines[starts[i : i + DECODE_ROWS]]
-        if not _decode_cells(cells, masks, out[i : i + DECODE_ROWS]):
+        rows = slice(i, i + DECODE_ROWS)
+        if not _decode_cells(cells, masks, out[rows], out_max[rows]):
             return False
     return True
 
 
-def _sites_from_heads(heads: list[bytes], gt: Int8Array, n_samples: int) -> GenotypeSites | None:
+def _sites_from_heads(
+    heads: list[bytes], gt: Int8Array, row_max: UInt8Array, n_samples: int
+) -> GenotypeSites | None:
     """Parse the first nine columns of the picked lines in one go (polars) into GenotypeSites."""
     if not heads:
         return GenotypeSites.empty(n_samples)
@@ -336,7 +335,7 @@ def _sites_from_heads(heads: list[bytes], gt: Int8Array, n_samples: int) -> Geno
         "alt",
         pl.lit(False).alias("block"),
     )
-    return GenotypeSites(sites, gt)
+    return GenotypeSites(sites, gt, row_max=row_max)
 
 
 def _invalidate(sites: GenotypeSites, header: list[str]) -> None:
@@ -354,8 +353,11 @@ def _invalidate(sites: GenotypeSites, header: list[str]) -> None:
         .astype(np.int8)
     )
     gt = sites.gt
-    # Row maxima in int8 (no copy of the matrix); only the flagged rows are looked at.
-    flagged = np.flatnonzero(gt.max(axis=(1, 2)) > n_alts)
+    # Only rows whose largest value exceeds the ALT count are looked at: the reader's byte
+    # maxima when it kept them (rows with a missing or haploid call are then looked at too),
+    # else row maxima in int8 (no copy of the matrix).
+    row_max = sites.row_max if sites.row_max is not None else gt.max(axis=(1, 2))
+    flagged = np.flatnonzero(row_max > n_alts)
     if not len(flagged):
         return
     sub = gt[flagged]  # (flagged sites, 2, samples)
@@ -375,6 +377,8 @@ def _invalidate(sites: GenotypeSites, header: list[str]) -> None:
         sites.invalid.append(invalid_call_note(chroms[r], poss[r], name, problem))
     gt[rows, 0, cols] = -1
     gt[rows, 1, cols] = -1
+    if sites.row_max is not None:
+        sites.row_max[rows] = 255
 
 
 def read_gt_sites(
@@ -387,44 +391,147 @@ def read_gt_sites(
     """Sites at the points from a GT-only VCF (plain or gzip), or None if the file is not one.
 
     A wanted line is found by its ``CHROM<TAB>POS`` prefix; its genotype block (the last
-    ``4 * n_samples`` bytes of the line) is copied straight from the read buffer and decoded
-    with array arithmetic, and the first nine columns of all wanted lines are parsed together
-    at the end.
+    ``4 * n_samples`` bytes of the line) is decoded with array arithmetic straight from the
+    text into its row of the matrix, and the first nine columns of all wanted lines are parsed
+    together at the end. Two helper threads inflate, scan and decode; this thread hands out
+    the rows in file order.
     """
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
     wanted = point_keys(points)
     width = 4 * n_samples  # "0/1\t" per sample; the last cell ends with the newline
     heads: list[bytes] = []
-    pending: list[Future[bool]] = []
     # Every wanted line is one row at most (a position can match one line per allele set, so
-    # the bound grows when needed); rows are decoded straight into their place.
+    # the bound grows when needed).
     gt = np.empty((len(wanted), 2, n_samples), dtype=np.int8)
-    # Two helper threads decode genotype blocks (numpy releases the GIL) while this thread
-    # reads and scans the next block.
+    row_max = np.empty(len(wanted), dtype=np.uint8)
+    pieces = _bgzf_pieces if _is_bgzf(path) else _text_pieces
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for data, begin, last in _blocks(path, chunk_size):
-            row = len(heads)
-            picked = _scan(data, begin, last, wanted, width, heads)
-            if picked is None:
+        decoding: deque[Future[bool]] = deque()
+        for piece in pieces(path, wanted, width, chunk_size, pool):
+            if piece is None:
                 return None
-            if not picked:
+            if not piece.picked:
                 continue
+            row = len(heads)
+            heads += piece.heads
             if len(heads) > len(gt):
-                for f in pending:  # the helpers write into gt: let them finish first
-                    f.result()
-                gt = np.concatenate((gt, np.empty_like(gt[: max(len(gt), len(picked))])))
-            target = gt[row : row + len(picked)]
-            pending.append(pool.submit(_genotypes, data, last, picked, n_samples, target))
-            if len(pending) > 3:  # bound the blocks held in memory
-                pending[-4].result()
-        done = [f.result() for f in pending]
-    if not all(done):
-        return None
-    sites = _sites_from_heads(heads, gt[: len(heads)], n_samples)
+                for f in decoding:  # the helpers write into gt: let them finish first
+                    if not f.result():
+                        return None
+                decoding.clear()
+                more = max(len(gt), len(piece.heads))
+                gt = np.concatenate((gt, np.empty_like(gt[:more])))
+                row_max = np.concatenate((row_max, np.empty_like(row_max[:more])))
+            rows = slice(row, len(heads))
+            decoding.append(pool.submit(
+                _genotypes, piece.data, piece.last, piece.picked, n_samples, gt[rows], row_max[rows]
+            ))  # fmt: skip
+            while len(decoding) > 4 or (decoding and decoding[0].done()):
+                if not decoding.popleft().result():
+                    return None
+        if not all(f.result() for f in decoding):
+            return None
+    sites = _sites_from_heads(heads, gt[: len(heads)], row_max[: len(heads)], n_samples)
     if sites is not None:
         _invalidate(sites, samples or [str(i + 1) for i in range(n_samples)])
     return sites
+
+
+@dataclass
+class _Scanned:
+    """Whole lines ``data[...:last + 1]`` scanned: the offsets of the wanted lines' genotype
+    blocks and their first nine columns."""
+
+    data: Any
+    last: int
+    picked: list[int]
+    heads: list[bytes]
+
+
+def _scan_lines(
+    data: Any, begin: int, last: int, wanted: set[bytes], width: int
+) -> _Scanned | None:
+    heads: list[bytes] = []
+    picked = _scan(data, begin, last, wanted, width, heads)
+    return None if picked is None else _Scanned(data, last, picked, heads)
+
+
+def _is_bgzf(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(18)
+    return (
+        len(head) == 18 and head[:2] == b"\x1f\x8b" and bool(head[3] & 4) and head[12:14] == b"BC"
+    )
+
+
+def _text_pieces(
+    path: Path, wanted: set[bytes], width: int, chunk_size: int, pool: Executor
+) -> Iterator[_Scanned | None]:
+    """A plain or (non-BGZF) gzip file block by block, scanned by the helpers."""
+    pending: deque[Future[_Scanned | None]] = deque()
+    for data, begin, last in _blocks(path, chunk_size):
+        pending.append(pool.submit(_scan_lines, data, begin, last, wanted, width))
+        if len(pending) > 3:  # bound the blocks held in memory
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+@dataclass
+class _Group:
+    """One group of BGZF blocks inflated and scanned: ``head`` is the text up to and
+    including the first newline (the end of a line begun in earlier groups), ``body`` the
+    whole lines after it and ``tail`` the text after the last newline (the start of a line
+    ending in a later group). A group without a newline has only ``head``."""
+
+    head: bytes
+    body: _Scanned | None = None
+    tail: bytes | None = None
+    fast: bool = True
+
+
+def _scan_group(members: list[bytes], wanted: set[bytes], width: int) -> _Group:
+    text = _inflate_group(members)
+    first = text.find(b"\n")
+    if first < 0:
+        return _Group(text)
+    last = text.rfind(b"\n")
+    body = _scan_lines(text, first + 1, last, wanted, width)
+    return _Group(text[: first + 1], body, text[last + 1 :], fast=body is not None)
+
+
+def _bgzf_pieces(
+    path: Path, wanted: set[bytes], width: int, chunk_size: int, pool: Executor
+) -> Iterator[_Scanned | None]:
+    """A BGZF file group by group, inflated and scanned by the helpers (a helper holds the
+    GIL only while it scans); the lines that cross group boundaries are joined and scanned
+    here. Each block's CRC is checked."""
+    pending: deque[Future[_Group]] = deque()
+    carry = b""
+
+    def joined(group: _Group) -> Iterator[_Scanned | None]:
+        nonlocal carry
+        if not group.fast:
+            yield None
+            return
+        if group.tail is None:  # no line ends in this group
+            carry += group.head
+            return
+        line = carry + group.head
+        if len(line) > 1:
+            yield _scan_lines(line, 0, len(line) - 1, wanted, width)
+        yield group.body
+        carry = group.tail
+
+    for members in _bgzf_groups(path):
+        pending.append(pool.submit(_scan_group, members, wanted, width))
+        if len(pending) > 3:  # bound the groups held in memory
+            yield from joined(pending.popleft().result())
+    while pending:
+        yield from joined(pending.popleft().result())
+    if carry:  # no newline at the end of the file
+        yield _scan_lines(carry + b"\n", 0, len(carry), wanted, width)
 
 
 def _scan(

@@ -148,9 +148,10 @@ def _flipped(e: pl.Expr) -> pl.Expr:
 
 
 def _priority() -> pl.Expr:
-    """Index into PRIORITY of the best way the pair matches REF/ALT (null: no match)."""
+    """Index into PRIORITY of the best way the pair matches REF/ALT (null: no match); the
+    strand-flipped alleles are the columns ``_fea`` and ``_foa`` (see :func:`match_table`)."""
     ea, oa, ref, alt = pl.col("effect_allele"), pl.col("other_allele"), pl.col("ref"), pl.col("alt")
-    fea, foa = _flipped(ea), _flipped(oa)
+    fea, foa = pl.col("_fea"), pl.col("_foa")
     has = oa.is_not_null()
     return (
         pl.when(has & (ea == ref) & (oa == alt)).then(0)
@@ -193,11 +194,13 @@ def match_table(
     """Best VCF match per scoring-file variant (pgscatalog-match priority) and the match log."""
     t = sf.table
     ea, oa = pl.col("effect_allele"), pl.col("other_allele")
-    is_ambiguous = (
-        oa.is_not_null() & (ea.str.len_chars() == 1) & (oa.str.len_chars() == 1)
-        & (_flipped(ea) == oa)
-    )  # fmt: skip
+    # The strand-flipped alleles, computed once (eager polars does not share subexpressions).
+    flips = t.select("idx", _flipped(ea).alias("_fea"), _flipped(oa).alias("_foa"))
+    is_ambiguous = pl.col("_ambiguous")
     pre = t.with_columns(
+        (oa.is_not_null() & (ea.str.len_chars() == 1) & (oa.str.len_chars() == 1)
+         & (flips["_fea"] == oa)).alias("_ambiguous")
+    ).with_columns(
         pl.when(pl.col("unsupported").is_not_null()).then(pl.lit("excluded"))
         .when(pl.col("pos").is_null()).then(pl.lit("unmatched"))
         .when(is_ambiguous & (not keep_ambiguous)).then(pl.lit("excluded"))
@@ -209,20 +212,24 @@ def match_table(
     )  # fmt: skip
     early = pre.filter(pl.col("match_status").is_not_null())
     eligible = pre.filter(pl.col("match_status").is_null()).drop("match_status", "reason")
+    early, eligible = early.drop("_ambiguous"), eligible.drop("_ambiguous")
     alleles, blocks = _site_tables(sites)
     cand = eligible.join(alleles, on=["chrom", "pos"], how="inner")
     multi = cand.filter(pl.col("n_real") > 1).select("idx").unique()
     if not keep_multiallelic:
         cand = cand.filter(pl.col("n_real") <= 1)
     cand = (
-        cand.with_columns(_priority().alias("prio"))
+        cand.join(flips, on="idx", how="left")
+        .with_columns(_priority().alias("prio"))
+        .drop("_fea", "_foa")
         .filter(pl.col("prio").is_not_null())
         .sort("idx", "prio", "row", "k")
-        .with_columns(pl.int_range(pl.len()).over("idx").alias("rank"))
+        # sorted by idx: the first row of each idx is its best candidate
+        .with_columns((pl.col("idx") != pl.col("idx").shift(1)).fill_null(True).alias("first"))
     )
-    best = cand.filter(pl.col("rank") == 0)
+    best = cand.filter(pl.col("first"))
     names = pl.Series(PRIORITY)
-    not_best = cand.filter(pl.col("rank") > 0).with_columns(
+    not_best = cand.filter(~pl.col("first")).with_columns(
         pl.lit("not_best").alias("match_status"),
         pl.format("lower-priority candidate {}", pl.col("prio").replace_strict(
             list(range(len(PRIORITY))), names)).alias("reason"),
@@ -323,7 +330,7 @@ def _vcf_blocks(
             gts = sites.gt[rows]
         k = m.alt_k[part][:, None]
         first, second = gts[:, 0, :], gts[:, 1, :]
-        if dosages is None and (k == 1).all() and int(gts.view(np.uint8).max()) <= 1:
+        if dosages is None and (k == 1).all() and _largest_byte(sites, rows, gts) <= 1:
             # common case: bi-allelic, every call 0 or 1 (no missing or haploid calls)
             yield part, np.add(first, second)
             continue
@@ -347,6 +354,13 @@ def _vcf_blocks(
                 d = np.where(haploid[i], 2.0 * d, d)  # haploid DS is 0..1; plink2 doubles it
                 out[i] = np.where(np.isnan(d), out[i], plink_dosage(d))
         yield part, out
+
+
+def _largest_byte(sites: GenotypeSites, rows: npt.NDArray[np.int64], gts: npt.NDArray[Any]) -> int:
+    """The largest value of the rows as unsigned bytes (255: a missing call, 254: haploid)."""
+    if sites.row_max is not None:
+        return int(sites.row_max[rows].max())
+    return int(gts.view(np.uint8).max())
 
 
 @dataclass
@@ -379,11 +393,11 @@ def sums(
     # million genotypes up; below that the array version is faster.
     accumulate = kernel.accumulate if len(m) * n >= COMPILED_MIN_CELLS else kernel.accumulate_numpy
 
-    kind = (
-        np.array([kernel.KIND_CODES[k] for k in m.kind], dtype=np.int8)
-        if len(m)
-        else np.zeros(0, dtype=np.int8)
-    )
+    kind = np.full(len(m), -1, dtype=np.int8)
+    for name, code in kernel.KIND_CODES.items():
+        kind[m.kind == name] = code
+    if (kind < 0).any():
+        raise KeyError(f"effect type {m.kind[np.argmax(kind < 0)]!r} has no scoring rule")
     totals = [np.zeros(n), np.zeros(n)]
     missing = [np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)]
     pending: list[Future[None]] = []

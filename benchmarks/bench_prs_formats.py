@@ -2,7 +2,7 @@
 """precisionrx prs vs plink2 --score from PLINK 2 and VCF files, in one run (issue 21, item 3).
 
 Each command is a fresh process, timed end to end (start-up included), best of ``--repeat``
-runs; peak memory is the largest resident size of the process and its children (sampled every
+runs, the two tools taking turns; peak memory is the largest resident size of the process and its children (sampled every
 0.1 s). Data come from ``plink2 --dummy`` with positions renumbered from 1; the score is one
 additive score over the non-ambiguous SNVs (weights N(0, 0.01), half with the ALT as effect
 allele), as a PGS Catalog file for precisionrx and as ID/allele/weight for plink2
@@ -40,9 +40,14 @@ def cli() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "precisionrx"]
 
 
-def best(cmd: list[str], cwd: Path, repeat: int) -> tuple[float, float]:
-    runs = [timed(cmd, cwd) for _ in range(repeat)]
-    return min(r[0] for r in runs), max(r[1] for r in runs)
+def best(cmds: list[list[str]], cwd: Path, repeat: int) -> list[tuple[float, float]]:
+    """(best wall seconds, peak GB) of each command; the commands take turns (a b a b ...), so
+    that a change in the machine's load during the run falls on both tools alike."""
+    runs: list[list[tuple[float, float]]] = [[] for _ in cmds]
+    for _ in range(repeat):
+        for cmd, times in zip(cmds, runs, strict=True):
+            times.append(timed(cmd, cwd))
+    return [(min(r[0] for r in t), max(r[1] for r in t)) for t in runs]
 
 
 def dummy(d: Path, name: str, samples: int, variants: int) -> None:
@@ -104,8 +109,7 @@ def run_case(d: Path, name: str, genotypes: str, plink_in: list[str], n_scores: 
                  "--out", f"{name}_p2"]  # fmt: skip
     ours_cmd = [*cli(), "prs", "--genotypes", genotypes, *files, "--format", "tsv", "-o",
                 f"{name}_ours.tsv"]  # fmt: skip
-    p_time, p_mem = best(plink_cmd, d, repeat)
-    o_time, o_mem = best(ours_cmd, d, repeat)
+    (p_time, p_mem), (o_time, o_mem) = best([plink_cmd, ours_cmd], d, repeat)
     return {"case": name, "plink2_s": round(p_time, 2), "precisionrx_s": round(o_time, 2),
             "ratio": round(o_time / p_time, 2), "plink2_peak_gb": round(p_mem, 2),
             "precisionrx_peak_gb": round(o_mem, 2),

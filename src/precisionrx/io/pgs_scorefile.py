@@ -81,7 +81,7 @@ def _text(frame: pl.DataFrame, col: str) -> pl.Expr:
 def _number(frame: pl.DataFrame, col: str, path: Path, lines: pl.Series, kind: type) -> pl.Series:
     """Column as numbers; NA/NR/empty are null; anything else non-numeric is an error."""
     if col not in frame.columns:
-        return pl.Series(col, [None] * frame.height, dtype=pl.Float64)
+        return pl.repeat(None, frame.height, dtype=pl.Float64, eager=True).alias(col)
     text = frame[col].str.strip_chars()
     blank = text.is_null() | text.is_in(["", "NA", "NR"])
     num = text.cast(pl.Float64, strict=False)
@@ -212,7 +212,8 @@ def read_scorefile(path: str | Path) -> ScoreFile:
     use_hm = "hm_chr" in cols and "hm_pos" in cols
     build = meta.get("HmPOS_build") if use_hm else meta.get("genome_build")
     pgs_id = meta.get("pgs_id") or meta.get("pgs_name") or path.name.split(".")[0]
-    lines = pl.Series("line", np.arange(frame.height) + body_start + 2)
+    first = body_start + 2  # 1-based line number of the first row
+    lines = pl.int_range(first, first + frame.height, eager=True).alias("line")
     pos = _number(frame, "hm_pos" if use_hm else "chr_position", path, lines, int)
     weight = _number(frame, "effect_weight", path, lines, float).fill_null(0.0)
     d = [_number(frame, f"dosage_{k}_weight", path, lines, float) for k in range(3)]
@@ -228,7 +229,7 @@ def read_scorefile(path: str | Path) -> ScoreFile:
         )
     genotypic = d[0].is_not_null()
     table = frame.select(
-        pl.Series("idx", np.arange(frame.height)),
+        pl.int_range(frame.height, eager=True).alias("idx"),
         lines,
         _text(frame, "hm_chr" if use_hm else "chr_name").fill_null("").str.strip_prefix("chr")
         .alias("chrom"),

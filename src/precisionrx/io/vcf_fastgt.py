@@ -27,7 +27,9 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from concurrent.futures import Executor, Future
+    from queue import SimpleQueue
 
     import polars as pl
 
@@ -154,6 +156,8 @@ def _inflated(path: Path, chunk_size: int) -> Iterator[bytes]:
 
 #: BGZF blocks inflated together by one thread (about 4 MB of text).
 BGZF_GROUP = 64
+#: Text of one BGZF block at most (SAM/BAM specification 4.1; htslib's BGZF_MAX_BLOCK_SIZE).
+BGZF_BLOCK_TEXT = 1 << 16
 
 
 def _raw_inflater() -> tuple[Any, Any]:
@@ -166,10 +170,17 @@ def _raw_inflater() -> tuple[Any, Any]:
     return isal_zlib.decompress, isal_zlib.crc32
 
 
-def _inflate_group(members: list[bytes]) -> bytes:
+def _inflate_group(members: list[bytes], out: bytearray) -> tuple[bytearray, int]:
+    """Inflate the members into ``out`` (or into a new buffer when their declared sizes do not
+    fit): (the buffer, the length of the text). Each block's CRC is checked."""
     inflate, crc32 = _raw_inflater()
-    out = []
-    for member in members:
+    sizes = [int.from_bytes(member[-4:], "little") for member in members]
+    if max(sizes, default=0) > BGZF_BLOCK_TEXT:  # htslib refuses these too
+        raise zlib.error("BGZF block of more than 64 KB of text")
+    if sum(sizes) > len(out):
+        out = bytearray(sum(sizes))
+    at = 0
+    for member, size in zip(members, sizes, strict=True):
         xlen = member[10] | member[11] << 8
         try:
             data = inflate(member[12 + xlen : -8], -15)
@@ -177,8 +188,11 @@ def _inflate_group(members: list[bytes]) -> bytes:
             raise zlib.error(f"corrupt BGZF block ({exc})") from None
         if crc32(data) != int.from_bytes(member[-8:-4], "little"):
             raise zlib.error("BGZF block CRC mismatch")
-        out.append(data)
-    return b"".join(out)
+        if len(data) != size:
+            raise zlib.error("BGZF block size mismatch")
+        out[at : at + len(data)] = data
+        at += len(data)
+    return out, at
 
 
 def _bgzf_groups(path: Path) -> Iterator[list[bytes]]:
@@ -259,14 +273,16 @@ def _decode_cells(
     comparison of 32-bit words; any other block (missing calls, mixed phasing) column by
     column."""
     words = cells.view(np.uint32)
-    first = out[:, 0, :].view(np.uint8)
-    second = out[:, 1, :].view(np.uint8)
     for pattern in (UNPHASED_CELL, PHASED_CELL):
         diff = words ^ pattern
         np.bitwise_and(diff, masks, out=diff)
         if not diff.any():
-            np.subtract(cells[:, 0::4], ZERO, out=first)
-            np.subtract(cells[:, 2::4], ZERO, out=second)
+            # Allele characters from whole words (contiguous reads): the low byte of a word is
+            # the first allele and the low byte of the word shifted by 16 the second; the cast
+            # to int8 keeps that byte.
+            np.subtract(words, ZERO, out=out[:, 0, :], casting="unsafe")
+            np.right_shift(words, 16, out=diff)
+            np.subtract(diff, ZERO, out=out[:, 1, :], casting="unsafe")
             np.max(out.view(np.uint8).reshape(len(out), -1), axis=1, out=out_max)
             return int(out_max.max()) <= 9  # ":" to "?" pass the mask
     grid = cells.reshape(len(cells), -1, 4)
@@ -412,6 +428,8 @@ def read_gt_sites(
             if piece is None:
                 return None
             if not piece.picked:
+                if piece.release is not None:
+                    piece.release()
                 continue
             row = len(heads)
             heads += piece.heads
@@ -424,9 +442,7 @@ def read_gt_sites(
                 gt = np.concatenate((gt, np.empty_like(gt[:more])))
                 row_max = np.concatenate((row_max, np.empty_like(row_max[:more])))
             rows = slice(row, len(heads))
-            decoding.append(pool.submit(
-                _genotypes, piece.data, piece.last, piece.picked, n_samples, gt[rows], row_max[rows]
-            ))  # fmt: skip
+            decoding.append(pool.submit(_decode_piece, piece, n_samples, gt[rows], row_max[rows]))
             while len(decoding) > 4 or (decoding and decoding[0].done()):
                 if not decoding.popleft().result():
                     return None
@@ -447,6 +463,16 @@ class _Scanned:
     last: int
     picked: list[int]
     heads: list[bytes]
+    #: Hands ``data`` (a recycled buffer) back once the lines are decoded.
+    release: Callable[[], None] | None = None
+
+
+def _decode_piece(piece: _Scanned, n_samples: int, out: Int8Array, out_max: UInt8Array) -> bool:
+    try:
+        return _genotypes(piece.data, piece.last, piece.picked, n_samples, out, out_max)
+    finally:
+        if piece.release is not None:
+            piece.release()
 
 
 def _scan_lines(
@@ -491,14 +517,23 @@ class _Group:
     fast: bool = True
 
 
-def _scan_group(members: list[bytes], wanted: set[bytes], width: int) -> _Group:
-    text = _inflate_group(members)
-    first = text.find(b"\n")
+def _scan_group(
+    members: list[bytes], buffer: bytearray, buffers: SimpleQueue[bytearray], wanted: set[bytes],
+    width: int,
+) -> _Group:  # fmt: skip
+    text, size = _inflate_group(members, buffer)
+    first = text.find(b"\n", 0, size)
     if first < 0:
-        return _Group(text)
-    last = text.rfind(b"\n")
+        buffers.put(text)
+        return _Group(bytes(text[:size]))
+    last = text.rfind(b"\n", 0, size)
     body = _scan_lines(text, first + 1, last, wanted, width)
-    return _Group(text[: first + 1], body, text[last + 1 :], fast=body is not None)
+    group = _Group(bytes(text[: first + 1]), body, bytes(text[last + 1 : size]), body is not None)
+    if body is None:
+        buffers.put(text)
+    else:
+        body.release = lambda: buffers.put(text)
+    return group
 
 
 def _bgzf_pieces(
@@ -506,9 +541,22 @@ def _bgzf_pieces(
 ) -> Iterator[_Scanned | None]:
     """A BGZF file group by group, inflated and scanned by the helpers (a helper holds the
     GIL only while it scans); the lines that cross group boundaries are joined and scanned
-    here. Each block's CRC is checked."""
+    here. Each block's CRC is checked.
+
+    A group's text goes into a recycled buffer that comes back once its lines are decoded:
+    a fresh 4 MB allocation per group costs more in page faults than the inflation. The
+    number of buffers is bounded by the groups and decodes in flight."""
+    from queue import Empty, SimpleQueue
+
+    buffers: SimpleQueue[bytearray] = SimpleQueue()
     pending: deque[Future[_Group]] = deque()
     carry = b""
+
+    def buffer() -> bytearray:
+        try:
+            return buffers.get_nowait()
+        except Empty:
+            return bytearray(BGZF_GROUP * BGZF_BLOCK_TEXT)
 
     def joined(group: _Group) -> Iterator[_Scanned | None]:
         nonlocal carry
@@ -525,7 +573,7 @@ def _bgzf_pieces(
         carry = group.tail
 
     for members in _bgzf_groups(path):
-        pending.append(pool.submit(_scan_group, members, wanted, width))
+        pending.append(pool.submit(_scan_group, members, buffer(), buffers, wanted, width))
         if len(pending) > 3:  # bound the groups held in memory
             yield from joined(pending.popleft().result())
     while pending:
@@ -548,7 +596,7 @@ def _scan(
     while start <= last:
         end = find(b"\n", start)
         tab2 = find(b"\t", find(b"\t", start) + 1)
-        key = data[start:tab2]
+        key = bytes(data[start:tab2])  # data may be a bytearray (unhashable slices)
         if key[:3] == b"chr":
             key = key[3:]
         if key in wanted:  # header lines and other records are skipped unparsed

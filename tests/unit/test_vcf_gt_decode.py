@@ -144,3 +144,10 @@ def test_a_bgzf_crc_mismatch_is_an_error(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(zlib.error, match="CRC"):
         read_gt_sites(path, 1, {("1", 100)})
+    # the declared text size (ISIZE) must be the inflated size and at most 64 KB
+    for size, problem in ((len(text) + 1, "size mismatch"), (1 << 17, "more than 64 KB")):
+        data = bytearray(_bgzf(text, 1 << 16))
+        data[-28 - 4 : -28] = size.to_bytes(4, "little")
+        path.write_bytes(bytes(data))
+        with pytest.raises(zlib.error, match=problem):
+            read_gt_sites(path, 1, {("1", 100)})

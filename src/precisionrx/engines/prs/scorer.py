@@ -384,7 +384,8 @@ def sums(
     impute: bool,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Per-sample totals and missing-call counts over the dosage blocks; the compiled loop
-    (which releases the GIL) runs on a second thread while the next block is read."""
+    (which releases the GIL) runs on a second thread while the next block is read, the array
+    version (small runs) on this thread."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from precisionrx.engines.prs import kernel
@@ -400,6 +401,11 @@ def sums(
         raise KeyError(f"effect type {m.kind[np.argmax(kind < 0)]!r} has no scoring rule")
     totals = [np.zeros(n), np.zeros(n)]
     missing = [np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)]
+    if accumulate is kernel.accumulate_numpy:  # cheap blocks: a second thread only contends
+        for part, g in blocks:
+            accumulate(g, m.weight[part], m.effect_is_alt[part], kind[part], m.genotypic[part],
+                       impute, totals[0], missing[0])  # fmt: skip
+        return totals[0], missing[0]
     pending: list[Future[None]] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
         for i, (part, g) in enumerate(blocks):

@@ -524,8 +524,9 @@ def _scan_group(
     text, size = _inflate_group(members, buffer)
     first = text.find(b"\n", 0, size)
     if first < 0:
-        buffers.put(text)
-        return _Group(bytes(text[:size]))
+        whole = _Group(bytes(text[:size]))
+        buffers.put(text)  # only once nothing more is read from it
+        return whole
     last = text.rfind(b"\n", 0, size)
     body = _scan_lines(text, first + 1, last, wanted, width)
     group = _Group(bytes(text[: first + 1]), body, bytes(text[last + 1 : size]), body is not None)

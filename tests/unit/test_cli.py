@@ -487,3 +487,16 @@ def test_a_command_run_imports_only_its_own_module() -> None:
         .splitlines()[-1]
     )
     assert "precisionrx.cli.prs" in out and "precisionrx.cli.tumor" not in out
+
+
+def test_every_exported_record_loads_from_its_module() -> None:
+    """The records package loads its modules on first use: each name it exports is mapped to
+    the module that defines it."""
+    import importlib
+
+    import precisionrx.records as records
+
+    assert set(records.__all__) == set(records._MODULE)
+    for name in records.__all__:
+        module = importlib.import_module(f"precisionrx.records.{records._MODULE[name]}")
+        assert getattr(records, name) is getattr(module, name)

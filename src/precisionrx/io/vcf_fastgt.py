@@ -18,10 +18,11 @@ import gzip
 import mmap
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 DOT = ord(".")
 ZERO = ord("0")
 
+T = TypeVar("T")
 Int8Array = npt.NDArray[np.int8]
 UInt8Array = npt.NDArray[np.uint8]
 
@@ -491,30 +493,41 @@ def _is_bgzf(path: Path) -> bool:
     )
 
 
+#: Tasks submitted ahead of the one whose result is being used (bounds the text in memory).
+AHEAD = 3
+
+
+def _in_order(pool: Executor, tasks: Iterable[Callable[[], T]]) -> Iterator[T]:
+    """The tasks' results in submission order, with at most AHEAD + 1 tasks in flight."""
+    pending: deque[Future[T]] = deque()
+    for task in tasks:
+        pending.append(pool.submit(task))
+        if len(pending) > AHEAD:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
 def _text_pieces(
     path: Path, wanted: set[bytes], width: int, chunk_size: int, pool: Executor
 ) -> Iterator[_Scanned | None]:
     """A plain or (non-BGZF) gzip file block by block, scanned by the helpers."""
-    pending: deque[Future[_Scanned | None]] = deque()
-    for data, begin, last in _blocks(path, chunk_size):
-        pending.append(pool.submit(_scan_lines, data, begin, last, wanted, width))
-        if len(pending) > 3:  # bound the blocks held in memory
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+    blocks = _blocks(path, chunk_size)
+    yield from _in_order(pool, (partial(_scan_lines, data, begin, last, wanted, width)
+                                for data, begin, last in blocks))  # fmt: skip
 
 
 @dataclass
 class _Group:
     """One group of BGZF blocks inflated and scanned: ``head`` is the text up to and
     including the first newline (the end of a line begun in earlier groups), ``body`` the
-    whole lines after it and ``tail`` the text after the last newline (the start of a line
-    ending in a later group). A group without a newline has only ``head``."""
+    whole lines after it (None if one is not in the fast-path format) and ``tail`` the text
+    after the last newline (the start of a line ending in a later group). A group without a
+    newline has only ``head``."""
 
     head: bytes
     body: _Scanned | None = None
     tail: bytes | None = None
-    fast: bool = True
 
 
 def _scan_group(
@@ -529,7 +542,7 @@ def _scan_group(
         return whole
     last = text.rfind(b"\n", 0, size)
     body = _scan_lines(text, first + 1, last, wanted, width)
-    group = _Group(bytes(text[: first + 1]), body, bytes(text[last + 1 : size]), body is not None)
+    group = _Group(bytes(text[: first + 1]), body, bytes(text[last + 1 : size]))
     if body is None:
         buffers.put(text)
     else:
@@ -550,8 +563,6 @@ def _bgzf_pieces(
     from queue import Empty, SimpleQueue
 
     buffers: SimpleQueue[bytearray] = SimpleQueue()
-    pending: deque[Future[_Group]] = deque()
-    carry = b""
 
     def buffer() -> bytearray:
         try:
@@ -559,26 +570,21 @@ def _bgzf_pieces(
         except Empty:
             return bytearray(BGZF_GROUP * BGZF_BLOCK_TEXT)
 
-    def joined(group: _Group) -> Iterator[_Scanned | None]:
-        nonlocal carry
-        if not group.fast:
-            yield None
-            return
+    carry = b""
+    groups = _bgzf_groups(path)
+    for group in _in_order(pool, (partial(_scan_group, members, buffer(), buffers, wanted, width)
+                                  for members in groups)):  # fmt: skip
         if group.tail is None:  # no line ends in this group
             carry += group.head
+            continue
+        if group.body is None:  # a line not in the fast-path format
+            yield None
             return
         line = carry + group.head
         if len(line) > 1:
             yield _scan_lines(line, 0, len(line) - 1, wanted, width)
         yield group.body
         carry = group.tail
-
-    for members in _bgzf_groups(path):
-        pending.append(pool.submit(_scan_group, members, buffer(), buffers, wanted, width))
-        if len(pending) > 3:  # bound the groups held in memory
-            yield from joined(pending.popleft().result())
-    while pending:
-        yield from joined(pending.popleft().result())
     if carry:  # no newline at the end of the file
         yield _scan_lines(carry + b"\n", 0, len(carry), wanted, width)
 

@@ -136,7 +136,6 @@ class Matched:
         return len(self.rows)
 
 
-CHUNK = 4096
 # Rows per VCF dosage block = VCF_BLOCK_CELLS // samples; each row holds two int8 calls per
 # sample, so a block is about 0.5 MB (best of 0.5, 2 and 8 MB tried at 1,000 samples).
 VCF_BLOCK_CELLS = 1 << 18

@@ -94,14 +94,19 @@ def _bgzf(data: bytes, block: int) -> bytes:
     return b"".join(members)
 
 
+@pytest.mark.parametrize("one_call", [True, False], ids=["group-reader", "block-by-block"])
 @pytest.mark.parametrize(("block", "group"), [(7, 2), (50, 1), (64, 3), (1 << 16, 64)])
 def test_bgzf_groups_split_anywhere_give_the_plain_file_result(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int, group: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int, group: int, one_call: bool
 ) -> None:
-    """BGZF groups are inflated and scanned by helper threads: lines that cross group
-    boundaries, groups without any newline and a last line without a newline all come out as
-    from the plain file, with the same per-row maxima."""
+    """BGZF groups are inflated on a helper thread (in one call per group by ISA-L's gzip
+    reader, or block by block without it): lines that cross group boundaries, groups without
+    any newline and a last line without a newline all come out as from the plain file, with
+    the same per-row maxima."""
     from precisionrx.io import vcf_fastgt
+
+    if not one_call:
+        monkeypatch.setattr(vcf_fastgt, "_group_reader", lambda: None)
 
     rng = np.random.default_rng(block)
     calls = np.array(["0/0", "0/1", "1|0", "1/1", "./.", "0/2"])
@@ -151,3 +156,30 @@ def test_a_bgzf_crc_mismatch_is_an_error(tmp_path: Path) -> None:
         path.write_bytes(bytes(data))
         with pytest.raises(zlib.error, match=problem):
             read_gt_sites(path, 1, {("1", 100)})
+    # a damaged deflate stream (the first byte after the 18-byte BGZF header)
+    data = bytearray(_bgzf(text, 1 << 16))
+    data[18] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(zlib.error, match="corrupt BGZF block"):
+        read_gt_sites(path, 1, {("1", 100)})
+
+
+def test_a_damaged_plain_gzip_file_is_a_zlib_error(tmp_path: Path) -> None:
+    """A gzip (not BGZF) file is read by ISA-L's gzip reader, whose own error for a damaged
+    deflate stream becomes zlib.error (the reader of the VCF turns that into exit 3)."""
+    import gzip
+    import zlib
+
+    from precisionrx.io.vcf_fastgt import read_gt_sites
+
+    head = b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS0\n"
+    text = head + b"".join(b"1\t%d\t.\tA\tG\t.\t.\t.\tGT\t0/1\n" % i for i in range(1, 5000))
+    path = tmp_path / "f.vcf.gz"
+    path.write_bytes(gzip.compress(text))
+    sites = read_gt_sites(path, 1, {("1", 100), ("1", 4999)})
+    assert sites is not None and sites.gt[:, :, 0].tolist() == [[0, 1], [0, 1]]
+    data = bytearray(gzip.compress(text))
+    data[12] ^= 0xFF  # inside the deflate stream (the gzip header is 10 bytes)
+    path.write_bytes(bytes(data))
+    with pytest.raises(zlib.error, match="corrupt compressed data"):
+        read_gt_sites(path, 1, {("1", 100)})

@@ -18,7 +18,7 @@ import gzip
 import mmap
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -30,7 +30,6 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from collections.abc import Callable
     from concurrent.futures import Executor, Future
-    from queue import SimpleQueue
 
     import polars as pl
 
@@ -107,7 +106,7 @@ def point_set(points: set[tuple[str, int]] | pl.DataFrame) -> set[tuple[str, int
 Block = tuple[Any, int, int]
 
 
-def _blocks(path: Path, chunk_size: int) -> Iterator[Block]:
+def _blocks(path: Path, chunk_size: int) -> Generator[Block, None, None]:
     """Blocks of whole lines. A plain file is memory-mapped (no copy: the blocks are ranges
     of the map); a gzip file is read in large pieces, a line split across two reads becoming
     its own small block."""
@@ -138,14 +137,30 @@ def _blocks(path: Path, chunk_size: int) -> Iterator[Block]:
 
 
 def _inflated(path: Path, chunk_size: int) -> Iterator[bytes]:
-    """The decompressed bytes of a gzip file, in order, in pieces of ``chunk_size``, through
-    :mod:`gzip` on a helper thread, one piece ahead of the caller. (:func:`read_gt_sites`
-    inflates a BGZF file itself, in parallel.)"""
+    """The decompressed bytes of a gzip file, in order, in pieces of ``chunk_size``, read on a
+    helper thread one piece ahead of the caller (ISA-L's gzip reader when python-isal is
+    installed, else :mod:`gzip`). (:func:`_bgzf_blocks` reads a BGZF file group by group.)"""
     from concurrent.futures import ThreadPoolExecutor
 
+    opener: Callable[[Path, str], Any] = gzip.open
+    try:
+        from isal import igzip
+
+        opener = igzip.open
+    except ImportError:  # pragma: no cover - isal is a dependency; gzip stays correct
+        pass
+
     def pieces() -> Iterator[bytes]:
-        with gzip.open(path, "rb") as gz:
-            while block := gz.read(chunk_size):
+        with opener(path, "rb") as gz:
+            while True:
+                try:
+                    block = gz.read(chunk_size)
+                except (EOFError, OSError):  # truncated file, CRC mismatch
+                    raise
+                except Exception as exc:  # ISA-L's IsalError: corrupt deflate data
+                    raise zlib.error(f"corrupt compressed data ({exc})") from None
+                if not block:
+                    return
                 yield block
 
     it = pieces()
@@ -156,7 +171,7 @@ def _inflated(path: Path, chunk_size: int) -> Iterator[bytes]:
             yield piece
 
 
-#: BGZF blocks inflated together by one thread (about 4 MB of text).
+#: BGZF blocks inflated together by the helper thread (about 4 MB of text).
 BGZF_GROUP = 64
 #: Text of one BGZF block at most (SAM/BAM specification 4.1; htslib's BGZF_MAX_BLOCK_SIZE).
 BGZF_BLOCK_TEXT = 1 << 16
@@ -172,17 +187,53 @@ def _raw_inflater() -> tuple[Any, Any]:
     return isal_zlib.decompress, isal_zlib.crc32
 
 
+def _group_reader() -> Any:
+    """python-isal's gzip stream reader (``isal_zlib._GzipReader``, what ``isal.igzip``
+    reads with), or None. Given the bytes of many gzip members, it inflates all of them into
+    a buffer in one call that releases the GIL throughout, and checks each member's CRC and
+    size. One call per group matters: a thread that takes the GIL back after every 64 KB
+    block waits for the thread running Python code each time (up to its 5 ms switch
+    interval), which had the helper and the scanning thread take turns instead of working
+    together."""
+    try:
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - isal is a dependency
+        return None
+    return getattr(isal_zlib, "_GzipReader", None)
+
+
 def _inflate_group(members: list[bytes], out: bytearray) -> tuple[bytearray, int]:
     """Inflate the members into ``out`` (or into a new buffer when their declared sizes do not
-    fit): (the buffer, the length of the text). Each block's CRC is checked."""
-    inflate, crc32 = _raw_inflater()
+    fit): (the buffer, the length of the text). Each block's CRC and size are checked."""
     sizes = [int.from_bytes(member[-4:], "little") for member in members]
     if max(sizes, default=0) > BGZF_BLOCK_TEXT:  # htslib refuses these too
         raise zlib.error("BGZF block of more than 64 KB of text")
-    if sum(sizes) > len(out):
-        out = bytearray(sum(sizes))
+    total = sum(sizes)
+    if total >= len(out):  # one byte to spare: more text than declared must show
+        out = bytearray(total + 1)
+    reader = _group_reader()
+    if reader is None:  # pragma: no cover - isal is a dependency
+        return out, _inflate_members(members, out)
+    try:
+        stream = reader(b"".join(members))
+        view = memoryview(out)[: total + 1]
+        at = 0
+        while got := stream.readinto(view[at:]):
+            at += got
+    except Exception as exc:  # BadGzipFile, EOFError, IsalError: name the problem exactly
+        _inflate_members(members, out)
+        raise zlib.error(f"corrupt BGZF data ({exc})") from None
+    if at != total:  # pragma: no cover - the reader checks each block's size
+        raise zlib.error("BGZF block size mismatch")
+    return out, total
+
+
+def _inflate_members(members: list[bytes], out: bytearray) -> int:
+    """Inflate the members one by one into ``out`` (large enough): the length of the text.
+    Slower than the group reader, but names the problem of a corrupt block."""
+    inflate, crc32 = _raw_inflater()
     at = 0
-    for member, size in zip(members, sizes, strict=True):
+    for member in members:
         xlen = member[10] | member[11] << 8
         try:
             data = inflate(member[12 + xlen : -8], -15)
@@ -190,11 +241,11 @@ def _inflate_group(members: list[bytes], out: bytearray) -> tuple[bytearray, int
             raise zlib.error(f"corrupt BGZF block ({exc})") from None
         if crc32(data) != int.from_bytes(member[-8:-4], "little"):
             raise zlib.error("BGZF block CRC mismatch")
-        if len(data) != size:
+        if len(data) != int.from_bytes(member[-4:], "little"):
             raise zlib.error("BGZF block size mismatch")
         out[at : at + len(data)] = data
         at += len(data)
-    return out, at
+    return at
 
 
 def _bgzf_groups(path: Path) -> Iterator[list[bytes]]:
@@ -411,11 +462,10 @@ def read_gt_sites(
     A wanted line is found by its ``CHROM<TAB>POS`` prefix; its genotype block (the last
     ``4 * n_samples`` bytes of the line) is decoded with array arithmetic straight from the
     text into its row of the matrix, and the first nine columns of all wanted lines are parsed
-    together at the end. Two helper threads inflate, scan and decode; this thread hands out
-    the rows in file order.
+    together at the end. A helper thread inflates compressed text ahead of this thread, which
+    scans and decodes it (the scan is Python code: a second scanning thread would only wait
+    for the GIL).
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     wanted = point_keys(points)
     width = 4 * n_samples  # "0/1\t" per sample; the last cell ends with the newline
     heads: list[bytes] = []
@@ -423,66 +473,28 @@ def read_gt_sites(
     # the bound grows when needed).
     gt = np.empty((len(wanted), 2, n_samples), dtype=np.int8)
     row_max = np.empty(len(wanted), dtype=np.uint8)
-    pieces = _bgzf_pieces if _is_bgzf(path) else _text_pieces
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        decoding: deque[Future[bool]] = deque()
-        for piece in pieces(path, wanted, width, chunk_size, pool):
-            if piece is None:
-                return None
-            if not piece.picked:
-                if piece.release is not None:
-                    piece.release()
-                continue
+    blocks = _bgzf_blocks(path) if _is_bgzf(path) else _blocks(path, chunk_size)
+    try:
+        for data, begin, last in blocks:
             row = len(heads)
-            heads += piece.heads
+            picked = _scan(data, begin, last, wanted, width, heads)
+            if picked is None:
+                return None
+            if not picked:
+                continue
             if len(heads) > len(gt):
-                for f in decoding:  # the helpers write into gt: let them finish first
-                    if not f.result():
-                        return None
-                decoding.clear()
-                more = max(len(gt), len(piece.heads))
+                more = max(len(gt), len(picked))
                 gt = np.concatenate((gt, np.empty_like(gt[:more])))
                 row_max = np.concatenate((row_max, np.empty_like(row_max[:more])))
             rows = slice(row, len(heads))
-            decoding.append(pool.submit(_decode_piece, piece, n_samples, gt[rows], row_max[rows]))
-            while len(decoding) > 4 or (decoding and decoding[0].done()):
-                if not decoding.popleft().result():
-                    return None
-        if not all(f.result() for f in decoding):
-            return None
+            if not _genotypes(data, last, picked, n_samples, gt[rows], row_max[rows]):
+                return None
+    finally:
+        blocks.close()  # stops the helper thread when the file is given up early
     sites = _sites_from_heads(heads, gt[: len(heads)], row_max[: len(heads)], n_samples)
     if sites is not None:
         _invalidate(sites, samples or [str(i + 1) for i in range(n_samples)])
     return sites
-
-
-@dataclass
-class _Scanned:
-    """Whole lines ``data[...:last + 1]`` scanned: the offsets of the wanted lines' genotype
-    blocks and their first nine columns."""
-
-    data: Any
-    last: int
-    picked: list[int]
-    heads: list[bytes]
-    #: Hands ``data`` (a recycled buffer) back once the lines are decoded.
-    release: Callable[[], None] | None = None
-
-
-def _decode_piece(piece: _Scanned, n_samples: int, out: Int8Array, out_max: UInt8Array) -> bool:
-    try:
-        return _genotypes(piece.data, piece.last, piece.picked, n_samples, out, out_max)
-    finally:
-        if piece.release is not None:
-            piece.release()
-
-
-def _scan_lines(
-    data: Any, begin: int, last: int, wanted: set[bytes], width: int
-) -> _Scanned | None:
-    heads: list[bytes] = []
-    picked = _scan(data, begin, last, wanted, width, heads)
-    return None if picked is None else _Scanned(data, last, picked, heads)
 
 
 def _is_bgzf(path: Path) -> bool:
@@ -493,7 +505,7 @@ def _is_bgzf(path: Path) -> bool:
     )
 
 
-#: Tasks submitted ahead of the one whose result is being used (bounds the text in memory).
+#: Groups inflated ahead of the one being scanned (bounds the text in memory).
 AHEAD = 3
 
 
@@ -508,85 +520,40 @@ def _in_order(pool: Executor, tasks: Iterable[Callable[[], T]]) -> Iterator[T]:
         yield pending.popleft().result()
 
 
-def _text_pieces(
-    path: Path, wanted: set[bytes], width: int, chunk_size: int, pool: Executor
-) -> Iterator[_Scanned | None]:
-    """A plain or (non-BGZF) gzip file block by block, scanned by the helpers."""
-    blocks = _blocks(path, chunk_size)
-    yield from _in_order(pool, (partial(_scan_lines, data, begin, last, wanted, width)
-                                for data, begin, last in blocks))  # fmt: skip
+def _bgzf_blocks(path: Path) -> Generator[Block, None, None]:
+    """Blocks of whole lines of a BGZF file: groups of BGZF_GROUP blocks are inflated on a
+    helper thread, AHEAD groups ahead of the caller, and the lines that cross group boundaries
+    are joined here. Each block's CRC and size are checked.
 
+    A group's text goes into a recycled buffer, taken back when the caller asks for the next
+    block (it is then done with this one): a fresh 4 MB allocation per group costs more in
+    page faults than the inflation."""
+    from concurrent.futures import ThreadPoolExecutor
 
-@dataclass
-class _Group:
-    """One group of BGZF blocks inflated and scanned: ``head`` is the text up to and
-    including the first newline (the end of a line begun in earlier groups), ``body`` the
-    whole lines after it (None if one is not in the fast-path format) and ``tail`` the text
-    after the last newline (the start of a line ending in a later group). A group without a
-    newline has only ``head``."""
-
-    head: bytes
-    body: _Scanned | None = None
-    tail: bytes | None = None
-
-
-def _scan_group(
-    members: list[bytes], buffer: bytearray, buffers: SimpleQueue[bytearray], wanted: set[bytes],
-    width: int,
-) -> _Group:  # fmt: skip
-    text, size = _inflate_group(members, buffer)
-    first = text.find(b"\n", 0, size)
-    if first < 0:
-        whole = _Group(bytes(text[:size]))
-        buffers.put(text)  # only once nothing more is read from it
-        return whole
-    last = text.rfind(b"\n", 0, size)
-    body = _scan_lines(text, first + 1, last, wanted, width)
-    group = _Group(bytes(text[: first + 1]), body, bytes(text[last + 1 : size]))
-    if body is None:
-        buffers.put(text)
-    else:
-        body.release = lambda: buffers.put(text)
-    return group
-
-
-def _bgzf_pieces(
-    path: Path, wanted: set[bytes], width: int, chunk_size: int, pool: Executor
-) -> Iterator[_Scanned | None]:
-    """A BGZF file group by group, inflated and scanned by the helpers (a helper holds the
-    GIL only while it scans); the lines that cross group boundaries are joined and scanned
-    here. Each block's CRC is checked.
-
-    A group's text goes into a recycled buffer that comes back once its lines are decoded:
-    a fresh 4 MB allocation per group costs more in page faults than the inflation. The
-    number of buffers is bounded by the groups and decodes in flight."""
-    from queue import Empty, SimpleQueue
-
-    buffers: SimpleQueue[bytearray] = SimpleQueue()
+    spare: list[bytearray] = []
 
     def buffer() -> bytearray:
-        try:
-            return buffers.get_nowait()
-        except Empty:
-            return bytearray(BGZF_GROUP * BGZF_BLOCK_TEXT)
+        return spare.pop() if spare else bytearray(BGZF_GROUP * BGZF_BLOCK_TEXT + 1)
 
-    carry = b""
-    groups = _bgzf_groups(path)
-    for group in _in_order(pool, (partial(_scan_group, members, buffer(), buffers, wanted, width)
-                                  for members in groups)):  # fmt: skip
-        if group.tail is None:  # no line ends in this group
-            carry += group.head
-            continue
-        if group.body is None:  # a line not in the fast-path format
-            yield None
-            return
-        line = carry + group.head
-        if len(line) > 1:
-            yield _scan_lines(line, 0, len(line) - 1, wanted, width)
-        yield group.body
-        carry = group.tail
-    if carry:  # no newline at the end of the file
-        yield _scan_lines(carry + b"\n", 0, len(carry), wanted, width)
+    carry: list[bytes] = []  # the start of a line that ends in a later group
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        groups = (partial(_inflate_group, members, buffer()) for members in _bgzf_groups(path))
+        for text, size in _in_order(pool, groups):
+            first = text.find(b"\n", 0, size)
+            if first < 0:  # no line ends in this group
+                carry.append(bytes(text[:size]))
+                spare.append(text)
+                continue
+            line = b"".join([*carry, text[: first + 1]])
+            if len(line) > 1:
+                yield line, 0, len(line) - 1
+            last = text.rfind(b"\n", 0, size)
+            if last > first:
+                yield text, first + 1, last
+            carry = [bytes(text[last + 1 : size])]
+            spare.append(text)
+    if rest := b"".join(carry):  # no newline at the end of the file
+        yield rest + b"\n", 0, len(rest)
 
 
 def _scan(

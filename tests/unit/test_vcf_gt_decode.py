@@ -164,6 +164,22 @@ def test_a_bgzf_crc_mismatch_is_an_error(tmp_path: Path) -> None:
         read_gt_sites(path, 1, {("1", 100)})
 
 
+def test_a_bgzf_block_shorter_than_its_header_is_an_error(tmp_path: Path) -> None:
+    """A block size (BSIZE) too small for the header and trailer is a format error, not an
+    index error while the block is taken apart."""
+    import zlib
+
+    from precisionrx.io.vcf_fastgt import read_gt_sites
+
+    text = b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS0\n1\t100\t.\tA\tG\t.\t.\t.\tGT\t0/1\n"
+    data = bytearray(_bgzf(text, 1 << 16))
+    data[16:18] = (9).to_bytes(2, "little")  # BSIZE = total size - 1
+    path = tmp_path / "f.vcf.gz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(zlib.error, match="shorter than its header"):
+        read_gt_sites(path, 1, {("1", 100)})
+
+
 def test_a_damaged_plain_gzip_file_is_a_zlib_error(tmp_path: Path) -> None:
     """A gzip (not BGZF) file is read by ISA-L's gzip reader, whose own error for a damaged
     deflate stream becomes zlib.error (the reader of the VCF turns that into exit 3)."""

@@ -175,6 +175,9 @@ def _inflated(path: Path, chunk_size: int) -> Iterator[bytes]:
 BGZF_GROUP = 64
 #: Text of one BGZF block at most (SAM/BAM specification 4.1; htslib's BGZF_MAX_BLOCK_SIZE).
 BGZF_BLOCK_TEXT = 1 << 16
+#: Bytes of the smallest BGZF block: the 18-byte header, an empty deflate stream (2 bytes) and
+#: the 8-byte trailer, as in the end-of-file block (SAM/BAM specification 4.1.2).
+BGZF_MIN_BLOCK = 28
 
 
 def _raw_inflater() -> tuple[Any, Any]:
@@ -262,6 +265,8 @@ def _bgzf_groups(path: Path) -> Iterator[list[bytes]]:
                 if buf[at : at + 2] != b"\x1f\x8b" or buf[at + 12 : at + 14] != b"BC":
                     raise zlib.error("not a BGZF block")
                 size = (buf[at + 16] | buf[at + 17] << 8) + 1
+                if size < BGZF_MIN_BLOCK:
+                    raise zlib.error(f"BGZF block of {size} bytes: shorter than its header")
                 if at + size > len(buf):
                     break
                 group.append(buf[at : at + size])
